@@ -1,0 +1,408 @@
+"""One typed config for a run, read from YAML and validated in one place before Ray starts.
+
+Every section is a dataclass; `load_config` maps a YAML mapping (plus `--set key=value`
+overrides) onto them and `validate` checks every value. Errors name the dotted key and what is
+allowed. Nothing else in gtl_ray reads YAML.
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+
+from gtl_ray.errors import ConfigError
+
+SplitSpec = Union[int, str, list]
+
+
+@dataclass
+class ModelConfig:
+    """The ancestry network whose learngene is evolved."""
+
+    arch: str = "vgg11"  #: registered architecture name (see `gtl_ray.list_models()`)
+    width: float = 1.0  #: channel multiplier of every layer
+    depth: int | None = None  #: architecture-specific depth (VGG: 11/13/16/19; ResNet12: blocks per stage)
+
+
+@dataclass
+class LearngeneConfig:
+    share: float = 0.20  #: target fraction (0, 1) of the backbone's parameters held by the learngene
+
+
+@dataclass
+class PopulationConfig:
+    size: int = 8  #: members per generation (P)
+    gpus_per_member: float = 0.0  #: GPUs each member actor holds (fractions allowed)
+    cpus_per_member: float = 1.0  #: CPUs each member actor holds; also its torch thread count
+    max_failures: int = 3  #: times a failed member (dead actor, lost node) is restarted
+    resource_timeout_s: float = 600.0  #: on a cluster, how long to wait for nodes that fit a member
+
+
+@dataclass
+class EvolutionConfig:
+    generations: int = 10  #: number of generations (G)
+    tournament_size: int = 3  #: members drawn per tournament (t)
+    elites: int = 1  #: top learngenes passed on unchanged (e)
+    mutation_rate: float = 0.1  #: probability per output channel of being mutated (p)
+    mutation_sigma: float = 0.1  #: Gaussian noise scale, as a fraction of the tensor's std
+    mutation_operator: str = "gaussian"  #: registered mutation operator (`gaussian` | `redraw`)
+    inheritance: Literal["lamarckian", "darwinian"] = "lamarckian"  #: learngene slots trained or frozen
+
+
+@dataclass
+class LifetimeConfig:
+    """One member's lifetime: an N-way environment over base classes, trained with SGD."""
+
+    n_way: int = 5  #: classes per environment
+    train_per_class: int = 20  #: training images per class in an environment
+    query_per_class: int = 15  #: held-out query images per class (fitness)
+    epochs: int = 5  #: passes over the environment's training images
+    batch_size: int = 25
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    augment: bool = True  #: random crop + horizontal flip during training
+
+
+@dataclass
+class SplitsConfig:
+    """Class split. An int is a class count (seeded split), a str a path (Parquet / folder), a
+    list the class names; `base` feeds evolution and pre-training, `novel` only evaluation."""
+
+    base: SplitSpec = 64
+    val: SplitSpec = 16
+    novel: SplitSpec = 20
+
+
+@dataclass
+class DataConfig:
+    format: Literal["procedural", "cifar100", "parquet", "folder"] = "procedural"
+    path: str | None = None  #: data location (file, folder or pyarrow.fs URI); unused for procedural
+    image_size: int = 32  #: side in pixels images are resized to
+    splits: SplitsConfig = field(default_factory=SplitsConfig)
+    image_column: str = "image"  #: Parquet column with encoded image bytes (or struct with `bytes`)
+    label_column: str = "label"  #: Parquet column with int or str labels
+    seed: int = 0  #: seed of the procedural generator and of count-based class splits (not the run seed)
+    num_classes: int = 200  #: procedural only: classes generated
+    images_per_class: int = 60  #: procedural only: images generated per class
+
+
+@dataclass
+class PretrainConfig:
+    """Ordinary supervised pre-training on all base classes (the `full` and `heuristic` baselines)."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+
+
+@dataclass
+class DescendantConfig:
+    """The network a learngene initializes for a new task (defaults: the ancestry network)."""
+
+    arch: str | None = None  #: None: the ancestry network's
+    width: float | None = None  #: None: the ancestry network's width
+    depth: int | None = None  #: None: the architecture's default depth
+
+
+@dataclass
+class EvaluationConfig:
+    n_way: int = 5
+    shots: list = field(default_factory=lambda: [1, 5])  #: support images per class, one row each
+    query: int = 15  #: query images per class
+    episodes: int = 600
+    methods: list = field(default_factory=lambda: ["scratch", "full", "heuristic", "learngene"])
+    finetune: Literal["linear", "full"] = "full"  #: train all layers, or a linear head on frozen features
+    steps: int = 50  #: optimizer steps on an episode's support set
+    lr: float = 0.01
+    descendant: DescendantConfig = field(default_factory=DescendantConfig)
+
+
+@dataclass
+class DescendConfig:
+    """`gtl-ray descend`: train a descendant on a downstream data set with Ray Train."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 0.01
+    num_workers: int = 1
+    use_gpu: bool = False
+
+
+@dataclass
+class GTLConfig:
+    name: str = "gtl"
+    seed: int = 0
+    storage: str = "./runs"  #: local folder or pyarrow.fs URI (s3://, gs://) holding runs
+    model: ModelConfig = field(default_factory=ModelConfig)
+    learngene: LearngeneConfig = field(default_factory=LearngeneConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    evolution: EvolutionConfig = field(default_factory=EvolutionConfig)
+    lifetime: LifetimeConfig = field(default_factory=LifetimeConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    descend: DescendConfig = field(default_factory=DescendConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------- reading and overrides
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GTLConfig:
+    """Read a YAML config (or the defaults when `path` is None), apply `key=value` overrides,
+    and validate. Raises ConfigError naming the file, key or value at fault."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping, got {type(loaded).__name__}")
+        raw = loaded or {}
+    for item in overrides or []:
+        apply_override(raw, item)
+    config = from_dict(raw)
+    validate(config)
+    return config
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Apply one `dotted.key=value` override (value parsed as YAML) to a raw config mapping."""
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects key=value, got {item!r}")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key}: value {text!r} is not valid YAML: {exc}") from None
+    parts = key.strip().split(".")
+    node = raw
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def from_dict(raw: dict[str, Any]) -> GTLConfig:
+    """Map a raw mapping onto GTLConfig, checking keys and types (not value ranges)."""
+    return _build(GTLConfig, raw, "")
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown key {prefix}{unknown[0]}; allowed under {prefix.rstrip('.') or 'top level'}: "
+            + ", ".join(sorted(fields))
+        )
+    values = {}
+    for name, value in raw.items():
+        values[name] = _coerce(hints[name], value, f"{prefix}{name}")
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key + ".")
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed:
+            raise ConfigError(f"{key}: {value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
+        return value
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(option, value, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
+        raise ConfigError(f"{key}: expected {names}, got {value!r}")
+    if hint is list or origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return list(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported value {value!r}")
+
+
+# ---------------------------------------------------------------- value checks
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: {message}")
+
+
+def validate(config: GTLConfig) -> None:
+    """Check every value range and cross-field constraint that can be checked without data."""
+    from gtl_ray.evolution.mutation import list_mutations
+    from gtl_ray.models import list_models
+
+    _require(bool(config.name) and "/" not in config.name, "name", f"must be a non-empty name without '/', got {config.name!r}")
+    _require(config.seed >= 0, "seed", f"must be >= 0, got {config.seed}")
+    for key, arch in (("model.arch", config.model.arch), ("evaluation.descendant.arch", config.evaluation.descendant.arch)):
+        if arch is not None and arch not in list_models():
+            raise ConfigError(f"{key}: unknown architecture {arch!r}; registered: {', '.join(list_models())}")
+    for key, width in (("model.width", config.model.width), ("evaluation.descendant.width", config.evaluation.descendant.width)):
+        _require(width is None or width > 0, key, f"must be > 0, got {width}")
+    _require(0.0 < config.learngene.share < 1.0, "learngene.share", f"must be in (0, 1), got {config.learngene.share}")
+
+    pop, evo = config.population, config.evolution
+    _require(pop.size >= 2, "population.size", f"must be >= 2, got {pop.size}")
+    _require(pop.gpus_per_member >= 0, "population.gpus_per_member", f"must be >= 0, got {pop.gpus_per_member}")
+    _require(
+        pop.gpus_per_member <= 1 or float(pop.gpus_per_member).is_integer(),
+        "population.gpus_per_member",
+        f"fractions are allowed only below 1, got {pop.gpus_per_member}",
+    )
+    _require(pop.cpus_per_member > 0, "population.cpus_per_member", f"must be > 0, got {pop.cpus_per_member}")
+    _require(pop.max_failures >= 0, "population.max_failures", f"must be >= 0, got {pop.max_failures}")
+    _require(pop.resource_timeout_s >= 0, "population.resource_timeout_s", f"must be >= 0, got {pop.resource_timeout_s}")
+    _require(evo.generations >= 1, "evolution.generations", f"must be >= 1, got {evo.generations}")
+    _require(
+        1 <= evo.tournament_size <= pop.size,
+        "evolution.tournament_size",
+        f"must be between 1 and population.size ({pop.size}), got {evo.tournament_size}",
+    )
+    _require(
+        0 <= evo.elites < pop.size,
+        "evolution.elites",
+        f"must be >= 0 and < population.size ({pop.size}), got {evo.elites}",
+    )
+    _require(0.0 <= evo.mutation_rate <= 1.0, "evolution.mutation_rate", f"must be in [0, 1], got {evo.mutation_rate}")
+    _require(evo.mutation_sigma >= 0, "evolution.mutation_sigma", f"must be >= 0, got {evo.mutation_sigma}")
+    if evo.mutation_operator not in list_mutations():
+        raise ConfigError(
+            f"evolution.mutation_operator: unknown operator {evo.mutation_operator!r}; "
+            f"registered: {', '.join(list_mutations())}"
+        )
+
+    life = config.lifetime
+    for key in ("n_way", "train_per_class", "query_per_class", "epochs", "batch_size"):
+        value = getattr(life, key)
+        _require(value >= 1, f"lifetime.{key}", f"must be >= 1, got {value}")
+    _require(life.n_way >= 2, "lifetime.n_way", f"must be >= 2, got {life.n_way}")
+    for section, obj in (("lifetime", life), ("pretrain", config.pretrain)):
+        _require(obj.lr > 0, f"{section}.lr", f"must be > 0, got {obj.lr}")
+        _require(0 <= obj.momentum < 1, f"{section}.momentum", f"must be in [0, 1), got {obj.momentum}")
+        _require(obj.weight_decay >= 0, f"{section}.weight_decay", f"must be >= 0, got {obj.weight_decay}")
+
+    _validate_data(config.data)
+    _validate_evaluation(config)
+    _require(config.pretrain.epochs >= 1, "pretrain.epochs", f"must be >= 1, got {config.pretrain.epochs}")
+    _require(config.descend.num_workers >= 1, "descend.num_workers", f"must be >= 1, got {config.descend.num_workers}")
+    _require(config.descend.epochs >= 1, "descend.epochs", f"must be >= 1, got {config.descend.epochs}")
+
+
+def _validate_data(data: DataConfig) -> None:
+    _require(data.image_size >= 8, "data.image_size", f"must be >= 8, got {data.image_size}")
+    if data.format in ("cifar100", "folder") and not data.path:
+        raise ConfigError(f"data.path: required for data.format={data.format}")
+    splits = data.splits
+    for name in ("base", "val", "novel"):
+        spec = getattr(splits, name)
+        key = f"data.splits.{name}"
+        if isinstance(spec, int):
+            _require(spec >= 0 if name == "val" else spec >= 2, key, f"class count must be >= {0 if name == 'val' else 2}, got {spec}")
+        if data.format == "parquet":
+            _require(isinstance(spec, str) or (name == "val" and spec == 0), key, f"data.format=parquet needs a file or folder path per split, got {spec!r}")
+    if data.format == "procedural":
+        counts = [getattr(splits, n) for n in ("base", "val", "novel")]
+        _require(all(isinstance(c, int) for c in counts), "data.splits", "procedural data takes class counts")
+        _require(
+            sum(counts) <= data.num_classes,
+            "data.splits",
+            f"base+val+novel = {sum(counts)} classes but data.num_classes is {data.num_classes}",
+        )
+        _require(data.images_per_class >= 2, "data.images_per_class", f"must be >= 2, got {data.images_per_class}")
+
+
+def _validate_evaluation(config: GTLConfig) -> None:
+    ev = config.evaluation
+    from gtl_ray.evaluation.methods import list_methods
+
+    _require(ev.n_way >= 2, "evaluation.n_way", f"must be >= 2, got {ev.n_way}")
+    _require(len(ev.shots) > 0, "evaluation.shots", "must list at least one shot count")
+    for shot in ev.shots:
+        _require(isinstance(shot, int) and not isinstance(shot, bool) and shot >= 1, "evaluation.shots", f"every entry must be an integer >= 1, got {shot!r}")
+    _require(ev.query >= 1, "evaluation.query", f"must be >= 1, got {ev.query}")
+    _require(ev.episodes >= 1, "evaluation.episodes", f"must be >= 1, got {ev.episodes}")
+    _require(ev.steps >= 0, "evaluation.steps", f"must be >= 0, got {ev.steps}")
+    _require(ev.lr > 0, "evaluation.lr", f"must be > 0, got {ev.lr}")
+    for method in ev.methods:
+        if method not in list_methods():
+            raise ConfigError(f"evaluation.methods: unknown method {method!r}; choose from {', '.join(list_methods())}")
+    for key, count, split in (
+        ("lifetime.n_way", config.lifetime.n_way, "base"),
+        ("evaluation.n_way", ev.n_way, "novel"),
+    ):
+        spec = getattr(config.data.splits, split)
+        if isinstance(spec, int):
+            _require(count <= spec, key, f"{count} classes asked but data.splits.{split} has only {spec}")
+        elif isinstance(spec, list):
+            _require(count <= len(spec), key, f"{count} classes asked but data.splits.{split} lists only {len(spec)}")
+    if config.data.format == "procedural":
+        per_class = config.data.images_per_class
+        need = config.lifetime.train_per_class + config.lifetime.query_per_class
+        _require(need <= per_class, "lifetime.train_per_class", f"train_per_class + query_per_class = {need} but data.images_per_class is {per_class}")
+        need_eval = max(ev.shots) + ev.query
+        _require(need_eval <= per_class, "evaluation.shots", f"max shot + query = {need_eval} but data.images_per_class is {per_class}")
+
+
+def describe_differences(a: GTLConfig, b: GTLConfig, ignore: tuple[str, ...] = ()) -> list[str]:
+    """Dotted keys whose values differ between two configs (for refusing mismatched resumes)."""
+    flat_a, flat_b = _flatten(a.to_dict()), _flatten(b.to_dict())
+    keys = sorted(set(flat_a) | set(flat_b))
+    return [k for k in keys if flat_a.get(k) != flat_b.get(k) and not k.startswith(ignore)]
+
+
+def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

@@ -1,0 +1,157 @@
+"""The Learngene: a network's core channel blocks plus what is needed to trust and reuse them.
+
+Stored as safetensors with the metadata (architecture, width, share, per-layer blocks, checksum)
+in the header, to a local path or any pyarrow.fs URI. Loading parses the safetensors header only
+(never executes a file) and verifies the checksum.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import safetensors.numpy
+
+from gtl_ray import storage
+from gtl_ray.errors import LearngeneError
+from gtl_ray.learngene import surgery
+from gtl_ray.models.layers import Network
+
+FORMAT = "gtl_ray.learngene/1"
+
+
+@dataclass
+class Learngene:
+    """Kept channel blocks of every conv+BN unit of a source network.
+
+    `share` is the fraction (not percent) of the source backbone's parameters the gene holds;
+    `rho` the fraction of channels kept per layer; `info` free-form provenance (run, generation,
+    member) that travels in the file header.
+    """
+
+    tensors: dict[str, np.ndarray]
+    architecture: str
+    family: str
+    width: float
+    depth: int
+    rho: float
+    share: float
+    num_params: int
+    source_params: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def units(self) -> list[str]:
+        return surgery.gene_units(self.tensors)
+
+    @property
+    def channels(self) -> dict[str, tuple[int, int]]:
+        """(k_out, k_in) kept per unit."""
+        return {u: tuple(self.tensors[f"{u}.conv.weight"].shape[:2]) for u in self.units}
+
+    @property
+    def checksum(self) -> str:
+        return tensors_checksum(self.tensors)
+
+    def replace_tensors(self, tensors: dict[str, np.ndarray], **info: Any) -> "Learngene":
+        """A gene with new tensor values (same layout), e.g. after a lifetime or a mutation."""
+        for key, value in self.tensors.items():
+            if key not in tensors or tensors[key].shape != value.shape:
+                raise LearngeneError(f"tensor {key!r}: expected shape {value.shape}, got {getattr(tensors.get(key), 'shape', None)}")
+        return Learngene(dict(tensors), self.architecture, self.family, self.width, self.depth, self.rho, self.share, self.num_params, self.source_params, {**self.info, **info})
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "architecture": self.architecture,
+            "family": self.family,
+            "width": self.width,
+            "depth": self.depth,
+            "rho": self.rho,
+            "share": self.share,
+            "num_params": self.num_params,
+            "source_params": self.source_params,
+            "channels": {u: list(c) for u, c in self.channels.items()},
+            "units": self.units,
+            "checksum": self.checksum,
+            "info": self.info,
+        }
+
+    def to_bytes(self) -> bytes:
+        ordered = {k: np.ascontiguousarray(v) for k, v in self.tensors.items()}
+        return safetensors.numpy.save(ordered, metadata={"gtl_ray": json.dumps(self.metadata(), sort_keys=True)})
+
+    def save(self, uri: str) -> None:
+        """Write atomically to a local path or pyarrow.fs URI."""
+        storage.write_bytes_atomic(uri, self.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> "Learngene":
+        meta, tensors = _parse(data, source)
+        order = meta.get("units", [])
+        ordered: dict[str, np.ndarray] = {}
+        for unit in order:
+            for suffix in ["conv.weight"] + [f"bn.{k}" for k in surgery.BN_KEYS]:
+                key = f"{unit}.{suffix}"
+                if key not in tensors:
+                    raise LearngeneError(f"{source}: tensor {key!r} listed in the header is missing")
+                ordered[key] = tensors[key]
+        if len(ordered) != len(tensors):
+            raise LearngeneError(f"{source}: holds tensors not listed in its header")
+        if tensors_checksum(ordered) != meta.get("checksum"):
+            raise LearngeneError(f"{source}: checksum mismatch (file corrupted or edited): header says {meta.get('checksum')}, content gives {tensors_checksum(ordered)}")
+        return cls(ordered, meta["architecture"], meta["family"], float(meta["width"]), int(meta["depth"]), float(meta["rho"]), float(meta["share"]), int(meta["num_params"]), int(meta["source_params"]), dict(meta.get("info", {})))
+
+    @classmethod
+    def load(cls, uri: str) -> "Learngene":
+        """Read and verify a learngene file; refuses anything that is not one (never unpickles)."""
+        return cls.from_bytes(storage.read_bytes(uri), source=str(uri))
+
+
+def _parse(data: bytes, source: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    if len(data) < 8:
+        raise LearngeneError(f"{source}: not a gtl_ray learngene (safetensors) file: only {len(data)} bytes")
+    header_len = int.from_bytes(data[:8], "little")
+    if header_len <= 0 or 8 + header_len > len(data) or data[8:9] != b"{":
+        raise LearngeneError(f"{source}: not a gtl_ray learngene (safetensors) file, or truncated")
+    try:
+        header = json.loads(data[8 : 8 + header_len])
+        meta = json.loads(header.get("__metadata__", {}).get("gtl_ray", "null"))
+    except (ValueError, AttributeError):
+        raise LearngeneError(f"{source}: safetensors header is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise LearngeneError(f"{source}: a safetensors file but not a gtl_ray learngene (no {FORMAT} header)")
+    try:
+        tensors = safetensors.numpy.load(data)
+    except Exception as exc:  # safetensors raises SafetensorError for truncated / inconsistent files
+        raise LearngeneError(f"{source}: corrupt or truncated safetensors data: {exc}") from None
+    return meta, tensors
+
+
+def tensors_checksum(tensors: dict[str, np.ndarray]) -> str:
+    """sha256 over names, dtypes, shapes and bytes, in sorted key order."""
+    digest = hashlib.sha256()
+    for key in sorted(tensors):
+        value = np.ascontiguousarray(tensors[key])
+        digest.update(f"{key}|{value.dtype.str}|{value.shape}|".encode())
+        digest.update(value.tobytes())
+    return "sha256:" + digest.hexdigest()
+
+
+def extract_learngene(model: Network, share: float = 0.20, **info: Any) -> Learngene:
+    """Cut the learngene out of `model`: the chained channel blocks holding `share` of its backbone."""
+    rho = surgery.solve_rho(model, share)
+    num_params = surgery.gene_parameter_count(model, rho)
+    total = model.backbone_parameter_count()
+    return Learngene(surgery.extract_tensors(model, rho), model.arch, model.family, float(model.width), int(model.depth), rho, num_params / total, num_params, total, dict(info))
+
+
+def implant(gene: Learngene, model: Network, layer_map: dict[str, str] | None = None) -> Network:
+    """Write `gene` into `model`'s channel slots (same, wider or deeper network of its family);
+    every slot not covered keeps its initialization. Returns `model`."""
+    if model.family != gene.family:
+        raise LearngeneError(f"learngene of family {gene.family!r} ({gene.architecture}) cannot go into a {model.family!r} network ({model.arch})")
+    surgery.implant_tensors(gene.tensors, model, layer_map)
+    return model
