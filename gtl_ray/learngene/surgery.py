@@ -96,21 +96,22 @@ def implant_tensors(tensors: dict[str, np.ndarray], model: Network, layer_map: d
             raise LearngeneError(f"layer_map: unknown target layer {target!r} in {model.arch}; units: {', '.join(units)}")
         if source not in sources:
             raise LearngeneError(f"layer_map: learngene has no layer {source!r}; it holds: {', '.join(sources)}")
+    for target, source in layer_map.items():  # check every layer before writing any
+        block, shape = tensors[f"{source}.conv.weight"].shape, tuple(units[target].conv.weight.shape)
+        if block[2:] != shape[2:] or block[0] > shape[0] or block[1] > shape[1]:
+            raise LearngeneError(
+                f"layer {target!r}: learngene block {tuple(block)} (from {source!r}) does not fit "
+                f"the target kernel {shape}; the target must be at least as wide with the same kernel size"
+            )
     with torch.no_grad():
         for target, source in layer_map.items():
             unit = units[target]
             block = tensors[f"{source}.conv.weight"]
-            shape = tuple(unit.conv.weight.shape)
-            if block.shape[2:] != shape[2:] or block.shape[0] > shape[0] or block.shape[1] > shape[1]:
-                raise LearngeneError(
-                    f"layer {target!r}: learngene block {tuple(block.shape)} (from {source!r}) does not fit "
-                    f"the target kernel {shape}; the target must be at least as wide with the same kernel size"
-                )
             k_out, k_in = block.shape[:2]
             weight = unit.conv.weight
-            weight[:k_out, :k_in].copy_(torch.from_numpy(np.ascontiguousarray(block)).to(weight.device, weight.dtype))
+            # torch.tensor copies: genes read from the object store are read-only views.
+            weight[:k_out, :k_in].copy_(torch.tensor(block, dtype=weight.dtype))
             for key in BN_KEYS:
                 target_param = getattr(unit.bn, key)
-                value = torch.from_numpy(np.ascontiguousarray(tensors[f"{source}.bn.{key}"]))
-                target_param[:k_out].copy_(value.to(target_param.device, target_param.dtype))
+                target_param[:k_out].copy_(torch.tensor(tensors[f"{source}.bn.{key}"], dtype=target_param.dtype))
     return list(layer_map)
