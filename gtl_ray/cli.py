@@ -1,0 +1,193 @@
+"""`gtl-ray` command line: validate, evolve, evaluate, descend, inspect, report.
+
+Every command validates its config before Ray starts. Exit codes: 0 success, 2 bad input (a
+one-line message naming the culprit; traceback only with --debug), 1 anything else.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any, Callable
+
+from gtl_ray.config import GTLConfig, load_config
+from gtl_ray.errors import GTLError
+
+log = logging.getLogger("gtl_ray")
+
+
+def _config(args: argparse.Namespace) -> GTLConfig:
+    overrides = list(args.set or [])
+    if getattr(args, "storage", None):
+        overrides.append(f"storage={args.storage}")
+    if getattr(args, "name", None):
+        overrides.append(f"name={args.name}")
+    return load_config(args.config, overrides)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = _config(args)
+    from gtl_ray.service.resources import total_demand
+
+    print(f"{args.config}: valid (population {config.population.size}, {config.evolution.generations} generations, demand {total_demand(config)})")
+    return 0
+
+
+def cmd_evolve(args: argparse.Namespace) -> int:
+    config = _config(args)
+    from gtl_ray.service.run import evolve
+
+    outcome = evolve(config, resume=args.resume, force=args.force, overwrite=args.overwrite, address=args.address, config_path=args.config)
+    if args.json:
+        print(json.dumps(outcome.__dict__, indent=1))
+        return 0
+    print(f"run: {outcome.run_dir}")
+    print(f"generations completed: {outcome.generations_completed}")
+    print(f"final learngene: {outcome.final_learngene}")
+    if outcome.generations:
+        lifetime = sum(g["timing"]["lifetime_max"] for g in outcome.generations)
+        wall = sum(g["timing"]["wall"] for g in outcome.generations)
+        print(f"wall time: {outcome.wall_seconds:.1f} s; per generation {wall / len(outcome.generations):.2f} s, of which lifetime {lifetime / len(outcome.generations):.2f} s and other {(wall - lifetime) / len(outcome.generations):.2f} s")
+    return 0
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        print(f"\r{label}: {done}/{total} episodes", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    return report
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    config = _config(args)
+    methods = args.methods.split(",") if args.methods else list(config.evaluation.methods)
+    config = load_config(args.config, list(args.set or []) + [f"evaluation.methods={json.dumps(methods)}"] + ([f"storage={args.storage}"] if args.storage else []))
+    from gtl_ray import storage
+    from gtl_ray.evaluation import evaluate, format_table
+    from gtl_ray.learngene import Learngene
+
+    gene = Learngene.load(args.learngene) if args.learngene else None
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=args.address, namespace="gtl_ray")
+    rows = evaluate(config, gene, methods, cache_dir=storage.join(config.storage, config.name, "pretrained"), progress=None if args.json else _progress("evaluate"))
+    if args.out:
+        storage.write_bytes_atomic(args.out, json.dumps({"results": rows}, indent=1).encode())
+    if args.json:
+        print(json.dumps({"results": rows}, indent=1))
+    else:
+        print(format_table(rows))
+    return 0
+
+
+def cmd_descend(args: argparse.Namespace) -> int:
+    overrides = list(args.set or [])
+    for key in ("model", "width", "depth"):
+        value = getattr(args, key)
+        if value is not None:
+            overrides.append(f"evaluation.descendant.{'arch' if key == 'model' else key}={value}")
+    args.set = overrides
+    config = _config(args)
+    from gtl_ray.descend import descend
+
+    result = descend(config, args.learngene, args.out, address=args.address)
+    print(json.dumps(result, indent=1) if args.json else f"descendant saved to {result['path']} (test accuracy {result['test_accuracy']:.4f})")
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from gtl_ray.inspection import format_inspection, inspect_path
+
+    info = inspect_path(args.target)
+    print(json.dumps(info, indent=1) if args.json else format_inspection(info))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from gtl_ray.report import write_report
+
+    print(f"report written to {write_report(args.run, args.out)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gtl-ray", description="Genetic Transfer Learning on Ray: evolve learngenes, initialize descendants.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> None:
+        p.add_argument("config", help="experiment YAML (see configs/)")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a dotted config key; the value is parsed as YAML (repeatable)")
+        p.add_argument("--storage", help="storage root for runs (local folder, s3://, gs://); default: config 'storage'")
+        p.add_argument("--name", help="run name (default: config 'name')")
+
+    p = sub.add_parser("validate", help="validate a config without starting Ray")
+    with_config(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("evolve", help="evolve a learngene with a population on Ray")
+    with_config(p)
+    p.add_argument("--resume", action="store_true", help="continue the run from its last complete generation")
+    p.add_argument("--force", action="store_true", help="with --resume: accept a config that differs from the stored one")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run of the same name")
+    p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, a local `ray start` cluster, else a new local Ray)")
+    p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    p.set_defaults(func=cmd_evolve)
+
+    p = sub.add_parser("evaluate", help="few-shot evaluation: learngene vs. baselines on novel classes")
+    with_config(p)
+    p.add_argument("--learngene", help="learngene file (local path or URI)")
+    p.add_argument("--methods", help="comma-separated subset of scratch,full,heuristic,learngene")
+    p.add_argument("--address", help="Ray cluster address")
+    p.add_argument("--out", help="also write the JSON results here")
+    p.add_argument("--json", action="store_true", help='print {"results": [...]} as JSON')
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("descend", help="train a descendant initialized with a learngene (Ray Train)")
+    with_config(p)
+    p.add_argument("--learngene", required=True, help="learngene file (local path or URI)")
+    p.add_argument("--model", help="descendant architecture (default: the config's)")
+    p.add_argument("--width", type=float, help="descendant width multiplier")
+    p.add_argument("--depth", type=int, help="descendant depth")
+    p.add_argument("--out", help="where to save the descendant (.safetensors); default RUN/descendants/...")
+    p.add_argument("--address", help="Ray cluster address")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_descend)
+
+    p = sub.add_parser("inspect", help="show a run's progress and lineage, or a learngene's header")
+    p.add_argument("target", help="run directory or learngene file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report (plus PNGs) of a run")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--out", help="output folder (default RUN/report)")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.func(args) or 0)
+    except GTLError as exc:
+        if args.debug:
+            raise
+        print(f"gtl-ray: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gtl-ray: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug or an environment failure: one line unless --debug
+        if args.debug:
+            raise
+        print(f"gtl-ray: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

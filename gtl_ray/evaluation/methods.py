@@ -1,0 +1,64 @@
+"""How a descendant is initialized before it meets a new task, by name:
+
+- `scratch`: random initialization only;
+- `full`: every backbone weight from a network pre-trained on all base classes (100% transfer);
+- `heuristic`: the learngene's channel slots copied from that pre-trained network (no evolution);
+- `learngene`: the evolved learngene implanted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from gtl_ray.evaluation.pretrain import copy_backbone
+from gtl_ray.learngene import Learngene, implant
+from gtl_ray.models import Network
+
+
+@dataclass
+class Sources:
+    """What the initializers draw from; a field is None when no chosen method needs it."""
+
+    learngene: Learngene | None = None
+    heuristic: Learngene | None = None
+    pretrained: Network | None = None
+
+
+Initializer = Callable[[Network, Sources], None]
+_METHODS: dict[str, Initializer] = {}
+
+
+def register_method(name: str) -> Callable[[Initializer], Initializer]:
+    def wrap(fn: Initializer) -> Initializer:
+        _METHODS[name] = fn
+        return fn
+
+    return wrap
+
+
+def list_methods() -> list[str]:
+    return list(_METHODS)
+
+
+def initializer(name: str) -> Initializer:
+    return _METHODS[name]
+
+
+@register_method("scratch")
+def _scratch(model: Network, sources: Sources) -> None:
+    pass
+
+
+@register_method("full")
+def _full(model: Network, sources: Sources) -> None:
+    copy_backbone(sources.pretrained, model)
+
+
+@register_method("heuristic")
+def _heuristic(model: Network, sources: Sources) -> None:
+    implant(sources.heuristic, model)
+
+
+@register_method("learngene")
+def _learngene(model: Network, sources: Sources) -> None:
+    implant(sources.learngene, model)

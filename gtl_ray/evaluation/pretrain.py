@@ -1,0 +1,54 @@
+"""Ordinary supervised pre-training on all base classes: the source of the `full` (100%
+transfer) and `heuristic` (non-evolved 20% slots) baselines. Cached as safetensors per run."""
+from __future__ import annotations
+
+import logging
+
+import safetensors.torch
+
+from gtl_ray import storage
+from gtl_ray.config import GTLConfig
+from gtl_ray.data import ImageSet
+from gtl_ray.errors import LearngeneError
+from gtl_ray.models import Network, create_model
+from gtl_ray.seeding import torch_generator, torch_init_seed
+from gtl_ray.training import SGDSettings, fit
+
+log = logging.getLogger(__name__)
+
+
+def pretrained_name(arch: str, width: float, depth: int | None) -> str:
+    return f"pretrained-{arch}-w{width:g}-d{depth if depth is not None else 'default'}.safetensors"
+
+
+def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: int | None, cache_dir: str | None = None) -> Network:
+    """A network of the given shape trained on every base class (seeded); reused from
+    `cache_dir` when a matching file is there."""
+    cache = storage.join(cache_dir, pretrained_name(arch, width, depth)) if cache_dir else None
+    with torch_init_seed(config.seed, "pretrain-init", arch, width, str(depth)):
+        model = create_model(arch, width=width, depth=depth, num_classes=base.num_classes)
+    if cache and storage.exists(cache):
+        try:
+            state = safetensors.torch.load(storage.read_bytes(cache))
+            model.load_state_dict(state)
+            log.info("pre-trained %s reused from %s", arch, cache)
+            return model
+        except Exception as exc:  # a stale or damaged cache is rebuilt, not trusted
+            log.warning("ignoring unreadable pre-training cache %s: %s", cache, exc)
+    p = config.pretrain
+    settings = SGDSettings(lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay, batch_size=p.batch_size, epochs=p.epochs, augment=True)
+    log.info("pre-training %s (width %g) on %d base classes for %d epochs", arch, width, base.num_classes, p.epochs)
+    fit(model, base.images, base.labels, settings, torch_generator(config.seed, "pretrain", arch, width, str(depth)))
+    if cache:
+        storage.write_bytes_atomic(cache, safetensors.torch.save({k: v.contiguous() for k, v in model.state_dict().items()}))
+    return model
+
+
+def copy_backbone(source: Network, target: Network) -> None:
+    """Full transfer: every feature-extractor weight of `source` into `target` (same shape)."""
+    src = source.features.state_dict()
+    dst = target.features.state_dict()
+    for key, value in dst.items():
+        if src[key].shape != value.shape:
+            raise LearngeneError(f"full transfer: layer {key!r} has shape {tuple(src[key].shape)} in the pre-trained network and {tuple(value.shape)} in the descendant")
+    target.features.load_state_dict(src)

@@ -1,0 +1,82 @@
+"""What `gtl-ray inspect` shows: a learngene file's header, or a run's progress and the family
+line of its final learngene."""
+from __future__ import annotations
+
+from typing import Any
+
+from gtl_ray import storage
+from gtl_ray.errors import StorageError
+from gtl_ray.evolution.lineage import ancestry, member_id
+from gtl_ray.learngene import Learngene
+from gtl_ray.service.checkpoint import MANIFEST, RunStore
+
+
+def inspect_gene(uri: str) -> dict[str, Any]:
+    gene = Learngene.load(uri)
+    return {
+        "kind": "learngene",
+        "path": uri,
+        "architecture": gene.architecture,
+        "family": gene.family,
+        "width": gene.width,
+        "depth": gene.depth,
+        "share": gene.share,
+        "rho": gene.rho,
+        "num_params": gene.num_params,
+        "source_params": gene.source_params,
+        "layers": len(gene.units),
+        "checksum": gene.checksum,
+        "info": gene.info,
+    }
+
+
+def inspect_run(run_dir: str) -> dict[str, Any]:
+    root, _, name = run_dir.rstrip("/").rpartition("/")
+    store = RunStore(root or ".", name)
+    manifest = store.read_manifest()
+    lineage = store.load_lineage(manifest)
+    generations = manifest["generations"]
+    final = manifest.get("final")
+    out: dict[str, Any] = {
+        "kind": "run",
+        "run_dir": run_dir,
+        "name": manifest["name"],
+        "seed": manifest["seed"],
+        "population": manifest["population"],
+        "generations_planned": manifest["generations_planned"],
+        "generations_completed": manifest["generations_completed"],
+        "fitness": [g["fitness"] for g in generations],
+        "timing": [g["timing"] for g in generations],
+        "final_learngene": None,
+    }
+    if final is not None:
+        gene_uri = store.path(final["learngene"])
+        gene = inspect_gene(gene_uri)
+        last = generations[-1]
+        leaf = member_id(last["generation"], last["best_member"])
+        out["final_learngene"] = {"path": gene_uri, "checksum": final["checksum"], "share": gene["share"], "architecture": gene["architecture"], "num_params": gene["num_params"], "elites": [store.path(e) for e in final["elites"]]}
+        out["final_lineage"] = [{"id": r.id, "parent": r.parent, "elite": r.elite, "mutation": r.mutation, "channels_mutated": r.channels_mutated, "fitness": r.fitness} for r in ancestry(lineage, leaf)]
+    return out
+
+
+def inspect_path(location: str) -> dict[str, Any]:
+    """A run directory (holding manifest.json) or a learngene file."""
+    if storage.exists(storage.join(location, MANIFEST)):
+        return inspect_run(location)
+    if storage.exists(location) and not storage.is_dir(location):
+        return inspect_gene(location)
+    raise StorageError(f"{location}: neither a run directory (no {MANIFEST}) nor a learngene file")
+
+
+def format_inspection(info: dict[str, Any]) -> str:
+    if info["kind"] == "learngene":
+        return "\n".join(f"{k:14s} {v}" for k, v in info.items() if k != "kind")
+    lines = [f"run {info['name']} (seed {info['seed']}): {info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}", "gen   min    median max    wall_s  lifetime_s  other_s"]
+    for g, (fit, t) in enumerate(zip(info["fitness"], info["timing"])):
+        lines.append(f"{g:<5d} {fit['min']:.3f}  {fit['median']:.3f}  {fit['max']:.3f}  {t['wall']:7.2f} {t['lifetime_max']:10.2f}  {t['scheduling']:7.2f}")
+    final = info.get("final_learngene")
+    if final:
+        lines.append(f"final learngene: {final['path']} ({final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']})")
+        chain = " <- ".join(f"{r['id']}{'*' if r['elite'] else ''}({r['fitness']:.2f})" for r in info["final_lineage"])
+        lines.append(f"family line (* = elite): {chain}")
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""A population member: a Tune Trainable whose actor lives for the whole run.
+
+Each `step` is one generation: wait for the assignment from the learngene pool, live (inherit,
+mutate, learn, be scored, see `evolution.lifetime.live`), submit the trained gene to the pool and
+report to Tune. Tune never pauses or checkpoints members between generations; a member holds no
+state the pool does not have, so a restarted member just asks the pool where to go on.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import ray
+import torch
+from ray import tune
+
+from gtl_ray.config import from_dict
+from gtl_ray.data import ImageSet
+from gtl_ray.evolution.lifetime import live
+from gtl_ray.evolution.local import member_threads
+from gtl_ray.evolution.population import Assignment, lineage_record
+from gtl_ray.evolution.selection import Selection
+from gtl_ray.service.pool import NAMESPACE
+
+
+def gene_norm(tensors: dict[str, np.ndarray]) -> float:
+    """L2 norm over the learngene's conv blocks (a drift indicator for dashboards)."""
+    return float(np.sqrt(sum(float((v.astype(np.float64) ** 2).sum()) for k, v in tensors.items() if k.endswith(".conv.weight"))))
+
+
+class MemberTrainable(tune.Trainable):
+    def setup(self, config: dict[str, Any]) -> None:
+        self._attach(config)
+
+    def _attach(self, config: dict[str, Any]) -> None:
+        self.member = int(config["member"])
+        self.pool = ray.get_actor(config["pool"], namespace=NAMESPACE)
+        raw, data = ray.get(self.pool.setup_payload.remote())
+        self.run_config = from_dict(raw)
+        self.base = ImageSet.from_arrays(ray.get(data[0]))
+        torch.set_num_threads(member_threads(self.run_config))
+        self.device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
+        self.next_generation = ray.get(self.pool.next_generation.remote(self.member))
+        self.replay = ray.get(self.pool.unacknowledged.remote(self.member))
+
+    def step(self) -> dict[str, Any]:
+        if self.replay is not None:
+            result, self.replay = self.replay, None
+            return result
+        generation = self.next_generation
+        start = time.perf_counter()
+        payload = ray.get(self.pool.assignment.remote(generation, self.member))
+        waited = time.perf_counter() - start
+        parent = ray.get(payload["parent"][0]) if payload["parent"] else None
+        selection = Selection(payload["parent_index"], payload["elite"]) if parent is not None else None
+        outcome = live(self.run_config, self.base, generation, self.member, parent, bool(payload["elite"]), self.device)
+        del parent
+        record = lineage_record(Assignment(generation, self.member, selection), outcome)
+        result = self._result(record, outcome.gene.tensors, waited, payload["previous"])
+        ray.get(self.pool.submit.remote(generation, self.member, outcome.gene, record, result))
+        self.next_generation = generation + 1
+        return result
+
+    def _result(self, record, tensors, waited: float, previous: dict | None) -> dict[str, Any]:
+        result = {
+            "generation": record.generation,
+            "member": record.member,
+            "fitness": record.fitness,
+            "elite": record.elite,
+            "channels_mutated": record.channels_mutated,
+            "gene_norm": gene_norm(tensors),
+            "lifetime_s": record.lifetime_seconds,
+            "wait_s": waited,
+            "device": self.device,
+            "done": record.generation + 1 >= self.run_config.evolution.generations,
+        }
+        if previous is not None:
+            result.update({f"population/fitness_{k}": v for k, v in previous["fitness"].items()})
+            result["population/best_member"] = previous["best_member"]
+            result["population/generation"] = previous["generation"]
+            result.update({f"population/time_{k}_s": v for k, v in previous["timing"].items()})
+        return result
+
+    def reset_config(self, new_config: dict[str, Any]) -> bool:
+        """Reuse this actor for another member (Tune's reuse_actors): re-attach to the pool."""
+        self._attach(new_config)
+        return True
+
+    def save_checkpoint(self, checkpoint_dir: str) -> dict[str, Any]:
+        # The run's state is the pool's per-generation checkpoint; a member only needs its index.
+        return {"member": self.member}
+
+    def load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.next_generation = ray.get(self.pool.next_generation.remote(self.member))

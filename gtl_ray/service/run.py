@@ -1,0 +1,163 @@
+"""`evolve`: run an evolution on Ray — members as Tune trials, the GTL scheduler, the learngene
+pool — starting fresh or resuming from the last complete generation in storage."""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import ray
+from ray import tune
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from gtl_ray import storage
+from gtl_ray.config import GTLConfig
+from gtl_ray.data import load_splits
+from gtl_ray.errors import GTLError, StorageError
+from gtl_ray.evolution.lineage import LineageRecord
+from gtl_ray.evolution.population import final_order, next_generation
+from gtl_ray.learngene import Learngene
+from gtl_ray.service.checkpoint import GenerationSummary, RunStore
+from gtl_ray.service.member import MemberTrainable
+from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
+from gtl_ray.service.resources import member_resources
+from gtl_ray.service.scheduler import GTLScheduler
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    run_dir: str
+    generations_completed: int
+    final_learngene: str
+    wall_seconds: float
+    generations: list[dict]
+
+
+@dataclass
+class _Start:
+    generation: int
+    parents: list[Learngene] | None
+    slots: list[tuple[int, bool]] | None
+    lineage: list[LineageRecord]
+    summaries: list[GenerationSummary]
+
+
+def resume_command(config_path: str | None, store: RunStore) -> str:
+    return f"gtl-ray evolve {config_path or 'CONFIG'} --resume --storage {store.root} --name {store.name}"
+
+
+def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, overwrite: bool) -> _Start:
+    """Where the run starts: generation 0, or after the last generation the manifest counts."""
+    if not resume:
+        if store.exists():
+            if not overwrite:
+                raise StorageError(f"a run already exists at {store.run_dir}; pass --resume to continue it, --overwrite to replace it, or choose another --name")
+            storage.delete_dir(store.run_dir)
+        return _Start(0, None, None, [], [])
+    manifest = store.read_manifest()
+    differences = store.config_differences(manifest, config)
+    if differences and not force:
+        raise GTLError(f"cannot resume {store.run_dir}: config differs from the stored run in {', '.join(differences)} (pass --force to resume anyway)")
+    removed = store.clean_incomplete(manifest)
+    if removed:
+        log.warning("removed incomplete generation folders left by a crash: %s", ", ".join(removed))
+    done = manifest["generations_completed"]
+    lineage = store.load_lineage(manifest)
+    summaries = store.summaries(manifest)
+    if done == 0:
+        return _Start(0, None, None, [], [])
+    parents = store.load_generation(manifest, done - 1)
+    fitness = [r.fitness for r in sorted((r for r in lineage if r.generation == done - 1), key=lambda r: r.member)]
+    if done >= config.evolution.generations:
+        if manifest.get("final") is None:
+            order = final_order(fitness)
+            store.write_final(config, parents[order[0]], [parents[i] for i in order[1 : 1 + config.evolution.elites]], summaries)
+        return _Start(done, parents, None, lineage, summaries)
+    slots = [(a.selection.parent, a.selection.elite) for a in next_generation(config, done - 1, fitness)]
+    return _Start(done, parents, slots, lineage, summaries)
+
+
+def connect(address: str | None) -> bool:
+    """Join the cluster at `address` (or RAY_ADDRESS / a local `ray start` cluster), else start a
+    local Ray. Returns True when this process started Ray itself (so no autoscaler exists)."""
+    ray.init(address=address, namespace=NAMESPACE)
+    node = getattr(ray._private.worker, "_global_node", None)
+    return bool(node is not None and node.head)
+
+
+def fits_somewhere(config: GTLConfig) -> bool:
+    need = member_resources(config)
+    for node in ray.nodes():
+        if node.get("Alive") and all(node.get("Resources", {}).get(k, 0.0) >= v for k, v in need.items()):
+            return True
+    return False
+
+
+def wait_for_resources(config: GTLConfig, started_locally: bool) -> None:
+    """Fail fast when no node can ever hold one member; on a cluster, give the autoscaler time."""
+    if fits_somewhere(config):
+        return
+    need = member_resources(config)
+    have = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    message = (
+        f"population.gpus_per_member={config.population.gpus_per_member} / population.cpus_per_member={config.population.cpus_per_member}: "
+        f"no node can hold one member (needs {need}; nodes have "
+        + "; ".join(f"CPU {r.get('CPU', 0):g}, GPU {r.get('GPU', 0):g}" for r in have)
+        + ")"
+    )
+    if started_locally:
+        raise GTLError(message)
+    deadline = time.time() + config.population.resource_timeout_s
+    log.warning("%s; waiting up to %.0f s for the autoscaler", message, config.population.resource_timeout_s)
+    while time.time() < deadline:
+        time.sleep(5)
+        if fits_somewhere(config):
+            return
+    raise GTLError(message + f" after waiting {config.population.resource_timeout_s:.0f} s (population.resource_timeout_s)")
+
+
+def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, overwrite: bool = False, address: str | None = None, config_path: str | None = None) -> RunOutcome:
+    """Run (or resume) the evolution described by `config`; returns where the results are."""
+    start_time = time.time()
+    store = RunStore(config.storage, config.name)
+    start = plan_start(config, store, resume, force, overwrite)
+    final_uri = store.path("final", "learngene.safetensors")
+    if start.generation >= config.evolution.generations:
+        log.info("run %s is already complete", store.run_dir)
+        return RunOutcome(store.run_dir, start.generation, final_uri, 0.0, [s.__dict__ for s in start.summaries])
+    splits = load_splits(config.data)
+    started_locally = connect(address) if not ray.is_initialized() else False
+    wait_for_resources(config, started_locally)
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # progress is ours ("generation x/y"); no Tune tables
+    data = [ray.put(splits.base.to_arrays())]
+    name = pool_name(config.name)
+    pool = LearngenePool.options(name=name, namespace=NAMESPACE, scheduling_strategy=NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)).remote(
+        config.to_dict(), config.storage, data, start.generation, start.parents, start.slots, start.lineage, start.summaries
+    )
+    try:
+        tuner = tune.Tuner(
+            tune.with_resources(MemberTrainable, tune.PlacementGroupFactory([member_resources(config)])),
+            param_space={"member": tune.grid_search(list(range(config.population.size))), "pool": name},
+            tune_config=tune.TuneConfig(scheduler=GTLScheduler(config, pool, start.generation), reuse_actors=True),
+            run_config=tune.RunConfig(
+                name=f"tune-from-{start.generation:04d}",
+                storage_path=store.run_dir if storage.is_uri(store.run_dir) else os.path.abspath(store.run_dir),
+                failure_config=tune.FailureConfig(max_failures=config.population.max_failures),
+                checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False),
+                verbose=0,
+            ),
+        )
+        results = tuner.fit()
+        failed = [r for r in results if r.error is not None]
+        if failed:
+            raise GTLError(f"{len(failed)} member(s) failed beyond population.max_failures={config.population.max_failures} ({failed[0].error!r}); resume with: {resume_command(config_path, store)}")
+        try:
+            summary = ray.get(pool.finished.remote())
+        except ray.exceptions.RayActorError:
+            raise GTLError(f"the learngene pool actor died; the run is safe up to its last checkpoint, resume with: {resume_command(config_path, store)}") from None
+    finally:
+        ray.kill(pool)
+    return RunOutcome(store.run_dir, summary["generations_completed"], final_uri, time.time() - start_time, summary["generations"])
