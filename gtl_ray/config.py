@@ -132,6 +132,7 @@ class DescendConfig:
     epochs: int = 10
     batch_size: int = 64
     lr: float = 0.01
+    train_per_class: int = 20  #: images per novel class to train on ("little data"); the rest test
     num_workers: int = 1
     use_gpu: bool = False
 
@@ -334,6 +335,7 @@ def validate(config: GTLConfig) -> None:
     _require(config.pretrain.epochs >= 1, "pretrain.epochs", f"must be >= 1, got {config.pretrain.epochs}")
     _require(config.descend.num_workers >= 1, "descend.num_workers", f"must be >= 1, got {config.descend.num_workers}")
     _require(config.descend.epochs >= 1, "descend.epochs", f"must be >= 1, got {config.descend.epochs}")
+    _require(config.descend.train_per_class >= 1, "descend.train_per_class", f"must be >= 1, got {config.descend.train_per_class}")
 
 
 def _validate_data(data: DataConfig) -> None:

@@ -52,6 +52,7 @@ class MemberTrainable(tune.Trainable):
         start = time.perf_counter()
         payload = ray.get(self.pool.assignment.remote(generation, self.member))
         waited = time.perf_counter() - start
+        self.pool_references = payload["held_references"]
         parent = ray.get(payload["parent"][0]) if payload["parent"] else None
         selection = Selection(payload["parent_index"], payload["elite"]) if parent is not None else None
         outcome = live(self.run_config, self.base, generation, self.member, parent, bool(payload["elite"]), self.device)
@@ -73,6 +74,8 @@ class MemberTrainable(tune.Trainable):
             "lifetime_s": record.lifetime_seconds,
             "wait_s": waited,
             "device": self.device,
+            "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
+            "pool_references": self.pool_references,
             "done": record.generation + 1 >= self.run_config.evolution.generations,
         }
         if previous is not None:

@@ -91,7 +91,7 @@ class LearngenePool:
         await self._event(generation).wait()
         slots = self.assignments[generation]
         previous = self.summaries[-1] if self.summaries else None
-        payload = {"generation": generation, "parent": None, "parent_index": None, "elite": False, "previous": previous.__dict__ if previous else None}
+        payload = {"generation": generation, "parent": None, "parent_index": None, "elite": False, "previous": previous.__dict__ if previous else None, "held_references": self.held_references()}
         if slots is not None:
             parent, elite = slots[member]
             payload.update(parent=[self.parent_refs[parent]], parent_index=parent, elite=elite)

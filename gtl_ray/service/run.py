@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import ray
 from ray import tune
+from ray.autoscaler.sdk import request_resources
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from gtl_ray import storage
@@ -21,7 +22,7 @@ from gtl_ray.learngene import Learngene
 from gtl_ray.service.checkpoint import GenerationSummary, RunStore
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
-from gtl_ray.service.resources import member_resources
+from gtl_ray.service.resources import member_resources, population_demand
 from gtl_ray.service.scheduler import GTLScheduler
 
 log = logging.getLogger(__name__)
@@ -80,10 +81,16 @@ def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, ov
     return _Start(done, parents, slots, lineage, summaries)
 
 
-def connect(address: str | None) -> bool:
+def connect(address: str | None) -> None:
     """Join the cluster at `address` (or RAY_ADDRESS / a local `ray start` cluster), else start a
-    local Ray. Returns True when this process started Ray itself (so no autoscaler exists)."""
-    ray.init(address=address, namespace=NAMESPACE)
+    local Ray."""
+    if not ray.is_initialized():
+        ray.init(address=address, namespace=NAMESPACE)
+
+
+def runs_own_local_ray() -> bool:
+    """True when this process started the Ray it uses (ray.init without a cluster): then no
+    autoscaler can add nodes, and a member that fits no node will never run."""
     node = getattr(ray._private.worker, "_global_node", None)
     return bool(node is not None and node.head)
 
@@ -129,7 +136,19 @@ def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, over
         log.info("run %s is already complete", store.run_dir)
         return RunOutcome(store.run_dir, start.generation, final_uri, 0.0, [s.__dict__ for s in start.summaries])
     splits = load_splits(config.data)
-    started_locally = connect(address) if not ray.is_initialized() else False
+    connect(address)
+    started_locally = runs_own_local_ray()
+    if not started_locally:
+        # Tell the autoscaler the whole population's demand up front (sticky until cleared).
+        request_resources(bundles=population_demand(config))
+    try:
+        return _run(config, store, start, started_locally, splits, config_path, start_time)
+    finally:
+        if not started_locally:
+            request_resources(bundles=[])
+
+
+def _run(config: GTLConfig, store: RunStore, start: _Start, started_locally: bool, splits, config_path: str | None, start_time: float) -> RunOutcome:
     wait_for_resources(config, started_locally)
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # progress is ours ("generation x/y"); no Tune tables
     data = [ray.put(splits.base.to_arrays())]
@@ -160,4 +179,4 @@ def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, over
             raise GTLError(f"the learngene pool actor died; the run is safe up to its last checkpoint, resume with: {resume_command(config_path, store)}") from None
     finally:
         ray.kill(pool)
-    return RunOutcome(store.run_dir, summary["generations_completed"], final_uri, time.time() - start_time, summary["generations"])
+    return RunOutcome(store.run_dir, summary["generations_completed"], store.path("final", "learngene.safetensors"), time.time() - start_time, summary["generations"])

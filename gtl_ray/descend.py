@@ -1,0 +1,94 @@
+"""`gtl-ray descend`: a descendant initialized with a learngene learns a downstream task — the
+novel classes, with `descend.train_per_class` images each — through Ray Train's TorchTrainer
+(data-parallel workers from `descend.num_workers` / `descend.use_gpu`), then is saved as
+safetensors."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+import ray
+import safetensors.torch
+import torch
+
+from gtl_ray import storage
+from gtl_ray.config import GTLConfig, from_dict
+from gtl_ray.data import ImageSet, load_splits
+from gtl_ray.errors import DataError
+from gtl_ray.evaluation.episodes import descendant_shape
+from gtl_ray.learngene import Learngene, implant
+from gtl_ray.models import create_model
+from gtl_ray.seeding import numpy_rng, torch_generator, torch_init_seed
+from gtl_ray.training import SGDSettings, accuracy, fit
+
+
+def split_per_class(images: ImageSet, train_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train/test indices: `train_per_class` images of every class train, the rest test."""
+    rng = numpy_rng(seed, "descend-split")
+    train, test = [], []
+    for c, index in enumerate(images.indices_by_class()):
+        if len(index) <= train_per_class:
+            raise DataError(f"descend.train_per_class={train_per_class}: class {images.class_names[c]!r} has only {len(index)} images (need at least one more to test)")
+        order = rng.permutation(index)
+        train.append(order[:train_per_class])
+        test.append(order[train_per_class:])
+    return np.concatenate(train), np.concatenate(test)
+
+
+def _train_loop(loop_config: dict[str, Any]) -> None:
+    import ray.train
+    import ray.train.torch
+
+    config = from_dict(loop_config["config"])
+    images = ImageSet.from_arrays(ray.get(loop_config["data"][0]))
+    gene = ray.get(loop_config["gene"][0])
+    shape = descendant_shape(config)
+    with torch_init_seed(config.seed, "descend"):
+        model = create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=images.num_classes)
+    implant(gene, model)
+    model = ray.train.torch.prepare_model(model)
+    device = ray.train.torch.get_device()
+    context = ray.train.get_context()
+    rank, world = context.get_world_rank(), context.get_world_size()
+    train_idx = torch.from_numpy(loop_config["train"][rank::world])
+    test_idx = torch.from_numpy(loop_config["test"])
+    d = config.descend
+    settings = SGDSettings(lr=d.lr, momentum=0.9, weight_decay=5e-4, batch_size=d.batch_size, epochs=1, augment=True)
+    generator = torch_generator(config.seed, "descend-train", rank)
+    core = model.module if hasattr(model, "module") else model
+    for epoch in range(d.epochs):
+        fit(model, images.images[train_idx], images.labels[train_idx], settings, generator, device)
+        acc = accuracy(core, images.images[test_idx], images.labels[test_idx], device) if epoch == d.epochs - 1 else float("nan")
+        ray.train.report({"epoch": epoch + 1, "test_accuracy": acc})
+    if rank == 0:
+        state = {k: v.detach().cpu().contiguous() for k, v in core.state_dict().items()}
+        meta = {"gtl_ray": json.dumps({"kind": "descendant", "arch": shape.arch, "width": shape.width, "depth": shape.depth, "classes": list(images.class_names), "learngene_checksum": gene.checksum, "test_accuracy": acc})}
+        storage.write_bytes_atomic(loop_config["out"], safetensors.torch.save(state, metadata=meta))
+
+
+def descend(config: GTLConfig, learngene_uri: str, out: str | None = None, address: str | None = None) -> dict[str, Any]:
+    """Train a learngene-initialized descendant on the novel classes; returns where it went and
+    its test accuracy (fraction)."""
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    gene = Learngene.load(learngene_uri)
+    novel = load_splits(config.data).novel
+    train, test = split_per_class(novel, config.descend.train_per_class, config.seed)
+    shape = descendant_shape(config)
+    run_root = storage.join(config.storage, config.name)
+    out = out or storage.join(config.storage, config.name, "descendants", f"{shape.arch}-w{shape.width:g}.safetensors")
+    if not ray.is_initialized():
+        ray.init(address=address, namespace="gtl_ray")
+    trainer = TorchTrainer(
+        _train_loop,
+        train_loop_config={"config": config.to_dict(), "data": [ray.put(novel.to_arrays())], "gene": [ray.put(gene)], "train": train, "test": test, "out": out},
+        scaling_config=ScalingConfig(num_workers=config.descend.num_workers, use_gpu=config.descend.use_gpu),
+        run_config=RunConfig(name="descend-train", storage_path=run_root if storage.is_uri(run_root) else os.path.abspath(run_root)),
+    )
+    result = trainer.fit()
+    if result.error is not None:
+        raise result.error
+    return {"path": out, "test_accuracy": float(result.metrics["test_accuracy"]), "train_images": int(len(train)), "test_images": int(len(test)), "arch": shape.arch, "width": shape.width, "depth": shape.depth}
