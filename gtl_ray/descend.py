@@ -37,6 +37,13 @@ def split_per_class(images: ImageSet, train_per_class: int, seed: int) -> tuple[
     return np.concatenate(train), np.concatenate(test)
 
 
+def read_descendant_header(uri: str) -> dict[str, Any]:
+    """The gtl_ray metadata of a saved descendant (parsed from the safetensors header only)."""
+    data = storage.read_bytes(uri)
+    header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+    return json.loads(header["__metadata__"]["gtl_ray"])
+
+
 def _train_loop(loop_config: dict[str, Any]) -> None:
     import ray.train
     import ray.train.torch
@@ -91,4 +98,6 @@ def descend(config: GTLConfig, learngene_uri: str, out: str | None = None, addre
     result = trainer.fit()
     if result.error is not None:
         raise result.error
-    return {"path": out, "test_accuracy": float(result.metrics["test_accuracy"]), "train_images": int(len(train)), "test_images": int(len(test)), "arch": shape.arch, "width": shape.width, "depth": shape.depth}
+    # Ray Train keeps metrics only with checkpoints; the saved file's header is the record.
+    saved = read_descendant_header(out)
+    return {"path": out, "test_accuracy": float(saved["test_accuracy"]), "train_images": int(len(train)), "test_images": int(len(test)), "arch": shape.arch, "width": shape.width, "depth": shape.depth}

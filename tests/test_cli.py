@@ -1,0 +1,144 @@
+"""Every CLI command with its human and --json output, exit codes, and `ray job submit` of the
+quickstart against a head this test starts (token auth on)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gtl_ray.cli import main
+from tests.conftest import TINY
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def sets(*extra: str) -> list[str]:
+    out = []
+    for item in TINY + list(extra):
+        out += ["--set", item]
+    return out
+
+
+@pytest.fixture(scope="module")
+def cli_run(ray_session, tmp_path_factory):
+    storage = tmp_path_factory.mktemp("cli")
+    return storage, ["configs/quickstart.yaml", "--storage", str(storage), "--name", "cli"] + sets("evolution.generations=2")
+
+
+def run_json(capsys, argv: list[str]) -> dict:
+    capsys.readouterr()
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_validate_prints_demand(capsys):
+    assert main(["validate", "configs/quickstart.yaml"]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
+    storage, args = cli_run
+    outcome = run_json(capsys, ["evolve", *args, "--json"])
+    assert outcome["generations_completed"] == 2
+    gene = run_json(capsys, ["inspect", outcome["final_learngene"], "--json"])
+    assert {"architecture", "share", "num_params", "checksum"} <= set(gene) and gene["architecture"] == "vgg11"
+    run = run_json(capsys, ["inspect", str(storage / "cli"), "--json"])
+    assert run["generations_completed"] == 2 and run["population"] == 4
+    assert len(run["fitness"]) == 2 and set(run["fitness"][0]) >= {"min", "median", "max"}
+    assert run["final_learngene"]["checksum"] == gene["checksum"]
+    assert run["final_lineage"][0]["id"].startswith("g0001")
+    results = run_json(capsys, ["evaluate", *args, "--learngene", outcome["final_learngene"], "--methods", "scratch,learngene", "--json"])["results"]
+    assert [r["method"] for r in results] == ["scratch", "learngene"]
+    assert all({"method", "n_way", "shots", "mean", "ci95", "episodes"} <= set(r) and 0 <= r["mean"] <= 1 for r in results)
+    descendant = run_json(capsys, ["descend", *args, "--learngene", outcome["final_learngene"], "--width", "0.25", "--set", "descend.epochs=1", "--set", "descend.train_per_class=5", "--json"])
+    assert Path(descendant["path"]).is_file() and 0 <= descendant["test_accuracy"] <= 1 and descendant["width"] == 0.25
+
+
+def test_human_readable_outputs(cli_run, capsys):
+    storage, args = cli_run
+    if not (storage / "cli" / "manifest.json").exists():
+        assert main(["evolve", *args]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(storage / "cli")]) == 0
+    out = capsys.readouterr().out
+    assert "family line" in out and "final learngene" in out
+
+
+def test_bad_input_exits_2_with_one_line(capsys, tmp_path):
+    assert main(["validate", "configs/quickstart.yaml", "--set", "population.size=-1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["gtl-ray: error: population.size: must be >= 2, got -1"]
+    assert main(["inspect", str(tmp_path / "nothing")]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fly"])
+    assert exit_info.value.code == 2
+
+
+def test_python_dash_m_entry_point():
+    out = subprocess.run([sys.executable, "-m", "gtl_ray", "validate", "configs/quickstart.yaml"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "valid" in out.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _kill_cluster(temp_dir: str) -> None:
+    """End only the processes of the head this test started (their command lines name its
+    temp dir or its session), never `ray stop`, which would end every Ray on the machine."""
+    import psutil
+
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if any(temp_dir in part for part in proc.info["cmdline"] or []):
+                proc.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+
+
+@pytest.mark.slow
+def test_ray_job_submit_quickstart_against_local_head(tmp_path):
+    temp_dir = os.path.join(tempfile.gettempdir(), f"gtlj{uuid.uuid4().hex[:6]}")
+    port, dashboard = _free_port(), _free_port()
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "RAY_AUTH_MODE": "token"}
+    env.pop("RAY_ADDRESS", None)
+    subprocess.run([str(BIN / "ray"), "get-auth-token", "--generate"], env=env, capture_output=True, check=True, timeout=60)
+    current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
+    previous = current.read_text() if current.exists() else None
+    try:
+        subprocess.run(
+            [str(BIN / "ray"), "start", "--head", f"--port={port}", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1", "--include-dashboard=true", "--num-cpus=2", f"--temp-dir={temp_dir}", "--disable-usage-stats"],
+            env=env, capture_output=True, check=True, timeout=180,
+        )
+        storage = tmp_path / "runs"
+        submit = subprocess.run(
+            [str(BIN / "ray"), "job", "submit", "--address", f"http://127.0.0.1:{dashboard}", "--working-dir", str(REPO), "--",
+             "gtl-ray", "evolve", "configs/quickstart.yaml", "--storage", str(storage), *sets("evolution.generations=2")],
+            env=env, capture_output=True, text=True, timeout=420,
+        )
+        assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
+        assert "succeeded" in submit.stdout
+        manifest = json.loads((storage / "quickstart" / "manifest.json").read_text())
+        assert manifest["generations_completed"] == 2 and manifest["final"] is not None
+        # Without the token the job server refuses the client: auth is really on.
+        refused = subprocess.run([str(BIN / "ray"), "job", "list", "--address", f"http://127.0.0.1:{dashboard}"], env={**env, "RAY_AUTH_MODE": "disabled"}, capture_output=True, text=True, timeout=120)
+        assert refused.returncode != 0
+    finally:
+        _kill_cluster(temp_dir)
+        if current.exists() and current.read_text() != previous:
+            if previous is None:
+                current.unlink()
+            else:
+                current.write_text(previous)
+        shutil.rmtree(temp_dir, ignore_errors=True)

@@ -1,0 +1,46 @@
+import pytest
+
+from gtl_ray.config import apply_override, load_config
+from gtl_ray.errors import ConfigError
+
+
+def test_defaults_and_quickstart_validate():
+    assert load_config(None).population.size >= 2
+    config = load_config("configs/quickstart.yaml")
+    assert config.model.arch == "vgg11" and config.data.format == "procedural"
+
+
+def test_set_overrides_parse_yaml_values():
+    config = load_config("configs/quickstart.yaml", ["evaluation.shots=[1,5]", "model.width=0.5", "evolution.inheritance=darwinian"])
+    assert config.evaluation.shots == [1, 5] and config.model.width == 0.5 and config.evolution.inheritance == "darwinian"
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("model.bogus=1", "unknown key model.bogus; allowed under model: arch, depth, width"),
+        ("population.size=two", "population.size: expected an integer"),
+        ("population.size=0", "population.size: must be >= 2"),
+        ("learngene.share=1.5", r"learngene.share: must be in \(0, 1\)"),
+        ("evolution.tournament_size=99", "evolution.tournament_size: must be between 1 and population.size"),
+        ("evolution.elites=4", "evolution.elites: must be >= 0 and < population.size"),
+        ("evolution.inheritance=lysenko", "evolution.inheritance: 'lysenko' is not allowed; choose one of lamarckian, darwinian"),
+        ("lifetime.n_way=70", "lifetime.n_way: 70 classes asked but data.splits.base has only 64"),
+        ("model.arch=alexnet", "model.arch: unknown architecture 'alexnet'; registered:"),
+        ("evaluation.methods=[scratch,magic]", "evaluation.methods: unknown method 'magic'"),
+        ("population.gpus_per_member=1.5", "population.gpus_per_member: fractions are allowed only below 1"),
+    ],
+)
+def test_bad_values_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config("configs/quickstart.yaml", [override])
+
+
+def test_bad_files_and_override_syntax(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config(tmp_path / "list.yaml")
+    with pytest.raises(ConfigError, match="--set expects key=value"):
+        apply_override({}, "nokey")

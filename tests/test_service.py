@@ -1,0 +1,139 @@
+"""The Ray service end to end on the session's local Ray: evolve, lineage, elites, checkpoints,
+equality with the in-process reference, resume, placement and flat object-store use."""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+
+import pytest
+
+from gtl_ray.evolution import evolve_local
+from gtl_ray.learngene import Learngene
+from gtl_ray.service.checkpoint import RunStore
+from gtl_ray.service.resources import population_demand, total_demand
+from gtl_ray.service.run import evolve
+
+TIMING = {"lifetime_seconds"}
+
+
+def comparable(records):
+    return [{k: v for k, v in dataclasses.asdict(r).items() if k not in TIMING} for r in records]
+
+
+def member_results(run_dir: str) -> list[dict]:
+    rows = []
+    for path in glob.glob(os.path.join(run_dir, "tune-from-*", "*", "result.json")):
+        with open(path) as handle:
+            rows += [json.loads(line) for line in handle if line.strip()]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def finished_run(ray_session, tmp_path_factory):
+    from gtl_ray.config import load_config
+    from tests.conftest import TINY
+
+    storage = tmp_path_factory.mktemp("runs")
+    config = load_config(None, TINY + [f"storage={storage}", "name=e2e", "evolution.elites=1"])
+    outcome = evolve(config)
+    return config, outcome, RunStore(str(storage), "e2e")
+
+
+def test_evolve_completes_every_generation(finished_run):
+    config, outcome, store = finished_run
+    assert outcome.generations_completed == config.evolution.generations == 3
+    manifest = store.read_manifest()
+    assert manifest["generations_completed"] == 3 and manifest["final"] is not None
+    assert [g["generation"] for g in manifest["generations"]] == [0, 1, 2]
+
+
+def test_lineage_has_a_row_per_member_per_generation_with_valid_parents(finished_run):
+    config, _, store = finished_run
+    lineage = store.load_lineage(store.read_manifest())
+    P, G = config.population.size, config.evolution.generations
+    assert len(lineage) == P * G and len({r.id for r in lineage}) == P * G
+    ids = {r.id for r in lineage}
+    for r in lineage:
+        if r.generation == 0:
+            assert r.parent is None and r.inherited_checksum is None
+        else:
+            assert r.parent in ids and r.parent.startswith(f"g{r.generation - 1:04d}")
+
+
+def test_elites_are_carried_unchanged(finished_run):
+    _, _, store = finished_run
+    lineage = store.load_lineage(store.read_manifest())
+    by_id = {r.id: r for r in lineage}
+    elites = [r for r in lineage if r.elite]
+    assert len(elites) == 2  # one per generation after the first
+    for r in elites:
+        parent = by_id[r.parent]
+        assert r.inherited_checksum == parent.gene_checksum and r.mutation == "none"
+        assert parent.fitness == max(x.fitness for x in lineage if x.generation == parent.generation)
+    mutated = [r for r in lineage if r.generation > 0 and not r.elite]
+    assert all(r.inherited_checksum != by_id[r.parent].gene_checksum for r in mutated if r.channels_mutated > 0)
+
+
+def test_checkpoint_files_present_and_verified(finished_run):
+    config, outcome, store = finished_run
+    manifest = store.read_manifest()
+    for generation in range(config.evolution.generations):
+        genes = store.load_generation(manifest, generation)  # verifies every checksum
+        assert len(genes) == config.population.size
+    final = Learngene.load(outcome.final_learngene)
+    last = manifest["generations"][-1]
+    assert final.checksum == last["checksums"][last["best_member"]] == manifest["final"]["checksum"]
+    assert len(manifest["final"]["elites"]) == config.evolution.elites
+    assert abs(final.share - 0.20) <= 0.01
+
+
+def test_ray_run_equals_in_process_reference(finished_run):
+    config, outcome, store = finished_run
+    reference = evolve_local(config)
+    assert comparable(store.load_lineage(store.read_manifest())) == comparable(reference.lineage)
+    assert Learngene.load(outcome.final_learngene).checksum == reference.final.checksum
+
+
+def test_pool_holds_at_most_two_generations_of_genes(finished_run):
+    config, outcome, _ = finished_run
+    held = [r["pool_references"] for r in member_results(outcome.run_dir)]
+    assert held and max(held) <= 2 * config.population.size
+
+
+def test_resume_extends_an_interrupted_run_to_the_same_result(ray_session, tiny_config, finished_run):
+    config_full, outcome_full, _ = finished_run
+    short = tiny_config("evolution.elites=1", "evolution.generations=2", name="resumed")
+    evolve(short)
+    longer = dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3))
+    from gtl_ray.errors import GTLError
+
+    with pytest.raises(GTLError, match="evolution.generations"):
+        evolve(longer, resume=True)
+    outcome = evolve(longer, resume=True, force=True)
+    store = RunStore(longer.storage, "resumed")
+    assert outcome.generations_completed == 3
+    full_store = RunStore(config_full.storage, config_full.name)
+    assert comparable(store.load_lineage(store.read_manifest())) == comparable(full_store.load_lineage(full_store.read_manifest()))
+    assert Learngene.load(outcome.final_learngene).checksum == Learngene.load(outcome_full.final_learngene).checksum
+
+
+def test_each_member_actor_holds_its_gpu_share(ray_session, tiny_config):
+    config = tiny_config("population.gpus_per_member=1", "evolution.generations=1", name="gpus")
+    outcome = evolve(config)
+    rows = member_results(outcome.run_dir)
+    ids = [tuple(r["gpu_ids"]) for r in rows]
+    assert len(ids) == 4 and all(len(i) == 1 for i in ids) and len(set(ids)) == 4
+    half = tiny_config("population.gpus_per_member=0.5", "evolution.generations=1", name="halfgpus")
+    rows = member_results(evolve(half).run_dir)
+    assert all(len(r["gpu_ids"]) == 1 for r in rows)
+    assert population_demand(half) == [{"CPU": 0.5, "GPU": 0.5}] * 4 and total_demand(half) == {"CPU": 2.0, "GPU": 2.0}
+
+
+def test_existing_run_is_not_overwritten_by_accident(ray_session, finished_run):
+    from gtl_ray.errors import StorageError
+
+    config, _, _ = finished_run
+    with pytest.raises(StorageError, match="--resume"):
+        evolve(config)
