@@ -177,6 +177,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     for item in overrides or []:
         apply_override(raw, item)
     config = from_dict(raw)
+    from gtl_ray.config_checks import validate
+
     validate(config)
     return config
 
@@ -266,131 +268,6 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a string, got {value!r}")
         return value
     raise ConfigError(f"{key}: unsupported value {value!r}")
-
-
-# ---------------------------------------------------------------- value checks
-
-
-def _require(ok: bool, key: str, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key}: {message}")
-
-
-def validate(config: GTLConfig) -> None:
-    """Check every value range and cross-field constraint that can be checked without data."""
-    from gtl_ray.evolution.mutation import list_mutations
-    from gtl_ray.models import list_models
-
-    _require(bool(config.name) and "/" not in config.name, "name", f"must be a non-empty name without '/', got {config.name!r}")
-    _require(config.seed >= 0, "seed", f"must be >= 0, got {config.seed}")
-    for key, arch in (("model.arch", config.model.arch), ("evaluation.descendant.arch", config.evaluation.descendant.arch)):
-        if arch is not None and arch not in list_models():
-            raise ConfigError(f"{key}: unknown architecture {arch!r}; registered: {', '.join(list_models())}")
-    for key, width in (("model.width", config.model.width), ("evaluation.descendant.width", config.evaluation.descendant.width)):
-        _require(width is None or width > 0, key, f"must be > 0, got {width}")
-    _require(0.0 < config.learngene.share < 1.0, "learngene.share", f"must be in (0, 1), got {config.learngene.share}")
-
-    pop, evo = config.population, config.evolution
-    _require(pop.size >= 2, "population.size", f"must be >= 2, got {pop.size}")
-    _require(pop.gpus_per_member >= 0, "population.gpus_per_member", f"must be >= 0, got {pop.gpus_per_member}")
-    _require(
-        pop.gpus_per_member <= 1 or float(pop.gpus_per_member).is_integer(),
-        "population.gpus_per_member",
-        f"fractions are allowed only below 1, got {pop.gpus_per_member}",
-    )
-    _require(pop.cpus_per_member > 0, "population.cpus_per_member", f"must be > 0, got {pop.cpus_per_member}")
-    _require(pop.max_failures >= 0, "population.max_failures", f"must be >= 0, got {pop.max_failures}")
-    _require(pop.resource_timeout_s >= 0, "population.resource_timeout_s", f"must be >= 0, got {pop.resource_timeout_s}")
-    _require(evo.generations >= 1, "evolution.generations", f"must be >= 1, got {evo.generations}")
-    _require(
-        1 <= evo.tournament_size <= pop.size,
-        "evolution.tournament_size",
-        f"must be between 1 and population.size ({pop.size}), got {evo.tournament_size}",
-    )
-    _require(
-        0 <= evo.elites < pop.size,
-        "evolution.elites",
-        f"must be >= 0 and < population.size ({pop.size}), got {evo.elites}",
-    )
-    _require(0.0 <= evo.mutation_rate <= 1.0, "evolution.mutation_rate", f"must be in [0, 1], got {evo.mutation_rate}")
-    _require(evo.mutation_sigma >= 0, "evolution.mutation_sigma", f"must be >= 0, got {evo.mutation_sigma}")
-    if evo.mutation_operator not in list_mutations():
-        raise ConfigError(
-            f"evolution.mutation_operator: unknown operator {evo.mutation_operator!r}; "
-            f"registered: {', '.join(list_mutations())}"
-        )
-
-    life = config.lifetime
-    for key in ("n_way", "train_per_class", "query_per_class", "epochs", "batch_size"):
-        value = getattr(life, key)
-        _require(value >= 1, f"lifetime.{key}", f"must be >= 1, got {value}")
-    _require(life.n_way >= 2, "lifetime.n_way", f"must be >= 2, got {life.n_way}")
-    for section, obj in (("lifetime", life), ("pretrain", config.pretrain)):
-        _require(obj.lr > 0, f"{section}.lr", f"must be > 0, got {obj.lr}")
-        _require(0 <= obj.momentum < 1, f"{section}.momentum", f"must be in [0, 1), got {obj.momentum}")
-        _require(obj.weight_decay >= 0, f"{section}.weight_decay", f"must be >= 0, got {obj.weight_decay}")
-
-    _validate_data(config.data)
-    _validate_evaluation(config)
-    _require(config.pretrain.epochs >= 1, "pretrain.epochs", f"must be >= 1, got {config.pretrain.epochs}")
-    _require(config.descend.num_workers >= 1, "descend.num_workers", f"must be >= 1, got {config.descend.num_workers}")
-    _require(config.descend.epochs >= 1, "descend.epochs", f"must be >= 1, got {config.descend.epochs}")
-    _require(config.descend.train_per_class >= 1, "descend.train_per_class", f"must be >= 1, got {config.descend.train_per_class}")
-
-
-def _validate_data(data: DataConfig) -> None:
-    _require(data.image_size >= 8, "data.image_size", f"must be >= 8, got {data.image_size}")
-    if data.format in ("cifar100", "folder") and not data.path:
-        raise ConfigError(f"data.path: required for data.format={data.format}")
-    splits = data.splits
-    for name in ("base", "val", "novel"):
-        spec = getattr(splits, name)
-        key = f"data.splits.{name}"
-        if isinstance(spec, int):
-            _require(spec >= 0 if name == "val" else spec >= 2, key, f"class count must be >= {0 if name == 'val' else 2}, got {spec}")
-        if data.format == "parquet":
-            _require(isinstance(spec, str) or (name == "val" and spec == 0), key, f"data.format=parquet needs a file or folder path per split, got {spec!r}")
-    if data.format == "procedural":
-        counts = [getattr(splits, n) for n in ("base", "val", "novel")]
-        _require(all(isinstance(c, int) for c in counts), "data.splits", "procedural data takes class counts")
-        _require(
-            sum(counts) <= data.num_classes,
-            "data.splits",
-            f"base+val+novel = {sum(counts)} classes but data.num_classes is {data.num_classes}",
-        )
-        _require(data.images_per_class >= 2, "data.images_per_class", f"must be >= 2, got {data.images_per_class}")
-
-
-def _validate_evaluation(config: GTLConfig) -> None:
-    ev = config.evaluation
-    from gtl_ray.evaluation.methods import list_methods
-
-    _require(ev.n_way >= 2, "evaluation.n_way", f"must be >= 2, got {ev.n_way}")
-    _require(len(ev.shots) > 0, "evaluation.shots", "must list at least one shot count")
-    for shot in ev.shots:
-        _require(isinstance(shot, int) and not isinstance(shot, bool) and shot >= 1, "evaluation.shots", f"every entry must be an integer >= 1, got {shot!r}")
-    _require(ev.query >= 1, "evaluation.query", f"must be >= 1, got {ev.query}")
-    _require(ev.episodes >= 1, "evaluation.episodes", f"must be >= 1, got {ev.episodes}")
-    _require(ev.steps >= 0, "evaluation.steps", f"must be >= 0, got {ev.steps}")
-    _require(ev.lr > 0, "evaluation.lr", f"must be > 0, got {ev.lr}")
-    for method in ev.methods:
-        if method not in list_methods():
-            raise ConfigError(f"evaluation.methods: unknown method {method!r}; choose from {', '.join(list_methods())}")
-    for key, count, split in (
-        ("lifetime.n_way", config.lifetime.n_way, "base"),
-        ("evaluation.n_way", ev.n_way, "novel"),
-    ):
-        spec = getattr(config.data.splits, split)
-        if isinstance(spec, int):
-            _require(count <= spec, key, f"{count} classes asked but data.splits.{split} has only {spec}")
-        elif isinstance(spec, list):
-            _require(count <= len(spec), key, f"{count} classes asked but data.splits.{split} lists only {len(spec)}")
-    if config.data.format == "procedural":
-        per_class = config.data.images_per_class
-        need = config.lifetime.train_per_class + config.lifetime.query_per_class
-        _require(need <= per_class, "lifetime.train_per_class", f"train_per_class + query_per_class = {need} but data.images_per_class is {per_class}")
-        need_eval = max(ev.shots) + ev.query
-        _require(need_eval <= per_class, "evaluation.shots", f"max shot + query = {need_eval} but data.images_per_class is {per_class}")
 
 
 def describe_differences(a: GTLConfig, b: GTLConfig, ignore: tuple[str, ...] = ()) -> list[str]:
