@@ -17,8 +17,8 @@ from gtl_ray.errors import GTLError
 log = logging.getLogger("gtl_ray")
 
 
-def _config(args: argparse.Namespace) -> GTLConfig:
-    overrides = list(args.set or [])
+def _config(args: argparse.Namespace, *extra: str) -> GTLConfig:
+    overrides = list(args.set or []) + list(extra)
     if getattr(args, "storage", None):
         overrides.append(f"storage={args.storage}")
     if getattr(args, "name", None):
@@ -60,9 +60,10 @@ def _progress(label: str) -> Callable[[int, int], None]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    config = _config(args)
-    methods = args.methods.split(",") if args.methods else list(config.evaluation.methods)
-    config = load_config(args.config, list(args.set or []) + [f"evaluation.methods={json.dumps(methods)}"] + ([f"storage={args.storage}"] if args.storage else []))
+    config = _config(args, *([f"evaluation.methods={json.dumps(args.methods.split(','))}"] if args.methods else []))
+    methods = list(config.evaluation.methods)
+    if "learngene" in methods and not args.learngene:
+        raise GTLError("evaluate: method 'learngene' needs --learngene URI (or leave it out with --methods)")
     from gtl_ray import storage
     from gtl_ray.evaluation import evaluate, format_table
     from gtl_ray.learngene import Learngene
