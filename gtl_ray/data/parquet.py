@@ -1,0 +1,138 @@
+"""Parquet data sets in the Hugging Face layout: one file or folder of shards per split.
+
+Each row holds an encoded image (PNG/JPEG bytes, either a plain binary column or a struct with a
+`bytes` field, as `datasets.Image` writes it) and an int or string label. Files are read through
+gtl_ray.storage, so local paths and s3:// / gs:// / mock:// URIs work alike.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+import torch
+
+from gtl_ray import storage
+from gtl_ray.config import DataConfig
+from gtl_ray.data.imageset import ImageSet, decode_many
+from gtl_ray.data.splits import SPLIT_NAMES, Splits, is_empty_spec, register_source, warn_overlap
+from gtl_ray.errors import DataError
+
+
+def _parquet_files(location: str, split: str) -> tuple[pafs.FileSystem, list[str]]:
+    """The Parquet file itself, or every *.parquet below a folder, sorted."""
+    fs, path = storage.resolve(location)
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.NotFound:
+        raise DataError(f"data.splits.{split}: Parquet location {location!r} not found")
+    if info.type == pafs.FileType.File:
+        return fs, [path]
+    infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
+    files = sorted(i.path for i in infos if i.type == pafs.FileType.File and i.path.endswith(".parquet"))
+    if not files:
+        raise DataError(f"data.splits.{split}: no .parquet files in folder {location!r}")
+    return fs, files
+
+
+def _image_bytes(column: pa.ChunkedArray, name: str, where: str) -> list[bytes | None]:
+    """The encoded bytes of an image column: plain binary, or the `bytes` field of a struct."""
+    kind = column.type
+    if pa.types.is_struct(kind):
+        fields = [kind.field(i).name for i in range(kind.num_fields)]
+        if "bytes" not in fields:
+            raise DataError(f"{where}: image column {name!r} is a struct without a 'bytes' field (fields: {fields})")
+        if not (pa.types.is_binary(kind.field("bytes").type) or pa.types.is_large_binary(kind.field("bytes").type)):
+            raise DataError(f"{where}: field 'bytes' of image column {name!r} has type {kind.field('bytes').type}")
+        return [None if row is None else row["bytes"] for row in column.to_pylist()]
+    if not (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
+        raise DataError(f"{where}: image column {name!r} has type {kind}; expected encoded image bytes")
+    return column.to_pylist()
+
+
+def _shown(location: str, path: str) -> str:
+    """A file as the user would write it (with the URI scheme when there is one)."""
+    return f"Parquet file {location.split('://', 1)[0]}://{path}" if storage.is_uri(location) else f"Parquet file {path}"
+
+
+def _labels(column: pa.ChunkedArray, name: str, where: str) -> list[int] | list[str]:
+    array = column.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if not (pa.types.is_integer(array.type) or pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        raise DataError(f"{where}: label column {name!r} has type {array.type}; expected int or string labels")
+    if array.null_count:
+        row = int(np.argmax(np.asarray(array.is_null())))
+        raise DataError(f"{where}: label column {name!r} is null in row {row}")
+    return array.to_pylist()
+
+
+def read_parquet_split(location: str, image_column: str, label_column: str, size: int, split: str = "base") -> ImageSet:
+    """All rows of the Parquet file or folder at `location` as an ImageSet.
+
+    Class names are the string labels, or str(label) for int labels, sorted (ints numerically).
+    """
+    fs, files = _parquet_files(location, split)
+    values: list[bytes | None] = []
+    labels: list = []
+    origin: list[tuple[str, int]] = []  # (file, first row index in `labels`)
+    for path in files:
+        shown = _shown(location, path)
+        try:
+            parquet = pq.ParquetFile(fs.open_input_file(path))
+            columns = parquet.schema_arrow.names
+            missing = [c for c in (image_column, label_column) if c not in columns]
+            if missing:
+                raise DataError(f"{shown}: no column {missing[0]!r} (columns: {columns})")
+            table = parquet.read(columns=[image_column, label_column])
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DataError(f"cannot read {shown}: {exc}") from None
+        file_labels = _labels(table.column(label_column), label_column, shown)
+        if labels and file_labels and type(file_labels[0]) is not type(labels[0]):
+            raise DataError(f"{shown}: label column {label_column!r} mixes int and string labels with earlier files")
+        origin.append((shown, len(labels)))
+        values.extend(_image_bytes(table.column(image_column), image_column, shown))
+        labels.extend(file_labels)
+    if not labels:
+        raise DataError(f"data.splits.{split}: Parquet split {location!r} is empty (0 rows)")
+
+    starts = np.array([start for _, start in origin])
+
+    def where(i: int) -> str:
+        k = int(np.searchsorted(starts, i, side="right")) - 1
+        return f"{origin[k][0]} row {i - origin[k][1]}"
+
+    def fetch(i: int) -> bytes:
+        if values[i] is None:
+            raise DataError(f"image is null in {where(i)}")
+        return values[i]
+
+    images = decode_many(len(values), fetch, where, size)
+    names = sorted(set(labels))
+    index = {label: k for k, label in enumerate(names)}
+    return ImageSet(
+        images=torch.from_numpy(images),
+        labels=torch.tensor([index[label] for label in labels], dtype=torch.int64),
+        class_names=tuple(str(n) for n in names),
+    )
+
+
+@register_source("parquet")
+def load_parquet(config: DataConfig) -> Splits:
+    """Splits from one Parquet location per split; relative paths are taken under `data.path`."""
+    parts: dict[str, ImageSet | None] = {}
+    for split in SPLIT_NAMES:
+        spec = getattr(config.splits, split)
+        if is_empty_spec(spec):
+            parts[split] = None
+            continue
+        if not isinstance(spec, str):
+            raise DataError(f"data.splits.{split}: data.format=parquet needs a file or folder path, got {spec!r}")
+        location = spec
+        if config.path and not storage.is_uri(spec) and not spec.startswith("/"):
+            location = storage.join(str(config.path), spec)
+        parts[split] = read_parquet_split(location, config.image_column, config.label_column, config.image_size, split)
+    if parts["base"] is None or parts["novel"] is None:
+        raise DataError("data.splits: base and novel must not be empty for parquet")
+    splits = Splits(base=parts["base"], val=parts["val"], novel=parts["novel"])
+    warn_overlap(splits, "parquet data")
+    return splits
