@@ -59,6 +59,30 @@ def _progress(label: str) -> Callable[[int, int], None]:
     return report
 
 
+def _check_gene_fits(config: GTLConfig, gene: Any, uri: str) -> None:
+    """Fail before Ray starts (and before any pre-training) when the learngene cannot initialize
+    the descendant network: implant it into a throwaway copy."""
+    from gtl_ray.errors import LearngeneError
+    from gtl_ray.evaluation.episodes import descendant_shape
+    from gtl_ray.learngene import implant
+    from gtl_ray.models import create_model
+
+    shape = descendant_shape(config)
+    try:
+        implant(gene, create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way))
+    except LearngeneError as exc:
+        raise LearngeneError(f"--learngene {uri}: {exc}") from None
+
+
+def _message(exc: BaseException) -> str:
+    """One line: a GTLError raised inside a Ray task arrives wrapped (RayTaskError, whose text
+    holds the remote traceback); show the original error's message."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException):
+        exc = cause
+    return " ".join(str(exc).split())
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     config = _config(args, *([f"evaluation.methods={json.dumps(args.methods.split(','))}"] if args.methods else []))
     methods = list(config.evaluation.methods)
@@ -69,6 +93,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gtl_ray.learngene import Learngene
 
     gene = Learngene.load(args.learngene) if args.learngene else None
+    if gene is not None:
+        _check_gene_fits(config, gene, args.learngene)
     import ray
 
     if not ray.is_initialized():
@@ -92,7 +118,9 @@ def cmd_descend(args: argparse.Namespace) -> int:
     args.set = overrides
     config = _config(args)
     from gtl_ray.descend import descend
+    from gtl_ray.learngene import Learngene
 
+    _check_gene_fits(config, Learngene.load(args.learngene), args.learngene)
     result = descend(config, args.learngene, args.out, address=args.address)
     print(json.dumps(result, indent=1) if args.json else f"descendant saved to {result['path']} (test accuracy {result['test_accuracy']:.4f})")
     return 0
@@ -178,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     except GTLError as exc:
         if args.debug:
             raise
-        print(f"gtl-ray: error: {exc}", file=sys.stderr)
+        print(f"gtl-ray: error: {_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gtl-ray: interrupted", file=sys.stderr)
@@ -186,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug or an environment failure: one line unless --debug
         if args.debug:
             raise
-        print(f"gtl-ray: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(f"gtl-ray: unexpected {type(exc).__name__}: {_message(exc)} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
 
 

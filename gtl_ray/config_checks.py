@@ -2,8 +2,9 @@
 without reading data, each failure naming the dotted key and what is allowed."""
 from __future__ import annotations
 
+from gtl_ray import storage
 from gtl_ray.config import DataConfig, GTLConfig
-from gtl_ray.errors import ConfigError
+from gtl_ray.errors import ConfigError, StorageError
 
 
 def _require(ok: bool, key: str, message: str) -> None:
@@ -18,12 +19,17 @@ def validate(config: GTLConfig) -> None:
 
     _require(bool(config.name) and "/" not in config.name, "name", f"must be a non-empty name without '/', got {config.name!r}")
     _require(config.seed >= 0, "seed", f"must be >= 0, got {config.seed}")
+    try:
+        storage.check_scheme(config.storage)
+    except StorageError as exc:
+        raise ConfigError(f"storage: {exc}") from None
     for key, arch in (("model.arch", config.model.arch), ("evaluation.descendant.arch", config.evaluation.descendant.arch)):
         if arch is not None and arch not in list_models():
             raise ConfigError(f"{key}: unknown architecture {arch!r}; registered: {', '.join(list_models())}")
     for key, width in (("model.width", config.model.width), ("evaluation.descendant.width", config.evaluation.descendant.width)):
         _require(width is None or width > 0, key, f"must be > 0, got {width}")
     _require(0.0 < config.learngene.share < 1.0, "learngene.share", f"must be in (0, 1), got {config.learngene.share}")
+    _validate_input_size(config)
 
     pop, evo = config.population, config.evolution
     _require(pop.size >= 2, "population.size", f"must be >= 2, got {pop.size}")
@@ -71,6 +77,22 @@ def validate(config: GTLConfig) -> None:
     _require(config.descend.num_workers >= 1, "descend.num_workers", f"must be >= 1, got {config.descend.num_workers}")
     _require(config.descend.epochs >= 1, "descend.epochs", f"must be >= 1, got {config.descend.epochs}")
     _require(config.descend.train_per_class >= 1, "descend.train_per_class", f"must be >= 1, got {config.descend.train_per_class}")
+
+
+def _validate_input_size(config: GTLConfig) -> None:
+    """Each network halves its input once per 2x2 max-pool: data.image_size must survive them
+    all (VGG: 5 halvings, >= 32 px; ResNet12: 4, >= 16 px). Building a tiny copy of the network
+    also checks its depth."""
+    from torch import nn
+
+    from gtl_ray.evaluation.episodes import descendant_shape
+    from gtl_ray.models import create_model
+
+    shape = descendant_shape(config)
+    for key, arch, depth in (("model.arch", config.model.arch, config.model.depth), ("evaluation.descendant.arch", shape.arch, shape.depth)):
+        pools = sum(isinstance(m, nn.MaxPool2d) for m in create_model(arch, width=0.0625, depth=depth).modules())
+        need = 2**pools
+        _require(config.data.image_size >= need, "data.image_size", f"{config.data.image_size} px is too small for {key}={arch} ({pools} halvings need >= {need} px)")
 
 
 def _validate_data(data: DataConfig) -> None:

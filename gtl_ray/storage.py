@@ -14,6 +14,7 @@ import pyarrow.fs as pafs
 from gtl_ray.errors import StorageError
 
 SUPPORTED_SCHEMES = ("file", "s3", "gs", "gcs", "mock")
+TEMP_MARK = ".tmp-"  #: in the names of temp files of atomic writes (what a crash can leave behind)
 _MOCK_FILESYSTEMS: dict[str, pafs.FileSystem] = {}
 
 
@@ -21,17 +22,26 @@ def is_uri(location: str) -> bool:
     return "://" in str(location)
 
 
-def resolve(location: str | os.PathLike) -> tuple[pafs.FileSystem, str]:
-    """The filesystem and path inside it for a local path or URI; refuses unknown schemes."""
+def check_scheme(location: str | os.PathLike) -> str:
+    """The URI scheme of `location` ("" for a local path); refuses unsupported ones."""
     location = str(location)
     if not is_uri(location):
-        return pafs.LocalFileSystem(), os.path.abspath(location)
+        return ""
     scheme = urlparse(location).scheme.lower()
     if scheme not in SUPPORTED_SCHEMES:
         raise StorageError(
             f"unsupported storage URI scheme {scheme!r} in {location!r}; "
             f"use a local path or one of: {', '.join(s + '://' for s in SUPPORTED_SCHEMES)}"
         )
+    return scheme
+
+
+def resolve(location: str | os.PathLike) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and path inside it for a local path or URI; refuses unknown schemes."""
+    location = str(location)
+    if not is_uri(location):
+        return pafs.LocalFileSystem(), os.path.abspath(location)
+    scheme = check_scheme(location)
     if scheme == "mock":
         # One in-memory filesystem per process, so that tests can write then read back.
         fs = _MOCK_FILESYSTEMS.setdefault("mock", pafs._MockFileSystem())
@@ -86,7 +96,7 @@ def write_bytes_atomic(location: str, data: bytes) -> None:
     if parent:
         fs.create_dir(parent, recursive=True)
     if isinstance(fs, pafs.LocalFileSystem):
-        tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+        tmp = f"{path}{TEMP_MARK}{uuid.uuid4().hex}"
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -101,6 +111,12 @@ def write_bytes_atomic(location: str, data: bytes) -> None:
 def make_dirs(location: str) -> None:
     fs, path = resolve(location)
     fs.create_dir(path, recursive=True)
+
+
+def delete_file(location: str) -> None:
+    fs, path = resolve(location)
+    if fs.get_file_info(path).type == pafs.FileType.File:
+        fs.delete_file(path)
 
 
 def delete_dir(location: str) -> None:

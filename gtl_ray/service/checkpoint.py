@@ -125,11 +125,21 @@ class RunStore:
         return [r for r in read_lineage(self.path(LINEAGE)) if r.generation < done]
 
     def clean_incomplete(self, manifest: dict[str, Any]) -> list[str]:
-        """Delete generation folders the manifest does not count (left by a crash); returns them."""
+        """Delete what a crash left behind and the manifest does not count: generation folders
+        past the last complete one, and half-written temp files of atomic writes (`*.tmp-*`, in
+        the run folder, final/ and the kept generation folders). Returns what was removed."""
         done = manifest["generations_completed"]
         removed = []
+        kept = []
         for entry in storage.list_dir(self.path("generations")):
             if entry.isdigit() and int(entry) >= done:
                 storage.delete_dir(self.path("generations", entry))
                 removed.append(entry)
+            else:
+                kept.append(("generations", entry))
+        for folder in [(), ("final",)] + kept:
+            for entry in storage.list_dir(self.path(*folder)):
+                if storage.TEMP_MARK in entry:
+                    storage.delete_file(self.path(*folder, entry))
+                    removed.append("/".join(folder + (entry,)))
         return removed

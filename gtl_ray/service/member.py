@@ -7,6 +7,7 @@ state the pool does not have, so a restarted member just asks the pool where to 
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -22,6 +23,10 @@ from gtl_ray.evolution.local import member_threads
 from gtl_ray.evolution.population import Assignment, lineage_record
 from gtl_ray.evolution.selection import Selection
 from gtl_ray.service.pool import NAMESPACE
+
+#: Fault-injection hook for tests: seconds every lifetime is stretched by (a sleep between taking
+#: the assignment and living it; results are unchanged). Read from the worker's environment.
+LIFETIME_DELAY_ENV = "GTL_RAY_TEST_LIFETIME_DELAY_S"
 
 
 def gene_norm(tensors: dict[str, np.ndarray]) -> float:
@@ -55,6 +60,7 @@ class MemberTrainable(tune.Trainable):
         self.pool_references = payload["held_references"]
         parent = ray.get(payload["parent"][0]) if payload["parent"] else None
         selection = Selection(payload["parent_index"], payload["elite"]) if parent is not None else None
+        time.sleep(float(os.environ.get(LIFETIME_DELAY_ENV) or 0))
         outcome = live(self.run_config, self.base, generation, self.member, parent, bool(payload["elite"]), self.device)
         del parent
         record = lineage_record(Assignment(generation, self.member, selection), outcome)

@@ -153,6 +153,11 @@ class LearngenePool:
             await self.writes
         return {"generations_completed": len(self.summaries), "generations": [s.__dict__ for s in self.summaries], "run_dir": self.store.run_dir}
 
+    async def watch(self) -> None:
+        """Never returns: the driver keeps this call pending and learns of the pool's death the
+        moment its reference resolves (with RayActorError), without polling the actor."""
+        await asyncio.Event().wait()
+
     def held_references(self) -> int:
         """Gene references the pool holds now (parents + submissions in flight)."""
         return len(self.parent_refs) + sum(len(s) for s in self.submitted.values())

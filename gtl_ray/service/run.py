@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import ray
 from ray import tune
@@ -14,8 +15,8 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from gtl_ray import storage
 from gtl_ray.config import GTLConfig
-from gtl_ray.data import load_splits
-from gtl_ray.errors import GTLError, StorageError
+from gtl_ray.data import EpisodeSampler, ImageSet, load_splits
+from gtl_ray.errors import DataError, GTLError, StorageError
 from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.population import final_order, next_generation
 from gtl_ray.learngene import Learngene
@@ -47,7 +48,36 @@ class _Start:
 
 
 def resume_command(config_path: str | None, store: RunStore) -> str:
-    return f"gtl-ray evolve {config_path or 'CONFIG'} --resume --storage {store.root} --name {store.name}"
+    """How to go on after a failure: resume from the last checkpoint, or start again when the
+    run died before its first generation was checkpointed."""
+    again = "--resume" if store.exists() else "(no generation was checkpointed: start it again)"
+    return f"gtl-ray evolve {config_path or 'CONFIG'} {again} --storage {store.root} --name {store.name}"
+
+
+class PoolWatch(tune.Stopper):
+    """Stops the whole experiment as soon as the learngene pool actor dies, instead of letting
+    every member spend its population.max_failures retries failing to reach it."""
+
+    def __init__(self, pool: Any):
+        self._watch = pool.watch.remote()
+        self.lost = False
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        return False
+
+    def stop_all(self) -> bool:
+        if not self.lost and self._watch is not None:
+            self.lost = bool(ray.wait([self._watch], timeout=0)[0])
+        return self.lost
+
+    def __getstate__(self) -> dict:
+        return {"_watch": None, "lost": self.lost}  # Tune saves its stopper; the watch stays here
+
+
+def _error_line(error: BaseException) -> str:
+    """The last line of a (remote) error, e.g. "ValueError: Failed to look up actor ..."."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, overwrite: bool) -> _Start:
@@ -64,7 +94,7 @@ def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, ov
         raise GTLError(f"cannot resume {store.run_dir}: config differs from the stored run in {', '.join(differences)} (pass --force to resume anyway)")
     removed = store.clean_incomplete(manifest)
     if removed:
-        log.warning("removed incomplete generation folders left by a crash: %s", ", ".join(removed))
+        log.warning("removed what a crash left behind (not counted by the manifest): %s", ", ".join(removed))
     done = manifest["generations_completed"]
     lineage = store.load_lineage(manifest)
     summaries = store.summaries(manifest)
@@ -79,6 +109,16 @@ def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, ov
         return _Start(done, parents, None, lineage, summaries)
     slots = [(a.selection.parent, a.selection.elite) for a in next_generation(config, done - 1, fitness)]
     return _Start(done, parents, slots, lineage, summaries)
+
+
+def check_environments(config: GTLConfig, base: ImageSet) -> None:
+    """Fail before Ray starts when the base classes cannot give every member its environment
+    (otherwise each member would fail, and be retried, inside its first lifetime)."""
+    life = config.lifetime
+    try:
+        EpisodeSampler(base, life.n_way, life.train_per_class, life.query_per_class, episodes=0, seed=config.seed)
+    except DataError as exc:
+        raise DataError(f"lifetime.n_way={life.n_way}, lifetime.train_per_class={life.train_per_class}, lifetime.query_per_class={life.query_per_class} do not fit the base split: {exc}") from None
 
 
 def connect(address: str | None) -> None:
@@ -136,6 +176,7 @@ def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, over
         log.info("run %s is already complete", store.run_dir)
         return RunOutcome(store.run_dir, start.generation, final_uri, 0.0, [s.__dict__ for s in start.summaries])
     splits = load_splits(config.data)
+    check_environments(config, splits.base)
     connect(address)
     started_locally = runs_own_local_ray()
     if not started_locally:
@@ -165,18 +206,19 @@ def _run(config: GTLConfig, store: RunStore, start: _Start, started_locally: boo
                 name=f"tune-from-{start.generation:04d}",
                 storage_path=store.run_dir if storage.is_uri(store.run_dir) else os.path.abspath(store.run_dir),
                 failure_config=tune.FailureConfig(max_failures=config.population.max_failures),
+                stop=PoolWatch(pool),
                 checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False),
                 verbose=0,
             ),
         )
         results = tuner.fit()
-        failed = [r for r in results if r.error is not None]
-        if failed:
-            raise GTLError(f"{len(failed)} member(s) failed beyond population.max_failures={config.population.max_failures} ({failed[0].error!r}); resume with: {resume_command(config_path, store)}")
         try:
             summary = ray.get(pool.finished.remote())
         except ray.exceptions.RayActorError:
             raise GTLError(f"the learngene pool actor died; the run is safe up to its last checkpoint, resume with: {resume_command(config_path, store)}") from None
+        failed = [r for r in results if r.error is not None]
+        if failed:
+            raise GTLError(f"{len(failed)} member(s) failed beyond population.max_failures={config.population.max_failures} ({_error_line(failed[0].error)}); resume with: {resume_command(config_path, store)}")
     finally:
         ray.kill(pool)
     return RunOutcome(store.run_dir, summary["generations_completed"], store.path("final", "learngene.safetensors"), time.time() - start_time, summary["generations"])

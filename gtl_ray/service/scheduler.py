@@ -67,7 +67,12 @@ class GTLScheduler(FIFOScheduler):
         last = generation + 1 >= self.config.evolution.generations
         slots = None if last else [(a.selection.parent, a.selection.elite) for a in next_generation(self.config, generation, fitness)]
         seconds = time.perf_counter() - start
-        ray.get(self.pool.advance.remote(generation, slots, seconds))
+        try:
+            ray.get(self.pool.advance.remote(generation, slots, seconds))
+        except ray.exceptions.RayActorError:
+            # The pool is gone: evolve's PoolWatch stops the experiment and names the resume command.
+            log.error("the learngene pool died while advancing generation %d", generation + 1)
+            return
         self.selection_seconds.append(time.perf_counter() - start)
         del self.fitness[generation]
         self.generation = generation + 1

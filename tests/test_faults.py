@@ -1,0 +1,132 @@
+"""Faults on a real Ray: a member actor killed mid-lifetime, the driver killed mid-run, the
+learngene pool killed, a worker node lost, a crash while a checkpoint is written.
+
+Every disturbed run must end equal to the undisturbed run of the same config and seed: the same
+final learngene and the same lineage (timing columns aside), P x G rows with unique ids.
+
+The undisturbed, member, pool and node runs share one subprocess with a Ray cluster of its own
+(`ray.cluster_utils.Cluster`: a 1-CPU head for the driver and pool, two 2-CPU workers), so that
+killing processes never touches the session's cluster, and Ray starts once for all four. Every
+lifetime there and in the driver-kill run is stretched by DELAY seconds
+(GTL_RAY_TEST_LIFETIME_DELAY_S: a sleep, results are unchanged) so that a fault lands inside
+generation 1; each scenario records that no member had finished generation 1 when it struck.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from gtl_ray.cli import main
+from gtl_ray.config import load_config
+from gtl_ray.service.checkpoint import RunStore
+from tests.helpers import GTL_RAY, OwnSession, assert_same_run, run_fault_cluster, session_processes, signature, subprocess_env, write_config
+
+DELAY = 1.0  #: seconds added to every lifetime of the disturbed runs
+
+
+@pytest.fixture(scope="module")
+def faults(tmp_path_factory):
+    """{scenario: result} of the shared fault cluster; "undisturbed" is the reference."""
+    where = tmp_path_factory.mktemp("faults")
+    path = write_config(where / "config.yaml", where / "runs", "faults")
+    return run_fault_cluster(path, where / "cluster.log", DELAY), load_config(path)
+
+
+def scenario(faults, name: str) -> tuple[dict, dict, int, int]:
+    results, config = faults
+    for needed in ("undisturbed", name):
+        assert needed in results, f"scenario {needed} did not report:\n{results['log_tail']}"
+        assert "exception" not in results[needed], results[needed]["exception"]
+    return results[name], results["undisturbed"]["signature"], config.population.size, config.evolution.generations
+
+
+@pytest.mark.slow
+def test_member_killed_mid_lifetime_is_retried_to_the_same_result(faults):
+    result, reference, P, G = scenario(faults, "member_kill")
+    assert result["pending_at_kill"] == [1] * P  # every member was inside generation 1
+    assert result["error"] is None
+    assert result["member_actors_started"] > P  # Tune restarted the killed member (FailureConfig)
+    assert_same_run(result["signature"], reference, P, G)
+
+
+@pytest.mark.slow
+def test_driver_killed_mid_run_resumes_to_the_same_result(ray_session, faults, tmp_path):
+    _, reference, P, G = scenario(faults, "undisturbed")
+    storage, name = tmp_path / "runs", "driver-kill"
+    path = write_config(tmp_path / "config.yaml", storage, name)
+    store = RunStore(str(storage), name)
+    # Its own local Ray (--address local never attaches to another cluster on this machine).
+    with OwnSession([GTL_RAY, "evolve", str(path), "--storage", str(storage), "--address", "local"], tmp_path / "driver.log", subprocess_env(DELAY)) as driver:
+        deadline = time.time() + 180
+        while not (store.exists() and store.read_manifest()["generations_completed"] >= 1):
+            assert driver.proc.poll() is None, f"the driver ended before a generation was checkpointed:\n{driver.tail()}"
+            assert time.time() < deadline, f"no generation checkpointed in 180 s:\n{driver.tail()}"
+            time.sleep(0.05)
+        os.kill(driver.proc.pid, signal.SIGKILL)
+        driver.proc.wait()
+        done_at_kill = store.read_manifest()["generations_completed"]
+    assert 1 <= done_at_kill < G  # killed mid-run
+    assert len(driver.leftovers) > 1 and session_processes(driver.proc.pid) == []  # its Ray outlived it, then was ended
+
+    assert main(["evolve", str(path), "--resume", "--storage", str(storage)]) == 0
+    assert_same_run(signature(storage, name), reference, P, G)
+
+
+@pytest.mark.slow
+def test_pool_killed_fails_loudly_with_the_resume_command_then_resumes(faults):
+    result, reference, P, G = scenario(faults, "pool_kill")
+    assert result["pending_at_kill"] == [1] * P
+    assert not result["hung"] and result["is_gtl_error"], result["error"]
+    assert "pool" in result["error"] and "--resume --storage" in result["error"]
+    assert result["seconds_to_error"] < 30  # stopped at once, not after every member's retries
+    assert result["resumed_generations"] == G
+    assert_same_run(result["signature"], reference, P, G)
+
+
+@pytest.mark.slow
+def test_worker_node_lost_mid_generation_finishes_on_the_remaining_nodes(faults):
+    result, reference, P, G = scenario(faults, "node_loss")
+    assert result["pending_at_kill"] == [1] * P
+    assert result["members_on_removed_node"] >= 1, result["placement_before"]
+    assert len(result["restarted_on"]) >= result["members_on_removed_node"]  # each restarted...
+    assert result["removed"] not in result["restarted_on"]  # ...on what is left
+    assert result["error"] is None
+    assert_same_run(result["signature"], reference, P, G)
+
+
+def test_crash_while_writing_a_checkpoint_resumes_from_the_previous_generation(ray_session, faults, tmp_path, caplog):
+    """What a crash inside the pool's write of generation 2 leaves behind: some of its gene files
+    (one truncated, one only as a temp file), lineage.parquet already holding its rows, a
+    truncated manifest temp file, and a manifest that still names generations 0-1 only."""
+    undisturbed, reference, P, G = scenario(faults, "undisturbed")
+    storage, name = tmp_path / "runs", "crashed"
+    path = write_config(tmp_path / "config.yaml", storage, name)
+    source = RunStore(*undisturbed["run_dir"].rsplit("/", 1))
+    shutil.copytree(source.run_dir, storage / name, ignore=shutil.ignore_patterns("tune-from-*", "final"))
+    store = RunStore(str(storage), name)
+    full = source.read_manifest()
+    store._write_manifest(load_config(path), store.summaries(full)[: G - 1], final=None)
+    last = Path(store.path("generations", f"{G - 1:04d}"))
+    gene = last / "member-0000.safetensors"
+    gene.write_bytes(gene.read_bytes()[: gene.stat().st_size // 2])
+    partial = last / f"member-{P - 1:04d}.safetensors"
+    partial.rename(last / f"member-{P - 1:04d}.safetensors.tmp-0123abcd")
+    (storage / name / "manifest.json.tmp-4567cdef").write_bytes(Path(source.path("manifest.json")).read_bytes()[:200])
+
+    manifest = store.read_manifest()
+    assert manifest["generations_completed"] == G - 1
+    store.load_generation(manifest, G - 2)  # the previous generation is intact (checksums verified)
+    assert len(store.load_lineage(manifest)) == P * (G - 1)  # extra lineage rows are not counted
+    with caplog.at_level(logging.WARNING, logger="gtl_ray.service.run"):
+        assert main(["evolve", str(path), "--resume", "--storage", str(storage)]) == 0
+    cleaned = " ".join(r.getMessage() for r in caplog.records if "crash left behind" in r.getMessage())
+    assert f"{G - 1:04d}" in cleaned and "manifest.json.tmp-4567cdef" in cleaned
+    assert not [p for p in (storage / name).rglob("*") if ".tmp-" in p.name]
+    store.load_generation(store.read_manifest(), G - 1)  # rewritten whole and verified
+    assert_same_run(signature(storage, name), reference, P, G)
