@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -97,13 +99,13 @@ def _free_port() -> int:
 def _kill_cluster(temp_dir: str) -> None:
     """End only the processes of the head this test started (their command lines name its
     temp dir or its session), never `ray stop`, which would end every Ray on the machine."""
-    import psutil
-
-    for proc in psutil.process_iter(["pid", "cmdline"]):
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
         try:
-            if any(temp_dir in part for part in proc.info["cmdline"] or []):
-                proc.kill()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            if temp_dir.encode() in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
             pass
 
 
@@ -118,15 +120,20 @@ def test_ray_job_submit_quickstart_against_local_head(tmp_path):
     previous = current.read_text() if current.exists() else None
     try:
         subprocess.run(
-            [str(BIN / "ray"), "start", "--head", f"--port={port}", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1", "--include-dashboard=true", "--num-cpus=2", f"--temp-dir={temp_dir}", "--disable-usage-stats"],
+            [str(BIN / "ray"), "start", "--head", f"--port={port}", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1", "--include-dashboard=true", "--num-cpus=2", f"--temp-dir={temp_dir}", "--disable-usage-stats",
+             # Own ports for the agents, so they never collide with another Ray on this machine.
+             f"--dashboard-agent-listen-port={_free_port()}", f"--dashboard-agent-grpc-port={_free_port()}",
+             f"--metrics-export-port={_free_port()}", f"--runtime-env-agent-port={_free_port()}"],
             env=env, capture_output=True, check=True, timeout=180,
         )
         storage = tmp_path / "runs"
-        submit = subprocess.run(
-            [str(BIN / "ray"), "job", "submit", "--address", f"http://127.0.0.1:{dashboard}", "--working-dir", str(REPO), "--",
-             "gtl-ray", "evolve", "configs/quickstart.yaml", "--storage", str(storage), *sets("evolution.generations=2")],
-            env=env, capture_output=True, text=True, timeout=420,
-        )
+        command = [str(BIN / "ray"), "job", "submit", "--address", f"http://127.0.0.1:{dashboard}", "--working-dir", str(REPO), "--",
+                   "gtl-ray", "evolve", "configs/quickstart.yaml", "--storage", str(storage), *sets("evolution.generations=2")]
+        for _ in range(20):  # the head's job agent comes up a little after `ray start` returns
+            submit = subprocess.run(command, env=env, capture_output=True, text=True, timeout=420)
+            if "No available agent" not in submit.stderr + submit.stdout:
+                break
+            time.sleep(2)
         assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
         assert "succeeded" in submit.stdout
         manifest = json.loads((storage / "quickstart" / "manifest.json").read_text())

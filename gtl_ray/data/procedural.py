@@ -9,7 +9,7 @@ grating and lines, a smaller distractor object of random shape, texture and pale
 single primitive in the image names the class), brightness and pixel noise. A network that has
 learned the primitives on some classes recognises new combinations from few examples; one trained
 from scratch on five examples per class does much worse (measured with a 4-layer conv net on 5-way
-5-shot novel episodes: about 58% from scratch against about 84% after pre-training on 64 base classes).
+5-shot novel episodes: about 58% from scratch against about 80% after pre-training on 64 base classes).
 
 Deterministic: class definitions come from numpy_rng(seed, "classes"), instance i of class c from
 numpy_rng(seed, "image", c, i), so instances do not depend on how many were generated.

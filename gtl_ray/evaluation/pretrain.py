@@ -2,7 +2,9 @@
 transfer) and `heuristic` (non-evolved 20% slots) baselines. Cached as safetensors per run."""
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict
 
 import safetensors.torch
 
@@ -11,20 +13,23 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet
 from gtl_ray.errors import LearngeneError
 from gtl_ray.models import Network, create_model
-from gtl_ray.seeding import torch_generator, torch_init_seed
+from gtl_ray.seeding import derive_seed, torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, fit
 
 log = logging.getLogger(__name__)
 
 
-def pretrained_name(arch: str, width: float, depth: int | None) -> str:
-    return f"pretrained-{arch}-w{width:g}-d{depth if depth is not None else 'default'}.safetensors"
+def pretrained_name(config: GTLConfig, arch: str, width: float, depth: int | None) -> str:
+    """Cache file name: the network's shape plus a digest of everything else that shapes the
+    weights (seed, pre-training settings, data), so changed settings never reuse stale weights."""
+    settings = json.dumps([config.seed, asdict(config.pretrain), asdict(config.data)], sort_keys=True, default=str)
+    return f"pretrained-{arch}-w{width:g}-d{depth if depth is not None else 'default'}-{derive_seed(0, settings):016x}.safetensors"
 
 
 def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: int | None, cache_dir: str | None = None) -> Network:
     """A network of the given shape trained on every base class (seeded); reused from
     `cache_dir` when a matching file is there."""
-    cache = storage.join(cache_dir, pretrained_name(arch, width, depth)) if cache_dir else None
+    cache = storage.join(cache_dir, pretrained_name(config, arch, width, depth)) if cache_dir else None
     with torch_init_seed(config.seed, "pretrain-init", arch, width, str(depth)):
         model = create_model(arch, width=width, depth=depth, num_classes=base.num_classes)
     if cache and storage.exists(cache):

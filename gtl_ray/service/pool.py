@@ -130,21 +130,22 @@ class LearngenePool:
             self._event(generation + 1).set()
         self.assignments.pop(generation, None)
         self.posted.pop(generation, None)
-        previous_write = self.writes
-        self.writes = asyncio.ensure_future(self._checkpoint(previous_write, summary, refs, list(self.lineage), list(self.summaries[:-1]), last=next_assignments is None))
+        if self.writes is not None:
+            # Backpressure: at most one checkpoint in flight, so a slow store cannot pile up
+            # writes that each pin a generation of genes in the object store.
+            await self.writes
+        self.writes = asyncio.ensure_future(self._checkpoint(summary, refs, list(self.lineage), list(self.summaries[:-1]), last=next_assignments is None))
         log.info("generation %d/%d done: fitness %s", generation + 1, self.generations, summary.fitness)
 
-    async def _checkpoint(self, previous: asyncio.Task | None, summary: GenerationSummary, refs: list, lineage: list[LineageRecord], earlier: list[GenerationSummary], last: bool) -> None:
-        if previous is not None:
-            await previous
+    async def _checkpoint(self, summary: GenerationSummary, refs: list, lineage: list[LineageRecord], earlier: list[GenerationSummary], last: bool) -> None:
         genes = list(await asyncio.gather(*refs))
         start = time.perf_counter()
         await asyncio.to_thread(self.store.write_generation, self.config, summary, genes, lineage, earlier)
+        summary.timing["checkpoint"] = time.perf_counter() - start  # before the final manifest names it
         if last:
             order = final_order([r.fitness for r in lineage if r.generation == summary.generation])
             elites = [genes[i] for i in order[1 : 1 + self.config.evolution.elites]]
             await asyncio.to_thread(self.store.write_final, self.config, genes[order[0]], elites, earlier + [summary])
-        summary.timing["checkpoint"] = time.perf_counter() - start
         self.metrics.checkpoint_done(summary.timing["checkpoint"])
 
     async def finished(self) -> dict[str, Any]:
