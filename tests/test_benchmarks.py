@@ -1,0 +1,66 @@
+"""The benchmarks' `--quick --tiny` paths end to end. Each runs in its own process because it
+starts (and stops) its own local Ray; the test checks the JSON's keys and types, not numbers."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ROW_KEYS = {"method": str, "n_way": int, "shots": int, "mean": float, "ci95": float, "episodes": int, "instinct_mean": float, "instinct_ci95": float}
+MACHINE_KEYS = {"cpu_count", "cpu_model", "device", "python", "torch", "ray"}
+
+
+def run_benchmark(script: str, tmp_path: Path, *extra: str) -> tuple[dict, Path]:
+    out = tmp_path / "results" / f"{script}.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick", "--tiny", "--out", str(out), *extra],
+        capture_output=True, text=True, timeout=400, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert proc.stdout.startswith(f"# {script.capitalize()} benchmark")  # the Markdown page is printed
+    return json.loads(out.read_text()), out
+
+
+def check_rows(rows: list[dict], methods: set[str], **extra: type) -> None:
+    assert rows and {r["method"] for r in rows} == methods
+    for row in rows:
+        for key, kind in {**ROW_KEYS, **extra}.items():
+            assert isinstance(row[key], kind) or (kind is float and isinstance(row[key], int)), (key, row)
+        assert 0.0 <= row["mean"] <= 1.0 and 0.0 <= row["instinct_mean"] <= 1.0
+
+
+@pytest.mark.slow
+def test_efficacy_tiny(tmp_path):
+    data, out = run_benchmark("efficacy", tmp_path, "--storage", str(tmp_path / "runs"))
+    check_rows(data["results"], {"scratch", "full", "heuristic", "learngene"})
+    check_rows(data["scalability"], {"scratch", "learngene"}, variant=str)
+    assert len({r["variant"] for r in data["scalability"]}) == 3
+    check_rows(data["shares"], {"scratch", "heuristic", "learngene"}, share=float, gene_share=float)
+    assert len(data["curve"]) == 2 and all({"min", "median", "max"} <= set(c) for c in data["curve"])
+    assert MACHINE_KEYS <= set(data["machine"]) and isinstance(data["command"], str)
+    assert isinstance(data["wall_seconds"], float) and data["timings"]["total"] > 0
+    assert out.with_suffix(".md").read_text().startswith("# Efficacy benchmark")
+    for name in data["plots"].values():
+        assert (out.parent / name).read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_systems_tiny(tmp_path):
+    data, out = run_benchmark("systems", tmp_path)
+    sweep = data["profile_settings"]["sweep"]
+    assert set(data["overhead_share"]) == {str(p) for p in sweep}
+    assert all(0.0 <= v <= 1.0 for v in data["overhead_share"].values())
+    for split in data["generation_split"].values():
+        assert {"wall_s", "lifetime_max_s", "selection_s", "object_store_s", "other_scheduling_s", "checkpoint_background_s"} <= set(split)
+    for key in ("ray_vs_local_time_ratio", "handoff_bytes_ratio_vs_pbt", "handoff_time_ratio_vs_pbt", "checkpoint_bytes_ratio"):
+        assert isinstance(data[key], float) and data[key] > 0, key
+    assert data["pbt"]["exploits"] >= 1 and data["pbt"]["full_state_bytes"] > data["gtl_handoff"]["gene_bytes"]
+    assert len(data["object_store_bytes"]) == len(data["object_store_generations"]) >= data["profile_settings"]["store_generations"] // 2
+    assert all(isinstance(b, int) and b > 0 for b in data["object_store_bytes"])
+    assert set(data["scheduler_seconds_per_generation"]) == {str(p) for p in data["profile_settings"]["scheduler_populations"]}
+    assert data["gpu"]["skipped"] is True and data["gpu"]["reason"]
+    assert MACHINE_KEYS <= set(data["machine"]) and out.with_suffix(".md").exists()
