@@ -15,6 +15,7 @@ import numpy as np
 from gtl_ray.config import DataConfig, SplitSpec
 from gtl_ray.data.imageset import ImageSet
 from gtl_ray.errors import DataError
+from gtl_ray.registry import Registry
 from gtl_ray.seeding import numpy_rng
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ SPLIT_NAMES = ("base", "val", "novel")
 CLASS_LIST_DIR = Path(__file__).with_name("splits")
 
 Loader = Callable[[DataConfig], "Splits"]
-_SOURCES: dict[str, Loader] = {}
+SOURCES: Registry[Loader] = Registry("data.format", DataError)
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,25 +43,18 @@ class Splits:
 
 
 def register_source(name: str) -> Callable[[Loader], Loader]:
-    """Register a loader for `data.format = name` (timm-style registry)."""
-
-    def wrap(fn: Loader) -> Loader:
-        _SOURCES[name] = fn
-        return fn
-
-    return wrap
+    """Register a loader for `data.format = name`."""
+    return SOURCES.register(name)
 
 
 def list_sources() -> list[str]:
     """Names accepted by `data.format`."""
-    return sorted(_SOURCES)
+    return sorted(SOURCES.names())
 
 
 def load_splits(config: DataConfig) -> Splits:
     """Load the data set described by `config` and split it by class."""
-    if config.format not in _SOURCES:
-        raise DataError(f"data.format: unknown source {config.format!r}; known: {', '.join(list_sources())}")
-    return _SOURCES[config.format](config)
+    return SOURCES.get(config.format)(config)
 
 
 def read_class_list(name: str) -> list[str]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from gtl_ray.errors import ConfigError
 from gtl_ray.evaluation.pretrain import copy_backbone
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.models import Network
+from gtl_ray.registry import Registry
 
 
 @dataclass
@@ -25,23 +27,19 @@ class Sources:
 
 
 Initializer = Callable[[Network, Sources], None]
-_METHODS: dict[str, Initializer] = {}
+METHODS: Registry[Initializer] = Registry("evaluation.methods", ConfigError)
 
 
 def register_method(name: str) -> Callable[[Initializer], Initializer]:
-    def wrap(fn: Initializer) -> Initializer:
-        _METHODS[name] = fn
-        return fn
-
-    return wrap
+    return METHODS.register(name)
 
 
 def list_methods() -> list[str]:
-    return list(_METHODS)
+    return METHODS.names()
 
 
 def initializer(name: str) -> Initializer:
-    return _METHODS[name]
+    return METHODS.get(name)
 
 
 @register_method("scratch")

@@ -11,9 +11,10 @@ from typing import Callable
 import numpy as np
 
 from gtl_ray.errors import ConfigError
+from gtl_ray.registry import Registry
 
 Operator = Callable[[np.ndarray, np.ndarray, float, np.random.Generator], np.ndarray]
-_OPERATORS: dict[str, Operator] = {}
+OPERATORS: Registry[Operator] = Registry("evolution.mutation_operator", ConfigError)
 
 
 @dataclass(frozen=True)
@@ -24,15 +25,11 @@ class MutationRecord:
 
 
 def register_mutation(name: str) -> Callable[[Operator], Operator]:
-    def wrap(fn: Operator) -> Operator:
-        _OPERATORS[name] = fn
-        return fn
-
-    return wrap
+    return OPERATORS.register(name)
 
 
 def list_mutations() -> list[str]:
-    return sorted(_OPERATORS)
+    return sorted(OPERATORS.names())
 
 
 @register_mutation("gaussian")
@@ -55,9 +52,7 @@ def redraw(block: np.ndarray, mask: np.ndarray, sigma: float, rng: np.random.Gen
 
 def mutate_tensors(tensors: dict[str, np.ndarray], operator: str, rate: float, sigma: float, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], MutationRecord]:
     """Apply `operator` to every conv block's output channels with probability `rate` each."""
-    if operator not in _OPERATORS:
-        raise ConfigError(f"evolution.mutation_operator: unknown operator {operator!r}; registered: {', '.join(list_mutations())}")
-    fn = _OPERATORS[operator]
+    fn = OPERATORS.get(operator)
     out: dict[str, np.ndarray] = {}
     mutated = total = 0
     for key, value in tensors.items():
