@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 demo: venv
-	$(VENV)/bin/gtl-ray evolve configs/quickstart.yaml
+	$(VENV)/bin/gtl-ray evolve configs/quickstart.yaml --overwrite
 	$(VENV)/bin/gtl-ray evaluate configs/quickstart.yaml --learngene runs/quickstart/final/learngene.safetensors
 
 test: venv
