@@ -81,6 +81,7 @@ class MemberTrainable(tune.Trainable):
             "wait_s": waited,
             "device": self.device,
             "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
+            "node_id": ray.get_runtime_context().get_node_id(),
             "pool_references": self.pool_references,
             "done": record.generation + 1 >= self.run_config.evolution.generations,
         }
