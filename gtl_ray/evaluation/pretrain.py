@@ -7,6 +7,7 @@ import logging
 from dataclasses import asdict
 
 import safetensors.torch
+from safetensors.torch import load as load_safetensors  # parses safetensors bytes; no pickle
 
 from gtl_ray import storage
 from gtl_ray.config import GTLConfig
@@ -34,7 +35,7 @@ def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: 
         model = create_model(arch, width=width, depth=depth, num_classes=base.num_classes)
     if cache and storage.exists(cache):
         try:
-            state = safetensors.torch.load(storage.read_bytes(cache))
+            state = load_safetensors(storage.read_bytes(cache))
             model.load_state_dict(state)
             log.info("pre-trained %s reused from %s", arch, cache)
             return model
