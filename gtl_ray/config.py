@@ -237,14 +237,13 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
             return None
-        errors = []
         for option in options:
             if option is type(None):
                 continue
             try:
                 return _coerce(option, value, key)
-            except ConfigError as exc:
-                errors.append(str(exc))
+            except ConfigError:
+                pass
         names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
         raise ConfigError(f"{key}: expected {names}, got {value!r}")
     if hint is list or origin is list:

@@ -34,9 +34,8 @@ def prepare_sources(config: GTLConfig, methods: list[str], base: ImageSet, learn
         source = sources.pretrained if same and sources.pretrained is not None else pretrain(config, base, ancestry.arch, ancestry.width, ancestry.depth, cache_dir)
         share = learngene.share if learngene is not None else config.learngene.share
         sources.heuristic = extract_learngene(source, share, baseline="heuristic")
-    for net in (sources.pretrained,):
-        if net is not None:
-            net.reset_head(config.evaluation.n_way)
+    if sources.pretrained is not None:
+        sources.pretrained.reset_head(config.evaluation.n_way)
     return sources
 
 

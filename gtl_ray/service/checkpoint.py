@@ -47,6 +47,10 @@ class RunStore:
     def path(self, *parts: str) -> str:
         return storage.join(self.run_dir, *parts)
 
+    @property
+    def final_learngene(self) -> str:
+        return self.path("final", "learngene.safetensors")
+
     def gene_path(self, generation: int, member: int) -> str:
         return self.path("generations", f"{generation:04d}", f"member-{member:04d}.safetensors")
 
@@ -60,7 +64,7 @@ class RunStore:
         self._write_manifest(config, previous + [summary], final=None)
 
     def write_final(self, config: GTLConfig, final: Learngene, elites: list[Learngene], summaries: list[GenerationSummary]) -> None:
-        final.save(self.path("final", "learngene.safetensors"))
+        final.save(self.final_learngene)
         for rank, gene in enumerate(elites, start=1):
             gene.save(self.path("final", f"elite-{rank:02d}.safetensors"))
         self._write_manifest(config, summaries, final={"learngene": "final/learngene.safetensors", "checksum": final.checksum, "elites": [f"final/elite-{r:02d}.safetensors" for r in range(1, len(elites) + 1)], "elite_checksums": [g.checksum for g in elites]})

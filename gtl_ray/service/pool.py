@@ -54,7 +54,6 @@ class LearngenePool:
         self.assignments: dict[int, list[tuple[int, bool]] | None] = {start_generation: first_assignments}
         self.posted_at: dict[int, float] = {start_generation: time.time()}
         self.posted: dict[int, asyncio.Event] = {}
-        self.start_generation = start_generation
         self.acknowledged = start_generation  # generations below this one are complete
         self.submitted: dict[int, dict[int, tuple[ray.ObjectRef, LineageRecord, dict]]] = {}
         self.lineage = list(lineage)

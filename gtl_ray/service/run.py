@@ -171,10 +171,9 @@ def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, over
     start_time = time.time()
     store = RunStore(config.storage, config.name)
     start = plan_start(config, store, resume, force, overwrite)
-    final_uri = store.path("final", "learngene.safetensors")
     if start.generation >= config.evolution.generations:
         log.info("run %s is already complete", store.run_dir)
-        return RunOutcome(store.run_dir, start.generation, final_uri, 0.0, [s.__dict__ for s in start.summaries])
+        return RunOutcome(store.run_dir, start.generation, store.final_learngene, 0.0, [s.__dict__ for s in start.summaries])
     splits = load_splits(config.data)
     check_environments(config, splits.base)
     connect(address)
@@ -221,4 +220,4 @@ def _run(config: GTLConfig, store: RunStore, start: _Start, started_locally: boo
             raise GTLError(f"{len(failed)} member(s) failed beyond population.max_failures={config.population.max_failures} ({_error_line(failed[0].error)}); resume with: {resume_command(config_path, store)}")
     finally:
         ray.kill(pool)
-    return RunOutcome(store.run_dir, summary["generations_completed"], store.path("final", "learngene.safetensors"), time.time() - start_time, summary["generations"])
+    return RunOutcome(store.run_dir, summary["generations_completed"], store.final_learngene, time.time() - start_time, summary["generations"])
