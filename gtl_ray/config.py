@@ -40,7 +40,7 @@ class PopulationConfig:
     gpus_per_member: float = 0.0  #: GPUs each member actor holds (fractions allowed)
     cpus_per_member: float = 1.0  #: CPUs each member actor holds; also its torch thread count
     max_failures: int = 3  #: times a failed member (dead actor, lost node) is restarted
-    resource_timeout_s: float = 600.0  #: on a cluster, how long to wait for nodes that fit a member
+    resource_timeout_s: float = 600.0  #: how long a member may wait for room on the cluster (start-up, lost node) before the run stops
 
 
 @dataclass

@@ -181,7 +181,7 @@ def _evolve_in_background(config, **kwargs: Any) -> tuple[threading.Thread, dict
     return thread, box
 
 
-def _wait_for_generations(config, count: int, thread: threading.Thread, timeout: float = 150.0) -> None:
+def _wait_for_generations(config, count: int, thread: threading.Thread, box: dict[str, Any], timeout: float = 150.0) -> None:
     from gtl_ray.service.checkpoint import RunStore
 
     store, deadline = RunStore(config.storage, config.name), time.time() + timeout
@@ -189,7 +189,7 @@ def _wait_for_generations(config, count: int, thread: threading.Thread, timeout:
         if store.exists() and store.read_manifest()["generations_completed"] >= count:
             return
         time.sleep(0.05)
-    raise RuntimeError(f"the run did not checkpoint {count} generation(s) (thread alive: {thread.is_alive()})")
+    raise RuntimeError(f"the run did not checkpoint {count} generation(s) (thread alive: {thread.is_alive()}, error: {box.get('error')!r})")
 
 
 def _member_actors(state: str | None = "ALIVE") -> list[dict]:
@@ -221,7 +221,7 @@ def scenario_member_kill(config, cluster) -> dict[str, Any]:
     """SIGKILL one member's actor process while every member is inside generation 1."""
     started = len(_member_actors(state=None))
     thread, box = _evolve_in_background(config)
-    _wait_for_generations(config, 1, thread)
+    _wait_for_generations(config, 1, thread, box)
     pending = _pending_members(config)
     os.kill(_member_actors()[0]["Pid"], signal.SIGKILL)
     thread.join(300)
@@ -243,7 +243,7 @@ def scenario_pool_kill(config, cluster) -> dict[str, Any]:
     from gtl_ray.service.run import evolve
 
     thread, box = _evolve_in_background(config)
-    _wait_for_generations(config, 1, thread)
+    _wait_for_generations(config, 1, thread, box)
     pool_id = ray.get_actor(pool_name(config.name), namespace=NAMESPACE)._actor_id.hex()
     pending = _pending_members(config)
     killed = time.time()
@@ -270,7 +270,7 @@ def scenario_node_loss(config, cluster) -> dict[str, Any]:
     workers = [node for node in cluster.worker_nodes]
     names = {cluster.head_node.node_id: "head", **{w.node_id: f"worker{i}" for i, w in enumerate(workers)}}
     thread, box = _evolve_in_background(config)
-    _wait_for_generations(config, 1, thread)
+    _wait_for_generations(config, 1, thread, box)
     pending = _pending_members(config)
     placed = Counter(a["Address"]["NodeID"] for a in _member_actors())
     victim = max(workers, key=lambda node: placed.get(node.node_id, 0))
@@ -289,8 +289,59 @@ def scenario_node_loss(config, cluster) -> dict[str, Any]:
     }
 
 
-#: Run in this order on one cluster; node loss last (it leaves the cluster a node short).
-SCENARIOS: dict[str, Callable] = {"undisturbed": scenario_undisturbed, "member_kill": scenario_member_kill, "pool_kill": scenario_pool_kill, "node_loss": scenario_node_loss}
+ROOM_TIMEOUT_S = 5.0  #: population.resource_timeout_s of the run that loses room
+
+
+def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
+    """Members of 1 CPU on head (1) + two 2-CPU workers; remove the worker holding most members
+    inside generation 1: what is left cannot hold all four, so one member waits for room. The
+    run must stop after population.resource_timeout_s with the resume command (not hang); with
+    a node added back, the resume finishes the run."""
+    import dataclasses
+
+    from gtl_ray.errors import GTLError
+    from gtl_ray.service.checkpoint import RunStore
+    from gtl_ray.service.run import evolve
+
+    config = dataclasses.replace(config, population=dataclasses.replace(config.population, cpus_per_member=1.0, resource_timeout_s=ROOM_TIMEOUT_S))
+    cluster.add_node(num_cpus=2)
+    cluster.wait_for_nodes()
+    workers = [node for node in cluster.worker_nodes]
+    thread, box = _evolve_in_background(config)
+    _wait_for_generations(config, 1, thread, box)
+    pending = _pending_members(config)
+    placed = Counter(a["Address"]["NodeID"] for a in _member_actors())
+    victim = max(workers, key=lambda node: placed.get(node.node_id, 0))
+    lost = time.time()
+    cluster.remove_node(victim, allow_graceful=False)
+    thread.join(ROOM_TIMEOUT_S + 120)
+    error = box.get("error")
+    checkpointed = RunStore(config.storage, config.name).read_manifest()["generations_completed"]
+    cluster.add_node(num_cpus=2)
+    cluster.wait_for_nodes()
+    outcome = evolve(config, resume=True)
+    return {
+        "pending_at_kill": pending,
+        "members_on_removed_node": placed.get(victim.node_id, 0),
+        "hung": thread.is_alive(),
+        "is_gtl_error": isinstance(error, GTLError),
+        "error": str(error) if error is not None else None,
+        "seconds_to_error": box["ended"] - lost if "ended" in box else None,
+        "checkpointed_at_error": checkpointed,
+        "resumed_generations": outcome.generations_completed,
+        "signature": signature(config.storage, config.name),
+    }
+
+
+#: Run in this order on one cluster; node loss last (it leaves the cluster a node short), then
+#: the loss that leaves too little room (it adds the nodes it needs).
+SCENARIOS: dict[str, Callable] = {
+    "undisturbed": scenario_undisturbed,
+    "member_kill": scenario_member_kill,
+    "pool_kill": scenario_pool_kill,
+    "node_loss": scenario_node_loss,
+    "node_loss_without_room": scenario_node_loss_without_room,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -111,6 +111,17 @@ def test_gpu_request_no_node_can_hold_fails_fast(tmp_path):
     assert nothing_written(storage)
 
 
+def test_population_larger_than_the_local_ray_fails_fast(ray_session, tmp_path, capsys):
+    """16 one-CPU members against the session's 4-CPU local Ray (no autoscaler): one member fits
+    a node, but a generation needs all 16 at once, so it could never complete."""
+    storage = tmp_path / "runs"
+    path = write_config(tmp_path / "config.yaml", storage, "too-big", "population.size=16", "population.cpus_per_member=1")
+    code = main(["evolve", str(path), "--storage", str(storage)])
+    line = assert_refused(code, capsys.readouterr().err, "population.size=16", "CPU 16", "CPU 4")
+    assert "population.cpus_per_member" in line
+    assert nothing_written(storage)
+
+
 # ---------------------------------------------------------------- data
 
 

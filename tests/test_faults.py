@@ -1,12 +1,13 @@
 """Faults on a real Ray: a member actor killed mid-lifetime, the driver killed mid-run, the
-learngene pool killed, a worker node lost, a crash while a checkpoint is written.
+learngene pool killed, a worker node lost (with room left for every member, and without), a
+crash while a checkpoint is written.
 
 Every disturbed run must end equal to the undisturbed run of the same config and seed: the same
 final learngene and the same lineage (timing columns aside), P x G rows with unique ids.
 
-The undisturbed, member, pool and node runs share one subprocess with a Ray cluster of its own
+The undisturbed, member, pool and node-loss runs share one subprocess with a Ray cluster of its own
 (`ray.cluster_utils.Cluster`: a 1-CPU head for the driver and pool, two 2-CPU workers), so that
-killing processes never touches the session's cluster, and Ray starts once for all four. Every
+killing processes never touches the session's cluster, and Ray starts once for all five. Every
 lifetime there and in the driver-kill run is stretched by DELAY seconds
 (GTL_RAY_TEST_LIFETIME_DELAY_S: a sleep, results are unchanged) so that a fault lands inside
 generation 1; each scenario records that no member had finished generation 1 when it struck.
@@ -25,7 +26,7 @@ import pytest
 from gtl_ray.cli import main
 from gtl_ray.config import load_config
 from gtl_ray.service.checkpoint import RunStore
-from tests.helpers import GTL_RAY, OwnSession, assert_same_run, run_fault_cluster, session_processes, signature, subprocess_env, write_config
+from tests.helpers import GTL_RAY, ROOM_TIMEOUT_S, OwnSession, assert_same_run, run_fault_cluster, session_processes, signature, subprocess_env, write_config
 
 DELAY = 1.0  #: seconds added to every lifetime of the disturbed runs
 
@@ -97,6 +98,20 @@ def test_worker_node_lost_mid_generation_finishes_on_the_remaining_nodes(faults)
     assert len(result["restarted_on"]) >= result["members_on_removed_node"]  # each restarted...
     assert result["removed"] not in result["restarted_on"]  # ...on what is left
     assert result["error"] is None
+    assert_same_run(result["signature"], reference, P, G)
+
+
+@pytest.mark.slow
+def test_node_lost_leaving_too_little_room_stops_with_the_resume_command_then_resumes(faults):
+    result, reference, P, G = scenario(faults, "node_loss_without_room")
+    assert result["pending_at_kill"] == [1] * P
+    assert result["members_on_removed_node"] >= 2, result  # 3 CPUs left for 4 one-CPU members
+    assert not result["hung"] and result["is_gtl_error"], result["error"]
+    error = result["error"]
+    assert "population.resource_timeout_s=5 s" in error and "--resume --storage" in error and "--name node_loss_without_room" in error
+    assert f"checkpointed up to generation {result['checkpointed_at_error']}" in error and result["checkpointed_at_error"] >= 1
+    assert ROOM_TIMEOUT_S < result["seconds_to_error"] < ROOM_TIMEOUT_S + 30  # waited its timeout, then stopped
+    assert result["resumed_generations"] == G
     assert_same_run(result["signature"], reference, P, G)
 
 

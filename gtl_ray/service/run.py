@@ -23,8 +23,9 @@ from gtl_ray.learngene import Learngene
 from gtl_ray.service.checkpoint import GenerationSummary, RunStore
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
-from gtl_ray.service.resources import member_resources, population_demand
+from gtl_ray.service.resources import member_resources, population_demand, total_demand
 from gtl_ray.service.scheduler import GTLScheduler
+from gtl_ray.service.watch import PlacementWatch, RunWatch
 
 log = logging.getLogger(__name__)
 
@@ -52,26 +53,6 @@ def resume_command(config_path: str | None, store: RunStore) -> str:
     run died before its first generation was checkpointed."""
     again = "--resume" if store.exists() else "(no generation was checkpointed: start it again)"
     return f"gtl-ray evolve {config_path or 'CONFIG'} {again} --storage {store.root} --name {store.name}"
-
-
-class PoolWatch(tune.Stopper):
-    """Stops the whole experiment as soon as the learngene pool actor dies, instead of letting
-    every member spend its population.max_failures retries failing to reach it."""
-
-    def __init__(self, pool: Any):
-        self._watch = pool.watch.remote()
-        self.lost = False
-
-    def __call__(self, trial_id: str, result: dict) -> bool:
-        return False
-
-    def stop_all(self) -> bool:
-        if not self.lost and self._watch is not None:
-            self.lost = bool(ray.wait([self._watch], timeout=0)[0])
-        return self.lost
-
-    def __getstate__(self) -> dict:
-        return {"_watch": None, "lost": self.lost}  # Tune saves its stopper; the watch stays here
 
 
 def _error_line(error: BaseException) -> str:
@@ -143,17 +124,35 @@ def fits_somewhere(config: GTLConfig) -> bool:
     return False
 
 
+def describe_nodes() -> str:
+    have = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
+    return "; ".join(f"CPU {r.get('CPU', 0):g}, GPU {r.get('GPU', 0):g}" for r in have)
+
+
+def check_local_capacity(config: GTLConfig) -> None:
+    """A Ray this process started has no autoscaler: when it cannot hold all P members at once,
+    a generation (which waits for every member) could never complete, so say so now."""
+    have = ray.cluster_resources()
+    short = {k: (v, have.get(k, 0.0)) for k, v in total_demand(config).items() if v > have.get(k, 0.0) + 1e-6}
+    if short:
+        raise GTLError(
+            f"population.size={config.population.size} members of {member_resources(config)} need "
+            + ", ".join(f"{k} {need:g}" for k, (need, _) in short.items())
+            + " at once, but this local Ray has "
+            + ", ".join(f"{k} {got:g}" for k, (_, got) in short.items())
+            + " (lower population.cpus_per_member / population.gpus_per_member, or run on a cluster)"
+        )
+
+
 def wait_for_resources(config: GTLConfig, started_locally: bool) -> None:
     """Fail fast when no node can ever hold one member; on a cluster, give the autoscaler time."""
     if fits_somewhere(config):
+        if started_locally:
+            check_local_capacity(config)
         return
-    need = member_resources(config)
-    have = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
     message = (
         f"population.gpus_per_member={config.population.gpus_per_member} / population.cpus_per_member={config.population.cpus_per_member}: "
-        f"no node can hold one member (needs {need}; nodes have "
-        + "; ".join(f"CPU {r.get('CPU', 0):g}, GPU {r.get('GPU', 0):g}" for r in have)
-        + ")"
+        f"no node can hold one member (needs {member_resources(config)}; nodes have {describe_nodes()})"
     )
     if started_locally:
         raise GTLError(message)
@@ -164,6 +163,15 @@ def wait_for_resources(config: GTLConfig, started_locally: bool) -> None:
         if fits_somewhere(config):
             return
     raise GTLError(message + f" after waiting {config.population.resource_timeout_s:.0f} s (population.resource_timeout_s)")
+
+
+def stall_message(config: GTLConfig, placement: PlacementWatch, checkpointed: int) -> str:
+    nodes = "; ".join(node.describe() for node in placement.room_when_stalled)
+    return (
+        f"member(s) {', '.join(map(str, placement.stalled))} waited more than population.resource_timeout_s={config.population.resource_timeout_s:g} s "
+        f"for room on the cluster: each needs {member_resources(config)}, and no node has it (free/total: {nodes}). "
+        f"The run is checkpointed up to generation {checkpointed}; add nodes (or ask less per member, with --force)"
+    )
 
 
 def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, overwrite: bool = False, address: str | None = None, config_path: str | None = None) -> RunOutcome:
@@ -196,6 +204,8 @@ def _run(config: GTLConfig, store: RunStore, start: _Start, started_locally: boo
     pool = LearngenePool.options(name=name, namespace=NAMESPACE, scheduling_strategy=NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)).remote(
         config.to_dict(), config.storage, data, start.generation, start.parents, start.slots, start.lineage, start.summaries
     )
+    placement = PlacementWatch(member_resources(config), config.population.resource_timeout_s)
+    watch = RunWatch(pool, placement)
     try:
         tuner = tune.Tuner(
             tune.with_resources(MemberTrainable, tune.PlacementGroupFactory([member_resources(config)])),
@@ -205,7 +215,8 @@ def _run(config: GTLConfig, store: RunStore, start: _Start, started_locally: boo
                 name=f"tune-from-{start.generation:04d}",
                 storage_path=store.run_dir if storage.is_uri(store.run_dir) else os.path.abspath(store.run_dir),
                 failure_config=tune.FailureConfig(max_failures=config.population.max_failures),
-                stop=PoolWatch(pool),
+                stop=watch,
+                callbacks=[placement],
                 checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False),
                 verbose=0,
             ),
@@ -215,9 +226,13 @@ def _run(config: GTLConfig, store: RunStore, start: _Start, started_locally: boo
             summary = ray.get(pool.finished.remote())
         except ray.exceptions.RayActorError:
             raise GTLError(f"the learngene pool actor died; the run is safe up to its last checkpoint, resume with: {resume_command(config_path, store)}") from None
+        if placement.stalled:
+            raise GTLError(stall_message(config, placement, summary["generations_completed"]) + f"; resume with: {resume_command(config_path, store)}")
         failed = [r for r in results if r.error is not None]
         if failed:
             raise GTLError(f"{len(failed)} member(s) failed beyond population.max_failures={config.population.max_failures} ({_error_line(failed[0].error)}); resume with: {resume_command(config_path, store)}")
+        if summary["generations_completed"] < config.evolution.generations:
+            raise GTLError(f"the run stopped after {summary['generations_completed']} of {config.evolution.generations} generations; resume with: {resume_command(config_path, store)}")
     finally:
         ray.kill(pool)
     return RunOutcome(store.run_dir, summary["generations_completed"], store.final_learngene, time.time() - start_time, summary["generations"])

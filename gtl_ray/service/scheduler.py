@@ -70,7 +70,7 @@ class GTLScheduler(FIFOScheduler):
         try:
             ray.get(self.pool.advance.remote(generation, slots, seconds))
         except ray.exceptions.RayActorError:
-            # The pool is gone: evolve's PoolWatch stops the experiment and names the resume command.
+            # The pool is gone: evolve's RunWatch stops the experiment and names the resume command.
             log.error("the learngene pool died while advancing generation %d", generation + 1)
             return
         self.selection_seconds.append(time.perf_counter() - start)
