@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.13.0
 
-.PHONY: venv demo test clean
+.PHONY: venv demo test soak clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: venv
 
 test: venv
 	$(PY) -m pytest -q
+
+# The 64-member x 30-generation soak (~20 GB of RAM, ~3.5 min on 2 cores); figures to benchmarks/results/soak.json
+soak: venv
+	GTL_RAY_SOAK_OUT=benchmarks/results/soak.json $(PY) -m pytest -q -s -m soak tests/test_soak.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
