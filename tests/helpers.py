@@ -263,20 +263,27 @@ def scenario_pool_kill(config, cluster) -> dict[str, Any]:
     }
 
 
-def scenario_node_loss(config, cluster) -> dict[str, Any]:
-    """Remove the worker node holding most members while every member is inside generation 1."""
-    import ray
-
-    workers = [node for node in cluster.worker_nodes]
-    names = {cluster.head_node.node_id: "head", **{w.node_id: f"worker{i}" for i, w in enumerate(workers)}}
+def _lose_busiest_worker_in_generation_1(config, cluster) -> tuple[threading.Thread, dict[str, Any], dict[str, Any]]:
+    """Start the run in the background; once generation 0 is checkpointed (every member inside
+    generation 1), remove the worker node holding most members, without a graceful shutdown."""
     thread, box = _evolve_in_background(config)
     _wait_for_generations(config, 1, thread, box)
     pending = _pending_members(config)
     placed = Counter(a["Address"]["NodeID"] for a in _member_actors())
-    victim = max(workers, key=lambda node: placed.get(node.node_id, 0))
+    victim = max(cluster.worker_nodes, key=lambda node: placed.get(node.node_id, 0))
     lost = time.time()
     cluster.remove_node(victim, allow_graceful=False)
+    return thread, box, {"pending": pending, "placed": placed, "victim": victim, "lost": lost}
+
+
+def scenario_node_loss(config, cluster) -> dict[str, Any]:
+    """Remove the worker node holding most members while every member is inside generation 1."""
+    import ray
+
+    names = {cluster.head_node.node_id: "head", **{w.node_id: f"worker{i}" for i, w in enumerate(cluster.worker_nodes)}}
+    thread, box, loss = _lose_busiest_worker_in_generation_1(config, cluster)
     thread.join(300)
+    pending, placed, victim, lost = loss["pending"], loss["placed"], loss["victim"], loss["lost"]
     later = [a for a in _member_actors(state=None) if a["StartTime"] / 1000 > lost]
     return {
         "pending_at_kill": pending,
@@ -306,15 +313,9 @@ def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
     config = dataclasses.replace(config, population=dataclasses.replace(config.population, cpus_per_member=1.0, resource_timeout_s=ROOM_TIMEOUT_S))
     cluster.add_node(num_cpus=2)
     cluster.wait_for_nodes()
-    workers = [node for node in cluster.worker_nodes]
-    thread, box = _evolve_in_background(config)
-    _wait_for_generations(config, 1, thread, box)
-    pending = _pending_members(config)
-    placed = Counter(a["Address"]["NodeID"] for a in _member_actors())
-    victim = max(workers, key=lambda node: placed.get(node.node_id, 0))
-    lost = time.time()
-    cluster.remove_node(victim, allow_graceful=False)
+    thread, box, loss = _lose_busiest_worker_in_generation_1(config, cluster)
     thread.join(ROOM_TIMEOUT_S + 120)
+    pending, placed, victim, lost = loss["pending"], loss["placed"], loss["victim"], loss["lost"]
     error = box.get("error")
     checkpointed = RunStore(config.storage, config.name).read_manifest()["generations_completed"]
     cluster.add_node(num_cpus=2)
