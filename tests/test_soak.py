@@ -55,9 +55,12 @@ def members_private_bytes() -> int:
     every member actor process on this machine."""
     total = 0
     for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
         try:
-            if not entry.isdigit() or open(f"/proc/{entry}/comm").read().strip() not in MEMBER_COMMS:
-                continue
+            with open(f"/proc/{entry}/comm") as comm:
+                if comm.read().strip() not in MEMBER_COMMS:
+                    continue
             with open(f"/proc/{entry}/smaps_rollup") as rollup:
                 total += sum(int(line.split()[1]) * 1024 for line in rollup if line.startswith(("Private_Clean:", "Private_Dirty:")))
         except OSError:
