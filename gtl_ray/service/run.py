@@ -25,7 +25,7 @@ from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
 from gtl_ray.service.resources import member_resources, population_demand, total_demand
 from gtl_ray.service.scheduler import GTLScheduler
-from gtl_ray.service.watch import PlacementWatch, RunWatch
+from gtl_ray.service.watch import PlacementWatch, RunWatch, room_per_node
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +124,6 @@ def fits_somewhere(config: GTLConfig) -> bool:
     return False
 
 
-def describe_nodes() -> str:
-    have = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
-    return "; ".join(f"CPU {r.get('CPU', 0):g}, GPU {r.get('GPU', 0):g}" for r in have)
-
-
 def check_local_capacity(config: GTLConfig) -> None:
     """A Ray this process started has no autoscaler: when it cannot hold all P members at once,
     a generation (which waits for every member) could never complete, so say so now."""
@@ -152,7 +147,7 @@ def wait_for_resources(config: GTLConfig, started_locally: bool) -> None:
         return
     message = (
         f"population.gpus_per_member={config.population.gpus_per_member} / population.cpus_per_member={config.population.cpus_per_member}: "
-        f"no node can hold one member (needs {member_resources(config)}; nodes have {describe_nodes()})"
+        f"no node can hold one member (needs {member_resources(config)}; free/total: {'; '.join(node.describe() for node in room_per_node())})"
     )
     if started_locally:
         raise GTLError(message)
