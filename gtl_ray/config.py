@@ -81,7 +81,7 @@ class SplitsConfig:
 
 @dataclass
 class DataConfig:
-    format: Literal["procedural", "cifar100", "parquet", "folder"] = "procedural"
+    format: Literal["procedural", "glyphs", "cifar100", "parquet", "folder"] = "procedural"
     path: str | None = None  #: data location (file, folder or pyarrow.fs URI); unused for procedural
     image_size: int = 32  #: side in pixels images are resized to
     splits: SplitsConfig = field(default_factory=SplitsConfig)

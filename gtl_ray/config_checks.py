@@ -6,6 +6,8 @@ from gtl_ray import storage
 from gtl_ray.config import DataConfig, GTLConfig
 from gtl_ray.errors import ConfigError, StorageError
 
+GENERATED_FORMATS = ("procedural", "glyphs")  #: data made on the fly: class counts, data.num_classes x data.images_per_class
+
 
 def _require(ok: bool, key: str, message: str) -> None:
     if not ok:
@@ -107,9 +109,9 @@ def _validate_data(data: DataConfig) -> None:
             _require(spec >= 0 if name == "val" else spec >= 2, key, f"class count must be >= {0 if name == 'val' else 2}, got {spec}")
         if data.format == "parquet":
             _require(isinstance(spec, str) or (name == "val" and spec == 0), key, f"data.format=parquet needs a file or folder path per split, got {spec!r}")
-    if data.format == "procedural":
+    if data.format in GENERATED_FORMATS:
         counts = [getattr(splits, n) for n in ("base", "val", "novel")]
-        _require(all(isinstance(c, int) for c in counts), "data.splits", "procedural data takes class counts")
+        _require(all(isinstance(c, int) for c in counts), "data.splits", f"{data.format} data takes class counts, got {counts}")
         _require(
             sum(counts) <= data.num_classes,
             "data.splits",
@@ -142,7 +144,7 @@ def _validate_evaluation(config: GTLConfig) -> None:
             _require(count <= spec, key, f"{count} classes asked but data.splits.{split} has only {spec}")
         elif isinstance(spec, list):
             _require(count <= len(spec), key, f"{count} classes asked but data.splits.{split} lists only {len(spec)}")
-    if config.data.format == "procedural":
+    if config.data.format in GENERATED_FORMATS:
         per_class = config.data.images_per_class
         need = config.lifetime.train_per_class + config.lifetime.query_per_class
         _require(need <= per_class, "lifetime.train_per_class", f"train_per_class + query_per_class = {need} but data.images_per_class is {per_class}")

@@ -266,5 +266,5 @@ def test_folder_errors(tmp_path):
 
 def test_unknown_format_lists_known_ones():
     config = DataConfig(format="tfrecord")
-    with pytest.raises(DataError, match="cifar100, folder, parquet, procedural"):
+    with pytest.raises(DataError, match="cifar100, folder, glyphs, parquet, procedural"):
         load_splits(config)
