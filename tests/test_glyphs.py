@@ -152,9 +152,16 @@ def test_only_trusted_cmap_entries_count():
 
 
 def test_fit_square_centres_exactly():
-    bar = Image.new("L", (3, 10), 255)
+    bar = Image.new("L", (4, 10), 255)  # 12.8 px wide at 32: rounding to an odd width would shift it
     square = np.asarray(fit_square(bar, 32))
     assert np.array_equal(square, square[:, ::-1]) and np.array_equal(square, square[::-1])
+
+
+def test_a_glyph_without_ink_is_none():
+    dejavu = default_font_dir() / "DejaVuSans.ttf"
+    assert render_glyph(load_font(dejavu, 24), ".") is not None
+    assert render_glyph(load_font(dejavu, 2), ".") is None  # a box, but only faint grey in it
+    assert render_glyph(load_font(dejavu, 24), "\u2800") is None  # Braille blank: an empty box
 
 
 def test_bad_font_folders_name_the_culprit(tmp_path, user_fonts):
