@@ -16,7 +16,7 @@ Classes are the characters that
   of coverage), as they are or one of them mirrored left-right (training flips images at random,
   so a mirror pair would be one class), in LOOKALIKE_FONTS fonts or LOOKALIKE_SHARE of the fonts
   that draw both, whichever is more. One design drawing two characters alike is enough.
-  This removes Latin A / Greek Alpha / Cyrillic A, o / omicron / o, b / d, l / I / |, and so on.
+  This removes Greek Alpha and Cyrillic A beside Latin A, omicron beside o, d beside b, l beside I...
 
 Instance i of a class is drawn by font i mod F of a seeded order of the class's F fonts, with a
 jitter drawn from numpy_rng(data.seed, "glyph", code point, i): size, aspect, rotation, shift,
@@ -257,8 +257,9 @@ def render_glyphs(classes: Sequence[GlyphClass], images_per_class: int, image_si
                 path = glyph_class.fonts[f]
                 if path not in fonts:
                     fonts[path] = load_font(path, SUPERSAMPLE * image_size)
-                # Inked at the catalogue's size; a hairline might vanish at another: draw a dot.
-                masters[f] = render_glyph(fonts[path], glyph_class.char) or Image.new("L", (1, 1), 255)
+                glyph = render_glyph(fonts[path], glyph_class.char)
+                # Inked at the catalogue's size; a hairline might fade out at a tiny one: draw a dot.
+                masters[f] = glyph if glyph is not None else Image.new("L", (1, 1), 255)
             rng = numpy_rng(seed, "glyph", glyph_class.code_point, i)
             draws[i] = rng.random(len(FIELDS))
             noise[i] = rng.standard_normal((image_size, image_size), dtype=np.float32)
