@@ -156,3 +156,11 @@ def test_mutation_touches_conv_weights_only():
     mutant = gene.replace_tensors(tensors)
     for key in gene.tensors:
         assert np.array_equal(mutant.tensors[key], gene.tensors[key]) != key.endswith(".conv.weight")
+
+
+@pytest.mark.parametrize("arch,kw", [("vgg11", {"depth": 13}), ("resnet12", {"depth": 2})])
+def test_builtin_networks_keep_their_unit_names(arch, kw):
+    model = create_model(arch, width=0.25, **kw)
+    units = find_units(model)
+    assert list(units) == list(model.units())
+    assert [n for n, u in units.items() if u.is_input] == [n for n, u in model.units().items() if u.is_input]
