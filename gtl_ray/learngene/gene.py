@@ -109,7 +109,7 @@ class Learngene:
         meta, tensors = _parse(data, source)
         ordered: dict[str, np.ndarray] = {}
         for unit in meta.get("units", []):
-            for key in unit_tensor_keys(unit, tensors, source):
+            for key in _unit_tensor_keys(unit, tensors, source):
                 ordered[key] = tensors[key]
         if len(ordered) != len(tensors):
             raise LearngeneError(f"{source}: holds tensors not listed in its header")
@@ -153,7 +153,7 @@ def tensors_checksum(tensors: dict[str, np.ndarray]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def unit_tensor_keys(unit: str, tensors: dict[str, np.ndarray], source: str) -> list[str]:
+def _unit_tensor_keys(unit: str, tensors: dict[str, np.ndarray], source: str) -> list[str]:
     """A unit's tensor keys in file order: conv weight, conv bias if any, all BatchNorm entries or none."""
     keys = [f"{unit}.conv.weight"] + [k for k in (f"{unit}.conv.bias",) if k in tensors]
     bn = [f"{unit}.bn.{k}" for k in surgery.BN_KEYS]
@@ -178,10 +178,10 @@ def extract_learngene(model: nn.Module, share: float = 0.20, **info: Any) -> Lea
     total = backbone_parameter_count(model)
     tensors = surgery.extract_tensors(model, rho)
     if isinstance(model, Network):
-        shape = (model.arch, model.family, float(model.width), int(model.depth))
+        described = (model.arch, model.family, float(model.width), int(model.depth))
     else:
-        shape = (type(model).__name__, GENERIC_FAMILY, 1.0, len(surgery.gene_units(tensors)))
-    return Learngene(tensors, *shape, rho, num_params / total, num_params, total, dict(info))
+        described = (type(model).__name__, GENERIC_FAMILY, 1.0, len(surgery.gene_units(tensors)))
+    return Learngene(tensors, *described, rho, num_params / total, num_params, total, dict(info))
 
 
 def implant(gene: Learngene, model: M, layer_map: dict[str, str] | None = None) -> M:
