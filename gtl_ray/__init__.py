@@ -5,8 +5,9 @@ tournaments and mutation; the learngene then initializes descendants for new tas
 """
 from gtl_ray.config import GTLConfig, load_config
 from gtl_ray.errors import GTLError
+from gtl_ray.factory import create_model
 from gtl_ray.learngene import Learngene, extract_learngene, implant
-from gtl_ray.models import create_model, list_models
+from gtl_ray.models import list_models, register_model
 
 __version__ = "0.1.0"
-__all__ = ["GTLConfig", "GTLError", "Learngene", "create_model", "extract_learngene", "implant", "list_models", "load_config"]
+__all__ = ["GTLConfig", "GTLError", "Learngene", "create_model", "extract_learngene", "implant", "list_models", "load_config", "register_model"]

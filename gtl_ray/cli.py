@@ -27,10 +27,17 @@ def _config(args: argparse.Namespace, *extra: str) -> GTLConfig:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """The config's values, then its data: paths exist and are readable (nothing decoded)."""
     config = _config(args)
+    from gtl_ray.data.splits import check_source
     from gtl_ray.service.resources import total_demand
 
+    check = check_source(config.data)
     print(f"{args.config}: valid (population {config.population.size}, {config.evolution.generations} generations, demand {total_demand(config)})")
+    for line in check.checked:
+        print(f"data ({config.data.format}) checked: {line}")
+    for line in check.not_checked:
+        print(f"data ({config.data.format}) not checked: {line}")
     return 0
 
 
@@ -143,8 +150,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gtl-ray", description="Genetic Transfer Learning on Ray: evolve learngenes, initialize descendants.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # `--debug` after the command too; SUPPRESS keeps the value given before it when absent here.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
 
     def with_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("config", help="experiment YAML (see configs/)")
@@ -152,11 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--storage", help="storage root for runs (local folder, s3://, gs://); default: config 'storage'")
         p.add_argument("--name", help="run name (default: config 'name')")
 
-    p = sub.add_parser("validate", help="validate a config without starting Ray")
+    p = sub.add_parser("validate", parents=[debug], help="validate a config and check its data paths, without starting Ray")
     with_config(p)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("evolve", help="evolve a learngene with a population on Ray")
+    p = sub.add_parser("evolve", parents=[debug], help="evolve a learngene with a population on Ray")
     with_config(p)
     p.add_argument("--resume", action="store_true", help="continue the run from its last complete generation")
     p.add_argument("--force", action="store_true", help="with --resume: accept a config that differs from the stored one")
@@ -165,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     p.set_defaults(func=cmd_evolve)
 
-    p = sub.add_parser("evaluate", help="few-shot evaluation: learngene vs. baselines on novel classes")
+    p = sub.add_parser("evaluate", parents=[debug], help="few-shot evaluation: learngene vs. baselines on novel classes")
     with_config(p)
     p.add_argument("--learngene", help="learngene file (local path or URI)")
     p.add_argument("--methods", help="comma-separated subset of scratch,full,heuristic,learngene")
@@ -174,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print {"results": [...]} as JSON')
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("descend", help="train a descendant initialized with a learngene (Ray Train)")
+    p = sub.add_parser("descend", parents=[debug], help="train a descendant initialized with a learngene (Ray Train)")
     with_config(p)
     p.add_argument("--learngene", required=True, help="learngene file (local path or URI)")
     p.add_argument("--model", help="descendant architecture (default: the config's)")
@@ -185,12 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_descend)
 
-    p = sub.add_parser("inspect", help="show a run's progress and lineage, or a learngene's header")
+    p = sub.add_parser("inspect", parents=[debug], help="show a run's progress and lineage, or a learngene's header")
     p.add_argument("target", help="run directory or learngene file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_inspect)
 
-    p = sub.add_parser("report", help="write a self-contained HTML report (plus PNGs) of a run")
+    p = sub.add_parser("report", parents=[debug], help="write a self-contained HTML report (plus PNGs) of a run")
     p.add_argument("run", help="run directory")
     p.add_argument("--out", help="output folder (default RUN/report)")
     p.set_defaults(func=cmd_report)

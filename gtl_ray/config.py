@@ -72,10 +72,11 @@ class LifetimeConfig:
 @dataclass
 class SplitsConfig:
     """Class split. An int is a class count (seeded split), a str a path (Parquet / folder), a
-    list the class names; `base` feeds evolution and pre-training, `novel` only evaluation."""
+    list the class names; `base` feeds evolution and pre-training, `novel` only evaluation;
+    `val` is optional (null or 0: no val split)."""
 
     base: SplitSpec = 64
-    val: SplitSpec = 16
+    val: SplitSpec | None = 16
     novel: SplitSpec = 20
 
 

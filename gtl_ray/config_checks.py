@@ -108,9 +108,9 @@ def _validate_data(data: DataConfig) -> None:
         if isinstance(spec, int):
             _require(spec >= 0 if name == "val" else spec >= 2, key, f"class count must be >= {0 if name == 'val' else 2}, got {spec}")
         if data.format == "parquet":
-            _require(isinstance(spec, str) or (name == "val" and spec == 0), key, f"data.format=parquet needs a file or folder path per split, got {spec!r}")
+            _require(isinstance(spec, str) or (name == "val" and spec in (None, 0)), key, f"data.format=parquet needs a file or folder path per split, got {spec!r}")
     if data.format in GENERATED_FORMATS:
-        counts = [getattr(splits, n) for n in ("base", "val", "novel")]
+        counts = [0 if getattr(splits, n) is None else getattr(splits, n) for n in ("base", "val", "novel")]
         _require(all(isinstance(c, int) for c in counts), "data.splits", f"{data.format} data takes class counts, got {counts}")
         _require(
             sum(counts) <= data.num_classes,

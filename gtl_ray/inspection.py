@@ -26,7 +26,9 @@ def inspect_gene(uri: str) -> dict[str, Any]:
         "source_params": gene.source_params,
         "layers": len(gene.units),
         "checksum": gene.checksum,
-        "info": gene.info,
+        "preprocessing": gene.preprocessing,
+        "provenance": gene.provenance,
+        "info": {k: v for k, v in gene.info.items() if k not in ("preprocessing", "provenance")},
     }
 
 
@@ -68,9 +70,18 @@ def inspect_path(location: str) -> dict[str, Any]:
     raise StorageError(f"{location}: neither a run directory (no {MANIFEST}) nor a learngene file")
 
 
+def _flat(value: Any) -> str:
+    """A header value on one line: mappings as `key value, key value`, absent ones as `-`."""
+    if value is None or value == {}:
+        return "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
 def format_inspection(info: dict[str, Any]) -> str:
     if info["kind"] == "learngene":
-        return "\n".join(f"{k:14s} {v}" for k, v in info.items() if k != "kind")
+        return "\n".join(f"{k:14s} {_flat(v)}" for k, v in info.items() if k != "kind")
     lines = [f"run {info['name']} (seed {info['seed']}): {info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}", "gen   min    median max    wall_s  lifetime_s  other_s"]
     for g, (fit, t) in enumerate(zip(info["fitness"], info["timing"])):
         lines.append(f"{g:<5d} {fit['min']:.3f}  {fit['median']:.3f}  {fit['max']:.3f}  {t['wall']:7.2f} {t['lifetime_max']:10.2f}  {t['scheduling']:7.2f}")

@@ -85,6 +85,14 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path):
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("argv", [["--debug", "validate", "configs/quickstart.yaml"], ["validate", "configs/quickstart.yaml", "--debug"], ["validate", "--debug", "configs/quickstart.yaml"]])
+def test_debug_is_accepted_before_or_after_the_command(argv):
+    from gtl_ray.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="population.size"):  # --debug: the error keeps its traceback
+        main(argv + ["--set", "population.size=-1"])
+
+
 def test_python_dash_m_entry_point():
     out = subprocess.run([sys.executable, "-m", "gtl_ray", "validate", "configs/quickstart.yaml"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "valid" in out.stdout

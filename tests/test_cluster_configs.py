@@ -449,7 +449,9 @@ def test_rayjob_runs_gtl_ray_and_cleans_up() -> None:
     assert not re.search(r"[<>&;|$`]", entrypoint), f"entrypoint needs no shell syntax: {entrypoint}"
     assert "--storage" in entrypoint, "the cluster is deleted after the run: results must go to a bucket"
     assert (ROOT / entrypoint.split()[2]).is_file(), f"{entrypoint.split()[2]} does not exist"
-    assert "# entrypoint: gtl-ray evolve configs/cifar_fs_vgg11.yaml" in (CLUSTER / "kuberay/rayjob.yaml").read_text()
+    (paper,) = re.findall(r"^  # entrypoint: (gtl-ray evolve configs/cifar_fs_vgg11\.yaml.*)$", (CLUSTER / "kuberay/rayjob.yaml").read_text(), re.M)
+    # the paper config's data.path is a placeholder: the entrypoint must name the data and a bucket
+    assert "--set data.path=s3://" in paper and "--storage s3://" in paper and not re.search(r"[<>&;|$`]", paper), paper
     assert "rayClusterSpec" in spec or "clusterSelector" in spec
     assert spec["shutdownAfterJobFinishes"] is True
     assert spec.get("submissionMode", "K8sJobMode") == "K8sJobMode"

@@ -117,3 +117,38 @@ def test_corrupted_truncated_and_foreign_files_are_refused(tmp_path):
     assert not marker.exists()
     with pytest.raises(StorageError, match="not found"):
         Learngene.load(str(tmp_path / "missing.safetensors"))
+
+
+def test_create_model_with_a_learngene_file_or_object(tmp_path):
+    gene = extract_learngene(fresh("vgg11", 1, width=0.25))
+    gene.save(str(tmp_path / "g.safetensors"))
+    for source in (str(tmp_path / "g.safetensors"), tmp_path / "g.safetensors", gene):
+        model = create_model("vgg11", width=0.5, num_classes=3, learngene=source)
+        assert model.head.out_features == 3 and model.width == 0.5
+        for name, (k_out, k_in) in gene.channels.items():
+            assert np.array_equal(model.units()[name].conv.weight[:k_out, :k_in].detach().numpy(), gene.tensors[f"{name}.conv.weight"])
+    with pytest.raises(LearngeneError, match=r"layer 'features.stages.0.0'.*does not fit"):
+        create_model("vgg11", width=0.0625, learngene=gene)
+    with pytest.raises(StorageError, match="not found"):
+        create_model("vgg11", learngene=str(tmp_path / "missing.safetensors"))
+
+
+def test_genes_of_a_run_record_preprocessing_and_provenance(tiny_config, tmp_path, capsys):
+    from gtl_ray.cli import main
+    from gtl_ray.data import load_splits
+    from gtl_ray.evolution.lifetime import live
+    from gtl_ray.learngene.info import config_digest
+
+    config = tiny_config("data.image_size=32")
+    gene = live(config, load_splits(config.data).base, 0, 2, None).gene
+    assert gene.preprocessing == {"image_size": 32, "channels": "RGB", "scale": "uint8 / 255, then (x - mean) / std per channel", "mean": [0.5] * 3, "std": [0.25] * 3}
+    assert gene.provenance == {"run": "tiny", "generation": 0, "member": 2, "config_digest": config_digest(config)}
+    assert config_digest(config) != config_digest(tiny_config("seed=1"))
+    gene.save(str(tmp_path / "g.safetensors"))
+    assert Learngene.load(str(tmp_path / "g.safetensors")).info == gene.info
+    capsys.readouterr()
+    assert main(["inspect", str(tmp_path / "g.safetensors")]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert all(part in lines["preprocessing"] for part in ("image_size 32", "mean [0.5, 0.5, 0.5]", "std [0.25, 0.25, 0.25]"))
+    assert all(part in lines["provenance"] for part in ("run tiny", "generation 0", "member 2", "config_digest sha256:"))

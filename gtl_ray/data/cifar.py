@@ -14,13 +14,14 @@ import numpy as np
 from gtl_ray import storage
 from gtl_ray.config import DataConfig, SplitSpec
 from gtl_ray.data.imageset import ImageSet, from_groups
-from gtl_ray.data.splits import SPLIT_NAMES, Splits, is_empty_spec, read_class_list, register_source, split_specs
+from gtl_ray.data.splits import SPLIT_NAMES, DataCheck, Splits, is_empty_spec, read_class_list, read_head, register_check, register_source
 from gtl_ray.data.transforms import resize_images
 from gtl_ray.errors import DataError, StorageError
 from gtl_ray.seeding import numpy_rng
 
 RECORD_BYTES = 2 + 3 * 32 * 32  #: coarse label, fine label, then R, G, B planes of 32x32
 FILES = ("train.bin", "test.bin", "fine_label_names.txt")
+GZIP_MAGIC = b"\x1f\x8b"
 CIFAR_FS_LISTS = {"base": "cifar_fs_train", "val": "cifar_fs_val", "novel": "cifar_fs_test"}
 
 
@@ -112,3 +113,33 @@ def load_cifar100(config: DataConfig) -> Splits:
         raise DataError("data.splits: base and novel must not be empty for cifar100")
     return Splits(base=result["base"], val=result["val"], novel=result["novel"])
 
+
+
+@register_check("cifar100")
+def check_cifar100(config: DataConfig) -> DataCheck:
+    """The folder holds the three files, the .bin files whole numbers of records, and every split's
+    class count fits its CIFAR-FS list; an archive is readable and a gzip or tar file."""
+    path = str(config.path)
+    if not storage.exists(path):
+        raise DataError(f"data.path: CIFAR-100 location {path!r} not found")
+    for split in SPLIT_NAMES:
+        _split_names(split, getattr(config.splits, split), config.seed)
+    if storage.is_dir(path):
+        fs, root = storage.resolve(path)
+        sizes = {}
+        for name in FILES:
+            info = fs.get_file_info(f"{root.rstrip('/')}/{name}")
+            if not info.is_file:
+                raise DataError(f"CIFAR-100 folder {path!r} has no {name} (expected {', '.join(FILES)})")
+            sizes[name] = info.size
+            read_head(storage.join(path, name), 1)
+        for name in ("train.bin", "test.bin"):
+            if sizes[name] == 0 or sizes[name] % RECORD_BYTES:
+                raise DataError(f"CIFAR-100 file {name}: {sizes[name]} bytes is not a whole number of {RECORD_BYTES}-byte records")
+        records = sum(sizes[n] // RECORD_BYTES for n in ("train.bin", "test.bin"))
+        return DataCheck([f"{path}: train.bin, test.bin ({records} records) and fine_label_names.txt readable"], ["labels and class names are read when evolve / evaluate load the data"])
+    head = read_head(path, 512)
+    kind = "gzip" if head[:2] == GZIP_MAGIC else "tar" if head[257:262] == b"ustar" else None
+    if kind is None:
+        raise DataError(f"data.path: {path!r} is neither a folder nor a .tar.gz / .tar archive (cifar-100-binary.tar.gz or its extracted folder)")
+    return DataCheck([f"{path}: a readable {kind} archive"], ["the archive's members (train.bin, test.bin, fine_label_names.txt) and records are read when evolve / evaluate load the data"])

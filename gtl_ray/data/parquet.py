@@ -3,6 +3,12 @@
 Each row holds an encoded image (PNG/JPEG bytes, either a plain binary column or a struct with a
 `bytes` field, as `datasets.Image` writes it) and an int or string label. Files are read through
 gtl_ray.storage, so local paths and s3:// / gs:// / mock:// URIs work alike.
+
+Each split (`data.splits.base` / `val` / `novel`: a file, or a folder whose *.parquet files below
+it are the shards, relative to `data.path` unless absolute or a URI) is read on its own and is its
+own label space: class ids are renumbered 0..k-1 from the split's sorted label values, so int
+labels that restart at 0 in every split are fine. String labels are class names; a name found in
+both base and novel is warned about. `val` may be left out (null): `Splits.val` is then None.
 """
 from __future__ import annotations
 
@@ -15,11 +21,11 @@ import torch
 from gtl_ray import storage
 from gtl_ray.config import DataConfig
 from gtl_ray.data.imageset import ImageSet, decode_many
-from gtl_ray.data.splits import SPLIT_NAMES, Splits, is_empty_spec, register_source, warn_overlap
+from gtl_ray.data.splits import SPLIT_NAMES, DataCheck, Splits, is_empty_spec, register_check, register_source, warn_overlap
 from gtl_ray.errors import DataError
 
 
-def _parquet_files(location: str, split: str) -> tuple[pafs.FileSystem, list[str]]:
+def parquet_files(location: str, split: str) -> tuple[pafs.FileSystem, list[str]]:
     """The Parquet file itself, or every *.parquet below a folder, sorted."""
     fs, path = storage.resolve(location)
     info = fs.get_file_info(path)
@@ -34,18 +40,30 @@ def _parquet_files(location: str, split: str) -> tuple[pafs.FileSystem, list[str
     return fs, files
 
 
-def _image_bytes(column: pa.ChunkedArray, name: str, where: str) -> list[bytes | None]:
-    """The encoded bytes of an image column: plain binary, or the `bytes` field of a struct."""
-    kind = column.type
+def _check_image_type(kind: pa.DataType, name: str, where: str) -> None:
+    """Encoded bytes: a binary column, or a struct with a binary `bytes` field."""
     if pa.types.is_struct(kind):
         fields = [kind.field(i).name for i in range(kind.num_fields)]
         if "bytes" not in fields:
             raise DataError(f"{where}: image column {name!r} is a struct without a 'bytes' field (fields: {fields})")
         if not (pa.types.is_binary(kind.field("bytes").type) or pa.types.is_large_binary(kind.field("bytes").type)):
             raise DataError(f"{where}: field 'bytes' of image column {name!r} has type {kind.field('bytes').type}")
-        return [None if row is None else row["bytes"] for row in column.to_pylist()]
-    if not (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
+    elif not (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)):
         raise DataError(f"{where}: image column {name!r} has type {kind}; expected encoded image bytes")
+
+
+def _check_label_type(kind: pa.DataType, name: str, where: str) -> None:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if not (pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise DataError(f"{where}: label column {name!r} has type {kind}; expected int or string labels")
+
+
+def _image_bytes(column: pa.ChunkedArray, name: str, where: str) -> list[bytes | None]:
+    """The encoded bytes of an image column: plain binary, or the `bytes` field of a struct."""
+    _check_image_type(column.type, name, where)
+    if pa.types.is_struct(column.type):
+        return [None if row is None else row["bytes"] for row in column.to_pylist()]
     return column.to_pylist()
 
 
@@ -54,12 +72,24 @@ def _shown(location: str, path: str) -> str:
     return f"Parquet file {location.split('://', 1)[0]}://{path}" if storage.is_uri(location) else f"Parquet file {path}"
 
 
+def _open(fs: pafs.FileSystem, path: str, shown: str, image_column: str, label_column: str) -> pq.ParquetFile:
+    """A Parquet file with its footer read (schema, row counts) and both columns present."""
+    try:
+        parquet = pq.ParquetFile(fs.open_input_file(path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"cannot read {shown}: {exc}") from None
+    columns = parquet.schema_arrow.names
+    missing = [c for c in (image_column, label_column) if c not in columns]
+    if missing:
+        raise DataError(f"{shown}: no column {missing[0]!r} (columns: {columns})")
+    return parquet
+
+
 def _labels(column: pa.ChunkedArray, name: str, where: str) -> list[int] | list[str]:
     array = column.combine_chunks()
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
-    if not (pa.types.is_integer(array.type) or pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        raise DataError(f"{where}: label column {name!r} has type {array.type}; expected int or string labels")
+    _check_label_type(array.type, name, where)
     if array.null_count:
         row = int(np.argmax(np.asarray(array.is_null())))
         raise DataError(f"{where}: label column {name!r} is null in row {row}")
@@ -71,18 +101,14 @@ def read_parquet_split(location: str, image_column: str, label_column: str, size
 
     Class names are the string labels, or str(label) for int labels, sorted (ints numerically).
     """
-    fs, files = _parquet_files(location, split)
+    fs, files = parquet_files(location, split)
     values: list[bytes | None] = []
     labels: list = []
     origin: list[tuple[str, int]] = []  # (file, first row index in `labels`)
     for path in files:
         shown = _shown(location, path)
+        parquet = _open(fs, path, shown, image_column, label_column)
         try:
-            parquet = pq.ParquetFile(fs.open_input_file(path))
-            columns = parquet.schema_arrow.names
-            missing = [c for c in (image_column, label_column) if c not in columns]
-            if missing:
-                raise DataError(f"{shown}: no column {missing[0]!r} (columns: {columns})")
             table = parquet.read(columns=[image_column, label_column])
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"cannot read {shown}: {exc}") from None
@@ -116,23 +142,56 @@ def read_parquet_split(location: str, image_column: str, label_column: str, size
     )
 
 
-@register_source("parquet")
-def load_parquet(config: DataConfig) -> Splits:
-    """Splits from one Parquet location per split; relative paths are taken under `data.path`."""
-    parts: dict[str, ImageSet | None] = {}
+def split_locations(config: DataConfig) -> dict[str, str | None]:
+    """The Parquet location of each split (None: no such split); relative paths are taken under
+    `data.path`."""
+    out: dict[str, str | None] = {}
     for split in SPLIT_NAMES:
         spec = getattr(config.splits, split)
         if is_empty_spec(spec):
-            parts[split] = None
+            out[split] = None
             continue
         if not isinstance(spec, str):
             raise DataError(f"data.splits.{split}: data.format=parquet needs a file or folder path, got {spec!r}")
-        location = spec
-        if config.path and not storage.is_uri(spec) and not spec.startswith("/"):
-            location = storage.join(str(config.path), spec)
-        parts[split] = read_parquet_split(location, config.image_column, config.label_column, config.image_size, split)
-    if parts["base"] is None or parts["novel"] is None:
+        relative = config.path and not storage.is_uri(spec) and not spec.startswith("/")
+        out[split] = storage.join(str(config.path), spec) if relative else spec
+    if out["base"] is None or out["novel"] is None:
         raise DataError("data.splits: base and novel must not be empty for parquet")
+    return out
+
+
+@register_source("parquet")
+def load_parquet(config: DataConfig) -> Splits:
+    """Splits from one Parquet location per split; each split is its own label space (see
+    `read_parquet_split`), and `val` may be absent (`splits.val` is then None)."""
+    parts = {
+        split: None if location is None else read_parquet_split(location, config.image_column, config.label_column, config.image_size, split)
+        for split, location in split_locations(config).items()
+    }
     splits = Splits(base=parts["base"], val=parts["val"], novel=parts["novel"])
     warn_overlap(splits, "parquet data")
     return splits
+
+
+@register_check("parquet")
+def check_parquet(config: DataConfig) -> DataCheck:
+    """Every split's files exist and are Parquet files (footers read) with the image and label
+    columns of the right types and at least one row; no image is decoded."""
+    checked = []
+    for split, location in split_locations(config).items():
+        if location is None:
+            checked.append(f"{split}: none")
+            continue
+        fs, files = parquet_files(location, split)
+        rows = 0
+        for path in files:
+            shown = _shown(location, path)
+            parquet = _open(fs, path, shown, config.image_column, config.label_column)
+            schema = parquet.schema_arrow
+            _check_image_type(schema.field(config.image_column).type, config.image_column, shown)
+            _check_label_type(schema.field(config.label_column).type, config.label_column, shown)
+            rows += parquet.metadata.num_rows
+        if rows == 0:
+            raise DataError(f"data.splits.{split}: Parquet split {location!r} is empty (0 rows)")
+        checked.append(f"{split}: {len(files)} Parquet file{'s' if len(files) > 1 else ''}, {rows} rows at {location}")
+    return DataCheck(checked, ["images are decoded and labels read (classes counted) only when evolve / evaluate load the data; a bad image then fails naming its file and row"])

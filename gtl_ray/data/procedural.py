@@ -22,7 +22,7 @@ import torch
 
 from gtl_ray.config import DataConfig
 from gtl_ray.data.imageset import ImageSet
-from gtl_ray.data.splits import Splits, register_source, split_imageset, split_specs
+from gtl_ray.data.splits import DataCheck, Splits, register_check, register_source, split_imageset, split_specs
 from gtl_ray.errors import DataError
 from gtl_ray.seeding import numpy_rng
 
@@ -245,3 +245,9 @@ def load_procedural(config: DataConfig) -> Splits:
     """Generate the data set, then split its classes by counts with numpy_rng(config.seed, "split")."""
     images = generate_procedural(config.num_classes, config.images_per_class, config.image_size, config.seed)
     return split_imageset(images, split_specs(config), config.seed, "procedural data")
+
+
+@register_check("procedural")
+def check_procedural(config: DataConfig) -> DataCheck:
+    """Nothing to read: the images are generated when the data is loaded."""
+    return DataCheck([f"generated in memory ({config.num_classes} classes x {config.images_per_class} images), no files to read"], [])

@@ -14,7 +14,7 @@ import torch
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.evolution.mutation import MutationRecord, mutate_tensors
-from gtl_ray.learngene import Learngene, extract_learngene, implant
+from gtl_ray.learngene import Learngene, extract_learngene, gene_info, implant
 from gtl_ray.models import Network, create_model
 from gtl_ray.seeding import numpy_rng, torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, accuracy, fit
@@ -81,5 +81,5 @@ def live(config: GTLConfig, base: ImageSet, generation: int, member: int, parent
         after_step=(lambda: implant(frozen, model)) if frozen is not None else None,
     )
     fitness = accuracy(model, task.query_x, task.query_y, device)
-    passed_on = extract_learngene(model.cpu(), config.learngene.share, generation=generation, member=member)
+    passed_on = extract_learngene(model.cpu(), config.learngene.share, **gene_info(config, generation, member))
     return MemberOutcome(passed_on, fitness, mutation, inherited, tuple(int(c) for c in task.classes), time.perf_counter() - start)

@@ -9,26 +9,33 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import safetensors.numpy
 
 from gtl_ray import storage
 from gtl_ray.errors import LearngeneError
+from torch import nn
+
 from gtl_ray.learngene import surgery
+from gtl_ray.learngene.units import backbone_parameter_count
 from gtl_ray.models.layers import Network
 
 FORMAT = "gtl_ray.learngene/1"
+GENERIC_FAMILY = "generic"  #: `family` of a learngene cut from a network that is not a built-in one
+M = TypeVar("M", bound=nn.Module)
 
 
 @dataclass
 class Learngene:
-    """Kept channel blocks of every conv+BN unit of a source network.
+    """Kept channel blocks of every conv(+BN) unit of a source network.
 
     `share` is the fraction (not percent) of the source backbone's parameters the gene holds;
-    `rho` the fraction of channels kept per layer; `info` free-form provenance (run, generation,
-    member) that travels in the file header.
+    `rho` the fraction of channels kept per layer; `info` a small free-form JSON object that
+    travels in the file header: genes made by a run hold `info["preprocessing"]` (the input the
+    network was trained on) and `info["provenance"]` (run, generation, member, config digest);
+    see `gtl_ray.learngene.info`.
     """
 
     tensors: dict[str, np.ndarray]
@@ -50,6 +57,16 @@ class Learngene:
     def channels(self) -> dict[str, tuple[int, int]]:
         """(k_out, k_in) kept per unit."""
         return {u: tuple(self.tensors[f"{u}.conv.weight"].shape[:2]) for u in self.units}
+
+    @property
+    def preprocessing(self) -> dict[str, Any] | None:
+        """Image size and normalization the source network was trained with, if recorded."""
+        return self.info.get("preprocessing")
+
+    @property
+    def provenance(self) -> dict[str, Any] | None:
+        """Run, generation, member and config digest that made this gene, if recorded."""
+        return self.info.get("provenance")
 
     @property
     def checksum(self) -> str:
@@ -90,13 +107,9 @@ class Learngene:
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> "Learngene":
         meta, tensors = _parse(data, source)
-        order = meta.get("units", [])
         ordered: dict[str, np.ndarray] = {}
-        for unit in order:
-            for suffix in ["conv.weight"] + [f"bn.{k}" for k in surgery.BN_KEYS]:
-                key = f"{unit}.{suffix}"
-                if key not in tensors:
-                    raise LearngeneError(f"{source}: tensor {key!r} listed in the header is missing")
+        for unit in meta.get("units", []):
+            for key in _unit_tensor_keys(unit, tensors, source):
                 ordered[key] = tensors[key]
         if len(ordered) != len(tensors):
             raise LearngeneError(f"{source}: holds tensors not listed in its header")
@@ -140,18 +153,50 @@ def tensors_checksum(tensors: dict[str, np.ndarray]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-def extract_learngene(model: Network, share: float = 0.20, **info: Any) -> Learngene:
-    """Cut the learngene out of `model`: the chained channel blocks holding `share` of its backbone."""
+def _unit_tensor_keys(unit: str, tensors: dict[str, np.ndarray], source: str) -> list[str]:
+    """A unit's tensor keys in file order: conv weight, conv bias if any, all BatchNorm entries or none."""
+    keys = [f"{unit}.conv.weight"] + [k for k in (f"{unit}.conv.bias",) if k in tensors]
+    bn = [f"{unit}.bn.{k}" for k in surgery.BN_KEYS]
+    if any(k in tensors for k in bn):
+        keys += bn
+    for key in keys:
+        if key not in tensors:
+            raise LearngeneError(f"{source}: tensor {key!r} of layer {unit!r} listed in the header is missing")
+    return keys
+
+
+def extract_learngene(model: nn.Module, share: float = 0.20, **info: Any) -> Learngene:
+    """Cut the learngene out of `model`: the chained channel blocks holding `share` of its backbone.
+
+    `model` is a built-in network (`create_model`) or any CNN made of Conv2d (+ BatchNorm2d)
+    layers (see `gtl_ray.learngene.units`); for the latter `architecture` is its class name,
+    `family` "generic", `width` 1 and `depth` its number of conv layers. Keyword arguments go into
+    the file's `info` (e.g. `preprocessing=...`, `provenance=...`, see `gene_info`).
+    """
     rho = surgery.solve_rho(model, share)
     num_params = surgery.gene_parameter_count(model, rho)
-    total = model.backbone_parameter_count()
-    return Learngene(surgery.extract_tensors(model, rho), model.arch, model.family, float(model.width), int(model.depth), rho, num_params / total, num_params, total, dict(info))
+    total = backbone_parameter_count(model)
+    tensors = surgery.extract_tensors(model, rho)
+    if isinstance(model, Network):
+        described = (model.arch, model.family, float(model.width), int(model.depth))
+    else:
+        described = (type(model).__name__, GENERIC_FAMILY, 1.0, len(surgery.gene_units(tensors)))
+    return Learngene(tensors, *described, rho, num_params / total, num_params, total, dict(info))
 
 
-def implant(gene: Learngene, model: Network, layer_map: dict[str, str] | None = None) -> Network:
-    """Write `gene` into `model`'s channel slots (same, wider or deeper network of its family);
-    every slot not covered keeps its initialization. Returns `model`."""
-    if model.family != gene.family:
-        raise LearngeneError(f"learngene of family {gene.family!r} ({gene.architecture}) cannot go into a {model.family!r} network ({model.arch})")
+def implant(gene: Learngene, model: M, layer_map: dict[str, str] | None = None) -> M:
+    """Write `gene` into `model`'s channel slots; every slot not covered keeps its initialization.
+    Returns `model`.
+
+    `model` is a network of the gene's family (same, wider or deeper) or any other CNN made of
+    Conv2d (+ BatchNorm2d). `layer_map` maps target unit -> learngene unit (a subset is fine);
+    None infers it (`surgery.infer_layer_map`: same names, else by kernel size in forward order).
+    Raises LearngeneError naming the layer and both shapes when a block does not fit.
+    """
+    if layer_map is None and isinstance(model, Network) and gene.family not in (GENERIC_FAMILY, model.family):
+        raise LearngeneError(
+            f"learngene of family {gene.family!r} ({gene.architecture}) cannot go into a {model.family!r} network "
+            f"({model.arch}) by layer names; pass layer_map={{target_unit: learngene_unit}} to place it anyway"
+        )
     surgery.implant_tensors(gene.tensors, model, layer_map)
     return model

@@ -1,71 +1,89 @@
 """Learngene surgery: which channel slots a learngene holds, cutting them out of a network and
-implanting them into another (same, wider or deeper).
+implanting them into another (same, wider, deeper, or another CNN).
 
-For every conv+BN unit the learngene keeps the block W[:k_out, :k_in] with k = ceil(rho * C)
-(the image input's RGB channels are kept whole) and the first k_out BatchNorm entries. Because
-every unit keeps a channel *prefix*, the kept outputs of one layer are exactly the kept inputs of
-the next: the learngene is a narrow sub-network inside the wide one.
+For every unit (conv + its BatchNorm, see `units.py`) the learngene keeps the block
+W[:k_out, :k_in] with k = ceil(rho * C) (a conv reading the image keeps all its input channels),
+the first k_out conv-bias entries if the conv has a bias, and the first k_out BatchNorm entries.
+Because every unit keeps a channel *prefix*, the kept outputs of one layer are exactly the kept
+inputs of the next: the learngene is a narrow sub-network inside the wide one.
+
+Tensors are keyed `{unit}.conv.weight`, `{unit}.conv.bias` (only for convs with a bias) and
+`{unit}.bn.{weight,bias,running_mean,running_var}` (only for units with a BatchNorm).
 """
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from gtl_ray.errors import LearngeneError
-from gtl_ray.models.layers import ConvBN, Network
+from gtl_ray.learngene.units import BN_KEYS, Unit, backbone_parameter_count, find_units, model_name
 
-BN_KEYS = ("weight", "bias", "running_mean", "running_var")
+__all__ = ["BN_KEYS", "Slot", "extract_tensors", "gene_parameter_count", "gene_slots", "gene_units", "implant_tensors", "infer_layer_map", "kept", "solve_rho", "unit_block"]
 
 
 def kept(channels: int, rho: float) -> int:
     return min(channels, max(1, math.ceil(rho * channels - 1e-9)))
 
 
-def unit_block(unit: ConvBN, rho: float) -> tuple[int, int]:
+def unit_block(unit: Unit, rho: float) -> tuple[int, int]:
     """(k_out, k_in) of the block a learngene keeps from `unit` at channel fraction `rho`."""
     out_channels, in_channels = unit.conv.weight.shape[:2]
     return kept(out_channels, rho), in_channels if unit.is_input else kept(in_channels, rho)
 
 
-def gene_parameter_count(model: Network, rho: float) -> int:
-    """Parameters (conv weights + BN affine) a learngene at fraction `rho` holds."""
+def gene_parameter_count(model: nn.Module, rho: float, units: dict[str, Unit] | None = None) -> int:
+    """Parameters (conv weights and biases, BN affine) a learngene at fraction `rho` holds."""
     total = 0
-    for unit in model.units().values():
+    for unit in (units or find_units(model)).values():
         k_out, k_in = unit_block(unit, rho)
-        kh, kw = unit.conv.weight.shape[2:]
-        total += k_out * k_in * kh * kw + 2 * k_out
+        kh, kw = unit.kernel
+        total += k_out * k_in * kh * kw + k_out * (int(unit.has_bias) + 2 * int(unit.bn is not None))
     return total
 
 
-def solve_rho(model: Network, share: float) -> float:
+def solve_rho(model: nn.Module, share: float) -> float:
     """The channel fraction whose learngene holds the share of backbone parameters closest to
     `share` (solved, not hard-coded: the share grows roughly with rho squared)."""
     if not 0.0 < share < 1.0:
         raise LearngeneError(f"learngene.share must be in (0, 1), got {share}")
-    total = model.backbone_parameter_count()
+    units = find_units(model)
+    total = backbone_parameter_count(model)
+
+    def share_at(rho: float) -> float:
+        return gene_parameter_count(model, rho, units) / total
+
     lo, hi = 0.0, 1.0
     for _ in range(60):
         mid = (lo + hi) / 2
-        if gene_parameter_count(model, mid) / total < share:
+        if share_at(mid) < share:
             lo = mid
         else:
             hi = mid
     # `hi` is the smallest fraction at or above the target; its step below may be closer.
-    candidates = [hi, max(lo - 1e-9, 1e-9)]
-    return min(candidates, key=lambda r: abs(gene_parameter_count(model, r) / total - share))
+    return min([hi, max(lo - 1e-9, 1e-9)], key=lambda r: abs(share_at(r) - share))
 
 
-def extract_tensors(model: Network, rho: float) -> dict[str, np.ndarray]:
-    """Copies of every unit's kept block, keyed `{unit}.conv.weight` / `{unit}.bn.{key}`."""
+def _numpy(value: torch.Tensor, k_out: int) -> np.ndarray:
+    return value[:k_out].detach().cpu().numpy().copy()
+
+
+def extract_tensors(model: nn.Module, rho: float) -> dict[str, np.ndarray]:
+    """Copies of every unit's kept block, keyed as in the module docstring, in unit order."""
     tensors: dict[str, np.ndarray] = {}
     with torch.no_grad():
-        for name, unit in model.units().items():
+        for name, unit in find_units(model).items():
             k_out, k_in = unit_block(unit, rho)
-            tensors[f"{name}.conv.weight"] = unit.conv.weight[:k_out, :k_in].detach().cpu().numpy().copy()
-            for key in BN_KEYS:
-                tensors[f"{name}.bn.{key}"] = getattr(unit.bn, key)[:k_out].detach().cpu().numpy().copy()
+            tensors[f"{name}.conv.weight"] = _numpy(unit.conv.weight[:, :k_in], k_out)
+            if unit.has_bias:
+                tensors[f"{name}.conv.bias"] = _numpy(unit.conv.bias, k_out)
+            if unit.bn is not None:
+                for key in BN_KEYS:
+                    tensors[f"{name}.bn.{key}"] = _numpy(getattr(unit.bn, key), k_out)
     return tensors
 
 
@@ -74,44 +92,104 @@ def gene_units(tensors: dict[str, np.ndarray]) -> list[str]:
     return [k[: -len(".conv.weight")] for k in tensors if k.endswith(".conv.weight")]
 
 
-def implant_tensors(tensors: dict[str, np.ndarray], model: Network, layer_map: dict[str, str] | None) -> list[str]:
-    """Write the learngene's blocks into `model`'s matching slots; returns the target units filled.
+def _kernel_name(kernel: tuple[int, ...]) -> str:
+    return "x".join(map(str, kernel))
 
-    `layer_map` maps target unit -> learngene unit; by default every learngene unit goes to the
-    target unit of the same name (which covers wider networks and the deeper layouts of each
-    family, whose extra units then keep their fresh initialization).
+
+def infer_layer_map(tensors: dict[str, np.ndarray], units: dict[str, Unit], target: str = "the target") -> dict[str, str]:
+    """target unit -> learngene unit when no layer map is given.
+
+    Same names when the target has a unit of every learngene unit's name (the same network, or a
+    wider or deeper one of its family). Otherwise, another architecture: the n-th learngene layer
+    with an h x w kernel goes to the n-th target layer with an h x w kernel, both in forward
+    (registration) order; target layers left over keep their initialization. Refused when a
+    learngene layer has no target layer left of its kernel size, or when the learngene's first
+    layer (which reads the image) would land on a layer that does not.
     """
-    units = model.units()
+    sources = gene_units(tensors)
+    if all(s in units for s in sources):
+        return {s: s for s in sources}
+    free: dict[tuple[int, ...], list[str]] = defaultdict(list)
+    for name, unit in units.items():
+        free[unit.kernel].append(name)
+    mapping: dict[str, str] = {}
+    for source in sources:
+        kernel = tuple(tensors[f"{source}.conv.weight"].shape[2:])
+        if not free[kernel]:
+            counts = sum(1 for s in sources if tuple(tensors[f"{s}.conv.weight"].shape[2:]) == kernel)
+            raise LearngeneError(
+                f"cannot infer a layer map: learngene layer {source!r} ({_kernel_name(kernel)} kernel) has no "
+                f"{_kernel_name(kernel)} layer left in {target} (the learngene has {counts}, the target "
+                f"{sum(1 for u in units.values() if u.kernel == kernel)}); pass layer_map={{target_unit: learngene_unit}}"
+            )
+        mapping[free[kernel].pop(0)] = source
+    first_target = next(t for t, s in mapping.items() if s == sources[0])
+    if not units[first_target].is_input:
+        raise LearngeneError(
+            f"cannot infer a layer map: the learngene's first layer {sources[0]!r} reads the image but would go to "
+            f"layer {first_target!r} of {target}, which does not; pass layer_map={{target_unit: learngene_unit}}"
+        )
+    return mapping
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one learngene unit goes: W[:k_out, :k_in] (and the first k_out bias / BatchNorm
+    entries) of the target unit; everything outside is not the learngene's."""
+
+    target: str
+    source: str
+    unit: Unit
+    k_out: int
+    k_in: int
+
+
+def gene_slots(tensors: dict[str, np.ndarray], model: nn.Module, layer_map: dict[str, str] | None = None) -> list[Slot]:
+    """The target slots of every learngene unit, checked (names, kernel sizes, widths, BatchNorm
+    and bias) before anything is written. `layer_map` maps target unit -> learngene unit and may
+    name a subset; None infers it (`infer_layer_map`)."""
+    units, target = find_units(model), model_name(model)
     sources = gene_units(tensors)
     if layer_map is None:
-        missing = [u for u in sources if u not in units]
-        if missing:
-            raise LearngeneError(
-                f"learngene layer {missing[0]!r} has no unit of that name in the target {model.arch}; "
-                f"pass layer_map={{target_unit: learngene_unit}}. Target units: {', '.join(units)}"
-            )
-        layer_map = {u: u for u in sources}
-    for target, source in layer_map.items():
-        if target not in units:
-            raise LearngeneError(f"layer_map: unknown target layer {target!r} in {model.arch}; units: {', '.join(units)}")
+        layer_map = infer_layer_map(tensors, units, target)
+    for name, source in layer_map.items():
+        if name not in units:
+            raise LearngeneError(f"layer_map: unknown target layer {name!r} in {target}; units: {', '.join(units)}")
         if source not in sources:
             raise LearngeneError(f"layer_map: learngene has no layer {source!r}; it holds: {', '.join(sources)}")
-    for target, source in layer_map.items():  # check every layer before writing any
-        block, shape = tensors[f"{source}.conv.weight"].shape, tuple(units[target].conv.weight.shape)
+    slots = []
+    for name, source in layer_map.items():
+        unit, block = units[name], tensors[f"{source}.conv.weight"].shape
+        shape = tuple(unit.conv.weight.shape)
         if block[2:] != shape[2:] or block[0] > shape[0] or block[1] > shape[1]:
             raise LearngeneError(
-                f"layer {target!r}: learngene block {tuple(block)} (from {source!r}) does not fit "
+                f"layer {name!r}: learngene block {tuple(block)} (from {source!r}) does not fit "
                 f"the target kernel {shape}; the target must be at least as wide with the same kernel size"
             )
+        if f"{source}.bn.weight" in tensors and unit.bn is None:
+            raise LearngeneError(f"layer {name!r} of {target}: the learngene's {source!r} has BatchNorm entries but this conv (kernel {shape}) is followed by no BatchNorm2d of {shape[0]} features")
+        if f"{source}.conv.bias" in tensors and not unit.has_bias:
+            raise LearngeneError(f"layer {name!r} of {target}: the learngene's {source!r} has a conv bias but this conv (kernel {shape}) has none")
+        slots.append(Slot(name, source, unit, int(block[0]), int(block[1])))
+    return slots
+
+
+def _copy(target: torch.Tensor, value: np.ndarray) -> None:
+    # torch.tensor copies: genes read from the object store are read-only views.
+    target[: value.shape[0]].copy_(torch.tensor(value, dtype=target.dtype))
+
+
+def implant_tensors(tensors: dict[str, np.ndarray], model: nn.Module, layer_map: dict[str, str] | None) -> list[str]:
+    """Write the learngene's blocks into `model`'s slots (`gene_slots`); returns the target units
+    filled. Everything outside the slots keeps its value."""
+    slots = gene_slots(tensors, model, layer_map)
     with torch.no_grad():
-        for target, source in layer_map.items():
-            unit = units[target]
-            block = tensors[f"{source}.conv.weight"]
-            k_out, k_in = block.shape[:2]
-            weight = unit.conv.weight
-            # torch.tensor copies: genes read from the object store are read-only views.
-            weight[:k_out, :k_in].copy_(torch.tensor(block, dtype=weight.dtype))
-            for key in BN_KEYS:
-                target_param = getattr(unit.bn, key)
-                target_param[:k_out].copy_(torch.tensor(tensors[f"{source}.bn.{key}"], dtype=target_param.dtype))
-    return list(layer_map)
+        for slot in slots:
+            unit, source = slot.unit, slot.source
+            _copy(unit.conv.weight[:, : slot.k_in], tensors[f"{source}.conv.weight"])
+            if f"{source}.conv.bias" in tensors:
+                _copy(unit.conv.bias, tensors[f"{source}.conv.bias"])
+            if f"{source}.bn.weight" in tensors:
+                for key in BN_KEYS:
+                    _copy(getattr(unit.bn, key), tensors[f"{source}.bn.{key}"])
+    return [slot.target for slot in slots]

@@ -1,0 +1,40 @@
+"""What a learngene file records about where it came from, in its header's `info` object.
+
+- `preprocessing`: the input the source network learned on (image size, channel order, scaling,
+  per-channel mean/std), so that a user feeding a descendant knows how to prepare images.
+- `provenance`: the run, generation and member that made the gene, and a digest of the run's
+  config (equal digests: same settings).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from gtl_ray.config import GTLConfig
+from gtl_ray.data.transforms import MEAN, STD
+
+
+def preprocessing(image_size: int) -> dict[str, Any]:
+    """How gtl_ray feeds images to a network (`gtl_ray.data.transforms.normalize`)."""
+    return {
+        "image_size": int(image_size),
+        "channels": "RGB",
+        "scale": "uint8 / 255, then (x - mean) / std per channel",
+        "mean": [MEAN] * 3,
+        "std": [STD] * 3,
+    }
+
+
+def config_digest(config: GTLConfig) -> str:
+    """sha256 of the config's canonical JSON."""
+    text = json.dumps(config.to_dict(), sort_keys=True, default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def gene_info(config: GTLConfig, generation: int, member: int) -> dict[str, Any]:
+    """`info` of a gene passed on by `member` of `generation` in the run `config` describes."""
+    return {
+        "preprocessing": preprocessing(config.data.image_size),
+        "provenance": {"run": config.name, "generation": int(generation), "member": int(member), "config_digest": config_digest(config)},
+    }
