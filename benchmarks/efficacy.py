@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from gtl_ray import report  # noqa: E402
-from gtl_ray.config import GTLConfig, load_config  # noqa: E402
+from gtl_ray.config import GTLConfig  # noqa: E402
+from gtl_ray.config_checks import load_config  # noqa: E402
 from gtl_ray.learngene import Learngene  # noqa: E402
 
 log = logging.getLogger("benchmarks.efficacy")
@@ -130,7 +131,7 @@ def evolve_gene(config: GTLConfig, local: bool) -> tuple[Learngene, list[dict[st
 
         result = evolve_local(config)
         return result.final, result.fitness, None
-    from gtl_ray.service.checkpoint import RunStore
+    from gtl_ray.run_store import RunStore
     from gtl_ray.service.run import evolve
 
     outcome = evolve(config, overwrite=True)
@@ -140,11 +141,11 @@ def evolve_gene(config: GTLConfig, local: bool) -> tuple[Learngene, list[dict[st
 
 def curve_of_run(gene_uri: str) -> list[dict[str, float]]:
     """Fitness curve of the run a `RUN/final/learngene.safetensors` belongs to, else []."""
-    from gtl_ray.service.checkpoint import RunStore
+    from gtl_ray.run_store import RunStore
 
     run_dir = Path(gene_uri).resolve().parent.parent
     try:
-        return [g["fitness"] for g in RunStore(str(run_dir.parent), run_dir.name).read_manifest()["generations"]]
+        return [g["fitness"] for g in RunStore.from_path(str(run_dir)).read_manifest()["generations"]]
     except Exception:  # not inside a run directory: no curve
         return []
 
@@ -175,6 +176,7 @@ class Bench:
         self.config = load_config(args.config, base)
         self.splits = load_splits(self.config.data)
         self.cache = tempfile.mkdtemp(prefix="gtl-efficacy-pretrained-")  # fresh: pre-training follows this config
+        self.paired: list[dict[str, Any]] = []  #: paired differences of every evaluation, tagged like its rows
 
     def configure(self, *extra: str) -> GTLConfig:
         return load_config(self.args.config, self.base + list(extra))
@@ -189,8 +191,14 @@ class Bench:
             if done % step == 0 or done == total:
                 log.info("  %s: %d/%d episodes", "/".join(methods), done, total)
 
-        rows = evaluate(config, gene if "learngene" in methods else None, methods, splits=self.splits, cache_dir=self.cache, use_ray=not self.args.local, progress=progress)
-        return [{**tags, **row} for row in rows]
+        executor = None
+        if not self.args.local:
+            from gtl_ray.service.executors import RayExecutor
+
+            executor = RayExecutor()
+        evaluation = evaluate(config, gene if "learngene" in methods else None, methods, splits=self.splits, cache_dir=self.cache, executor=executor, progress=progress)
+        self.paired += [{**tags, **p} for p in evaluation.paired()]
+        return [{**tags, **row} for row in evaluation.rows()]
 
 
 def run_scalability(bench: Bench, gene: Learngene) -> list[dict[str, Any]]:
@@ -228,19 +236,10 @@ def run_shares(bench: Bench, main_gene: Learngene | None, main_curve: list[dict[
 # ------------------------------------------------------------------ output
 
 
-def differences(rows: list[dict[str, Any]]) -> list[list[str]]:
-    """learngene minus each baseline per shot count, in points, ± the unpaired combined CI
-    (conservative: the episodes are shared, so the paired CI is narrower)."""
-    by = {(r["method"], r["shots"]): r for r in rows}
-    body = []
-    for shots in sorted({r["shots"] for r in rows}):
-        gene = by.get(("learngene", shots))
-        for base in ("scratch", "heuristic", "full"):
-            other = by.get((base, shots))
-            if gene and other:
-                delta, ci = 100 * (gene["mean"] - other["mean"]), 100 * math.hypot(gene["ci95"], other["ci95"])
-                body.append([f"{shots}-shot", f"learngene - {base}", f"{delta:+.2f} ± {ci:.2f}"])
-    return body
+def differences(paired: list[dict[str, Any]]) -> list[list[str]]:
+    """learngene minus each other method per shot count, in points: the mean per-episode
+    difference over the shared episodes with its 95% CI."""
+    return [[f"{p['shots']}-shot", f"{p['method']} - {p['versus']}", f"{100 * p['mean']:+.2f} ± {100 * p['ci95']:.2f}"] for p in paired]
 
 
 def plot_accuracy(sections: dict[str, list[dict[str, Any]]], key: str | None, title: str, reference: dict[str, Any] | None = None) -> bytes:
@@ -295,8 +294,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     ]
     if data["results"]:
         parts += ["## Descendants on novel classes (ancestry shape)", report.markdown_table(*report.accuracy_table(data["results"])), f"accuracy in % (mean ± 95% CI over {data['results'][0]['episodes']} episodes, the same episodes for every method); instinct: nearest-centroid accuracy before any training."]
-        if differences(data["results"]):
-            parts += [report.markdown_table(["shots", "difference", "points"], differences(data["results"]))]
+        if data.get("paired"):
+            parts += [report.markdown_table(["shots", "paired difference", "points (mean ± 95% CI)"], differences(data["paired"]))]
     if data.get("scalability"):
         parts += ["## Scalability: other descendant shapes", report.markdown_table(*report.accuracy_table(data["scalability"], ("variant", "width", "depth"))), f"{data['scalability'][0]['episodes']} episodes per cell; the ancestry shape is the main table."]
     if data.get("shares"):
@@ -338,10 +337,11 @@ def main(argv: list[str] | None = None) -> int:
             timings["evolution"] = time.time() - clock
         clock = time.time()
         results = bench.evaluate(bench.config, gene)
+        paired = list(bench.paired)
         timings["evaluation"] = time.time() - clock
         data: dict[str, Any] = {"benchmark": "efficacy", "profile": profile.name, "command": shlex.join(["python", "benchmarks/efficacy.py"] + list(sys.argv[1:] if argv is None else argv))}
         data.update(machine=machine, code=report.code_version(ROOT), profile_settings=asdict(profile), learngene={"source": source, "share": gene.share, "num_params": gene.num_params, "checksum": gene.checksum})
-        data.update(results=results, scalability=[], shares=[], curve=[{"generation": g, **c} for g, c in enumerate(curve)])
+        data.update(results=results, paired=paired, scalability=[], shares=[], curve=[{"generation": g, **c} for g, c in enumerate(curve)])
         if "scalability" not in skip:
             clock = time.time()
             data["scalability"] = run_scalability(bench, gene)

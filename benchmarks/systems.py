@@ -22,7 +22,7 @@ Measured (keys of the JSON):
   (a Trainable that checkpoints its full state_dict). Lower is better.
 - `checkpoint_bytes_ratio`: one generation's gtl_ray checkpoint vs all members' full state_dicts.
 - `object_store_bytes`: object store memory in use after each of 50 generations (must be flat).
-- `scheduler_seconds_per_generation`: tournament + pool post (`GTLScheduler._record`) at large P.
+- `scheduler_seconds_per_generation`: the pool's end of a generation (`Strategy.tell`) at large P.
 - `gpu`: with `--gpu` on a machine with CUDA, members' device and training samples/s.
 """
 from __future__ import annotations
@@ -52,17 +52,18 @@ import torch  # noqa: E402
 from ray import tune  # noqa: E402
 
 from gtl_ray import report  # noqa: E402
-from gtl_ray.config import GTLConfig, from_dict, load_config  # noqa: E402
+from gtl_ray.config import GTLConfig, from_dict  # noqa: E402
+from gtl_ray.config_checks import load_config  # noqa: E402
 from gtl_ray.data import ImageSet, load_splits, sample_task  # noqa: E402
 from gtl_ray.evolution import evolve_local  # noqa: E402
 from gtl_ray.evolution.lifetime import lifetime_settings, newborn  # noqa: E402
 from gtl_ray.evolution.lineage import LineageRecord, member_id  # noqa: E402
 from gtl_ray.learngene import Learngene, extract_learngene  # noqa: E402
 from gtl_ray.seeding import numpy_rng, torch_generator  # noqa: E402
-from gtl_ray.service.checkpoint import RunStore  # noqa: E402
+from gtl_ray.run_store import RunStore  # noqa: E402
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name  # noqa: E402
 from gtl_ray.service.run import evolve  # noqa: E402
-from gtl_ray.service.scheduler import GTLScheduler  # noqa: E402
+from gtl_ray.evolution.strategy import Strategy  # noqa: E402
 from gtl_ray.training import accuracy, fit  # noqa: E402
 
 log = logging.getLogger("benchmarks.systems")
@@ -315,24 +316,22 @@ def flatness(generations: list[int], used: list[int], tolerance: int) -> dict[st
 
 
 def scheduler_seconds(config: GTLConfig, generations: int) -> list[float]:
-    """Seconds of `GTLScheduler._record` (tournament + pool post) per generation, fed the results
-    of P members whose genes are already in the pool; the background checkpoint is not timed."""
+    """Seconds the pool spends ending a generation (`Strategy.tell`: tournaments, elitism,
+    write-back) per generation, fed the submissions of P members; posting the next parents and
+    the background checkpoint are not in this figure."""
     P = config.population.size
     gene = extract_learngene(newborn(config, 0, 0), config.learngene.share)
-    pool = LearngenePool.options(name=pool_name(config.name), namespace=NAMESPACE).remote(config.to_dict(), config.storage, [], 0, None, None, [], [])
-    scheduler = GTLScheduler(config, pool, 0)
+    pool = LearngenePool.options(name=pool_name(config.name), namespace=NAMESPACE).remote(config.to_dict(), config.storage, [], Strategy(config).init(None), [], [], 0)
     rng = np.random.default_rng(0)
     try:
-        for g in range(generations + 1):  # the last generation posts nothing: not counted
+        for g in range(generations):
             fitness = rng.random(P).tolist()
             records = [LineageRecord(g, m, member_id(g, m), None, False, "none", 0, [0], fitness[m], 0.0, None, gene.checksum) for m in range(P)]
-            ray.get([pool.submit.remote(g, m, gene, records[m], {}) for m in range(P)])
-            for m in range(P):
-                scheduler.on_trial_result(None, None, {"generation": g, "member": m, "fitness": fitness[m]})
-            ray.get(pool.finished.remote())
+            ray.get([pool.submit.remote(g, m, gene, records[m]) for m in range(P)])
+        summaries = ray.get(pool.finished.remote())["generations"]
     finally:
         ray.kill(pool)
-    return scheduler.selection_seconds[:generations]
+    return [s["timing"]["selection"] for s in summaries[:generations]]
 
 
 def gpu_variant(configure: Callable[..., GTLConfig], population: int, generations: int) -> dict[str, Any]:

@@ -11,8 +11,9 @@ import logging
 import sys
 from typing import Any, Callable
 
-from gtl_ray.config import GTLConfig, load_config
-from gtl_ray.errors import GTLError
+from gtl_ray.config import GTLConfig
+from gtl_ray.config_checks import load_config
+from gtl_ray.errors import GTLError, RunFailed
 
 log = logging.getLogger("gtl_ray")
 
@@ -30,7 +31,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """The config's values, then its data: paths exist and are readable (nothing decoded)."""
     config = _config(args)
     from gtl_ray.data.splits import check_source
-    from gtl_ray.service.resources import total_demand
+    from gtl_ray.service.capacity import total_demand
 
     check = check_source(config.data)
     print(f"{args.config}: valid (population {config.population.size}, {config.evolution.generations} generations, demand {total_demand(config)})")
@@ -70,11 +71,10 @@ def _check_gene_fits(config: GTLConfig, gene: Any, uri: str) -> None:
     """Fail before Ray starts (and before any pre-training) when the learngene cannot initialize
     the descendant network: implant it into a throwaway copy."""
     from gtl_ray.errors import LearngeneError
-    from gtl_ray.evaluation.episodes import descendant_shape
     from gtl_ray.learngene import implant
     from gtl_ray.models import create_model
 
-    shape = descendant_shape(config)
+    shape = config.descendant_shape()
     try:
         implant(gene, create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way))
     except LearngeneError as exc:
@@ -98,21 +98,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gtl_ray import storage
     from gtl_ray.evaluation import evaluate, format_table
     from gtl_ray.learngene import Learngene
+    from gtl_ray.run_store import RunStore
 
     gene = Learngene.load(args.learngene) if args.learngene else None
     if gene is not None:
         _check_gene_fits(config, gene, args.learngene)
     import ray
 
+    from gtl_ray.service.executors import RayExecutor
+
     if not ray.is_initialized():
         ray.init(address=args.address, namespace="gtl_ray")
-    rows = evaluate(config, gene, methods, cache_dir=storage.join(config.storage, config.name, "pretrained"), progress=None if args.json else _progress("evaluate"))
+    cache = RunStore(config.storage, config.name).pretrained_dir
+    evaluation = evaluate(config, gene, methods, cache_dir=cache, executor=RayExecutor(), progress=None if args.json else _progress("evaluate"))
+    report = evaluation.to_json()
     if args.out:
-        storage.write_bytes_atomic(args.out, json.dumps({"results": rows}, indent=1).encode())
+        storage.write_bytes_atomic(args.out, json.dumps(report, indent=1).encode())
     if args.json:
-        print(json.dumps({"results": rows}, indent=1))
+        print(json.dumps(report, indent=1))
     else:
-        print(format_table(rows))
+        print(format_table(report["results"], report["paired"]))
     return 0
 
 
@@ -218,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"gtl-ray: error: {_message(exc)}", file=sys.stderr)
         return 2
+    except RunFailed as exc:
+        if args.debug:
+            raise
+        print(f"gtl-ray: run failed: {_message(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("gtl-ray: interrupted", file=sys.stderr)
         return 130

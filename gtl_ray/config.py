@@ -1,8 +1,10 @@
-"""One typed config for a run, read from YAML and validated in one place before Ray starts.
+"""One typed config for a run: the schema, and reading it from YAML.
 
-Every section is a dataclass; `load_config` maps a YAML mapping (plus `--set key=value`
-overrides) onto them and `validate` checks every value. Errors name the dotted key and what is
-allowed. Nothing else in gtl_ray reads YAML.
+Every section is a dataclass; `read_config` maps a YAML mapping (plus `--set key=value`
+overrides) onto them, checking keys and types. Value ranges are checked by
+`config_checks.validate`, and `config_checks.load_config` does both: that is what callers use.
+This module imports nothing else of gtl_ray but its errors, so every module can import the
+schema without an import cycle. Nothing else in gtl_ray reads YAML.
 """
 from __future__ import annotations
 
@@ -51,7 +53,21 @@ class EvolutionConfig:
     mutation_rate: float = 0.1  #: probability per output channel of being mutated (p)
     mutation_sigma: float = 0.1  #: Gaussian noise scale, as a fraction of the tensor's std
     mutation_operator: str = "gaussian"  #: registered mutation operator (`gaussian` | `redraw`)
-    inheritance: Literal["lamarckian", "darwinian"] = "lamarckian"  #: learngene slots trained or frozen
+    #: what a parent passes on: its trained gene (`lamarckian`), the gene it inherited with its
+    #: slots frozen in its lifetime (`darwinian`), or its inherited gene moved `step_size` of the
+    #: way toward the mean learning step of the `top_k` fittest members (`reptile`)
+    inheritance: Literal["lamarckian", "darwinian", "reptile"] = "lamarckian"
+    step_size: float = 0.5  #: reptile: fraction (0, 1] of the mean learning step taken
+    top_k: int = 2  #: reptile: fittest members whose learning steps are averaged
+    #: how a member is scored: `lifetime` (query accuracy of the carrier after its lifetime),
+    #: `descendant` (its trained gene in fresh networks, fine-tuned with the evaluation protocol
+    #: on `fitness_episodes` base-class episodes), `instinct` (nearest-centroid accuracy of the
+    #: gene in fresh networks on the same episodes, no training)
+    fitness: Literal["lifetime", "descendant", "instinct"] = "lifetime"
+    fitness_episodes: int = 2  #: descendant / instinct: episodes per member, the same for all members of a generation
+    fitness_shots: int = 5  #: descendant / instinct: support images per class of a fitness episode
+    init: Literal["random", "pretrained"] = "random"  #: generation 0's genes: random, or the pre-trained network's slots
+    hall_of_fame: int = 4  #: best genes kept across generations (candidates for the final gene)
 
 
 @dataclass
@@ -67,6 +83,8 @@ class LifetimeConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     augment: bool = True  #: random crop + horizontal flip during training
+    environments: int = 1  #: environments learned one after another in a lifetime (fresh head each)
+    shared_environment: bool = False  #: every member of a generation meets the same environment(s)
 
 
 @dataclass
@@ -115,6 +133,9 @@ class DescendantConfig:
 
 @dataclass
 class EvaluationConfig:
+    """Few-shot episodes on novel classes; also the protocol of `descendant` fitness and of the
+    final selection on val classes."""
+
     n_way: int = 5
     shots: list = field(default_factory=lambda: [1, 5])  #: support images per class, one row each
     query: int = 15  #: query images per class
@@ -123,7 +144,23 @@ class EvaluationConfig:
     finetune: Literal["linear", "full"] = "full"  #: train all layers, or a linear head on frozen features
     steps: int = 50  #: optimizer steps on an episode's support set
     lr: float = 0.01
+    #: how the descendant's weights outside the gene's slots start (heuristic and learngene alike):
+    #: torch's `default` init, `scaled` by `rest_scale`, or `zero_cross` (the blocks that feed
+    #: gene channels from non-gene channels zeroed, so the gene's circuit is intact at birth)
+    rest_init: Literal["default", "scaled", "zero_cross"] = "default"
+    rest_scale: float = 0.1  #: `scaled`: factor applied to the weights outside the gene's slots
     descendant: DescendantConfig = field(default_factory=DescendantConfig)
+
+
+@dataclass
+class FinalConfig:
+    """Which gene becomes `final/learngene.safetensors`."""
+
+    #: `last_generation`: the gene the fittest member of the last generation passes on;
+    #: `val`: the best of the hall of fame and the last generation's top genes, re-scored on
+    #: `val_episodes` episodes of the val classes (base classes when there is no val split)
+    selection: Literal["last_generation", "val"] = "last_generation"
+    val_episodes: int = 100
 
 
 @dataclass
@@ -152,17 +189,33 @@ class GTLConfig:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     descend: DescendConfig = field(default_factory=DescendConfig)
+    final: FinalConfig = field(default_factory=FinalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def descendant_shape(self) -> "DescendantShape":
+        """The network evaluation (and descendant fitness) initializes: evaluation.descendant,
+        falling back to the ancestry network's shape."""
+        d, m = self.evaluation.descendant, self.model
+        depth = d.depth if d.depth is not None else (m.depth if d.arch in (None, m.arch) else None)
+        return DescendantShape(d.arch or m.arch, d.width if d.width is not None else m.width, depth)
+
+
+@dataclass(frozen=True)
+class DescendantShape:
+    arch: str
+    width: float
+    depth: int | None
 
 
 # ---------------------------------------------------------------- reading and overrides
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GTLConfig:
-    """Read a YAML config (or the defaults when `path` is None), apply `key=value` overrides,
-    and validate. Raises ConfigError naming the file, key or value at fault."""
+def read_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GTLConfig:
+    """Read a YAML config (or the defaults when `path` is None) and apply `key=value` overrides,
+    checking keys and types (ranges: `config_checks.validate`). Raises ConfigError naming the
+    file, key or value at fault."""
     raw: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
@@ -177,11 +230,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         raw = loaded or {}
     for item in overrides or []:
         apply_override(raw, item)
-    config = from_dict(raw)
-    from gtl_ray.config_checks import validate
-
-    validate(config)
-    return config
+    return from_dict(raw)
 
 
 def apply_override(raw: dict[str, Any], item: str) -> None:

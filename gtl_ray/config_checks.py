@@ -1,10 +1,28 @@
 """Value checks for a GTLConfig: every range and cross-field constraint that can be checked
-without reading data, each failure naming the dotted key and what is allowed."""
+without reading data, each failure naming the dotted key and what is allowed; and
+`load_config`, which reads and validates (what every caller uses).
+
+It depends on the schema and on the registries (models, mutation operators, evaluation methods)
+only, none of which imports it back."""
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 from gtl_ray import storage
-from gtl_ray.config import DataConfig, GTLConfig
+from gtl_ray.config import DataConfig, GTLConfig, read_config
 from gtl_ray.errors import ConfigError, StorageError
+from gtl_ray.evaluation.methods import list_methods
+from gtl_ray.evolution.mutation import list_mutations
+from gtl_ray.models import create_model, list_models
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GTLConfig:
+    """Read a YAML config (or the defaults when `path` is None), apply `key=value` overrides,
+    and validate. Raises ConfigError naming the file, key or value at fault."""
+    config = read_config(path, overrides)
+    validate(config)
+    return config
 
 GENERATED_FORMATS = ("procedural", "glyphs")  #: data made on the fly: class counts, data.num_classes x data.images_per_class
 
@@ -16,9 +34,6 @@ def _require(ok: bool, key: str, message: str) -> None:
 
 def validate(config: GTLConfig) -> None:
     """Check every value range and cross-field constraint that can be checked without data."""
-    from gtl_ray.evolution.mutation import list_mutations
-    from gtl_ray.models import list_models
-
     _require(bool(config.name) and "/" not in config.name, "name", f"must be a non-empty name without '/', got {config.name!r}")
     _require(config.seed >= 0, "seed", f"must be >= 0, got {config.seed}")
     try:
@@ -34,7 +49,7 @@ def validate(config: GTLConfig) -> None:
     _validate_input_size(config)
 
     pop, evo = config.population, config.evolution
-    _require(pop.size >= 2, "population.size", f"must be >= 2, got {pop.size}")
+    _require(pop.size >= 1, "population.size", f"must be >= 1 (1: no selection), got {pop.size}")
     _require(pop.gpus_per_member >= 0, "population.gpus_per_member", f"must be >= 0, got {pop.gpus_per_member}")
     _require(
         pop.gpus_per_member <= 1 or float(pop.gpus_per_member).is_integer(),
@@ -73,6 +88,8 @@ def validate(config: GTLConfig) -> None:
         _require(0 <= obj.momentum < 1, f"{section}.momentum", f"must be in [0, 1), got {obj.momentum}")
         _require(obj.weight_decay >= 0, f"{section}.weight_decay", f"must be >= 0, got {obj.weight_decay}")
 
+    _require(life.environments >= 1, "lifetime.environments", f"must be >= 1, got {life.environments}")
+    _validate_strategy(config)
     _validate_data(config.data)
     _validate_evaluation(config)
     _require(config.pretrain.epochs >= 1, "pretrain.epochs", f"must be >= 1, got {config.pretrain.epochs}")
@@ -81,16 +98,32 @@ def validate(config: GTLConfig) -> None:
     _require(config.descend.train_per_class >= 1, "descend.train_per_class", f"must be >= 1, got {config.descend.train_per_class}")
 
 
+def _validate_strategy(config: GTLConfig) -> None:
+    """The evolution options of the strategy: write-back, fitness, hall of fame, final choice."""
+    evo, size = config.evolution, config.population.size
+    _require(math.isfinite(evo.step_size) and 0.0 < evo.step_size <= 1.0, "evolution.step_size", f"must be in (0, 1], got {evo.step_size}")
+    _require(1 <= evo.top_k <= size, "evolution.top_k", f"must be between 1 and population.size ({size}), got {evo.top_k}")
+    _require(evo.fitness_episodes >= 1, "evolution.fitness_episodes", f"must be >= 1, got {evo.fitness_episodes}")
+    _require(evo.fitness_shots >= 1, "evolution.fitness_shots", f"must be >= 1, got {evo.fitness_shots}")
+    _require(evo.hall_of_fame >= 1, "evolution.hall_of_fame", f"must be >= 1, got {evo.hall_of_fame}")
+    _require(config.final.val_episodes >= 1, "final.val_episodes", f"must be >= 1, got {config.final.val_episodes}")
+    if evo.fitness != "lifetime" or config.final.selection == "val":
+        _require(config.evaluation.n_way <= _class_count(config, "base"), "evaluation.n_way", f"{config.evaluation.n_way}-way fitness / final-selection episodes need that many base classes")
+
+
+def _class_count(config: GTLConfig, split: str) -> float:
+    """Classes in a split when the config names them (count or list); infinity when a path."""
+    spec = getattr(config.data.splits, split)
+    return spec if isinstance(spec, int) else len(spec) if isinstance(spec, list) else math.inf
+
+
 def _validate_input_size(config: GTLConfig) -> None:
     """Each network halves its input once per 2x2 max-pool: data.image_size must survive them
     all (VGG: 5 halvings, >= 32 px; ResNet12: 4, >= 16 px). Building a tiny copy of the network
     also checks its depth."""
     from torch import nn
 
-    from gtl_ray.evaluation.episodes import descendant_shape
-    from gtl_ray.models import create_model
-
-    shape = descendant_shape(config)
+    shape = config.descendant_shape()
     for key, arch, depth in (("model.arch", config.model.arch, config.model.depth), ("evaluation.descendant.arch", shape.arch, shape.depth)):
         pools = sum(isinstance(m, nn.MaxPool2d) for m in create_model(arch, width=0.0625, depth=depth).modules())
         need = 2**pools
@@ -122,8 +155,6 @@ def _validate_data(data: DataConfig) -> None:
 
 def _validate_evaluation(config: GTLConfig) -> None:
     ev = config.evaluation
-    from gtl_ray.evaluation.methods import list_methods
-
     _require(ev.n_way >= 2, "evaluation.n_way", f"must be >= 2, got {ev.n_way}")
     _require(len(ev.shots) > 0, "evaluation.shots", "must list at least one shot count")
     for shot in ev.shots:
@@ -132,6 +163,7 @@ def _validate_evaluation(config: GTLConfig) -> None:
     _require(ev.episodes >= 1, "evaluation.episodes", f"must be >= 1, got {ev.episodes}")
     _require(ev.steps >= 0, "evaluation.steps", f"must be >= 0, got {ev.steps}")
     _require(ev.lr > 0, "evaluation.lr", f"must be > 0, got {ev.lr}")
+    _require(math.isfinite(ev.rest_scale) and 0.0 <= ev.rest_scale <= 1.0, "evaluation.rest_scale", f"must be in [0, 1], got {ev.rest_scale}")
     for method in ev.methods:
         if method not in list_methods():
             raise ConfigError(f"evaluation.methods: unknown method {method!r}; choose from {', '.join(list_methods())}")
@@ -150,3 +182,6 @@ def _validate_evaluation(config: GTLConfig) -> None:
         _require(need <= per_class, "lifetime.train_per_class", f"train_per_class + query_per_class = {need} but data.images_per_class is {per_class}")
         need_eval = max(ev.shots) + ev.query
         _require(need_eval <= per_class, "evaluation.shots", f"max shot + query = {need_eval} but data.images_per_class is {per_class}")
+        need_fit = config.evolution.fitness_shots + ev.query
+        if config.evolution.fitness != "lifetime" or config.final.selection == "val":
+            _require(need_fit <= per_class, "evolution.fitness_shots", f"fitness_shots + evaluation.query = {need_fit} but data.images_per_class is {per_class}")

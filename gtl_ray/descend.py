@@ -17,9 +17,9 @@ from gtl_ray import storage
 from gtl_ray.config import GTLConfig, from_dict
 from gtl_ray.data import ImageSet, load_splits
 from gtl_ray.errors import DataError
-from gtl_ray.evaluation.episodes import descendant_shape
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.models import create_model
+from gtl_ray.run_store import RunStore
 from gtl_ray.seeding import numpy_rng, torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, accuracy, fit
 
@@ -51,7 +51,7 @@ def _train_loop(loop_config: dict[str, Any]) -> None:
     config = from_dict(loop_config["config"])
     images = ImageSet.from_arrays(ray.get(loop_config["data"][0]))
     gene = ray.get(loop_config["gene"][0])
-    shape = descendant_shape(config)
+    shape = config.descendant_shape()
     with torch_init_seed(config.seed, "descend"):
         model = create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=images.num_classes)
     implant(gene, model)
@@ -84,9 +84,10 @@ def descend(config: GTLConfig, learngene_uri: str, out: str | None = None, addre
     gene = Learngene.load(learngene_uri)
     novel = load_splits(config.data).novel
     train, test = split_per_class(novel, config.descend.train_per_class, config.seed)
-    shape = descendant_shape(config)
-    run_root = storage.join(config.storage, config.name)
-    out = out or storage.join(config.storage, config.name, "descendants", f"{shape.arch}-w{shape.width:g}.safetensors")
+    shape = config.descendant_shape()
+    store = RunStore(config.storage, config.name)
+    run_root = store.run_dir
+    out = out or store.descendant_path(shape)
     if not ray.is_initialized():
         ray.init(address=address, namespace="gtl_ray")
     trainer = TorchTrainer(

@@ -23,3 +23,9 @@ class LearngeneError(GTLError):
 
 class StorageError(GTLError):
     """A storage URI is unsupported or a run directory is missing or inconsistent."""
+
+
+class RunFailed(Exception):
+    """A run that started and could not finish (its pool died, members failed past
+    population.max_failures, no room for a member): not bad input, so the CLI exits 1, with a
+    one-line message that says how to resume."""

@@ -6,9 +6,9 @@ from typing import Any
 
 from gtl_ray import storage
 from gtl_ray.errors import StorageError
-from gtl_ray.evolution.lineage import ancestry, member_id
+from gtl_ray.evolution.lineage import ancestry
 from gtl_ray.learngene import Learngene
-from gtl_ray.service.checkpoint import MANIFEST, RunStore
+from gtl_ray.run_store import MANIFEST, RunStore
 
 
 def inspect_gene(uri: str) -> dict[str, Any]:
@@ -33,8 +33,7 @@ def inspect_gene(uri: str) -> dict[str, Any]:
 
 
 def inspect_run(run_dir: str) -> dict[str, Any]:
-    root, _, name = run_dir.rstrip("/").rpartition("/")
-    store = RunStore(root or ".", name)
+    store = RunStore.from_path(run_dir)
     manifest = store.read_manifest()
     lineage = store.load_lineage(manifest)
     generations = manifest["generations"]
@@ -54,8 +53,7 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
     if final is not None:
         gene_uri = store.path(final["learngene"])
         gene = inspect_gene(gene_uri)
-        last = generations[-1]
-        leaf = member_id(last["generation"], last["best_member"])
+        leaf = final.get("id", "")
         out["final_learngene"] = {"path": gene_uri, "checksum": final["checksum"], "share": gene["share"], "architecture": gene["architecture"], "num_params": gene["num_params"], "elites": [store.path(e) for e in final["elites"]]}
         out["final_lineage"] = [{"id": r.id, "parent": r.parent, "elite": r.elite, "mutation": r.mutation, "channels_mutated": r.channels_mutated, "fitness": r.fitness} for r in ancestry(lineage, leaf)]
     return out

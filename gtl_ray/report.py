@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from gtl_ray import storage
 from gtl_ray.inspection import inspect_run
-from gtl_ray.service.checkpoint import RunStore
+from gtl_ray.run_store import RunStore
 
 TIMING_KEYS = ("wall", "lifetime_max", "lifetime_mean", "scheduling", "selection", "checkpoint")
 CSS = "body{font:14px/1.4 sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#eee}td:first-child{text-align:left}img{max-width:100%}.muted{color:#666}"
@@ -223,7 +223,7 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
     out_dir = out_dir or storage.join(run_dir, "report")
     info = inspect_run(run_dir)
     root, _, name = run_dir.rstrip("/").rpartition("/")
-    store = RunStore(root or ".", name)
+    store = RunStore.from_path(run_dir)
     manifest = store.read_manifest()
     lineage = store.load_lineage(manifest)
     chain = info.get("final_lineage") or []

@@ -46,14 +46,16 @@ def fit(
     device: torch.device | str = "cpu",
     parameters: Iterable[nn.Parameter] | None = None,
     after_step: Callable[[], None] | None = None,
-) -> None:
-    """Train `model` (in place) on uint8 `images` with SGD + momentum and cosine-decayed lr."""
+) -> int:
+    """Train `model` (in place) on uint8 `images` with SGD + momentum and cosine-decayed lr.
+    Returns the sample-gradients spent: images forwarded and back-propagated, summed."""
     params = list(parameters) if parameters is not None else [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
     batches = list(_batches(len(images), settings, generator))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, len(batches)))
     loss_fn = nn.CrossEntropyLoss()
     model.train()
+    spent = 0
     for index in batches:
         x = normalize(images[index])
         if settings.augment:
@@ -63,8 +65,10 @@ def fit(
         loss_fn(model(x), y).backward()
         optimizer.step()
         schedule.step()
+        spent += len(index)
         if after_step is not None:
             after_step()
+    return spent
 
 
 @torch.no_grad()

@@ -1,5 +1,6 @@
-"""Shared fixtures: one local Ray for the whole session (4 fake GPUs to check placement) and a
-tiny, fast config."""
+"""Shared fixtures: one local Ray for the whole session (4 fake GPUs to check placement), the one
+way to build the tiny, fast config (`tiny`), and one tiny evolution on Ray shared by the service,
+report and inspection tests (`tiny_run`)."""
 from __future__ import annotations
 
 import os
@@ -41,13 +42,29 @@ def ray_session():
     ray.shutdown()
 
 
+def tiny(*overrides: str, storage=None, name: str = "tiny"):
+    """The tiny config (validated) with `key=value` overrides, which win."""
+    from gtl_ray.config_checks import load_config
+
+    where = [f"storage={storage}"] if storage is not None else []
+    return load_config(None, TINY + where + [f"name={name}"] + list(overrides))
+
+
 @pytest.fixture
 def tiny_config(tmp_path):
-    """Build a GTLConfig with fast settings and storage under tmp_path; extra `key=value`
-    overrides win."""
-    from gtl_ray.config import load_config
+    """`tiny` with storage under tmp_path."""
 
     def make(*overrides: str, name: str = "tiny"):
-        return load_config(None, TINY + [f"storage={tmp_path / 'runs'}", f"name={name}"] + list(overrides))
+        return tiny(*overrides, storage=tmp_path / "runs", name=name)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_run(ray_session, tmp_path_factory):
+    """(config, outcome, store) of one tiny evolution on the session's Ray (3 generations, 1 elite)."""
+    from gtl_ray.run_store import RunStore
+    from gtl_ray.service.run import evolve
+
+    config = tiny("evolution.elites=1", storage=tmp_path_factory.mktemp("runs"), name="shared")
+    return config, evolve(config), RunStore(config.storage, config.name)

@@ -25,8 +25,32 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 GTL_RAY = str(Path(sys.executable).with_name("gtl-ray"))
 TIMING = {"lifetime_seconds"}  #: lineage columns that measure time, ignored when comparing runs
-DELAY_ENV = "GTL_RAY_TEST_LIFETIME_DELAY_S"  #: gtl_ray.service.member.LIFETIME_DELAY_ENV
+DELAY_ENV = "GTL_RAY_TEST_DELAY_S"  #: read by `slow_lifetimes`, in test processes only
+SLOW_HOOK = "tests.helpers.slow_lifetimes"  #: Ray worker_process_setup_hook that stretches lifetimes
 RESULT = "SCENARIO-RESULT "
+
+
+def slow_lifetimes() -> None:
+    """Stretch every lifetime of this process by $GTL_RAY_TEST_DELAY_S seconds (a sleep before
+    living; results are unchanged), so that a fault lands inside a generation. Installed in
+    Ray's worker processes as their `worker_process_setup_hook` by the fault tests only."""
+    delay = float(os.environ.get(DELAY_ENV) or 0)
+    if not delay:
+        return
+    from gtl_ray.evolution import population
+
+    real = population.live
+
+    def live(*args: Any, **kwargs: Any):
+        time.sleep(delay)
+        return real(*args, **kwargs)
+
+    population.live = live
+
+
+def slow_runtime_env(delay: float) -> dict[str, Any]:
+    """The runtime_env that makes a Ray's workers run `slow_lifetimes` (empty without delay)."""
+    return {"worker_process_setup_hook": SLOW_HOOK, "env_vars": {DELAY_ENV: str(delay)}} if delay else {}
 
 
 def tiny_overrides() -> list[str]:
@@ -37,9 +61,9 @@ def tiny_overrides() -> list[str]:
 
 def write_config(path: Path, storage: Path | str, name: str, *overrides: str) -> Path:
     """The session's tiny config (plus overrides) as a YAML file, for the CLI and subprocesses."""
-    from gtl_ray.config import load_config
+    from tests.conftest import tiny
 
-    config = load_config(None, tiny_overrides() + [f"storage={storage}", f"name={name}"] + list(overrides))
+    config = tiny(*overrides, storage=storage, name=name)
     path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     return path
 
@@ -52,7 +76,7 @@ def signature(storage: Path | str, name: str) -> dict[str, Any]:
     """What must not depend on faults: the final learngene (file verified against the manifest)
     and the lineage without timing columns; plus row ids to check nothing is lost or duplicated."""
     from gtl_ray.learngene import Learngene
-    from gtl_ray.service.checkpoint import RunStore
+    from gtl_ray.run_store import RunStore
 
     store = RunStore(str(storage), name)
     manifest = store.read_manifest()
@@ -119,6 +143,12 @@ def subprocess_env(delay: float = 0.0) -> dict[str, str]:
     return env
 
 
+def slow_cli(*args: str) -> list[str]:
+    """`gtl-ray ARGS` run so that the Ray it starts stretches lifetimes by $GTL_RAY_TEST_DELAY_S
+    (`python -m tests.slow_cli`)."""
+    return [sys.executable, "-m", "tests.slow_cli", *args]
+
+
 class OwnSession:
     """A subprocess in a new session whose processes are all ended on exit (by pid)."""
 
@@ -182,7 +212,7 @@ def _evolve_in_background(config, **kwargs: Any) -> tuple[threading.Thread, dict
 
 
 def _wait_for_generations(config, count: int, thread: threading.Thread, box: dict[str, Any], timeout: float = 150.0) -> None:
-    from gtl_ray.service.checkpoint import RunStore
+    from gtl_ray.run_store import RunStore
 
     store, deadline = RunStore(config.storage, config.name), time.time() + timeout
     while time.time() < deadline and thread.is_alive():
@@ -238,7 +268,7 @@ def scenario_pool_kill(config, cluster) -> dict[str, Any]:
     naming the resume command; then resume on the same Ray."""
     import ray
 
-    from gtl_ray.errors import GTLError
+    from gtl_ray.errors import RunFailed
     from gtl_ray.service.pool import NAMESPACE, pool_name
     from gtl_ray.service.run import evolve
 
@@ -255,7 +285,7 @@ def scenario_pool_kill(config, cluster) -> dict[str, Any]:
         "pending_at_kill": pending,
         "hung": thread.is_alive(),
         "error_type": type(error).__name__ if error is not None else None,
-        "is_gtl_error": isinstance(error, GTLError),
+        "is_run_failed": isinstance(error, RunFailed),
         "error": str(error) if error is not None else None,
         "seconds_to_error": box["ended"] - killed if "ended" in box else None,
         "resumed_generations": outcome.generations_completed,
@@ -306,8 +336,8 @@ def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
     a node added back, the resume finishes the run."""
     import dataclasses
 
-    from gtl_ray.errors import GTLError
-    from gtl_ray.service.checkpoint import RunStore
+    from gtl_ray.errors import RunFailed
+    from gtl_ray.run_store import RunStore
     from gtl_ray.service.run import evolve
 
     config = dataclasses.replace(config, population=dataclasses.replace(config.population, cpus_per_member=1.0, resource_timeout_s=ROOM_TIMEOUT_S))
@@ -325,7 +355,7 @@ def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
         "pending_at_kill": pending,
         "members_on_removed_node": placed.get(victim.node_id, 0),
         "hung": thread.is_alive(),
-        "is_gtl_error": isinstance(error, GTLError),
+        "is_run_failed": isinstance(error, RunFailed),
         "error": str(error) if error is not None else None,
         "seconds_to_error": box["ended"] - lost if "ended" in box else None,
         "checkpointed_at_error": checkpointed,
@@ -353,10 +383,11 @@ def main(argv: list[str]) -> int:
     import ray
     from ray.cluster_utils import Cluster
 
-    from gtl_ray.config import load_config
+    from gtl_ray.config_checks import load_config
 
     (config_path,) = argv
-    cluster = Cluster(initialize_head=True, connect=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    ray.init(address=cluster.address, runtime_env=slow_runtime_env(float(os.environ.get(DELAY_ENV) or 0)))
     try:
         for _ in range(2):
             cluster.add_node(num_cpus=2)

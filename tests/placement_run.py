@@ -10,7 +10,7 @@ import sys
 import ray
 from ray.cluster_utils import Cluster
 
-from gtl_ray.config import load_config
+from gtl_ray.config_checks import load_config
 from gtl_ray.service.run import evolve
 from tests.conftest import TINY
 

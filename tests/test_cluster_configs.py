@@ -9,7 +9,7 @@ Validated by Ray's code (the installed ray package, no cloud call):
   pairs and service accounts runs only inside `ray up`, so it is not called here.
 
 Hand-written here: the head advertises no CPU/GPU; worker types hold members of every GPU config in
-configs/ and, within max_workers, the whole demand of the paper configs (gtl_ray.service.resources);
+configs/ and, within max_workers, the whole demand of the paper configs (gtl_ray.service.capacity);
 advertised resources match the instance types; every default command of defaults.yaml is replaced;
 token auth on and the dashboard on 127.0.0.1; image tags match pyproject; no secrets.
 
@@ -115,7 +115,7 @@ def _gtl_config(name: str):
     if not path.is_file():
         pytest.skip(f"configs/{name} does not exist yet")
     try:
-        from gtl_ray.config import load_config
+        from gtl_ray.config_checks import load_config
     except ImportError as exc:  # other modules still being written
         pytest.skip(f"gtl_ray does not import yet: {exc}")
     return load_config(path)
@@ -124,7 +124,7 @@ def _gtl_config(name: str):
 def _demand(name: str) -> tuple[Any, dict[str, float], dict[str, float]]:
     """(config, one member's bundle, the run's total demand) for configs/<name>."""
     config = _gtl_config(name)  # skips first if the config or gtl_ray is not there yet
-    from gtl_ray.service.resources import member_resources, total_demand
+    from gtl_ray.service.capacity import member_resources, total_demand
 
     return config, member_resources(config), total_demand(config)
 

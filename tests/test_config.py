@@ -1,6 +1,7 @@
 import pytest
 
-from gtl_ray.config import apply_override, load_config
+from gtl_ray.config import apply_override
+from gtl_ray.config_checks import load_config
 from gtl_ray.errors import ConfigError
 
 
@@ -20,7 +21,7 @@ def test_set_overrides_parse_yaml_values():
     [
         ("model.bogus=1", "unknown key model.bogus; allowed under model: arch, depth, width"),
         ("population.size=two", "population.size: expected an integer"),
-        ("population.size=0", "population.size: must be >= 2"),
+        ("population.size=0", "population.size: must be >= 1"),
         ("learngene.share=1.5", r"learngene.share: must be in \(0, 1\)"),
         ("evolution.tournament_size=99", "evolution.tournament_size: must be between 1 and population.size"),
         ("evolution.elites=4", "evolution.elites: must be >= 0 and < population.size"),
@@ -29,11 +30,27 @@ def test_set_overrides_parse_yaml_values():
         ("model.arch=alexnet", "model.arch: unknown architecture 'alexnet'; registered:"),
         ("evaluation.methods=[scratch,magic]", "evaluation.methods: unknown method 'magic'"),
         ("population.gpus_per_member=1.5", "population.gpus_per_member: fractions are allowed only below 1"),
+        ("evolution.inheritance=lysenko", "choose one of lamarckian, darwinian, reptile"),
+        ("evolution.fitness=luck", "evolution.fitness: 'luck' is not allowed; choose one of lifetime, descendant, instinct"),
+        ("evolution.init=zoo", "evolution.init: 'zoo' is not allowed; choose one of random, pretrained"),
+        ("evolution.step_size=0", r"evolution.step_size: must be in \(0, 1\]"),
+        ("evolution.top_k=99", "evolution.top_k: must be between 1 and population.size"),
+        ("evolution.fitness_episodes=0", "evolution.fitness_episodes: must be >= 1"),
+        ("evolution.fitness=descendant|evolution.fitness_shots=50", "evolution.fitness_shots: fitness_shots \\+ evaluation.query = 65 but data.images_per_class is 60"),
+        ("evolution.hall_of_fame=0", "evolution.hall_of_fame: must be >= 1"),
+        ("final.selection=best", "final.selection: 'best' is not allowed; choose one of last_generation, val"),
+        ("final.val_episodes=0", "final.val_episodes: must be >= 1"),
+        ("evaluation.rest_init=zero", "evaluation.rest_init: 'zero' is not allowed; choose one of default, scaled, zero_cross"),
+        ("evaluation.rest_scale=2", r"evaluation.rest_scale: must be in \[0, 1\]"),
+        ("lifetime.environments=0", "lifetime.environments: must be >= 1"),
+        ("lifetime.shared_environment=maybe", "lifetime.shared_environment: expected true or false"),
     ],
 )
 def test_bad_values_name_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
-        load_config("configs/quickstart.yaml", [override])
+        load_config("configs/quickstart.yaml", override.split("|"))
+    if override.startswith("evolution.fitness=descendant|"):  # the same shots are fine while unused
+        load_config("configs/quickstart.yaml", override.split("|")[1:])
 
 
 def test_bad_files_and_override_syntax(tmp_path):

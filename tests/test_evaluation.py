@@ -1,4 +1,5 @@
-"""Descendant evaluation: same episodes for every method, mean and 95% CI, baselines by flag."""
+"""Descendant evaluation: same episodes for every method, mean and 95% CI, paired differences,
+compute per method, and the same numbers in process and as Ray tasks."""
 from __future__ import annotations
 
 import math
@@ -6,9 +7,9 @@ import math
 import pytest
 
 from gtl_ray.data import EpisodeSampler, load_splits
-from gtl_ray.evaluation import evaluate, format_table, list_methods, mean_ci95
-from gtl_ray.evaluation.episodes import nearest_centroid_accuracy
+from gtl_ray.evaluation import evaluate, format_table, list_methods, mean_ci95, paired_difference
 from gtl_ray.evolution import evolve_local
+from gtl_ray.fewshot import nearest_centroid_accuracy
 from gtl_ray.models import create_model
 
 
@@ -19,6 +20,17 @@ def test_mean_ci95_is_the_few_shot_convention():
     assert mean_ci95([0.7]) == (0.7, 0.0)
 
 
+def test_paired_difference_cancels_what_episodes_share():
+    hard_easy = [0.2, 0.9, 0.3, 0.8]
+    better = [v + 0.05 for v in hard_easy]
+    mean, ci = paired_difference(better, hard_easy)
+    assert mean == pytest.approx(0.05) and ci == pytest.approx(0.0, abs=1e-12)
+    unpaired = math.hypot(mean_ci95(better)[1], mean_ci95(hard_easy)[1])
+    assert unpaired > 0.3  # the same data, unpaired, cannot resolve the +0.05
+    with pytest.raises(ValueError):
+        paired_difference([0.1], [0.1, 0.2])
+
+
 def test_methods_registry():
     assert list_methods() == ["scratch", "full", "heuristic", "learngene"]
 
@@ -27,32 +39,44 @@ def test_instinct_of_identical_features_is_chance_or_better(tiny_config):
     config = tiny_config()
     novel = load_splits(config.data).novel
     task = EpisodeSampler(novel, 5, 2, 3, 1, seed=0)[0]
-    acc = nearest_centroid_accuracy(create_model("vgg11", width=0.125), task, 5)
+    acc = nearest_centroid_accuracy(create_model("vgg11", width=0.125), task)
     assert 0.0 <= acc <= 1.0
 
 
 def test_evaluate_all_methods_in_process(tiny_config, tmp_path):
     config = tiny_config("evaluation.shots=[1, 2]")
     gene = evolve_local(tiny_config("evolution.generations=1")).final
-    rows = evaluate(config, gene, cache_dir=str(tmp_path / "cache"), use_ray=False)
+    evaluation = evaluate(config, gene, cache_dir=str(tmp_path / "cache"))
+    rows = evaluation.rows()
     assert [(r["method"], r["shots"]) for r in rows] == [(m, s) for s in (1, 2) for m in list_methods()]
     for r in rows:
-        assert set(r) >= {"method", "n_way", "shots", "mean", "ci95", "episodes", "instinct_mean", "instinct_ci95"}
+        assert set(r) >= {"method", "n_way", "shots", "mean", "ci95", "episodes", "instinct_mean", "instinct_ci95", "finetune_sample_grads", "preparation_sample_grads"}
         assert 0.0 <= r["mean"] <= 1.0 and r["episodes"] == 4 and r["n_way"] == 5
+        assert r["finetune_sample_grads"] == config.evaluation.steps * 5 * r["shots"]  # steps x min(25, support)
+    pretrain_cost = config.pretrain.epochs * len(load_splits(config.data).base)
+    assert {r["method"]: r["preparation_sample_grads"] for r in rows} == {"scratch": 0, "full": pretrain_cost, "heuristic": pretrain_cost, "learngene": 0}
     assert (tmp_path / "cache").is_dir() and any((tmp_path / "cache").iterdir())  # pre-training cached
-    table = format_table(rows)
-    assert "5-way 1-shot" in table and "learngene" in table and "±" in table
+    paired = evaluation.paired()
+    assert [(p["versus"], p["shots"]) for p in paired] == [(m, s) for s in (1, 2) for m in ("scratch", "full", "heuristic")]
+    for p in paired:
+        gene_row = next(r for r in rows if r["method"] == "learngene" and r["shots"] == p["shots"])
+        other_row = next(r for r in rows if r["method"] == p["versus"] and r["shots"] == p["shots"])
+        assert p["mean"] == pytest.approx(gene_row["mean"] - other_row["mean"]) and p["episodes"] == 4
+    table = format_table(rows, paired)
+    assert "5-way 1-shot" in table and "learngene" in table and "±" in table and "learngene - heuristic" in table
 
 
 def test_ray_and_in_process_evaluation_agree(ray_session, tiny_config, tmp_path):
+    from gtl_ray.service.executors import RayExecutor
+
     config = tiny_config()
-    rows_ray = evaluate(config, None, ["scratch", "full"], cache_dir=str(tmp_path), use_ray=True)
-    rows_local = evaluate(config, None, ["scratch", "full"], cache_dir=str(tmp_path), use_ray=False)
-    assert [(r["method"], r["mean"]) for r in rows_ray] == [(r["method"], r["mean"]) for r in rows_local]
+    on_ray = evaluate(config, None, ["scratch", "full"], cache_dir=str(tmp_path), executor=RayExecutor()).rows()
+    here = evaluate(config, None, ["scratch", "full"], cache_dir=str(tmp_path)).rows()
+    assert [(r["method"], r["mean"]) for r in on_ray] == [(r["method"], r["mean"]) for r in here]
 
 
 def test_learngene_method_needs_a_gene(tiny_config):
     from gtl_ray.errors import ConfigError
 
     with pytest.raises(ConfigError, match="--learngene"):
-        evaluate(tiny_config(), None, ["learngene"], use_ray=False)
+        evaluate(tiny_config(), None, ["learngene"])

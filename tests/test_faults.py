@@ -9,8 +9,10 @@ The undisturbed, member, pool and node-loss runs share one subprocess with a Ray
 (`ray.cluster_utils.Cluster`: a 1-CPU head for the driver and pool, two 2-CPU workers), so that
 killing processes never touches the session's cluster, and Ray starts once for all five. Every
 lifetime there and in the driver-kill run is stretched by DELAY seconds
-(GTL_RAY_TEST_LIFETIME_DELAY_S: a sleep, results are unchanged) so that a fault lands inside
+(a sleep before living, results unchanged) so that a fault lands inside
 generation 1; each scenario records that no member had finished generation 1 when it struck.
+The delay is a sleep installed by test code (`tests.helpers.slow_lifetimes`, Ray's
+worker_process_setup_hook; `tests.slow_cli` for the driver), never by gtl_ray itself.
 """
 from __future__ import annotations
 
@@ -24,9 +26,10 @@ from pathlib import Path
 import pytest
 
 from gtl_ray.cli import main
-from gtl_ray.config import load_config
-from gtl_ray.service.checkpoint import RunStore
-from tests.helpers import GTL_RAY, ROOM_TIMEOUT_S, OwnSession, assert_same_run, run_fault_cluster, session_processes, signature, subprocess_env, write_config
+from gtl_ray.config_checks import load_config
+from gtl_ray.evolution.strategy import Strategy
+from gtl_ray.run_store import RunStore
+from tests.helpers import ROOM_TIMEOUT_S, OwnSession, assert_same_run, run_fault_cluster, session_processes, signature, slow_cli, subprocess_env, write_config
 
 DELAY = 1.0  #: seconds added to every lifetime of the disturbed runs
 
@@ -63,7 +66,7 @@ def test_driver_killed_mid_run_resumes_to_the_same_result(ray_session, faults, t
     path = write_config(tmp_path / "config.yaml", storage, name)
     store = RunStore(str(storage), name)
     # Its own local Ray (--address local never attaches to another cluster on this machine).
-    with OwnSession([GTL_RAY, "evolve", str(path), "--storage", str(storage), "--address", "local"], tmp_path / "driver.log", subprocess_env(DELAY)) as driver:
+    with OwnSession(slow_cli("evolve", str(path), "--storage", str(storage), "--address", "local"), tmp_path / "driver.log", subprocess_env(DELAY)) as driver:
         deadline = time.time() + 180
         while not (store.exists() and store.read_manifest()["generations_completed"] >= 1):
             assert driver.proc.poll() is None, f"the driver ended before a generation was checkpointed:\n{driver.tail()}"
@@ -83,7 +86,7 @@ def test_driver_killed_mid_run_resumes_to_the_same_result(ray_session, faults, t
 def test_pool_killed_fails_loudly_with_the_resume_command_then_resumes(faults):
     result, reference, P, G = scenario(faults, "pool_kill")
     assert result["pending_at_kill"] == [1] * P
-    assert not result["hung"] and result["is_gtl_error"], result["error"]
+    assert not result["hung"] and result["is_run_failed"], result["error"]
     assert "pool" in result["error"] and "--resume --storage" in result["error"]
     assert result["seconds_to_error"] < 30  # stopped at once, not after every member's retries
     assert result["resumed_generations"] == G
@@ -106,7 +109,7 @@ def test_node_lost_leaving_too_little_room_stops_with_the_resume_command_then_re
     result, reference, P, G = scenario(faults, "node_loss_without_room")
     assert result["pending_at_kill"] == [1] * P
     assert result["members_on_removed_node"] >= 2, result  # 3 CPUs left for 4 one-CPU members
-    assert not result["hung"] and result["is_gtl_error"], result["error"]
+    assert not result["hung"] and result["is_run_failed"], result["error"]
     error = result["error"]
     assert "population.resource_timeout_s=5 s" in error and "--resume --storage" in error and "--name node_loss_without_room" in error
     assert f"checkpointed up to generation {result['checkpointed_at_error']}" in error and result["checkpointed_at_error"] >= 1
@@ -122,11 +125,19 @@ def test_crash_while_writing_a_checkpoint_resumes_from_the_previous_generation(r
     undisturbed, reference, P, G = scenario(faults, "undisturbed")
     storage, name = tmp_path / "runs", "crashed"
     path = write_config(tmp_path / "config.yaml", storage, name)
-    source = RunStore(*undisturbed["run_dir"].rsplit("/", 1))
+    source = RunStore.from_path(undisturbed["run_dir"])
     shutil.copytree(source.run_dir, storage / name, ignore=shutil.ignore_patterns("tune-from-*", "final"))
     store = RunStore(str(storage), name)
     full = source.read_manifest()
-    store._write_manifest(load_config(path), store.summaries(full)[: G - 1], final=None)
+    config = load_config(path)
+    # The strategy's state after generation G-2, replayed from the stored genes and fitness
+    # (tell is pure), is what a manifest written before the crash held.
+    strategy, state = Strategy(config), Strategy(config).init(None)
+    lineage = source.load_lineage(full)
+    for g in range(G - 1):
+        fitness = [r.fitness for r in sorted((r for r in lineage if r.generation == g), key=lambda r: r.member)]
+        state, _ = strategy.tell(state, fitness, source.load_generation(full, g))
+    store._write_manifest(config, store.summaries(full)[: G - 1], state, {"pretrain": 0}, final=None)
     last = Path(store.path("generations", f"{G - 1:04d}"))
     gene = last / "member-0000.safetensors"
     gene.write_bytes(gene.read_bytes()[: gene.stat().st_size // 2])

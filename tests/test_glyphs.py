@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gtl_ray.config import DataConfig, SplitsConfig, load_config
+from gtl_ray.config import DataConfig, SplitsConfig
+from gtl_ray.config_checks import load_config
 from gtl_ray.data import load_splits
 from gtl_ray.data.fonts import default_font_dir, fit_square, font_files, load_font, render_glyph, trusted_code_points
 from gtl_ray.data.glyphs import (

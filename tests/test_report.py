@@ -17,13 +17,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def run_dir(ray_session, tmp_path_factory) -> str:
-    from gtl_ray.config import load_config
-    from gtl_ray.service.run import evolve
-    from tests.conftest import TINY
-
-    storage = tmp_path_factory.mktemp("report-runs")
-    return evolve(load_config(None, TINY + [f"storage={storage}", "name=report"])).run_dir
+def run_dir(tiny_run) -> str:
+    return tiny_run[1].run_dir
 
 
 def rows(shots=(1, 5)):

@@ -108,14 +108,15 @@ def test_gtl_ray_never_binds_a_dashboard_to_all_interfaces():
 
 
 def test_ray_init_default_dashboard_host_is_loopback():
-    """What `connect()` (ray.init without dashboard_host) and the CLI get: the loopback address."""
+    """What `RayCluster.connect()` (ray.init without dashboard_host) and the CLI get: the
+    loopback address."""
     import ray
 
-    from gtl_ray.service import run
+    from gtl_ray.service.capacity import RayCluster
 
     default = inspect.signature(ray.init).parameters["dashboard_host"].default
     assert default in ("127.0.0.1", "localhost"), default
-    assert "dashboard_host" not in inspect.getsource(run.connect)
+    assert "ray.init(" in inspect.getsource(RayCluster.connect) and "dashboard_host" not in inspect.getsource(RayCluster.connect)
 
 
 # ---------------------------------------------------------------- cluster configs

@@ -11,16 +11,10 @@ import pytest
 
 from gtl_ray.evolution import evolve_local
 from gtl_ray.learngene import Learngene
-from gtl_ray.service.checkpoint import RunStore
-from gtl_ray.service.resources import population_demand, total_demand
+from gtl_ray.run_store import RunStore
+from gtl_ray.service.capacity import population_demand, total_demand
 from gtl_ray.service.run import evolve
-
-TIMING = {"lifetime_seconds"}
-
-
-def comparable(records):
-    return [{k: v for k, v in dataclasses.asdict(r).items() if k not in TIMING} for r in records]
-
+from tests.helpers import comparable
 
 def member_results(run_dir: str) -> list[dict]:
     rows = []
@@ -31,14 +25,8 @@ def member_results(run_dir: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def finished_run(ray_session, tmp_path_factory):
-    from gtl_ray.config import load_config
-    from tests.conftest import TINY
-
-    storage = tmp_path_factory.mktemp("runs")
-    config = load_config(None, TINY + [f"storage={storage}", "name=e2e", "evolution.elites=1"])
-    outcome = evolve(config)
-    return config, outcome, RunStore(str(storage), "e2e")
+def finished_run(tiny_run):
+    return tiny_run
 
 
 def test_evolve_completes_every_generation(finished_run):
@@ -137,3 +125,19 @@ def test_existing_run_is_not_overwritten_by_accident(ray_session, finished_run):
     config, _, _ = finished_run
     with pytest.raises(StorageError, match="--resume"):
         evolve(config)
+
+
+def test_ray_run_equals_in_process_reference_with_the_science_options(ray_session, tiny_config, tmp_path):
+    from tests.test_science_options import SCIENCE
+
+    config = tiny_config(*SCIENCE, name="science")
+    outcome = evolve(config)
+    store = RunStore(config.storage, config.name)
+    manifest = store.read_manifest()
+    reference = evolve_local(config, cache_dir=store.pretrained_dir)
+    assert comparable(store.load_lineage(manifest)) == comparable(reference.lineage)
+    assert Learngene.load(outcome.final_learngene).checksum == reference.final.checksum == manifest["final"]["checksum"]
+    assert manifest["final"]["scored_on"] == "val" and manifest["final"]["val_scores"] == pytest.approx(reference.choice.val_scores)
+    assert outcome.compute == reference.compute and outcome.compute["pretrain"] > 0 and outcome.compute["fitness"] > 0
+    state = store.load_state(manifest)  # reptile parents come back from their own files, verified
+    assert [p.gene.checksum for p in state.parents] == [p.gene.checksum for p in reference.state.parents]

@@ -31,8 +31,8 @@ from collections import defaultdict
 
 import pytest
 
-from gtl_ray.config import load_config
-from gtl_ray.service.checkpoint import RunStore
+from gtl_ray.config_checks import load_config
+from gtl_ray.run_store import RunStore
 from gtl_ray.service.run import evolve
 
 SOAK_G = 30

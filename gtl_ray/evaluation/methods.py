@@ -11,19 +11,26 @@ from dataclasses import dataclass
 from typing import Callable
 
 from gtl_ray.errors import ConfigError
-from gtl_ray.evaluation.pretrain import copy_backbone
 from gtl_ray.learngene import Learngene, implant
+from gtl_ray.learngene.transfer import copy_backbone
 from gtl_ray.models import Network
 from gtl_ray.registry import Registry
 
 
 @dataclass
 class Sources:
-    """What the initializers draw from; a field is None when no chosen method needs it."""
+    """What the initializers draw from; a field is None when no chosen method needs it.
+    `rest_init` / `rest_scale` (evaluation.*) shape the weights outside an implanted gene's
+    slots, for every method that implants one."""
 
     learngene: Learngene | None = None
     heuristic: Learngene | None = None
     pretrained: Network | None = None
+    rest_init: str = "default"
+    rest_scale: float = 0.1
+
+    def implant(self, gene: Learngene, model: Network) -> None:
+        implant(gene, model, rest_init=self.rest_init, rest_scale=self.rest_scale)
 
 
 Initializer = Callable[[Network, Sources], None]
@@ -54,9 +61,9 @@ def _full(model: Network, sources: Sources) -> None:
 
 @register_method("heuristic")
 def _heuristic(model: Network, sources: Sources) -> None:
-    implant(sources.heuristic, model)
+    sources.implant(sources.heuristic, model)
 
 
 @register_method("learngene")
 def _learngene(model: Network, sources: Sources) -> None:
-    implant(sources.learngene, model)
+    sources.implant(sources.learngene, model)

@@ -12,7 +12,6 @@ from safetensors.torch import load as load_safetensors  # parses safetensors byt
 from gtl_ray import storage
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet
-from gtl_ray.errors import LearngeneError
 from gtl_ray.models import Network, create_model
 from gtl_ray.seeding import derive_seed, torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, fit
@@ -25,6 +24,12 @@ def pretrained_name(config: GTLConfig, arch: str, width: float, depth: int | Non
     weights (seed, pre-training settings, data), so changed settings never reuse stale weights."""
     settings = json.dumps([config.seed, asdict(config.pretrain), asdict(config.data)], sort_keys=True, default=str)
     return f"pretrained-{arch}-w{width:g}-d{depth if depth is not None else 'default'}-{derive_seed(0, settings):016x}.safetensors"
+
+
+def pretrain_sample_grads(config: GTLConfig, base: ImageSet) -> int:
+    """What a pre-training costs (whether or not it came from the cache): every base image,
+    once per epoch."""
+    return config.pretrain.epochs * len(base)
 
 
 def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: int | None, cache_dir: str | None = None) -> Network:
@@ -48,13 +53,3 @@ def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: 
     if cache:
         storage.write_bytes_atomic(cache, safetensors.torch.save({k: v.contiguous() for k, v in model.state_dict().items()}))
     return model
-
-
-def copy_backbone(source: Network, target: Network) -> None:
-    """Full transfer: every feature-extractor weight of `source` into `target` (same shape)."""
-    src = source.features.state_dict()
-    dst = target.features.state_dict()
-    for key, value in dst.items():
-        if src[key].shape != value.shape:
-            raise LearngeneError(f"full transfer: layer {key!r} has shape {tuple(src[key].shape)} in the pre-trained network and {tuple(value.shape)} in the descendant")
-    target.features.load_state_dict(src)

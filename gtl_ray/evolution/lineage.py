@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from gtl_ray import storage
 from gtl_ray.errors import StorageError
 
-LINEAGE_VERSION = 1
+LINEAGE_VERSION = 2
 
 
 def member_id(generation: int, member: int) -> str:
@@ -19,8 +19,11 @@ def member_id(generation: int, member: int) -> str:
 
 @dataclass(frozen=True)
 class LineageRecord:
-    """One member's life. `parent` is None in generation 0 (random genes); `inherited_checksum`
-    is the gene implanted at birth (after mutation), `gene_checksum` the gene passed on."""
+    """One member's life. `parent` is None in generation 0 (a random or the pre-trained gene);
+    `inherited_checksum` is the gene implanted at birth (after mutation), `gene_checksum` the
+    gene passed on; `averaged` the members whose learning steps moved the parent's gene
+    (reptile); `fitness` is the selection score, `lifetime_accuracy` the carrier's own query
+    accuracy after its lifetime; sample-gradients count images forwarded and back-propagated."""
 
     generation: int
     member: int
@@ -34,6 +37,10 @@ class LineageRecord:
     lifetime_seconds: float
     inherited_checksum: str | None
     gene_checksum: str
+    averaged: list[str] = field(default_factory=list)
+    lifetime_accuracy: float = 0.0
+    lifetime_sample_grads: int = 0
+    fitness_sample_grads: int = 0
 
 
 SCHEMA = pa.schema(
@@ -50,6 +57,10 @@ SCHEMA = pa.schema(
         ("lifetime_seconds", pa.float64()),
         ("inherited_checksum", pa.string()),
         ("gene_checksum", pa.string()),
+        ("averaged", pa.list_(pa.string())),
+        ("lifetime_accuracy", pa.float64()),
+        ("lifetime_sample_grads", pa.int64()),
+        ("fitness_sample_grads", pa.int64()),
     ],
     metadata={"gtl_ray.lineage_version": str(LINEAGE_VERSION)},
 )

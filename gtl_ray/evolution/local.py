@@ -1,29 +1,45 @@
-"""`evolve_local`: the whole evolution in one process, with the same primitives the Ray service
-uses. It is the reference the service is tested against and the baseline for its overhead."""
+"""`evolve_local`: the whole evolution in one process, driving the same strategy and lifetimes
+as the Ray service. It is the reference the service is tested against and the baseline for its
+overhead."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import Splits, load_splits
-from gtl_ray.evolution.lifetime import live
+from gtl_ray.evolution.final import FinalChoice, choose_final
+from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.lineage import LineageRecord
-from gtl_ray.evolution.population import final_order, first_generation, fitness_stats, lineage_record, next_generation
+from gtl_ray.evolution.population import GenerationSummary, fitness_stats, live_assignment, summarize
+from gtl_ray.evolution.strategy import EvolutionState, Strategy
+from gtl_ray.executor import Executor
 from gtl_ray.learngene import Learngene
+
+class Checkpoints(Protocol):
+    """Where a run's files go (`gtl_ray.run_store.RunStore`)."""
+
+    def write_start(self, config: GTLConfig, state: EvolutionState, compute: dict[str, int]) -> None: ...
+    def write_generation(self, config: GTLConfig, summary: GenerationSummary, genes: list[Learngene], lineage: list[LineageRecord], earlier: list[GenerationSummary], state: EvolutionState, compute: dict[str, int]) -> None: ...
+    def write_final(self, config: GTLConfig, choice: FinalChoice, summaries: list[GenerationSummary], state: EvolutionState, compute: dict[str, int]) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class EvolutionResult:
-    final: Learngene  #: fittest trained gene of the last generation
-    elites: list[Learngene]  #: the next fittest genes of the last generation (evolution.elites of them)
+    final: Learngene  #: the final learngene (per final.selection)
+    elites: list[Learngene]  #: the next best genes (evolution.elites of them)
     lineage: list[LineageRecord]
     fitness: list[dict[str, float]] = field(default_factory=list)  #: per generation: min/median/max/mean
+    state: EvolutionState | None = None  #: the strategy's state after the last generation
+    choice: FinalChoice | None = None
+    compute: dict[str, int] = field(default_factory=dict)  #: sample-gradients: pretrain, lifetime, fitness, final_selection
 
 
 def member_threads(config: GTLConfig) -> int:
@@ -31,31 +47,46 @@ def member_threads(config: GTLConfig) -> int:
     return max(1, int(config.population.cpus_per_member))
 
 
-def evolve_local(config: GTLConfig, splits: Splits | None = None, on_generation: Callable[[int, dict[str, float]], None] | None = None) -> EvolutionResult:
-    """Run every generation's members one after another in this process."""
+def run_compute(lineage: list[LineageRecord], pretrain: int, final: int) -> dict[str, int]:
+    """Sample-gradients a run spent, by where (the figures benchmarks compare arms by)."""
+    lifetime = sum(r.lifetime_sample_grads for r in lineage)
+    fitness = sum(r.fitness_sample_grads for r in lineage)
+    return {"pretrain": pretrain, "lifetime": lifetime, "fitness": fitness, "final_selection": final, "total": pretrain + lifetime + fitness + final}
+
+
+def evolve_local(config: GTLConfig, splits: Splits | None = None, on_generation: Callable[[int, dict[str, float]], None] | None = None, cache_dir: str | None = None, executor: Executor | None = None, store: Checkpoints | None = None) -> EvolutionResult:
+    """Run every generation's members one after another in this process; with `store`, write
+    the same run files as the Ray service (checkpoints per generation, final learngene)."""
     splits = splits or load_splits(config.data)
+    strategy = Strategy(config)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(member_threads(config))
     try:
-        assignments = first_generation(config)
-        genes: list[Learngene] = []
+        initial, pretrain_cost = initial_gene(config, splits.base, cache_dir)
+        state = strategy.init(initial)
+        if store is not None:
+            store.write_start(config, state, {"pretrain": pretrain_cost})
         lineage: list[LineageRecord] = []
         curve: list[dict[str, float]] = []
+        summaries = []
         for generation in range(config.evolution.generations):
-            outcomes = []
-            for a in assignments:
-                parent = genes[a.selection.parent] if a.selection is not None else None
-                elite = a.selection.elite if a.selection is not None else False
-                outcomes.append(live(config, splits.base, generation, a.member, parent, elite))
-            lineage += [lineage_record(a, o) for a, o in zip(assignments, outcomes)]
-            fitness = [o.fitness for o in outcomes]
-            genes = [o.gene for o in outcomes]
+            began = time.time()
+            results = [live_assignment(strategy, splits.base, a, state.parent(a.parent)) for a in state.assignments]
+            lineage += [r.record for r in results]
+            fitness = [r.outcome.fitness for r in results]
             curve.append(fitness_stats(fitness))
             log.info("generation %d/%d fitness %s", generation + 1, config.evolution.generations, curve[-1])
             if on_generation is not None:
                 on_generation(generation, curve[-1])
-            assignments = next_generation(config, generation, fitness)
-        order = final_order(fitness)
-        return EvolutionResult(genes[order[0]], [genes[i] for i in order[1 : 1 + config.evolution.elites]], lineage, curve)
+            genes = [r.outcome.gene for r in results]
+            state, _ = strategy.tell(state, fitness, genes)
+            if store is not None:
+                summaries.append(summarize([r.record for r in results], time.time() - began, 0.0))
+                store.write_generation(config, summaries[-1], genes, lineage, summaries[:-1], state, run_compute(lineage, pretrain_cost, 0))
+        choice = choose_final(strategy, state, splits, executor)
+        compute = run_compute(lineage, pretrain_cost, choice.sample_grads)
+        if store is not None:
+            store.write_final(config, choice, summaries, state, compute)
+        return EvolutionResult(choice.final.gene, [p.gene for p in choice.elites], lineage, curve, state, choice, compute)
     finally:
         torch.set_num_threads(previous_threads)

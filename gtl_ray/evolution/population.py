@@ -1,62 +1,83 @@
-"""Generation bookkeeping shared by the in-process loop and the Ray scheduler: who inherits
-from whom next, what is recorded, which gene is final. Pure functions of fitness and seed."""
+"""One member's generation as the strategy and the lineage see it: inherit, live, record. Used
+by `evolve_local` and by the Ray member actor alike, plus the generation's fitness summary."""
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
 from typing import Sequence
 
-from gtl_ray.config import GTLConfig
-from gtl_ray.evolution.lifetime import MemberOutcome
+import torch
+
+from gtl_ray.data import ImageSet
+from gtl_ray.evolution.lifetime import MemberOutcome, live
 from gtl_ray.evolution.lineage import LineageRecord, member_id
-from gtl_ray.evolution.selection import Selection, rank, select_parents
-from gtl_ray.seeding import numpy_rng
+from gtl_ray.evolution.mutation import MutationRecord
+from gtl_ray.evolution.selection import rank
+from gtl_ray.evolution.strategy import Assignment, Parent, Strategy
 
 
-@dataclass(frozen=True)
-class Assignment:
-    """What a member needs to live generation `generation`: its slot's Selection (None in
-    generation 0, when every member starts from a random gene)."""
-
-    generation: int
-    member: int
-    selection: Selection | None
+@dataclass
+class MemberResult:
+    outcome: MemberOutcome
+    record: LineageRecord
 
 
-def first_generation(config: GTLConfig) -> list[Assignment]:
-    return [Assignment(0, i, None) for i in range(config.population.size)]
+def live_assignment(strategy: Strategy, base: ImageSet, assignment: Assignment, parent: Parent | None, device: torch.device | str = "cpu") -> MemberResult:
+    """Inherit (mutate) the parent's gene, live, and describe the life for the lineage."""
+    gene, mutation = strategy.inherit(assignment, parent.gene if parent is not None else None)
+    outcome = live(strategy.config, base, assignment.generation, assignment.member, gene, device)
+    return MemberResult(outcome, lineage_record(assignment, parent, mutation, gene, outcome))
 
 
-def next_generation(config: GTLConfig, generation: int, fitness: Sequence[float]) -> list[Assignment]:
-    """Assignments for generation + 1 from the fitness of `generation` (tournament + elitism)."""
-    evo = config.evolution
-    slots = select_parents(fitness, evo.tournament_size, evo.elites, numpy_rng(config.seed, "select", generation))
-    return [Assignment(generation + 1, i, s) for i, s in enumerate(slots)]
-
-
-def lineage_record(assignment: Assignment, outcome: MemberOutcome) -> LineageRecord:
-    sel = assignment.selection
+def lineage_record(assignment: Assignment, parent: Parent | None, mutation: MutationRecord, inherited, outcome: MemberOutcome) -> LineageRecord:
+    # Generation 0 has no parent member (a random or the pre-trained gene): parent stays None.
+    member_parent = parent is not None and assignment.generation > 0
     return LineageRecord(
         generation=assignment.generation,
         member=assignment.member,
         id=member_id(assignment.generation, assignment.member),
-        parent=member_id(assignment.generation - 1, sel.parent) if sel is not None else None,
-        elite=bool(sel.elite) if sel is not None else False,
-        mutation=outcome.mutation.operator,
-        channels_mutated=outcome.mutation.channels_mutated,
+        parent=parent.id if member_parent else None,
+        elite=bool(assignment.elite) if member_parent else False,
+        mutation=mutation.operator,
+        channels_mutated=mutation.channels_mutated,
         environment=list(outcome.environment),
         fitness=float(outcome.fitness),
         lifetime_seconds=float(outcome.seconds),
-        inherited_checksum=outcome.inherited_checksum,
+        inherited_checksum=inherited.checksum if inherited is not None else None,
         gene_checksum=outcome.gene.checksum,
+        averaged=list(parent.averaged) if member_parent else [],
+        lifetime_accuracy=float(outcome.lifetime_accuracy),
+        lifetime_sample_grads=int(outcome.lifetime_sample_grads),
+        fitness_sample_grads=int(outcome.fitness_sample_grads),
+    )
+
+
+@dataclass
+class GenerationSummary:
+    """One completed generation, as the manifest, the metrics and the report show it."""
+
+    generation: int
+    fitness: dict[str, float]  #: min / median / max / mean
+    best_member: int
+    checksums: list[str]  #: per member, of the genes passed on
+    timing: dict[str, float]  #: seconds: wall, lifetime_max, lifetime_mean, scheduling, selection, checkpoint
+    sample_grads: dict[str, int]  #: lifetime, fitness: summed over the generation's members
+
+
+def summarize(records: list[LineageRecord], wall: float, selection: float) -> GenerationSummary:
+    """A generation's summary from its members' records (in member order) and its timing."""
+    fitness = [r.fitness for r in records]
+    lifetimes = [r.lifetime_seconds for r in records]
+    return GenerationSummary(
+        generation=records[0].generation,
+        fitness=fitness_stats(fitness),
+        best_member=rank(fitness)[0],
+        checksums=[r.gene_checksum for r in records],
+        timing={"wall": wall, "lifetime_max": max(lifetimes), "lifetime_mean": sum(lifetimes) / len(lifetimes), "scheduling": max(0.0, wall - max(lifetimes)), "selection": selection},
+        sample_grads={"lifetime": sum(r.lifetime_sample_grads for r in records), "fitness": sum(r.fitness_sample_grads for r in records)},
     )
 
 
 def fitness_stats(fitness: Sequence[float]) -> dict[str, float]:
     """min / median / max / mean of one generation's fitness (fractions 0..1)."""
     return {"min": float(min(fitness)), "median": float(statistics.median(fitness)), "max": float(max(fitness)), "mean": float(statistics.fmean(fitness))}
-
-
-def final_order(fitness: Sequence[float]) -> list[int]:
-    """Members of the last generation from fittest down: the first holds the final learngene."""
-    return rank(fitness)

@@ -13,12 +13,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 import safetensors.numpy
+from torch import nn
 
 from gtl_ray import storage
 from gtl_ray.errors import LearngeneError
-from torch import nn
-
 from gtl_ray.learngene import surgery
+from gtl_ray.learngene.rest import shape_rest
 from gtl_ray.learngene.units import backbone_parameter_count
 from gtl_ray.models.layers import Network
 
@@ -184,9 +184,10 @@ def extract_learngene(model: nn.Module, share: float = 0.20, **info: Any) -> Lea
     return Learngene(tensors, *described, rho, num_params / total, num_params, total, dict(info))
 
 
-def implant(gene: Learngene, model: M, layer_map: dict[str, str] | None = None) -> M:
-    """Write `gene` into `model`'s channel slots; every slot not covered keeps its initialization.
-    Returns `model`.
+def implant(gene: Learngene, model: M, layer_map: dict[str, str] | None = None, rest_init: str = "default", rest_scale: float = 0.1) -> M:
+    """Write `gene` into `model`'s channel slots; every slot not covered keeps its initialization,
+    shaped by `rest_init` (`default`, `scaled` by `rest_scale`, or `zero_cross`: see
+    `learngene.rest`). Returns `model`.
 
     `model` is a network of the gene's family (same, wider or deeper) or any other CNN made of
     Conv2d (+ BatchNorm2d). `layer_map` maps target unit -> learngene unit (a subset is fine);
@@ -198,5 +199,6 @@ def implant(gene: Learngene, model: M, layer_map: dict[str, str] | None = None) 
             f"learngene of family {gene.family!r} ({gene.architecture}) cannot go into a {model.family!r} network "
             f"({model.arch}) by layer names; pass layer_map={{target_unit: learngene_unit}} to place it anyway"
         )
-    surgery.implant_tensors(gene.tensors, model, layer_map)
+    slots = surgery.implant_tensors(gene.tensors, model, layer_map)
+    shape_rest({s.target: s.unit.conv for s in slots}, {s.target: (s.k_out, s.k_in) for s in slots}, rest_init, rest_scale)
     return model

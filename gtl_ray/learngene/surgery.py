@@ -179,8 +179,8 @@ def _copy(target: torch.Tensor, value: np.ndarray) -> None:
     target[: value.shape[0]].copy_(torch.tensor(value, dtype=target.dtype))
 
 
-def implant_tensors(tensors: dict[str, np.ndarray], model: nn.Module, layer_map: dict[str, str] | None) -> list[str]:
-    """Write the learngene's blocks into `model`'s slots (`gene_slots`); returns the target units
+def implant_tensors(tensors: dict[str, np.ndarray], model: nn.Module, layer_map: dict[str, str] | None) -> list[Slot]:
+    """Write the learngene's blocks into `model`'s slots (`gene_slots`); returns the slots
     filled. Everything outside the slots keeps its value."""
     slots = gene_slots(tensors, model, layer_map)
     with torch.no_grad():
@@ -192,4 +192,4 @@ def implant_tensors(tensors: dict[str, np.ndarray], model: nn.Module, layer_map:
             if f"{source}.bn.weight" in tensors:
                 for key in BN_KEYS:
                     _copy(getattr(unit.bn, key), tensors[f"{source}.bn.{key}"])
-    return [slot.target for slot in slots]
+    return slots

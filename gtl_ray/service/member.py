@@ -1,14 +1,13 @@
 """A population member: a Tune Trainable whose actor lives for the whole run.
 
-Each `step` is one generation: wait for the assignment from the learngene pool, live (inherit,
-mutate, learn, be scored, see `evolution.lifetime.live`), submit the trained gene to the pool and
-report to Tune. Tune never pauses or checkpoints members between generations; a member holds no
+Each `step` is one generation: ask the learngene pool for the assignment, live it
+(`evolution.population.live_assignment`: inherit and mutate, learn, be scored), submit the gene
+passed on with its lineage record to the pool, and report figures to Tune for the dashboard and
+TensorBoard. Tune never pauses or checkpoints members between generations; a member holds no
 state the pool does not have, so a restarted member just asks the pool where to go on.
 """
 from __future__ import annotations
 
-import os
-import time
 from typing import Any
 
 import numpy as np
@@ -18,15 +17,11 @@ from ray import tune
 
 from gtl_ray.config import from_dict
 from gtl_ray.data import ImageSet
-from gtl_ray.evolution.lifetime import live
+from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.local import member_threads
-from gtl_ray.evolution.population import Assignment, lineage_record
-from gtl_ray.evolution.selection import Selection
+from gtl_ray.evolution.population import live_assignment
+from gtl_ray.evolution.strategy import Strategy
 from gtl_ray.service.pool import NAMESPACE
-
-#: Fault-injection hook for tests: seconds every lifetime is stretched by (a sleep between taking
-#: the assignment and living it; results are unchanged). Read from the worker's environment.
-LIFETIME_DELAY_ENV = "GTL_RAY_TEST_LIFETIME_DELAY_S"
 
 
 def gene_norm(tensors: dict[str, np.ndarray]) -> float:
@@ -43,48 +38,39 @@ class MemberTrainable(tune.Trainable):
         self.pool = ray.get_actor(config["pool"], namespace=NAMESPACE)
         raw, data = ray.get(self.pool.setup_payload.remote())
         self.run_config = from_dict(raw)
+        self.strategy = Strategy(self.run_config)
         self.base = ImageSet.from_arrays(ray.get(data[0]))
         torch.set_num_threads(member_threads(self.run_config))
         self.device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
         self.next_generation = ray.get(self.pool.next_generation.remote(self.member))
-        self.replay = ray.get(self.pool.unacknowledged.remote(self.member))
 
     def step(self) -> dict[str, Any]:
-        if self.replay is not None:
-            result, self.replay = self.replay, None
-            return result
         generation = self.next_generation
-        start = time.perf_counter()
         payload = ray.get(self.pool.assignment.remote(generation, self.member))
-        waited = time.perf_counter() - start
-        self.pool_references = payload["held_references"]
         parent = ray.get(payload["parent"][0]) if payload["parent"] else None
-        selection = Selection(payload["parent_index"], payload["elite"]) if parent is not None else None
-        time.sleep(float(os.environ.get(LIFETIME_DELAY_ENV) or 0))
-        outcome = live(self.run_config, self.base, generation, self.member, parent, bool(payload["elite"]), self.device)
+        result = live_assignment(self.strategy, self.base, payload["assignment"], parent, self.device)
         del parent
-        record = lineage_record(Assignment(generation, self.member, selection), outcome)
-        result = self._result(record, outcome.gene.tensors, waited, payload["previous"])
-        ray.get(self.pool.submit.remote(generation, self.member, outcome.gene, record, result))
+        ray.get(self.pool.submit.remote(generation, self.member, result.outcome.gene, result.record))
         self.next_generation = generation + 1
-        return result
+        return self._result(result.record, gene_norm(result.outcome.gene.tensors), payload)
 
-    def _result(self, record, tensors, waited: float, previous: dict | None) -> dict[str, Any]:
+    def _result(self, record: LineageRecord, norm: float, payload: dict[str, Any]) -> dict[str, Any]:
         result = {
             "generation": record.generation,
             "member": record.member,
             "fitness": record.fitness,
+            "lifetime_accuracy": record.lifetime_accuracy,
             "elite": record.elite,
             "channels_mutated": record.channels_mutated,
-            "gene_norm": gene_norm(tensors),
+            "gene_norm": norm,
             "lifetime_s": record.lifetime_seconds,
-            "wait_s": waited,
             "device": self.device,
             "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
             "node_id": ray.get_runtime_context().get_node_id(),
-            "pool_references": self.pool_references,
+            "pool_references": payload["held_references"],
             "done": record.generation + 1 >= self.run_config.evolution.generations,
         }
+        previous = payload["previous"]
         if previous is not None:
             result.update({f"population/fitness_{k}": v for k, v in previous["fitness"].items()})
             result["population/best_member"] = previous["best_member"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ray.util.metrics import Counter, Gauge
 
 if TYPE_CHECKING:
-    from gtl_ray.service.checkpoint import GenerationSummary
+    from gtl_ray.evolution.population import GenerationSummary
 
 
 class RunMetrics:

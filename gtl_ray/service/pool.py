@@ -1,10 +1,18 @@
-"""The learngene pool: a named async Ray actor that owns the population's genes in the object
-store and hands each member its next assignment.
+"""The learngene pool: a named async Ray actor that runs the evolution strategy for a running
+evolution and owns its genes.
 
-Members submit their trained gene by value; the pool `ray.put`s it, so the pool (on the head
-node) owns every gene and a lost member or worker node loses none. Only the references of the
-current parents and of the generation being lived are held; older ones are released, so object
-store memory stays flat. Each completed generation is checkpointed in the background.
+One generation, as the pool sees it:
+1. every member asks for its assignment of generation g and gets its parent (a Parent, with its
+   gene, from the object store; zero-copy) and whether it is an elite;
+2. each member lives (inherits, mutates, learns, is scored: `evolution.population`) and submits
+   the gene it passes on with its lineage record — fitness travels once, in that record;
+3. when the P-th submission of g arrives, the pool calls `Strategy.tell` (selection and
+   write-back), puts the next parents in the object store, releases the previous ones, wakes
+   the members waiting for g + 1 and checkpoints g in the background (at most one write in
+   flight).
+
+The pool holds everything a restarted member needs (`next_generation`), so members keep no
+state, and it lives on the driver's node, so a lost worker node loses no gene.
 """
 from __future__ import annotations
 
@@ -17,9 +25,11 @@ import ray
 
 from gtl_ray.config import GTLConfig, from_dict
 from gtl_ray.evolution.lineage import LineageRecord
-from gtl_ray.evolution.population import final_order, fitness_stats
+from gtl_ray.evolution.local import run_compute
+from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.learngene import Learngene
-from gtl_ray.service.checkpoint import GenerationSummary, RunStore
+from gtl_ray.evolution.population import GenerationSummary, summarize
+from gtl_ray.run_store import RunStore
 from gtl_ray.service.metrics import RunMetrics
 
 log = logging.getLogger(__name__)
@@ -30,43 +40,82 @@ def pool_name(run_name: str) -> str:
     return f"gtl_pool:{run_name}"
 
 
-@ray.remote(num_cpus=0, max_restarts=0)
-class LearngenePool:
-    """State of a running evolution: assignments out, genes and lineage records in.
+class PoolBook:
+    """The pool's bookkeeping, plain (tested without a cluster): which generation is being lived,
+    who has submitted, and what happens when the last gene arrives.
 
     Args:
-        config: the run's config as a plain dict.
-        root: storage root; the run directory is root/config.name.
-        data: [ObjectRef] of the base classes' arrays (what members learn from).
-        start_generation: the first generation to live (> 0 when resuming).
-        parents: the genes of generation start_generation - 1 (None when starting fresh).
-        first_assignments: (parent, elite) per member for start_generation, None for generation 0.
-        lineage / summaries: what completed generations already recorded (resume).
+        strategy: the run's strategy.
+        state: the strategy's state for the generation to live first.
+        lineage / summaries: what completed generations recorded (resume).
     """
 
-    def __init__(self, config: dict, root: str, data: list, start_generation: int, parents: list[Learngene] | None, first_assignments: list[tuple[int, bool]] | None, lineage: list[LineageRecord], summaries: list[GenerationSummary]):
-        self.config: GTLConfig = from_dict(config)
-        self.store = RunStore(root, self.config.name)
-        self.data = data
-        self.size = self.config.population.size
-        self.generations = self.config.evolution.generations
-        self.parent_refs: list[ray.ObjectRef] = [ray.put(g) for g in parents] if parents else []
-        self.assignments: dict[int, list[tuple[int, bool]] | None] = {start_generation: first_assignments}
-        self.posted_at: dict[int, float] = {start_generation: time.time()}
-        self.posted: dict[int, asyncio.Event] = {}
-        self.acknowledged = start_generation  # generations below this one are complete
-        self.submitted: dict[int, dict[int, tuple[ray.ObjectRef, LineageRecord, dict]]] = {}
+    def __init__(self, strategy: Strategy, state: EvolutionState, lineage: list[LineageRecord], summaries: list[GenerationSummary]):
+        self.strategy = strategy
+        self.state = state
         self.lineage = list(lineage)
         self.summaries = list(summaries)
+        self.submitted: dict[int, tuple[Learngene, LineageRecord]] = {}
+
+    def next_generation(self, member: int) -> int:
+        """The generation `member` lives next (after a restart too)."""
+        return self.state.generation + (1 if member in self.submitted else 0)
+
+    def accept(self, generation: int, member: int, gene: Learngene, record: LineageRecord) -> bool:
+        """Take a member's submission; False for a stale or repeated one (a retried call)."""
+        if generation != self.state.generation or member in self.submitted:
+            return False
+        self.submitted[member] = (gene, record)
+        return True
+
+    @property
+    def complete(self) -> bool:
+        return len(self.submitted) == self.strategy.size
+
+    def advance(self, wall: float) -> tuple[GenerationSummary, list[Learngene]]:
+        """The generation is complete: run the strategy, record the lineage and the summary, move
+        on to the next generation. Returns the summary and the genes passed on (to checkpoint)."""
+        members = range(self.strategy.size)
+        genes = [self.submitted[m][0] for m in members]
+        records = [self.submitted[m][1] for m in members]
+        start = time.perf_counter()
+        self.state, _ = self.strategy.tell(self.state, [r.fitness for r in records], genes)
+        summary = summarize(records, wall, time.perf_counter() - start)
+        self.lineage += records
+        self.summaries.append(summary)
+        self.submitted = {}
+        return summary, genes
+
+
+@ray.remote(num_cpus=0, max_restarts=0)
+class LearngenePool:
+    """Args:
+    config: the run's config as a plain dict.
+    root: storage root; the run directory is root/config.name.
+    data: [ObjectRef] of the base classes' arrays (what members learn from).
+    state: the strategy's state for the first generation to live (init, or resume).
+    lineage / summaries: what completed generations already recorded (resume).
+    pretrain_sample_grads: what generation 0's pre-trained gene cost (compute accounting).
+    """
+
+    def __init__(self, config: dict, root: str, data: list, state: EvolutionState, lineage: list[LineageRecord], summaries: list[GenerationSummary], pretrain_sample_grads: int):
+        self.config: GTLConfig = from_dict(config)
+        self.book = PoolBook(Strategy(self.config), state, lineage, summaries)
+        self.store = RunStore(root, self.config.name)
+        self.data = data
+        self.pretrain_sample_grads = pretrain_sample_grads
         self.writes: asyncio.Task | None = None
         self.metrics = RunMetrics(self.config.name)
+        self.changed = asyncio.Event()
+        self._post()
 
-    def _event(self, generation: int) -> asyncio.Event:
-        if generation not in self.posted:
-            self.posted[generation] = asyncio.Event()
-            if generation in self.assignments:
-                self.posted[generation].set()
-        return self.posted[generation]
+    def _post(self) -> None:
+        """Make the book's generation the one members live: its parents into the object store
+        (the previous generation's references are released here), its waiters woken."""
+        self.parent_refs = {p.id: ray.put(p) for p in self.book.state.parents}
+        self.posted_at = time.time()
+        woken, self.changed = self.changed, asyncio.Event()
+        woken.set()
 
     # ------------------------------------------------------------ member side
 
@@ -74,90 +123,56 @@ class LearngenePool:
         return self.config.to_dict(), self.data
 
     def next_generation(self, member: int) -> int:
-        done = [g for g, subs in self.submitted.items() if member in subs]
-        return max(done) + 1 if done else self.acknowledged
-
-    def unacknowledged(self, member: int) -> dict | None:
-        """The last result of `member` that the scheduler may not have seen (a member that died
-        after submitting re-reports it once, so the generation can still complete)."""
-        for generation in sorted(self.submitted, reverse=True):
-            if generation >= self.acknowledged and member in self.submitted[generation]:
-                return self.submitted[generation][member][2]
-        return None
+        return self.book.next_generation(member)
 
     async def assignment(self, generation: int, member: int) -> dict[str, Any]:
-        """Wait until `generation` is posted, then return this member's parent gene and flags."""
-        await self._event(generation).wait()
-        slots = self.assignments[generation]
-        previous = self.summaries[-1] if self.summaries else None
-        payload = {"generation": generation, "parent": None, "parent_index": None, "elite": False, "previous": previous.__dict__ if previous else None, "held_references": self.held_references()}
-        if slots is not None:
-            parent, elite = slots[member]
-            payload.update(parent=[self.parent_refs[parent]], parent_index=parent, elite=elite)
-        return payload
+        """Wait until `generation` is the one being lived, then return the member's assignment
+        and a reference to its parent (None for a random gene)."""
+        while self.book.state.generation < generation:
+            await self.changed.wait()
+        state = self.book.state
+        if state.generation != generation:
+            raise ValueError(f"member {member} asked for generation {generation}, but the pool is at {state.generation}")
+        a = state.assignments[member]
+        previous = self.book.summaries[-1].__dict__ if self.book.summaries else None
+        return {"assignment": a, "parent": [self.parent_refs[a.parent]] if a.parent is not None else None, "previous": previous, "held_references": len(self.parent_refs)}
 
-    def submit(self, generation: int, member: int, gene: Learngene, record: LineageRecord, result: dict) -> None:
-        self.submitted.setdefault(generation, {})[member] = (ray.put(gene), record, result)
+    async def submit(self, generation: int, member: int, gene: Learngene, record: LineageRecord) -> None:
+        """Take a member's gene and record; the generation's last one runs the strategy."""
+        if not self.book.accept(generation, member, gene, record):
+            return
         self.metrics.member_done(record.lifetime_seconds)
+        if self.book.complete:
+            await self._advance()
 
-    # ------------------------------------------------------------ scheduler side
+    # ------------------------------------------------------------ the generation's end
 
-    async def advance(self, generation: int, next_assignments: list[tuple[int, bool]] | None, scheduling_seconds: float) -> None:
-        """Generation `generation` is complete: post the next one (None after the last) and
-        checkpoint this one in the background."""
-        subs = self.submitted.pop(generation)
-        refs = [subs[m][0] for m in range(self.size)]
-        records = [subs[m][1] for m in range(self.size)]
-        fitness = [r.fitness for r in records]
-        lifetimes = [r.lifetime_seconds for r in records]
-        wall = time.time() - self.posted_at.get(generation, time.time())
-        summary = GenerationSummary(
-            generation=generation,
-            fitness=fitness_stats(fitness),
-            best_member=final_order(fitness)[0],
-            checksums=[r.gene_checksum for r in records],
-            timing={"wall": wall, "lifetime_max": max(lifetimes), "lifetime_mean": sum(lifetimes) / len(lifetimes), "scheduling": max(0.0, wall - max(lifetimes)), "selection": scheduling_seconds},
-        )
-        self.lineage += records
-        self.summaries.append(summary)
+    async def _advance(self) -> None:
+        earlier = list(self.book.summaries)
+        summary, genes = await asyncio.to_thread(self.book.advance, time.time() - self.posted_at)
         self.metrics.generation_done(summary)
-        self.parent_refs = refs  # the previous parents' references are released here
-        self.acknowledged = generation + 1
-        if next_assignments is not None:
-            self.assignments[generation + 1] = next_assignments
-            self.posted_at[generation + 1] = time.time()
-            self._event(generation + 1).set()
-        self.assignments.pop(generation, None)
-        self.posted.pop(generation, None)
+        self._post()
         if self.writes is not None:
             # Backpressure: at most one checkpoint in flight, so a slow store cannot pile up
-            # writes that each pin a generation of genes in the object store.
+            # writes that each pin a generation of genes in memory.
             await self.writes
-        self.writes = asyncio.ensure_future(self._checkpoint(summary, refs, list(self.lineage), list(self.summaries[:-1]), last=next_assignments is None))
-        log.info("generation %d/%d done: fitness %s", generation + 1, self.generations, summary.fitness)
+        compute = run_compute(self.book.lineage, self.pretrain_sample_grads, 0)
+        self.writes = asyncio.ensure_future(self._checkpoint(summary, genes, list(self.book.lineage), earlier, self.book.state, compute))
+        log.info("generation %d/%d done: fitness %s", summary.generation + 1, self.config.evolution.generations, summary.fitness)
 
-    async def _checkpoint(self, summary: GenerationSummary, refs: list, lineage: list[LineageRecord], earlier: list[GenerationSummary], last: bool) -> None:
-        genes = list(await asyncio.gather(*refs))
+    async def _checkpoint(self, summary: GenerationSummary, genes: list[Learngene], lineage: list[LineageRecord], earlier: list[GenerationSummary], state: EvolutionState, compute: dict[str, int]) -> None:
         start = time.perf_counter()
-        await asyncio.to_thread(self.store.write_generation, self.config, summary, genes, lineage, earlier)
-        summary.timing["checkpoint"] = time.perf_counter() - start  # before the final manifest names it
-        if last:
-            order = final_order([r.fitness for r in lineage if r.generation == summary.generation])
-            elites = [genes[i] for i in order[1 : 1 + self.config.evolution.elites]]
-            await asyncio.to_thread(self.store.write_final, self.config, genes[order[0]], elites, earlier + [summary])
+        await asyncio.to_thread(self.store.write_generation, self.config, summary, genes, lineage, earlier, state, compute)
+        summary.timing["checkpoint"] = time.perf_counter() - start
         self.metrics.checkpoint_done(summary.timing["checkpoint"])
 
     async def finished(self) -> dict[str, Any]:
         """Wait for every checkpoint write; return the run's summaries."""
         if self.writes is not None:
             await self.writes
-        return {"generations_completed": len(self.summaries), "generations": [s.__dict__ for s in self.summaries], "run_dir": self.store.run_dir}
+        return {"generations_completed": len(self.book.summaries), "generations": [s.__dict__ for s in self.book.summaries], "run_dir": self.store.run_dir}
 
     async def watch(self) -> None:
         """Never returns: the driver keeps this call pending and learns of the pool's death the
         moment its reference resolves (with RayActorError), without polling the actor."""
         await asyncio.Event().wait()
-
-    def held_references(self) -> int:
-        """Gene references the pool holds now (parents + submissions in flight)."""
-        return len(self.parent_refs) + sum(len(s) for s in self.submitted.values())

@@ -12,31 +12,13 @@ already checkpointed.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import ray
 from ray import tune
 from ray.tune.experiment import Trial
 
-
-@dataclass
-class NodeRoom:
-    address: str
-    total: dict[str, float]
-    free: dict[str, float]  #: what placement groups and actors have not taken
-
-    def fits(self, need: dict[str, float]) -> bool:
-        return all(self.free.get(k, 0.0) >= v for k, v in need.items())
-
-    def describe(self) -> str:
-        return f"{self.address} " + ", ".join(f"{k} {self.free.get(k, 0.0):g}/{self.total.get(k, 0.0):g}" for k in ("CPU", "GPU"))
-
-
-def room_per_node() -> list[NodeRoom]:
-    """Each live node's free and total resources, now."""
-    free = ray._private.state.available_resources_per_node()
-    return [NodeRoom(n["NodeManagerAddress"], n.get("Resources", {}), free.get(n["NodeID"], {})) for n in ray.nodes() if n.get("Alive")]
+from gtl_ray.service.capacity import NodeRoom, RayCluster
 
 
 class PlacementWatch(tune.Callback):
@@ -48,11 +30,13 @@ class PlacementWatch(tune.Callback):
     counting as a stall; waits shorter than the timeout never cost a query to the GCS.
 
     Args:
+        cluster: the adapter that answers where there is room.
         need: one member's resources, e.g. {"CPU": 1.0, "GPU": 0.25}.
         timeout_s: how long a member may wait before the run counts as stalled.
     """
 
-    def __init__(self, need: dict[str, float], timeout_s: float, recheck_s: float = 1.0):
+    def __init__(self, cluster: RayCluster, need: dict[str, float], timeout_s: float, recheck_s: float = 1.0):
+        self.cluster = cluster
         self.need = need
         self.timeout_s = timeout_s
         self.recheck_s = recheck_s
@@ -71,7 +55,7 @@ class PlacementWatch(tune.Callback):
         if not overdue or now - self.checked_at < self.recheck_s:
             return
         self.checked_at = now
-        room = room_per_node()
+        room = self.cluster.rooms()
         if not any(node.fits(self.need) for node in room):
             self.stalled, self.room_when_stalled = overdue, room
 

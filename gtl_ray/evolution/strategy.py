@@ -1,0 +1,175 @@
+"""The evolution strategy in ask/tell form (as in evosax): a frozen `EvolutionState` and pure,
+seeded transitions. This is the only place that decides who inherits what; `evolve_local` and
+the Ray learngene pool both drive it, so they give the same lineage for the same seed.
+
+One generation, end to end:
+
+    state = strategy.init(initial)                   # generation 0: parents and assignments
+    for a in state.assignments:                      # ask (wherever the member lives)
+        gene, mutation = strategy.inherit(a, state.gene(a.parent))
+        outcome = live(config, base, a.generation, a.member, gene)
+    state, assignments = strategy.tell(state, fitness, passed_on_genes)   # select + write back
+    ...
+    strategy.final_genes(state) / strategy.candidates(state)             # after the last one
+
+`tell` ranks the generation, runs tournaments with elitism (`selection`), computes what each
+selected member passes on (`writeback`: its trained gene, or a Reptile step), updates the hall of
+fame and returns the next generation's assignments with their parent genes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+from gtl_ray.config import GTLConfig
+from gtl_ray.evolution.lifetime import newborn
+from gtl_ray.evolution.lineage import member_id
+from gtl_ray.evolution.mutation import MutationRecord, mutate_tensors
+from gtl_ray.evolution.selection import rank, select_parents
+from gtl_ray.evolution.writeback import mean_step, take_step
+from gtl_ray.learngene import Learngene, extract_learngene
+from gtl_ray.seeding import numpy_rng
+
+INITIAL = "initial"  #: Parent.id of generation 0's pre-trained gene (`evolution.init: pretrained`)
+NO_MUTATION = "none"
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A gene members inherit from, and where it came from.
+
+    Args:
+        id: the member (e.g. g0003m0002) that passes this gene on, or INITIAL.
+        gene: the gene itself.
+        fitness: that member's fitness (fraction; nan for INITIAL).
+        averaged: members whose learning steps moved this gene (reptile), fittest first.
+    """
+
+    id: str
+    gene: Learngene
+    fitness: float
+    averaged: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What member `member` of `generation` inherits: the gene of parent `parent` (a Parent.id;
+    None: a random gene), unmutated if `elite`."""
+
+    generation: int
+    member: int
+    parent: str | None
+    elite: bool
+
+
+@dataclass(frozen=True)
+class EvolutionState:
+    """Everything the next generation needs, and the best genes so far.
+
+    Args:
+        generation: the generation `assignments` are for.
+        parents: the genes `assignments` refer to.
+        assignments: one per member, in member order.
+        hall_of_fame: the best genes passed on in any generation, fittest first.
+        leaders: what the fittest members of the last generation lived pass on, fittest first
+            (the final learngene and the elites under `final.selection: last_generation`).
+    """
+
+    generation: int
+    parents: tuple[Parent, ...]
+    assignments: tuple[Assignment, ...]
+    hall_of_fame: tuple[Parent, ...] = ()
+    leaders: tuple[Parent, ...] = ()
+
+    def parent(self, parent_id: str | None) -> Parent | None:
+        if parent_id is None:
+            return None
+        for p in self.parents:
+            if p.id == parent_id:
+                return p
+        raise KeyError(f"generation {self.generation} has no parent {parent_id!r}")
+
+    def gene(self, parent_id: str | None) -> Learngene | None:
+        parent = self.parent(parent_id)
+        return parent.gene if parent is not None else None
+
+
+class Strategy:
+    """Tournament selection with elitism, mutation and a write-back rule, from the config.
+
+    Args:
+        config: the validated run config; reads evolution.* (tournament_size, elites,
+            mutation_*, inheritance, step_size, top_k, hall_of_fame), population.size and seed.
+    """
+
+    def __init__(self, config: GTLConfig):
+        self.config = config
+        self.evo = config.evolution
+        self.size = config.population.size
+
+    def init(self, initial: Learngene | None) -> EvolutionState:
+        """Generation 0: every member born with a random gene, or (`initial` given, e.g. the
+        pre-trained network's slots) inheriting it, mutated except for the elites."""
+        if initial is None:
+            return EvolutionState(0, (), tuple(Assignment(0, m, None, False) for m in range(self.size)))
+        return EvolutionState(0, (Parent(INITIAL, initial, math.nan),), tuple(Assignment(0, m, INITIAL, m < self.evo.elites) for m in range(self.size)))
+
+    def inherit(self, assignment: Assignment, parent: Learngene | None) -> tuple[Learngene | None, MutationRecord]:
+        """The gene a member is born with: its parent's, mutated (seeded by run seed,
+        generation and member) unless it is an elite."""
+        if parent is None or assignment.elite or self.evo.mutation_rate == 0:
+            return parent, MutationRecord(NO_MUTATION, 0, 0)
+        rng = numpy_rng(self.config.seed, "mutate", assignment.generation, assignment.member)
+        tensors, record = mutate_tensors(parent.tensors, self.evo.mutation_operator, self.evo.mutation_rate, self.evo.mutation_sigma, rng)
+        return parent.replace_tensors(tensors), record
+
+    def tell(self, state: EvolutionState, fitness: Sequence[float], genes: Sequence[Learngene]) -> tuple[EvolutionState, tuple[Assignment, ...]]:
+        """Selection and write-back after generation `state.generation`: `fitness[m]` and
+        `genes[m]` are member m's score and the gene it passed on."""
+        if not len(fitness) == len(genes) == self.size:
+            raise ValueError(f"tell needs {self.size} fitness values and genes, got {len(fitness)} and {len(genes)}")
+        g = state.generation
+        order = rank(fitness)
+        slots = select_parents(fitness, self.evo.tournament_size, self.evo.elites, numpy_rng(self.config.seed, "select", g))
+        famous = order[: max(1 + self.evo.elites, self.evo.hall_of_fame)]
+        needed = list(dict.fromkeys(famous + [s.parent for s in slots]))
+        offspring = self._offspring(state, fitness, genes, order, needed)
+        assignments = tuple(Assignment(g + 1, i, offspring[s.parent].id, s.elite) for i, s in enumerate(slots))
+        parents = tuple(offspring[m] for m in dict.fromkeys(s.parent for s in slots))
+        hall = sorted(state.hall_of_fame + tuple(offspring[m] for m in order[: self.evo.hall_of_fame]), key=lambda p: (-p.fitness, p.id))
+        leaders = tuple(offspring[m] for m in order[: 1 + self.evo.elites])
+        return EvolutionState(g + 1, parents, assignments, tuple(hall[: self.evo.hall_of_fame]), leaders), assignments
+
+    def final_genes(self, state: EvolutionState) -> list[Parent]:
+        """`final.selection: last_generation`: what the last generation's fittest member passes
+        on, then the elites (the next fittest)."""
+        return list(state.leaders)
+
+    def candidates(self, state: EvolutionState) -> list[Parent]:
+        """`final.selection: val`: the hall of fame and the leaders, once each."""
+        seen: dict[str, Parent] = {}
+        for p in state.hall_of_fame + state.leaders:
+            seen.setdefault(p.id, p)
+        return list(seen.values())
+
+    # ---------------------------------------------------------------- write-back
+
+    def inherited(self, state: EvolutionState, member: int) -> Learngene:
+        """The gene member `member` of `state.generation` was born with (a random-born member's
+        slots come from its seeded newborn network)."""
+        assignment = state.assignments[member]
+        gene, _ = self.inherit(assignment, state.gene(assignment.parent))
+        if gene is not None:
+            return gene
+        return extract_learngene(newborn(self.config, state.generation, member), self.config.learngene.share, generation=state.generation, member=member)
+
+    def _offspring(self, state: EvolutionState, fitness: Sequence[float], genes: Sequence[Learngene], order: list[int], needed: list[int]) -> dict[int, Parent]:
+        g = state.generation
+        if self.evo.inheritance != "reptile":
+            return {m: Parent(member_id(g, m), genes[m], float(fitness[m])) for m in needed}
+        top = order[: self.evo.top_k]
+        born = {m: self.inherited(state, m) for m in dict.fromkeys(top + needed)}
+        step = mean_step([born[m] for m in top], [genes[m] for m in top])
+        averaged = tuple(member_id(g, m) for m in top)
+        return {m: Parent(member_id(g, m), take_step(born[m], step, self.evo.step_size), float(fitness[m]), averaged) for m in needed}

@@ -1,0 +1,68 @@
+"""The few-shot protocol: a descendant is born (fresh network, gene implanted with its rest
+initialized per `evaluation.rest_init`), its instinct is scored (nearest centroid, no training),
+it is fine-tuned on a task's support set and scored on the query set.
+
+One definition, shared by evaluation episodes on novel classes, `descendant` / `instinct`
+fitness on base classes, and the final selection on val classes, so that evolution optimizes
+exactly what evaluation measures.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from gtl_ray.config import EvaluationConfig, GTLConfig
+from gtl_ray.data import Task
+from gtl_ray.learngene import Learngene, implant
+from gtl_ray.models import Network, create_model
+from gtl_ray.seeding import torch_init_seed
+from gtl_ray.training import SGDSettings, accuracy, embed, fit
+
+
+def fresh_descendant(config: GTLConfig, *keys: int | str) -> Network:
+    """A randomly initialized descendant (evaluation.descendant's shape, n_way head), seeded
+    by the run seed and `keys` so that every method or member compared on a task gets the same."""
+    shape = config.descendant_shape()
+    with torch_init_seed(config.seed, "descendant", *keys):
+        return create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way)
+
+
+def carry(model: Network, gene: Learngene, ev: EvaluationConfig) -> Network:
+    """Implant `gene` with the rest of the network initialized as the protocol says."""
+    return implant(gene, model, rest_init=ev.rest_init, rest_scale=ev.rest_scale)
+
+
+def nearest_centroid_accuracy(model: Network, task: Task) -> float:
+    """Instinct: classify query images by the closest class centroid of support features
+    (cosine), with no training on the task at all."""
+    support = nn.functional.normalize(embed(model, task.support_x), dim=1)
+    query = nn.functional.normalize(embed(model, task.query_x), dim=1)
+    centroids = torch.stack([support[task.support_y == c].mean(0) for c in range(task.n_way)])
+    predicted = (query @ nn.functional.normalize(centroids, dim=1).T).argmax(1)
+    return float((predicted == task.query_y).float().mean())
+
+
+def linear_probe_accuracy(model: Network, task: Task, steps: int, lr: float) -> tuple[float, int]:
+    """Train only a linear head on frozen (eval-mode) features of the support set; returns
+    (query accuracy, sample-gradients)."""
+    support, query = embed(model, task.support_x), embed(model, task.query_x)
+    head = copy.deepcopy(model.head)
+    optimizer = torch.optim.Adam(head.parameters(), lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(head(support), task.support_y).backward()
+        optimizer.step()
+    with torch.no_grad():
+        return float((head(query).argmax(1) == task.query_y).float().mean()), steps * len(support)
+
+
+def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generator: torch.Generator) -> tuple[float, int]:
+    """Fine-tune per `evaluation.finetune` on the support set, score the query set; returns
+    (query accuracy as a fraction, sample-gradients spent)."""
+    if ev.finetune == "linear":
+        return linear_probe_accuracy(model, task, ev.steps, ev.lr)
+    settings = SGDSettings(lr=ev.lr, momentum=0.9, weight_decay=5e-4, batch_size=min(25, len(task.support_x)), steps=ev.steps, augment=True)
+    spent = fit(model, task.support_x, task.support_y, settings, generator)
+    return accuracy(model, task.query_x, task.query_y), spent

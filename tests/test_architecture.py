@@ -1,0 +1,114 @@
+"""The architecture's invariants, checked on the source itself:
+
+- the science packages (models, learngene, data, evolution, evaluation) never import Ray;
+- no import cycle among gtl_ray modules, counting function-level imports (an edge is an explicit
+  import; `if TYPE_CHECKING:` blocks are type hints, not imports);
+- nothing in gtl_ray imports cli.py (but the `python -m gtl_ray` entry point);
+- private Ray APIs (`ray._private`) only in the capacity adapter;
+- one module reads YAML.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "gtl_ray"
+SCIENCE = ("models", "learngene", "data", "evolution", "evaluation")
+PRIVATE_RAY_ALLOWED = {"gtl_ray.service.capacity"}
+YAML_READERS = {"gtl_ray.config"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _type_checking_blocks(tree: ast.AST) -> set[int]:
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped |= {id(child) for stmt in node.body for child in ast.walk(stmt)}
+    return skipped
+
+
+def imports(name: str) -> set[str]:
+    """Every module `name` imports, anywhere in its body (top level or inside functions)."""
+    path = MODULES[name]
+    tree = ast.parse(path.read_text())
+    skipped = _type_checking_blocks(tree)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                found.add(full if full in MODULES else base)
+    return found
+
+
+GRAPH = {name: {m for m in imports(name) if m in MODULES and m != name} for name in MODULES}
+
+
+def test_science_packages_never_import_ray():
+    offenders = {n: sorted(m for m in imports(n) if m == "ray" or m.startswith("ray.")) for n in MODULES if n.split(".")[1:2] and n.split(".")[1] in SCIENCE}
+    assert {n: m for n, m in offenders.items() if m} == {}
+
+
+def test_no_import_cycles():
+    index, low, stack, on_stack, cycles, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on_stack.add(v)
+        for w in GRAPH[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for v in sorted(GRAPH):
+        if v not in index:
+            visit(v)
+    assert cycles == []
+
+
+def test_the_checker_sees_function_level_imports_and_cycles():
+    assert "gtl_ray.evolution.lifetime" in GRAPH["gtl_ray.evolution.strategy"]
+    assert "gtl_ray.service.pool" in GRAPH["gtl_ray.service.capacity"]  # imported inside a method
+
+
+def test_nothing_imports_the_cli():
+    # gtl_ray.__main__ is `python -m gtl_ray`: an entry point like the console script
+    assert sorted(n for n, deps in GRAPH.items() if "gtl_ray.cli" in deps) == ["gtl_ray.__main__"]
+
+
+def test_private_ray_apis_only_in_the_capacity_adapter():
+    users = {n for n, p in MODULES.items() if "ray._private" in p.read_text()}
+    assert users <= PRIVATE_RAY_ALLOWED
+
+
+def test_one_module_reads_yaml():
+    assert {n for n in MODULES if "yaml" in imports(n)} == YAML_READERS

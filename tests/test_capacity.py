@@ -1,0 +1,41 @@
+"""Capacity decisions as pure functions of demand and node room (no cluster)."""
+from __future__ import annotations
+
+from gtl_ray.config_checks import load_config
+from gtl_ray.service.capacity import NodeRoom, local_shortfall, member_resources, no_node_fits, population_demand, stall_message, total_demand
+from tests.conftest import TINY
+
+
+def config(*extra: str):
+    return load_config(None, TINY + list(extra))
+
+
+def test_demand_per_member_and_in_total():
+    c = config("population.size=64", "population.cpus_per_member=1", "population.gpus_per_member=0.25")
+    assert member_resources(c) == {"CPU": 1.0, "GPU": 0.25}
+    assert population_demand(c) == [{"CPU": 1.0, "GPU": 0.25}] * 64
+    assert total_demand(c) == {"CPU": 64.0, "GPU": 16.0}
+    assert member_resources(config("population.gpus_per_member=0")) == {"CPU": 0.5}  # no GPU key at all
+
+
+def test_a_member_fits_when_one_node_has_room_by_total():
+    c = config("population.gpus_per_member=1", "population.cpus_per_member=1")
+    gpu_node = NodeRoom("10.0.0.2", {"CPU": 8.0, "GPU": 4.0}, {"CPU": 0.0, "GPU": 0.0})  # busy now, but big enough
+    cpu_node = NodeRoom("10.0.0.1", {"CPU": 16.0}, {"CPU": 16.0})
+    assert no_node_fits(c, [cpu_node, gpu_node]) is None
+    reason = no_node_fits(c, [cpu_node])
+    assert "population.gpus_per_member=1" in reason and "no node can hold one member" in reason and "10.0.0.1 CPU 16/16, GPU 0/0" in reason
+    assert "no live node" in no_node_fits(c, [])
+
+
+def test_a_local_ray_must_hold_the_whole_population_at_once():
+    c = config("population.size=16", "population.cpus_per_member=1")
+    line = local_shortfall(c, {"CPU": 4.0, "GPU": 4.0})
+    assert "population.size=16" in line and "CPU 16" in line and "CPU 4" in line and "population.cpus_per_member" in line
+    assert local_shortfall(c, {"CPU": 16.0}) is None
+
+
+def test_stall_message_names_members_room_and_checkpoint():
+    c = config("population.resource_timeout_s=5")
+    line = stall_message(c, [2, 3], [NodeRoom("h", {"CPU": 1.0}, {"CPU": 0.0})], checkpointed=1)
+    assert "member(s) 2, 3" in line and "population.resource_timeout_s=5 s" in line and "h CPU 0/1" in line and "generation 1" in line
