@@ -2,6 +2,7 @@
 
     python benchmarks/efficacy.py [--config configs/quickstart.yaml] [--learngene URI]
         [--set key=value ...] [--quick | --tiny] [--local] [--skip scalability,shares] [--out PATH]
+    python benchmarks/efficacy.py --ablation [--quick] [...]   # see benchmarks/ablation.py
 
 1. Evolve a learngene (on a local Ray with `gtl_ray.service.run.evolve`, or in process with
    `--local`), or take `--learngene URI`.
@@ -47,6 +48,7 @@ from gtl_ray.learngene import Learngene  # noqa: E402
 
 log = logging.getLogger("benchmarks.efficacy")
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "efficacy.json"
+ABLATION_OUT = ROOT / "benchmarks" / "results" / "ablation.json"
 ALL_METHODS = ("scratch", "full", "heuristic", "learngene")
 
 
@@ -117,8 +119,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--storage", help="where the benchmark's runs go (default: the config's storage)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--threads", type=int, default=1, help="torch threads of this process (pre-training); more than the idle cores thrashes")
-    p.add_argument("--out", default=str(DEFAULT_OUT), help="JSON path; .md and _*.png are written next to it")
-    return p.parse_args(argv)
+    p.add_argument("--out", help=f"JSON path; .md and _*.png are written next to it (default {DEFAULT_OUT}, with --ablation {ABLATION_OUT})")
+    g = p.add_argument_group("--ablation (benchmarks/ablation.py: the evolution options' matrix on val classes)")
+    g.add_argument("--ablation", action="store_true", help="run the ablation instead of the efficacy tables")
+    g.add_argument("--data", default="offline,glyphs", help="data sets: offline (configs/quickstart.yaml), glyphs (configs/glyphs.yaml)")
+    g.add_argument("--seeds", default="0,1,2", help="evolution seeds per arm")
+    g.add_argument("--arms", help="only these matrix arms (comma-separated FITNESS/ENV/WRITE-BACK/INIT names); default: all 24")
+    g.add_argument("--episodes", type=int, default=100, help="val episodes per matrix arm")
+    g.add_argument("--final-episodes", type=int, default=300, help="val episodes for the arms that matter")
+    g.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")
+    g.add_argument("--work", default="/tmp/gtl-ablation", help="cache of finished units (an interrupted ablation resumes from it)")
+    args = p.parse_args(argv)
+    args.out = args.out or str(ABLATION_OUT if args.ablation else DEFAULT_OUT)
+    return args
 
 
 # ------------------------------------------------------------------ pieces
@@ -309,6 +322,10 @@ def render_markdown(data: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    if args.ablation:
+        from benchmarks import ablation
+
+        return ablation.main(args)
     profile = PROFILES["tiny" if args.tiny else "quick" if args.quick else "full"]
     torch.set_num_threads(args.threads)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}

@@ -64,3 +64,27 @@ def test_systems_tiny(tmp_path):
     assert set(data["scheduler_seconds_per_generation"]) == {str(p) for p in data["profile_settings"]["scheduler_populations"]}
     assert data["gpu"]["skipped"] is True and data["gpu"]["reason"]
     assert MACHINE_KEYS <= set(data["machine"]) and out.with_suffix(".md").exists()
+
+
+@pytest.mark.slow
+def test_ablation_quick_on_tiny_data(tmp_path):
+    """Two matrix arms, one seed, tiny data: the protocol's every step (matrix, winner, controls,
+    equal-compute heuristic) and the output's shape, not its numbers."""
+    from tests.conftest import TINY
+
+    data_only = [f"--set={o}" for o in TINY if not o.startswith(("evaluation.shots", "evaluation.episodes"))]
+    arms = "lifetime/own-env/lamarckian/random,descendant/shared-env/reptile/pretrained"
+    out = tmp_path / "ablation.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--ablation", "--quick", "--data", "offline", "--seeds", "0", "--arms", arms, "--workers", "1", "--work", str(tmp_path / "work"), "--out", str(out), *data_only],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    data = json.loads(out.read_text())
+    offline = data["data"]["offline"]
+    assert set(offline["matrix"]) == set(arms.split(",")) and data["winner"]["arm"] in arms.split(",")
+    assert {"winner", "winner, P=1 (no selection)", "winner vs equal-compute heuristic"} <= set(offline["final"])
+    for figures in list(offline["matrix"].values()) + list(offline["final"].values()):
+        assert 0 <= figures["5-shot"] <= 1 and len(figures["5-shot vs heuristic"]) == 2 and figures["sample_grads"] > 0
+    assert offline["matrix"]["descendant/shared-env/reptile/pretrained"]["sample_grads"] > offline["matrix"]["lifetime/own-env/lamarckian/random"]["sample_grads"]
+    assert out.with_suffix(".md").read_text().startswith("# Ablation of the evolution options")

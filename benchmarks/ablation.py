@@ -1,0 +1,299 @@
+"""Ablation of the evolution options: which fitness, environments, write-back and start make an
+evolved learngene beat the same slots of plain pre-training, and at what compute.
+
+    python benchmarks/efficacy.py --ablation [--quick] [--data offline,glyphs] [--seeds 0,1,2]
+        [--arms A,B] [--set key=value ...] [--workers 2] [--work DIR] [--out benchmarks/results/ablation.json]
+
+Protocol (settings are chosen on base and val classes only; novel classes are for the final table):
+1. The matrix: evolution.fitness (lifetime, descendant, instinct) x lifetime.shared_environment
+   (off, on) x evolution.inheritance (lamarckian, reptile) x evolution.init (random, pretrained),
+   on each data set, each arm evolved in process (`evolve_local`, equal to the Ray service by test)
+   from every evolution seed. The data, the descendants, the episodes and the baselines' pre-training
+   use the config's seed (0) in every arm, so every learngene is scored on the same episodes.
+2. Every learngene is evaluated on `episodes` 5-way 1- and 5-shot episodes of the **val** classes,
+   beside scratch, full transfer and the heuristic gene (the same slots of the pre-trained network)
+   on the same episodes. Per arm: the learngene's mean over seeds, its spread across seeds, the
+   paired difference against heuristic and full (per episode, averaged over seeds, 95% CI over
+   episodes), instinct, sample-gradients and wall time.
+3. The winner (best mean 5-shot paired difference against the heuristic over the data sets) and the
+   controls are re-scored on `final_episodes` val episodes: the default settings, P=1 (no
+   selection) with the winner's settings, the winner with each `evaluation.rest_init`, and the
+   **equal-compute heuristic**: the pre-training given as many sample-gradients as the winner's
+   whole evolution (its own pre-training included).
+4. Results go to OUT (JSON: every per-episode score, so any figure can be recomputed) and OUT.md.
+   Units of work are cached in --work, so an interrupted ablation resumes where it stopped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gtl_ray.config import GTLConfig
+from gtl_ray.config_checks import load_config
+from gtl_ray.evaluation.stats import mean_ci95
+
+log = logging.getLogger("benchmarks.ablation")
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = {"offline": "configs/quickstart.yaml", "glyphs": "configs/glyphs.yaml"}
+SHOTS = (1, 5)
+BASELINES = ("scratch", "full", "heuristic")
+QUICK = (  # tiny sizes: every code path of the ablation in minutes, meaningless numbers
+    "model.width=0.125", "evolution.generations=2", "lifetime.epochs=2", "lifetime.train_per_class=10",
+    "pretrain.epochs=1", "evaluation.steps=5", "evolution.fitness_episodes=1", "final.val_episodes=5",
+)
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    overrides: tuple[str, ...] = ()
+
+
+def matrix() -> list[Arm]:
+    arms = []
+    for fitness, shared, inheritance, init in itertools.product(("lifetime", "descendant", "instinct"), (False, True), ("lamarckian", "reptile"), ("random", "pretrained")):
+        name = f"{fitness}/{'shared' if shared else 'own'}-env/{inheritance}/{init}"
+        arms.append(Arm(name, (f"evolution.fitness={fitness}", f"lifetime.shared_environment={str(shared).lower()}", f"evolution.inheritance={inheritance}", f"evolution.init={init}")))
+    return arms
+
+
+DEFAULT_ARM = "lifetime/own-env/lamarckian/random"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every unit of one ablation shares."""
+
+    data: str
+    common: tuple[str, ...]  #: overrides every config of the ablation gets (profile, episodes)
+    work: str  #: cache folder
+
+    def config(self, *extra: str) -> GTLConfig:
+        return load_config(ROOT / DATASETS[self.data], [*self.common, f"storage={self.work}/runs", *extra])
+
+
+# ---------------------------------------------------------------- units of work (worker processes)
+
+
+def _splits(config: GTLConfig):
+    from gtl_ray.data import load_splits
+
+    splits = load_splits(config.data)
+    return splits, dataclasses.replace(splits, novel=splits.val)  # evaluate on val classes
+
+
+def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None) -> dict[str, Any]:
+    """Per-episode scores of scratch, full and heuristic (or, with pretrain_epochs, of the
+    heuristic from a pre-training of that length) on the val episodes."""
+    import torch
+
+    from gtl_ray.evaluation import evaluate
+
+    torch.set_num_threads(1)
+    extra = [f"evaluation.episodes={episodes}", *rest] + ([f"pretrain.epochs={pretrain_epochs}"] if pretrain_epochs else [])
+    config = setup.config(*extra)
+    _, val = _splits(config)
+    methods = ["heuristic"] if pretrain_epochs else list(BASELINES)
+    start = time.time()
+    ev = evaluate(config, None, methods, splits=val, cache_dir=f"{setup.work}/pretrained")
+    return {"scores": {m: {str(s): ev.values(m, s) for s in ev.scores} for m in methods}, "instinct": {m: {str(s): ev.values(m, s, "instinct") for s in ev.scores} for m in methods}, "preparation": ev.preparation, "seconds": time.time() - start}
+
+
+def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int) -> dict[str, Any]:
+    """Evolve the arm from `seed`, then score its learngene on the val episodes."""
+    import torch
+
+    from gtl_ray.evaluation import evaluate
+    from gtl_ray.evolution import evolve_local
+
+    torch.set_num_threads(1)
+    config = setup.config(*arm.overrides, f"seed={seed}", f"name=ablation-{seed}")
+    splits, val = _splits(config)
+    start = time.time()
+    result = evolve_local(config, splits=splits, cache_dir=f"{setup.work}/pretrained")
+    evolve_s = time.time() - start
+    judge = setup.config(*[o for o in arm.overrides if o.startswith("evaluation.")], f"evaluation.episodes={episodes}")
+    ev = evaluate(judge, result.final, ["learngene"], splits=val, cache_dir=f"{setup.work}/pretrained")
+    return {
+        "scores": {str(s): ev.values("learngene", s) for s in ev.scores},
+        "instinct": {str(s): ev.values("learngene", s, "instinct") for s in ev.scores},
+        "compute": result.compute,
+        "curve": result.fitness,
+        "evolve_seconds": evolve_s,
+        "evaluate_seconds": time.time() - start - evolve_s,
+        "checksum": result.final.checksum,
+    }
+
+
+def _cached(path: Path, fn, *args) -> dict[str, Any]:
+    if path.exists():
+        return json.loads(path.read_text())
+    out = fn(*args)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out))
+    tmp.replace(path)
+    return out
+
+
+def _slug(text: str) -> str:
+    return text.replace("/", "_").replace("=", "-").replace(".", "_")
+
+
+# ---------------------------------------------------------------- figures
+
+
+def arm_figures(units: list[dict[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
+    """Mean over seeds, spread across seeds, paired differences (per episode, seed-averaged)."""
+    out: dict[str, Any] = {"seeds": len(units)}
+    for shots in map(str, SHOTS):
+        per_seed = np.array([u["scores"][shots] for u in units])  # seeds x episodes
+        averaged = per_seed.mean(0)
+        out[f"{shots}-shot"] = float(averaged.mean())
+        out[f"{shots}-shot seed spread"] = float(per_seed.mean(1).std(ddof=1)) if len(units) > 1 else 0.0
+        out[f"{shots}-shot instinct"] = float(np.mean([u["instinct"][shots] for u in units]))
+        for other in ("heuristic", "full"):
+            mean, ci = mean_ci95(list(averaged - np.array(base["scores"][other][shots])))
+            out[f"{shots}-shot vs {other}"] = (mean, ci)
+        out["episodes"] = int(per_seed.shape[1])
+    out["sample_grads"] = float(statistics.fmean(u["compute"]["total"] for u in units))
+    out["wall_seconds"] = float(statistics.fmean(u["evolve_seconds"] for u in units))
+    return out
+
+
+def baseline_figures(base: dict[str, Any]) -> dict[str, dict[str, float]]:
+    return {m: {f"{s}-shot": float(np.mean(v[s])) for s in v} | {f"{s}-shot instinct": float(np.mean(base["instinct"][m][s])) for s in v} for m, v in base["scores"].items()}
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str, episodes: int, final_episodes: int, arms: list[Arm], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    common = tuple(QUICK if quick else ()) + ("evaluation.shots=[1, 5]",) + tuple(extra)
+    setups = {d: Setup(d, common, f"{work}/{d}") for d in data}
+    results: dict[str, Any] = {"data": {}, "protocol": {"seeds": seeds, "episodes": episodes, "final_episodes": final_episodes, "quick": quick, "classes": "val", "overrides": list(extra), "arms": [a.name for a in arms]}}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        # 1-2: the matrix
+        jobs = {}
+        for d, setup in setups.items():
+            jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"baselines-{episodes}.json"), baseline_unit, setup, (), episodes)
+            for arm in arms:
+                for seed in seeds:
+                    jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"{_slug(arm.name)}-s{seed}-e{episodes}.json"), arm_unit, setup, arm, seed, episodes)
+        done = {k: f.result() for k, f in jobs.items()}
+        for d in data:
+            base = done[(d, "baselines")]
+            rows = {arm.name: arm_figures([done[(d, arm.name, s)] for s in seeds], base) for arm in arms}
+            results["data"][d] = {"baselines": baseline_figures(base), "matrix": rows}
+        winner = max(arms, key=lambda a: statistics.fmean(results["data"][d]["matrix"][a.name]["5-shot vs heuristic"][0] for d in data))
+        results["winner"] = {"arm": winner.name, "overrides": list(winner.overrides), "chosen_by": "mean over data sets of the 5-shot paired difference vs heuristic on val classes"}
+        # 3: the arms that matter, on more episodes
+        controls = [Arm("winner", winner.overrides), Arm("today's settings (lifetime fitness, lamarckian, random init, default rest)", next(a for a in matrix() if a.name == DEFAULT_ARM).overrides + ("evaluation.rest_init=default",)), Arm("winner, P=1 (no selection)", winner.overrides + ("population.size=1", "evolution.elites=0", "evolution.tournament_size=1", "evolution.top_k=1"))]
+        controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross")]
+        jobs = {}
+        for d, setup in setups.items():
+            for rest in ("default", "scaled", "zero_cross"):
+                jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, f"baselines-{rest}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes)
+            for arm in controls:
+                for seed in seeds:
+                    jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"final-{_slug(','.join(arm.overrides))}-s{seed}-e{final_episodes}.json"), arm_unit, setup, arm, seed, final_episodes)
+        done = {k: f.result() for k, f in jobs.items()}
+        jobs = {}
+        for d, setup in setups.items():
+            spent = statistics.fmean(done[(d, "winner", s)]["compute"]["total"] for s in seeds)
+            base_images = load_base_size(setup)
+            epochs = max(1, round(spent / base_images))
+            results["data"][d]["equal_compute_epochs"] = epochs
+            rest = rest_of(setup, winner)
+            jobs[d] = pool.submit(_cached, Path(setup.work, f"heuristic-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs)
+        equal = {d: f.result() for d, f in jobs.items()}
+    for d in data:
+        final = {}
+        for arm in controls:
+            final[arm.name] = arm_figures([done[(d, arm.name, s)] for s in seeds], done[(d, "baselines", rest_of(setups[d], arm))])
+        base = done[(d, "baselines", rest_of(setups[d], winner))]
+        equal_base = {"scores": {"heuristic": equal[d]["scores"]["heuristic"], "full": base["scores"]["full"]}}
+        winner_units = [done[(d, "winner", s)] for s in seeds]
+        final["winner vs equal-compute heuristic"] = arm_figures(winner_units, equal_base)
+        results["data"][d]["final"] = final
+        results["data"][d]["final_baselines"] = {r: baseline_figures(done[(d, "baselines", r)]) for r in ("default", "scaled", "zero_cross")}
+        results["data"][d]["final_baselines"]["equal-compute heuristic"] = baseline_figures(equal[d])
+    return results
+
+
+def rest_of(setup: Setup, arm: Arm) -> str:
+    """The evaluation.rest_init an arm runs with (its override, else the config's)."""
+    return setup.config(*arm.overrides).evaluation.rest_init
+
+
+def load_base_size(setup: Setup) -> int:
+    from gtl_ray.data import load_splits
+
+    return len(load_splits(setup.config().data).base)
+
+
+# ---------------------------------------------------------------- output
+
+
+def _pm(pair: tuple[float, float]) -> str:
+    return f"{100 * pair[0]:+.2f} ± {100 * pair[1]:.2f}"
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    p = results["protocol"]
+    lines = [
+        f"# Ablation of the evolution options ({'quick' if p['quick'] else 'full'} profile)",
+        f"All figures on **val** classes (settings are chosen here; novel classes are only in the final table of `efficacy.md`). "
+        f"Learngene figures: mean over {len(p['seeds'])} evolution seeds ({', '.join(map(str, p['seeds']))}); spread = std of the per-seed means; "
+        f"paired differences: per episode (learngene averaged over seeds) minus the baseline on the same episode, mean ± 95% CI over episodes. "
+        f"Matrix: {p['episodes']} episodes; the arms that matter: {p['final_episodes']}. Accuracy in %, 5-way. Compute: sample-gradients of the whole evolution "
+        f"(pre-training for `init: pretrained`, lifetimes, fitness, final selection).",
+        f"Winner: `{results['winner']['arm']}` ({results['winner']['chosen_by']}).",
+    ]
+    for d, data in results["data"].items():
+        lines += [f"## {d}", "Baselines (matrix episodes): " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f}" for m, v in data["baselines"].items()) + " (1-shot / 5-shot)", ""]
+        lines += ["### The arms that matter", "", "| arm | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs full | 1-shot vs heuristic | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|---|"]
+        for name, f in data["final"].items():
+            label = "winner vs **equal-compute** heuristic" if name.startswith("winner vs equal") else name
+            lines.append(f"| {label} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {_pm(f['5-shot vs full'])} | {_pm(f['1-shot vs heuristic'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
+        lines += ["", f"Baselines on these episodes (1-shot / 5-shot, instinct 5-shot); equal-compute heuristic pre-trained {data['equal_compute_epochs']} epochs:", ""]
+        for rest, figures in data["final_baselines"].items():
+            lines.append(f"- rest_init `{rest}`: " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f} ({100 * v['5-shot instinct']:.1f})" for m, v in figures.items()))
+        lines += ["", "### The matrix", "", "| fitness / environment / write-back / init | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs full | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|"]
+        for name, f in sorted(data["matrix"].items(), key=lambda kv: -kv[1]["5-shot vs heuristic"][0]):
+            lines.append(f"| {name} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {_pm(f['5-shot vs full'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(args) -> int:
+    data = [d.strip() for d in args.data.split(",") if d.strip()]
+    unknown = [d for d in data if d not in DATASETS]
+    if unknown:
+        raise SystemExit(f"--data: unknown data set(s) {unknown}; choose from {', '.join(DATASETS)}")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    wanted = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else []
+    arms = [a for a in matrix() if not wanted or a.name in wanted]
+    missing = sorted(set(wanted) - {a.name for a in arms})
+    if missing:
+        raise SystemExit(f"--arms: unknown arm(s) {missing}; arms are FITNESS/ENV/WRITE-BACK/INIT, e.g. {DEFAULT_ARM}")
+    started = time.time()
+    episodes, final_episodes = (10, 10) if args.quick else (args.episodes, args.final_episodes)
+    results = run(data, seeds, args.quick, args.workers, args.work, episodes, final_episodes, arms, tuple(args.set))
+    results["wall_seconds"] = time.time() - started
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    md = render_markdown(results)
+    out.with_suffix(".md").write_text(md)
+    print(md)
+    return 0
