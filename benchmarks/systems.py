@@ -23,11 +23,14 @@ Measured (keys of the JSON):
 - `checkpoint_bytes_ratio`: one generation's gtl_ray checkpoint vs all members' full state_dicts.
 - `object_store_bytes`: object store memory in use after each of 50 generations (must be flat).
 - `scheduler_seconds_per_generation`: the pool's end of a generation (`Strategy.tell`) at large P.
+- `fitness_cost`: seconds a member spends scoring its gene with `descendant` / `instinct` fitness
+  on top of its lifetime, at the config's own settings (the quickstart's by default).
 - `gpu`: with `--gpu` on a machine with CUDA, members' device and training samples/s.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -334,6 +337,32 @@ def scheduler_seconds(config: GTLConfig, generations: int) -> list[float]:
     return [s["timing"]["selection"] for s in summaries[:generations]]
 
 
+def fitness_cost(config: GTLConfig, members: int) -> dict[str, Any]:
+    """Seconds a member spends in its lifetime and, on top, scoring its gene by `descendant` or
+    `instinct` fitness, at the config's settings (in process, one thread: the member's work)."""
+    from gtl_ray.evolution.fitness import member_fitness
+    from gtl_ray.evolution.lifetime import live
+
+    torch.set_num_threads(1)
+    base = load_splits(config.data).base
+    lifetime_config = dataclasses.replace(config, evolution=dataclasses.replace(config.evolution, fitness="lifetime"))
+    out: dict[str, Any] = {"members": members, "fitness_episodes": config.evolution.fitness_episodes, "fitness_shots": config.evolution.fitness_shots, "evaluation_steps": config.evaluation.steps}
+    lifetimes, scores = [], {"descendant": [], "instinct": []}
+    for m in range(members):
+        outcome = live(lifetime_config, base, 0, m, None)
+        lifetimes.append(outcome.seconds)
+        for mode in scores:
+            scored = dataclasses.replace(config, evolution=dataclasses.replace(config.evolution, fitness=mode))
+            start = time.perf_counter()
+            member_fitness(scored, base, 0, outcome.gene, outcome.lifetime_accuracy)
+            scores[mode].append(time.perf_counter() - start)
+    out["lifetime_s"] = float(statistics.fmean(lifetimes))
+    for mode, seconds in scores.items():
+        out[f"{mode}_fitness_s"] = float(statistics.fmean(seconds))
+        out[f"{mode}_extra_share"] = out[f"{mode}_fitness_s"] / out["lifetime_s"]
+    return out
+
+
 def gpu_variant(configure: Callable[..., GTLConfig], population: int, generations: int) -> dict[str, Any]:
     """Members on GPUs (a fraction each): the device they trained on and samples/s, vs CPU."""
     if not torch.cuda.is_available():
@@ -435,6 +464,12 @@ def main(argv: list[str] | None = None) -> int:
             out["scheduler_seconds_all"][str(P)] = seconds
         timings["scheduler"] = time.time() - clock
 
+        clock = time.time()
+        fitness_config = load_config(args.config, (list(TINY_RUN) if profile.name == "tiny" else []) + list(args.set) + [f"storage={workdir}"])
+        log.info("fitness cost at %s's settings", Path(args.config).name)
+        out["fitness_cost"] = fitness_cost(fitness_config, 2 if profile.name == "tiny" else 4)
+        timings["fitness_cost"] = time.time() - clock
+
         out["gpu"] = gpu_variant(configure, profile.compare_population, profile.generations) if args.gpu else {"skipped": True, "reason": "not requested (pass --gpu on a machine with CUDA GPUs)"}
     finally:
         ray.shutdown()
@@ -477,6 +512,8 @@ def render_markdown(out: dict[str, Any]) -> str:
         f"min {flat['min']} B, max {flat['max']} B (a saw-tooth: released objects are freed in batches); growth over the run from a least-squares line {flat['fitted_growth_bytes']:.0f} B, flat: {flat['flat']} (tolerance {flat['tolerance_bytes']} B = 2 x P genes). Series in MB: {', '.join(f'{b / 1e6:.2f}' for b in out['object_store_bytes'])}",
         "## Scheduler seconds per generation (tournament + pool post, median)",
         report.markdown_table(["P", "seconds"], [[P, f"{s:.4f}"] for P, s in out["scheduler_seconds_per_generation"].items()]),
+        f"## Cost of scoring a member (in process, one thread; {out['fitness_cost']['fitness_episodes']} episodes of {out['fitness_cost']['fitness_shots']} shots, {out['fitness_cost']['evaluation_steps']} fine-tuning steps each)",
+        report.markdown_table(["fitness", "seconds per member", "on top of the lifetime"], [["lifetime (the lifetime itself)", f"{out['fitness_cost']['lifetime_s']:.2f}", "-"]] + [[mode, f"{out['fitness_cost'][f'{mode}_fitness_s']:.2f}", f"{100 * out['fitness_cost'][f'{mode}_extra_share']:.0f}%"] for mode in ("descendant", "instinct")]),
         "## GPU variant",
         json.dumps(out["gpu"]),
         "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in out["timings"].items()),

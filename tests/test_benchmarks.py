@@ -63,6 +63,8 @@ def test_systems_tiny(tmp_path):
     assert all(isinstance(b, int) and b > 0 for b in data["object_store_bytes"])
     assert set(data["scheduler_seconds_per_generation"]) == {str(p) for p in data["profile_settings"]["scheduler_populations"]}
     assert data["gpu"]["skipped"] is True and data["gpu"]["reason"]
+    cost = data["fitness_cost"]
+    assert cost["lifetime_s"] > 0 and cost["descendant_fitness_s"] > 0 and cost["descendant_extra_share"] > cost["instinct_extra_share"] > 0
     assert MACHINE_KEYS <= set(data["machine"]) and out.with_suffix(".md").exists()
 
 
