@@ -75,6 +75,28 @@ def assert_same_run(got: dict[str, Any], reference: dict[str, Any], population: 
     assert got["final"] == reference["final"] is not None
 
 
+def store_run(directory: Path, name: str = "stored", *overrides: str) -> tuple[Path, Any]:
+    """A complete one-generation, two-member run written by the service's own RunStore, without
+    Ray (evolve_local): (its config file, its RunStore)."""
+    from gtl_ray.config import load_config
+    from gtl_ray.evolution import evolve_local
+    from gtl_ray.evolution.population import fitness_stats
+    from gtl_ray.service.checkpoint import GenerationSummary, RunStore
+
+    path = write_config(directory / "config.yaml", directory / "runs", name, "evolution.generations=1", "population.size=2", *overrides)
+    config = load_config(path)
+    result = evolve_local(config)
+    by_checksum = {g.checksum: g for g in [result.final, *result.elites]}  # P = 2: every gene of the generation
+    records = result.lineage
+    genes = [by_checksum[r.gene_checksum] for r in records]
+    best = next(r.member for r in records if r.gene_checksum == result.final.checksum)
+    summary = GenerationSummary(0, fitness_stats([r.fitness for r in records]), best, [g.checksum for g in genes], {"wall": 0.0, "lifetime_max": 0.0, "scheduling": 0.0})
+    store = RunStore(config.storage, config.name)
+    store.write_generation(config, summary, genes, records, [])
+    store.write_final(config, result.final, result.elites, [summary])
+    return path, store
+
+
 # ---------------------------------------------------------------- processes of one session
 
 

@@ -1,7 +1,6 @@
 """The family tree of a run: one record per member per generation, stored as Parquet."""
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass, fields
 
 import pyarrow as pa
@@ -61,15 +60,18 @@ def to_table(records: list[LineageRecord]) -> pa.Table:
 
 
 def write_lineage(uri: str, records: list[LineageRecord]) -> None:
-    sink = io.BytesIO()
+    sink = pa.BufferOutputStream()
     pq.write_table(to_table(records), sink)
-    storage.write_bytes_atomic(uri, sink.getvalue())
+    storage.write_bytes_atomic(uri, sink.getvalue().to_pybytes())
 
 
 def read_lineage(uri: str) -> list[LineageRecord]:
+    """Read from a native Arrow file in this thread: Arrow's I/O threads must never hold a
+    Python buffer (see storage.open_random_access)."""
     try:
-        table = pq.read_table(io.BytesIO(storage.read_bytes(uri)))
-    except pa.ArrowInvalid as exc:
+        with storage.open_random_access(uri, "lineage") as handle:
+            table = pq.ParquetFile(handle, pre_buffer=False).read(use_threads=False)
+    except (pa.ArrowException, OSError) as exc:
         raise StorageError(f"{uri}: not a readable lineage Parquet file: {exc}") from None
     names = [f.name for f in fields(LineageRecord)]
     missing = [n for n in names if n not in table.column_names]
