@@ -19,10 +19,11 @@ log = logging.getLogger("gtl_ray")
 
 def _config(args: argparse.Namespace, *extra: str) -> GTLConfig:
     overrides = list(args.set or []) + list(extra)
+    # --storage and --name are strings as typed (JSON quoting is YAML), not YAML to interpret.
     if getattr(args, "storage", None):
-        overrides.append(f"storage={args.storage}")
-    if getattr(args, "name", None):
-        overrides.append(f"name={args.name}")
+        overrides.append(f"storage={json.dumps(args.storage)}")
+    if getattr(args, "name", None) is not None:
+        overrides.append(f"name={json.dumps(args.name)}")
     return load_config(args.config, overrides)
 
 
