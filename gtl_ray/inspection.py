@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gtl_ray import storage
-from gtl_ray.errors import StorageError
+from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import ancestry, member_id
 from gtl_ray.learngene import Learngene
 from gtl_ray.service.checkpoint import MANIFEST, RunStore
@@ -52,6 +52,8 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
     if final is not None:
         gene_uri = store.path(final["learngene"])
         gene = inspect_gene(gene_uri)
+        if gene["checksum"] != final["checksum"]:
+            raise StorageError(f"{gene_uri}: checksum {gene['checksum']} differs from the manifest's {quote(final['checksum'])} (file swapped or edited)")
         last = generations[-1]
         leaf = member_id(last["generation"], last["best_member"])
         out["final_learngene"] = {"path": gene_uri, "checksum": final["checksum"], "share": gene["share"], "architecture": gene["architecture"], "num_params": gene["num_params"], "elites": [store.path(e) for e in final["elites"]]}
