@@ -279,7 +279,7 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
             if data is not None:
                 storage.write_bytes_atomic(storage.join(out_dir, file_name), data)
         path = storage.join(out_dir, "report.html")
-        storage.write_bytes_atomic(path, page.encode())
+        storage.write_bytes_atomic(path, page.encode("utf-8", "backslashreplace"))  # lone surrogates from JSON
     except OSError as exc:
         raise StorageError(f"report --out {out_dir}: cannot write there: {exc}") from None
     return path

@@ -99,6 +99,10 @@ def resolve(location: str | os.PathLike) -> tuple[pafs.FileSystem, str]:
     location = str(location)
     if "\x00" in location:
         raise StorageError(f"path {location[:200]!r} contains a NUL byte")
+    try:
+        location.encode("utf-8")
+    except UnicodeEncodeError:  # a name from bytes that are not UTF-8 (pyarrow takes UTF-8 only)
+        raise StorageError(f"path {ascii(location)[:200]} is not valid UTF-8; rename it") from None
     if not is_uri(location):
         return pafs.LocalFileSystem(), os.path.abspath(location)
     scheme = check_scheme(location)

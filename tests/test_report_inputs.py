@@ -109,6 +109,13 @@ def test_inspect_notices_a_final_gene_swapped_for_another_valid_gene(capsys, run
     assert not (run / "report").exists()
 
 
+def test_text_that_is_not_utf8_is_written_escaped(run):
+    """JSON may hold lone surrogates ("\\ud800"): the page is still written, escaped."""
+    (run / "evaluation.json").write_text('{"results": [' + json.dumps(row())[:-1] + ', "variant": "\\ud800x"}]}')
+    page = Path(write_report(str(run), str(run / "out"))).read_bytes()
+    assert b"\\ud800x" in page
+
+
 def test_benchmark_sections_are_kept_and_others_skipped():
     sections = parse_evaluation({"results": [row()], "scalability": [row(variant="wider x2", width=0.25, depth=None)], "curve": [{"min": 0.1}], "machine": {"cpu": "x"}}, "e.json")
     assert list(sections) == ["results", "scalability"]

@@ -104,9 +104,14 @@ def test_test_scheme_only_behind_its_flag(monkeypatch):
     assert storage.check_scheme("mock://runs") == "mock"
 
 
-def test_nul_in_a_path_is_refused():
+def test_nul_or_non_utf8_in_a_path_is_refused(tmp_path):
     with pytest.raises(StorageError, match="NUL"):
         storage.read_bytes("a\0b")
+    name = os.fsdecode(bytes(tmp_path) + b"/\xff.safetensors")  # what argv holds for such a file
+    open(os.fsencode(name), "wb").close()
+    for call in (storage.read_bytes, storage.exists, storage.is_dir):
+        with pytest.raises(StorageError, match=r"\\udcff.safetensors' is not valid UTF-8"):
+            call(name)
 
 
 def test_storage_root_must_be_a_folder_or_creatable(tmp_path):
