@@ -20,10 +20,11 @@ log = logging.getLogger("gtl_ray")
 
 def _config(args: argparse.Namespace, *extra: str) -> GTLConfig:
     overrides = list(args.set or []) + list(extra)
+    # --storage and --name are strings as typed (JSON quoting is YAML), not YAML to interpret.
     if getattr(args, "storage", None):
-        overrides.append(f"storage={args.storage}")
-    if getattr(args, "name", None):
-        overrides.append(f"name={args.name}")
+        overrides.append(f"storage={json.dumps(args.storage)}")
+    if getattr(args, "name", None) is not None:
+        overrides.append(f"name={json.dumps(args.name)}")
     return load_config(args.config, overrides)
 
 
@@ -216,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    if hasattr(sys.stdout, "reconfigure"):  # a file name or header text that is not UTF-8 prints escaped
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return int(args.func(args) or 0)
     except GTLError as exc:

@@ -9,17 +9,20 @@ schema without an import cycle. Nothing else in gtl_ray reads YAML.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
 
-import yaml
-
-from gtl_ray.errors import ConfigError
+from gtl_ray.errors import ConfigError, quote
+from gtl_ray.yaml_loader import parse as parse_yaml
+from gtl_ray.yaml_loader import read_mapping
 
 SplitSpec = Union[int, str, list]
+MAX_INT = 2**63  #: integers and numbers in a config stay below this in magnitude
+MAX_STRING = 4096  #: characters in a string value (paths, names)
 
 
 @dataclass
@@ -216,18 +219,7 @@ def read_config(path: str | Path | None = None, overrides: list[str] | None = No
     """Read a YAML config (or the defaults when `path` is None) and apply `key=value` overrides,
     checking keys and types (ranges: `config_checks.validate`). Raises ConfigError naming the
     file, key or value at fault."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: top level must be a mapping, got {type(loaded).__name__}")
-        raw = loaded or {}
+    raw: dict[str, Any] = {} if path is None else read_mapping(path)
     for item in overrides or []:
         apply_override(raw, item)
     return from_dict(raw)
@@ -237,11 +229,8 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
     """Apply one `dotted.key=value` override (value parsed as YAML) to a raw config mapping."""
     key, sep, text = item.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set expects key=value, got {item!r}")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {key}: value {text!r} is not valid YAML: {exc}") from None
+        raise ConfigError(f"--set expects key=value, got {quote(item)}")
+    value = parse_yaml(text, f"--set {key[:100]}: value {quote(text)}")
     parts = key.strip().split(".")
     node = raw
     for i, part in enumerate(parts[:-1]):
@@ -259,10 +248,10 @@ def from_dict(raw: dict[str, Any]) -> GTLConfig:
 
 def _build(cls: type, raw: Any, prefix: str) -> Any:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {raw!r}")
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {quote(raw)}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
+    unknown = sorted(k if isinstance(k, str) and len(k) <= 60 else quote(k, 60) for k in raw if k not in fields)
     if unknown:
         raise ConfigError(
             f"unknown key {prefix}{unknown[0]}; allowed under {prefix.rstrip('.') or 'top level'}: "
@@ -280,8 +269,8 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(hint)
     if origin is Literal:
         allowed = typing.get_args(hint)
-        if value not in allowed:
-            raise ConfigError(f"{key}: {value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
+        if not isinstance(value, (str, int, float, bool, type(None))) or value not in allowed:
+            raise ConfigError(f"{key}: {quote(value)} is not allowed; choose one of {', '.join(map(str, allowed))}")
         return value
     if origin in (Union, types.UnionType):
         options = typing.get_args(hint)
@@ -295,28 +284,34 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             except ConfigError:
                 pass
         names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
-        raise ConfigError(f"{key}: expected {names}, got {value!r}")
+        raise ConfigError(f"{key}: expected {names}, got {quote(value)}")
     if hint is list or origin is list:
         if not isinstance(value, list):
-            raise ConfigError(f"{key}: expected a list, got {value!r}")
+            raise ConfigError(f"{key}: expected a list, got {quote(value)}")
         return list(value)
     if hint is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+            raise ConfigError(f"{key}: expected true or false, got {quote(value)}")
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+            raise ConfigError(f"{key}: expected an integer, got {quote(value)}")
+        if abs(value) >= MAX_INT:
+            raise ConfigError(f"{key}: {quote(value, 40)} is out of range (|value| < 2**63)")
         return value
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
+            raise ConfigError(f"{key}: expected a number, got {quote(value)}")
+        if not math.isfinite(value) or abs(value) >= MAX_INT:
+            raise ConfigError(f"{key}: expected a finite number, got {quote(value, 40)}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
+            raise ConfigError(f"{key}: expected a string, got {quote(value)}")
+        if len(value) > MAX_STRING or "\x00" in value:
+            raise ConfigError(f"{key}: expected a string of at most {MAX_STRING} characters without NUL, got {quote(value)}")
         return value
-    raise ConfigError(f"{key}: unsupported value {value!r}")
+    raise ConfigError(f"{key}: unsupported value {quote(value)}")
 
 
 def describe_differences(a: GTLConfig, b: GTLConfig, ignore: tuple[str, ...] = ()) -> list[str]:

@@ -7,14 +7,24 @@ only, none of which imports it back."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from gtl_ray import storage
 from gtl_ray.config import DataConfig, GTLConfig, read_config
-from gtl_ray.errors import ConfigError, StorageError
+from gtl_ray.errors import ConfigError, StorageError, quote
 from gtl_ray.evaluation.methods import list_methods
 from gtl_ray.evolution.mutation import list_mutations
 from gtl_ray.models import create_model, list_models
+
+NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")  #: a run name is one path segment (and not . or ..)
+MAX_COUNT = 1_000_000  #: upper bound of every count (classes, images, epochs, episodes, ...)
+MAX_WIDTH = 16.0  #: channel multiplier: x16 of VGG11 is already ~2.4e9 parameters
+MAX_DEPTH = 32  #: VGG takes 11/13/16/19; ResNet12 blocks per stage
+MAX_IMAGE_SIZE = 1024  #: pixels per side images are resized to
+MAX_POPULATION = 100_000
+MAX_RESOURCES = 1024  #: GPUs or CPUs per member or Ray Train workers
+GENERATED_FORMATS = ("procedural", "glyphs")  #: data made on the fly: class counts, data.num_classes x data.images_per_class
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GTLConfig:
@@ -24,8 +34,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     validate(config)
     return config
 
-GENERATED_FORMATS = ("procedural", "glyphs")  #: data made on the fly: class counts, data.num_classes x data.images_per_class
-
 
 def _require(ok: bool, key: str, message: str) -> None:
     if not ok:
@@ -34,10 +42,11 @@ def _require(ok: bool, key: str, message: str) -> None:
 
 def validate(config: GTLConfig) -> None:
     """Check every value range and cross-field constraint that can be checked without data."""
-    _require(bool(config.name) and "/" not in config.name, "name", f"must be a non-empty name without '/', got {config.name!r}")
+    _require(bool(NAME.fullmatch(config.name)) and config.name not in (".", ".."), "name", f"must be one path segment of letters, digits and -_. (at most 128, not . or ..), got {quote(config.name)}")
     _require(config.seed >= 0, "seed", f"must be >= 0, got {config.seed}")
     try:
         storage.check_scheme(config.storage)
+        storage.check_storage_root(config.storage)
     except StorageError as exc:
         raise ConfigError(f"storage: {exc}") from None
     for key, arch in (("model.arch", config.model.arch), ("evaluation.descendant.arch", config.evaluation.descendant.arch)):
@@ -45,21 +54,25 @@ def validate(config: GTLConfig) -> None:
             raise ConfigError(f"{key}: unknown architecture {arch!r}; registered: {', '.join(list_models())}")
     for key, width in (("model.width", config.model.width), ("evaluation.descendant.width", config.evaluation.descendant.width)):
         _require(width is None or width > 0, key, f"must be > 0, got {width}")
+        _require(width is None or width <= MAX_WIDTH, key, f"must be <= {MAX_WIDTH:g}, got {width}")
+    for key, depth in (("model.depth", config.model.depth), ("evaluation.descendant.depth", config.evaluation.descendant.depth)):
+        _require(depth is None or 1 <= depth <= MAX_DEPTH, key, f"must be between 1 and {MAX_DEPTH}, got {depth}")
     _require(0.0 < config.learngene.share < 1.0, "learngene.share", f"must be in (0, 1), got {config.learngene.share}")
     _validate_input_size(config)
 
     pop, evo = config.population, config.evolution
-    _require(pop.size >= 1, "population.size", f"must be >= 1 (1: no selection), got {pop.size}")
-    _require(pop.gpus_per_member >= 0, "population.gpus_per_member", f"must be >= 0, got {pop.gpus_per_member}")
+    _count(pop.size, "population.size", low=1, high=MAX_POPULATION)
+    _count(pop.gpus_per_member, "population.gpus_per_member", low=0, high=MAX_RESOURCES)
     _require(
         pop.gpus_per_member <= 1 or float(pop.gpus_per_member).is_integer(),
         "population.gpus_per_member",
         f"fractions are allowed only below 1, got {pop.gpus_per_member}",
     )
     _require(pop.cpus_per_member > 0, "population.cpus_per_member", f"must be > 0, got {pop.cpus_per_member}")
-    _require(pop.max_failures >= 0, "population.max_failures", f"must be >= 0, got {pop.max_failures}")
+    _count(pop.cpus_per_member, "population.cpus_per_member", low=0, high=MAX_RESOURCES)
+    _count(pop.max_failures, "population.max_failures", low=0)
     _require(pop.resource_timeout_s >= 0, "population.resource_timeout_s", f"must be >= 0, got {pop.resource_timeout_s}")
-    _require(evo.generations >= 1, "evolution.generations", f"must be >= 1, got {evo.generations}")
+    _count(evo.generations, "evolution.generations")
     _require(
         1 <= evo.tournament_size <= pop.size,
         "evolution.tournament_size",
@@ -80,22 +93,29 @@ def validate(config: GTLConfig) -> None:
 
     life = config.lifetime
     for key in ("n_way", "train_per_class", "query_per_class", "epochs", "batch_size"):
-        value = getattr(life, key)
-        _require(value >= 1, f"lifetime.{key}", f"must be >= 1, got {value}")
+        _count(getattr(life, key), f"lifetime.{key}")
     _require(life.n_way >= 2, "lifetime.n_way", f"must be >= 2, got {life.n_way}")
-    for section, obj in (("lifetime", life), ("pretrain", config.pretrain)):
+    for section, obj in (("lifetime", life), ("pretrain", config.pretrain), ("descend", config.descend)):
         _require(obj.lr > 0, f"{section}.lr", f"must be > 0, got {obj.lr}")
-        _require(0 <= obj.momentum < 1, f"{section}.momentum", f"must be in [0, 1), got {obj.momentum}")
-        _require(obj.weight_decay >= 0, f"{section}.weight_decay", f"must be >= 0, got {obj.weight_decay}")
+        if hasattr(obj, "momentum"):
+            _require(0 <= obj.momentum < 1, f"{section}.momentum", f"must be in [0, 1), got {obj.momentum}")
+            _require(obj.weight_decay >= 0, f"{section}.weight_decay", f"must be >= 0, got {obj.weight_decay}")
 
     _require(life.environments >= 1, "lifetime.environments", f"must be >= 1, got {life.environments}")
     _validate_strategy(config)
     _validate_data(config.data)
     _validate_evaluation(config)
-    _require(config.pretrain.epochs >= 1, "pretrain.epochs", f"must be >= 1, got {config.pretrain.epochs}")
-    _require(config.descend.num_workers >= 1, "descend.num_workers", f"must be >= 1, got {config.descend.num_workers}")
-    _require(config.descend.epochs >= 1, "descend.epochs", f"must be >= 1, got {config.descend.epochs}")
-    _require(config.descend.train_per_class >= 1, "descend.train_per_class", f"must be >= 1, got {config.descend.train_per_class}")
+    for key in ("epochs", "batch_size"):
+        _count(getattr(config.pretrain, key), f"pretrain.{key}")
+    for key in ("epochs", "batch_size", "train_per_class"):
+        _count(getattr(config.descend, key), f"descend.{key}")
+    _count(config.descend.num_workers, "descend.num_workers", high=MAX_RESOURCES)
+
+
+def _count(value: int | float, key: str, low: int | float = 1, high: int | float = MAX_COUNT) -> None:
+    """`low <= value <= high`; the message names the bound that was broken."""
+    _require(value >= low, key, f"must be >= {low}, got {value}")
+    _require(value <= high, key, f"must be <= {high}, got {value}")
 
 
 def _validate_strategy(config: GTLConfig) -> None:
@@ -125,13 +145,20 @@ def _validate_input_size(config: GTLConfig) -> None:
 
     shape = config.descendant_shape()
     for key, arch, depth in (("model.arch", config.model.arch, config.model.depth), ("evaluation.descendant.arch", shape.arch, shape.depth)):
-        pools = sum(isinstance(m, nn.MaxPool2d) for m in create_model(arch, width=0.0625, depth=depth).modules())
+        try:
+            pools = sum(isinstance(m, nn.MaxPool2d) for m in create_model(arch, width=0.0625, depth=depth).modules())
+        except ConfigError as exc:  # create_model names model.*; say which network it was
+            section = key.rsplit(".", 1)[0]
+            raise ConfigError(str(exc).replace("model.", f"{section}.", 1)) from None
         need = 2**pools
         _require(config.data.image_size >= need, "data.image_size", f"{config.data.image_size} px is too small for {key}={arch} ({pools} halvings need >= {need} px)")
 
 
 def _validate_data(data: DataConfig) -> None:
-    _require(data.image_size >= 8, "data.image_size", f"must be >= 8, got {data.image_size}")
+    _count(data.image_size, "data.image_size", low=8, high=MAX_IMAGE_SIZE)
+    _require(data.seed >= 0, "data.seed", f"must be >= 0, got {data.seed}")
+    _count(data.num_classes, "data.num_classes")
+    _count(data.images_per_class, "data.images_per_class")
     if data.format in ("cifar100", "folder") and not data.path:
         raise ConfigError(f"data.path: required for data.format={data.format}")
     splits = data.splits
@@ -140,33 +167,40 @@ def _validate_data(data: DataConfig) -> None:
         key = f"data.splits.{name}"
         if isinstance(spec, int):
             _require(spec >= 0 if name == "val" else spec >= 2, key, f"class count must be >= {0 if name == 'val' else 2}, got {spec}")
+            _require(spec <= MAX_COUNT, key, f"class count must be <= {MAX_COUNT}, got {spec}")
+        if isinstance(spec, list):
+            bad = next((c for c in spec if isinstance(c, bool) or not isinstance(c, (str, int)) or len(str(c)) > 256), None)
+            _require(bad is None and len(spec) <= MAX_COUNT, key, f"must list at most {MAX_COUNT} class names (strings of at most 256 characters), got {quote(bad if bad is not None else spec)}")
         if data.format == "parquet":
-            _require(isinstance(spec, str) or (name == "val" and spec in (None, 0)), key, f"data.format=parquet needs a file or folder path per split, got {spec!r}")
+            _require(isinstance(spec, str) or (name == "val" and spec in (None, 0)), key, f"data.format=parquet needs a file or folder path per split, got {quote(spec)}")
     if data.format in GENERATED_FORMATS:
         counts = [0 if getattr(splits, n) is None else getattr(splits, n) for n in ("base", "val", "novel")]
-        _require(all(isinstance(c, int) for c in counts), "data.splits", f"{data.format} data takes class counts, got {counts}")
+        _require(all(isinstance(c, int) for c in counts), "data.splits", f"{data.format} data takes class counts, got {quote(counts)}")
         _require(
             sum(counts) <= data.num_classes,
             "data.splits",
             f"base+val+novel = {sum(counts)} classes but data.num_classes is {data.num_classes}",
         )
         _require(data.images_per_class >= 2, "data.images_per_class", f"must be >= 2, got {data.images_per_class}")
+        decoded = data.num_classes * data.images_per_class * 3 * data.image_size**2
+        _require(decoded <= storage.limit("decoded"), "data.images_per_class", f"data.num_classes x data.images_per_class images of {data.image_size} px take {decoded} bytes, more than {storage.limit('decoded')} (GTL_RAY_MAX_DECODED_BYTES)")
 
 
 def _validate_evaluation(config: GTLConfig) -> None:
     ev = config.evaluation
     _require(ev.n_way >= 2, "evaluation.n_way", f"must be >= 2, got {ev.n_way}")
-    _require(len(ev.shots) > 0, "evaluation.shots", "must list at least one shot count")
+    _count(ev.n_way, "evaluation.n_way")
+    _require(0 < len(ev.shots) <= 100, "evaluation.shots", f"must list between 1 and 100 shot counts, got {len(ev.shots)}")
     for shot in ev.shots:
-        _require(isinstance(shot, int) and not isinstance(shot, bool) and shot >= 1, "evaluation.shots", f"every entry must be an integer >= 1, got {shot!r}")
-    _require(ev.query >= 1, "evaluation.query", f"must be >= 1, got {ev.query}")
-    _require(ev.episodes >= 1, "evaluation.episodes", f"must be >= 1, got {ev.episodes}")
-    _require(ev.steps >= 0, "evaluation.steps", f"must be >= 0, got {ev.steps}")
+        _require(isinstance(shot, int) and not isinstance(shot, bool) and 1 <= shot <= MAX_COUNT, "evaluation.shots", f"every entry must be an integer >= 1 and <= {MAX_COUNT}, got {quote(shot)}")
+    _count(ev.query, "evaluation.query")
+    _count(ev.episodes, "evaluation.episodes")
+    _count(ev.steps, "evaluation.steps", low=0)
     _require(ev.lr > 0, "evaluation.lr", f"must be > 0, got {ev.lr}")
     _require(math.isfinite(ev.rest_scale) and 0.0 <= ev.rest_scale <= 1.0, "evaluation.rest_scale", f"must be in [0, 1], got {ev.rest_scale}")
     for method in ev.methods:
-        if method not in list_methods():
-            raise ConfigError(f"evaluation.methods: unknown method {method!r}; choose from {', '.join(list_methods())}")
+        if not isinstance(method, str) or method not in list_methods():
+            raise ConfigError(f"evaluation.methods: unknown method {quote(method)}; choose from {', '.join(list_methods())}")
     for key, count, split in (
         ("lifetime.n_way", config.lifetime.n_way, "base"),
         ("evaluation.n_way", ev.n_way, "novel"),

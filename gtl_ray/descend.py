@@ -13,10 +13,10 @@ import ray
 import safetensors.torch
 import torch
 
-from gtl_ray import storage
+from gtl_ray import formats, storage
 from gtl_ray.config import GTLConfig, from_dict
 from gtl_ray.data import ImageSet, load_splits
-from gtl_ray.errors import DataError
+from gtl_ray.errors import DataError, StorageError
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.models import create_model
 from gtl_ray.run_store import RunStore
@@ -39,9 +39,13 @@ def split_per_class(images: ImageSet, train_per_class: int, seed: int) -> tuple[
 
 def read_descendant_header(uri: str) -> dict[str, Any]:
     """The gtl_ray metadata of a saved descendant (parsed from the safetensors header only)."""
-    data = storage.read_bytes(uri)
-    header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
-    return json.loads(header["__metadata__"]["gtl_ray"])
+    data = storage.read_bytes(uri, "weights")
+    header = formats.parse_json(data[8 : 8 + int.from_bytes(data[:8], "little")], uri)
+    text = header.get("__metadata__", {}).get("gtl_ray") if isinstance(header, dict) else None
+    meta = formats.parse_json(text, uri) if isinstance(text, str) else None
+    if not isinstance(meta, dict):
+        raise StorageError(f"{uri}: not a gtl_ray descendant (no gtl_ray header)")
+    return meta
 
 
 def _train_loop(loop_config: dict[str, Any]) -> None:

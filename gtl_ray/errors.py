@@ -22,7 +22,28 @@ class LearngeneError(GTLError):
 
 
 class StorageError(GTLError):
-    """A storage URI is unsupported or a run directory is missing or inconsistent."""
+    """A storage URI is unsupported, a file is unreadable or too big, or a run directory is
+    missing or inconsistent."""
+
+
+class LineageError(StorageError):
+    """A lineage table breaks its schema: a column's type, a value, or a family relation."""
+
+
+class EvaluationFileError(StorageError):
+    """An evaluation JSON (read by `gtl-ray report`) breaks its schema."""
+
+
+def quote(value: object, limit: int = 80) -> str:
+    """A bounded repr of a bad value for an error message: nested containers are cut short
+    before they are expanded (a YAML alias bomb never gets rendered), the text after `limit`."""
+    import reprlib
+
+    shorter = reprlib.Repr()
+    shorter.maxlevel, shorter.maxstring, shorter.maxother = 3, limit, limit
+    shorter.maxlist = shorter.maxtuple = shorter.maxdict = shorter.maxset = 8
+    text = shorter.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class RunFailed(Exception):

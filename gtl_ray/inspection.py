@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gtl_ray import storage
-from gtl_ray.errors import StorageError
+from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import ancestry
 from gtl_ray.learngene import Learngene
 from gtl_ray.run_store import MANIFEST, RunStore
@@ -53,6 +53,8 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
     if final is not None:
         gene_uri = store.path(final["learngene"])
         gene = inspect_gene(gene_uri)
+        if gene["checksum"] != final["checksum"]:
+            raise StorageError(f"{gene_uri}: checksum {gene['checksum']} differs from the manifest's {quote(final['checksum'])} (file swapped or edited)")
         leaf = final.get("id", "")
         out["final_learngene"] = {"path": gene_uri, "checksum": final["checksum"], "share": gene["share"], "architecture": gene["architecture"], "num_params": gene["num_params"], "elites": [store.path(e) for e in final["elites"]]}
         out["final_lineage"] = [{"id": r.id, "parent": r.parent, "elite": r.elite, "mutation": r.mutation, "channels_mutated": r.channels_mutated, "fitness": r.fitness} for r in ancestry(lineage, leaf)]

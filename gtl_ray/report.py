@@ -19,6 +19,7 @@ import platform
 from typing import Any, Sequence
 
 from gtl_ray import storage
+from gtl_ray.errors import StorageError
 from gtl_ray.inspection import inspect_run
 from gtl_ray.run_store import RunStore
 
@@ -197,44 +198,55 @@ def markdown_table(head: Sequence[Any], body: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in body])
 
 
-def load_evaluation(run_dir: str, out_dir: str) -> dict[str, Any] | None:
-    """The first evaluation JSON found: RUN/evaluation.json, then OUT/evaluation.json."""
+def load_evaluation(run_dir: str, out_dir: str) -> dict[str, list[dict[str, Any]]] | None:
+    """The row sections of the first evaluation JSON found: RUN/evaluation.json, then
+    OUT/evaluation.json; each row parsed and checked (`evaluation.results_file`)."""
+    from gtl_ray.evaluation.results_file import read_evaluation
+
     for location in (storage.join(run_dir, "evaluation.json"), storage.join(out_dir, "evaluation.json")):
         if storage.exists(location):
-            return json.loads(storage.read_bytes(location))
+            return read_evaluation(location)
     return None
 
 
-def _evaluation_html(evaluation: dict[str, Any]) -> str:
+def _evaluation_html(evaluation: dict[str, list[dict[str, Any]]]) -> str:
     parts = []
     for section, rows in evaluation.items():
-        if not (isinstance(rows, list) and rows and isinstance(rows[0], dict) and "method" in rows[0] and "shots" in rows[0]):
-            continue
         extra = [k for k in ("variant", "width", "depth", "share") if k in rows[0]]
         head, body = accuracy_table(rows, extra)
         episodes = sorted({r["episodes"] for r in rows})
-        parts.append(f"<h3>{html.escape(section)}</h3>{_table(head, body)}<p class=muted>accuracy in % (mean ± 95% CI over {', '.join(map(str, episodes))} episodes, same episodes for every method)</p>")
+        parts.append(f"<h3>{_e(section)}</h3>{_table(head, body)}<p class=muted>accuracy in % (mean ± 95% CI over {_e(', '.join(map(str, episodes)))} episodes, same episodes for every method)</p>")
     return "".join(parts)
+
+
+def _e(value: Any) -> str:
+    """Any value read from a file, as HTML text."""
+    return html.escape(_fmt(value))
+
+
+def _check_out_dir(out_dir: str) -> None:
+    if storage.exists(out_dir) and not storage.is_dir(out_dir):
+        raise StorageError(f"report --out {out_dir}: is a file, not a folder")
 
 
 def write_report(run_dir: str, out_dir: str | None = None) -> str:
     """Write OUT/report.html (+ fitness.png, family.png, timing.png) for the run at `run_dir`;
-    returns the HTML path. `out_dir` defaults to RUN/report."""
+    returns the HTML path. `out_dir` defaults to RUN/report. Every input is read and checked
+    before anything is written."""
     out_dir = out_dir or storage.join(run_dir, "report")
+    _check_out_dir(out_dir)
     info = inspect_run(run_dir)
     root, _, name = run_dir.rstrip("/").rpartition("/")
     store = RunStore.from_path(run_dir)
     manifest = store.read_manifest()
     lineage = store.load_lineage(manifest)
+    evaluation = load_evaluation(run_dir, out_dir)
     chain = info.get("final_lineage") or []
     images = {
         "fitness.png": (plot_fitness({"members": info["fitness"]}) if info["fitness"] else None, "fitness curve"),
         "family.png": (plot_family(lineage, {r["id"] for r in chain}) if lineage else None, "family tree"),
         "timing.png": (plot_timing(info["timing"]) if info["timing"] else None, "generation timing"),
     }
-    for file_name, (data, _) in images.items():
-        if data is not None:
-            storage.write_bytes_atomic(storage.join(out_dir, file_name), data)
     figure = {k: _image(k, data, alt) if data else "<p class=muted>no generation completed yet</p>" for k, (data, alt) in images.items()}
 
     curve_rows = [[g, f["min"], f["median"], f["max"], f["mean"]] for g, f in enumerate(info["fitness"])]
@@ -242,15 +254,14 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
     final = info.get("final_learngene")
     if final:
         tree = _table(["generation", "member", "parent", "elite", "mutation", "channels mutated", "fitness"], [[int(r["id"][1:5]), r["id"], r["parent"] or "random gene", "yes" if r["elite"] else "", r["mutation"], r["channels_mutated"], r["fitness"]] for r in reversed(chain)])
-        final_html = f"<p>Final learngene <code>{html.escape(final['path'])}</code>: {html.escape(final['architecture'])}, share {final['share']:.4f}, {final['num_params']} parameters, <code>{html.escape(final['checksum'])}</code>.</p><p>Line of descent, generation 0 first:</p>{tree}"
+        final_html = f"<p>Final learngene <code>{_e(final['path'])}</code>: {_e(final['architecture'])}, share {final['share']:.4f}, {_e(final['num_params'])} parameters, <code>{_e(final['checksum'])}</code>.</p><p>Line of descent, generation 0 first:</p>{tree}"
     else:
         final_html = "<p class=muted>The run has no final learngene yet (still running or interrupted).</p>"
-    evaluation = load_evaluation(run_dir, out_dir)
-    evaluation_html = _evaluation_html(evaluation) if evaluation else f"<p class=muted>No evaluation found. Write one with <code>gtl-ray evaluate CONFIG --learngene {html.escape(run_dir)}/final/learngene.safetensors --out {html.escape(run_dir)}/evaluation.json</code> and run <code>gtl-ray report</code> again.</p>"
+    evaluation_html = _evaluation_html(evaluation) if evaluation else f"<p class=muted>No evaluation found. Write one with <code>gtl-ray evaluate CONFIG --learngene {_e(run_dir)}/final/learngene.safetensors --out {_e(run_dir)}/evaluation.json</code> and run <code>gtl-ray report</code> again.</p>"
     config = json.dumps(manifest.get("config", {}), indent=1, sort_keys=True)
-    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>gtl_ray run {html.escape(info['name'])}</title><style>{CSS}</style></head><body>
-<h1>gtl_ray run <code>{html.escape(info['name'])}</code></h1>
-<p>{info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}, seed {info['seed']}. Run directory: <code>{html.escape(run_dir)}</code>.</p>
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>gtl_ray run {_e(info['name'])}</title><style>{CSS}</style></head><body>
+<h1>gtl_ray run <code>{_e(info['name'])}</code></h1>
+<p>{_e(info['generations_completed'])}/{_e(info['generations_planned'])} generations, population {_e(info['population'])}, seed {_e(info['seed'])}. Run directory: <code>{_e(run_dir)}</code>.</p>
 <h2 id="fitness">Fitness per generation</h2>{figure['fitness.png']}
 {_table(['generation', 'min', 'median', 'max', 'mean'], curve_rows)}
 <p class=muted>fitness: each member's query accuracy (0..1) on its own environment after its lifetime.</p>
@@ -262,6 +273,13 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
 <details><summary>config</summary><pre>{html.escape(config, quote=False)}</pre></details>
 </body></html>
 """
-    path = storage.join(out_dir, "report.html")
-    storage.write_bytes_atomic(path, page.encode())
+    _check_out_dir(out_dir)
+    try:
+        for file_name, (data, _) in images.items():
+            if data is not None:
+                storage.write_bytes_atomic(storage.join(out_dir, file_name), data)
+        path = storage.join(out_dir, "report.html")
+        storage.write_bytes_atomic(path, page.encode("utf-8", "backslashreplace"))  # lone surrogates from JSON
+    except OSError as exc:
+        raise StorageError(f"report --out {out_dir}: cannot write there: {exc}") from None
     return path

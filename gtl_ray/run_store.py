@@ -25,9 +25,9 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from gtl_ray import storage
+from gtl_ray import formats, storage
 from gtl_ray.config import DescendantShape, GTLConfig, describe_differences, from_dict
-from gtl_ray.errors import StorageError
+from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import LineageRecord, read_lineage, write_lineage
 from gtl_ray.evolution.population import GenerationSummary
 from gtl_ray.evolution.final import FinalChoice
@@ -173,10 +173,7 @@ class RunStore:
         where = self.path(MANIFEST)
         if not self.exists():
             raise StorageError(f"no run at {self.run_dir} (no {MANIFEST}); start it without --resume")
-        try:
-            manifest = json.loads(storage.read_bytes(where))
-        except (ValueError, RecursionError) as exc:
-            raise StorageError(f"{where}: not valid JSON: {str(exc)[:200]}") from None
+        manifest = formats.read_json(where, "manifest")  # bounded size and nesting, strict JSON
         _check_manifest(manifest, where)
         return manifest
 
@@ -252,12 +249,12 @@ def _check_manifest(manifest: Any, where: str) -> None:
     type or inconsistent, naming the field (a damaged manifest must never lead to deletions)."""
 
     def fail(field: str, why: str) -> None:
-        raise StorageError(f"{where}: field {field!r} {why}")
+        raise StorageError(f"{where}: field {field!r} {why}")  # `why` quotes values with errors.quote
 
     if not isinstance(manifest, dict):
         raise StorageError(f"{where}: not a gtl_ray manifest (a JSON object expected, got {type(manifest).__name__})")
     if manifest.get("version") != MANIFEST_VERSION:
-        fail("version", f"is {str(manifest.get('version'))[:20]!r}; this gtl_ray reads manifest version {MANIFEST_VERSION}")
+        fail("version", f"is {quote(manifest.get('version'))}; this gtl_ray reads manifest version {MANIFEST_VERSION}")
     for key, kind in (("name", str), ("seed", int), ("config", dict), ("population", int), ("generations_planned", int), ("generations_completed", int), ("generations", list), ("state", dict), ("compute", dict)):
         if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
             fail(key, f"must be a {kind.__name__}")
@@ -276,7 +273,7 @@ def _check_manifest(manifest: Any, where: str) -> None:
                 fail(f"state.{key}", "entries need id, checksum, averaged and fitness")
             expected = [RunStore.parent_file(ref["id"], r) for r in (False, True)]
             if ref.get("path") not in expected:
-                fail(f"state.{key}", f"path {str(ref.get('path'))[:80]!r} of {ref['id']!r} is not inside the run (expected {expected[0]})")
+                fail(f"state.{key}", f"path {quote(ref.get('path'))} of {quote(ref['id'])} is not inside the run (expected {expected[0]})")
     ids = {ref["id"] for ref in state["parents"]}
     for a in state["assignments"]:
         if not isinstance(a, dict) or not isinstance(a.get("member"), int) or not isinstance(a.get("elite"), bool) or (a.get("parent") is not None and a.get("parent") not in ids):
@@ -286,3 +283,7 @@ def _check_manifest(manifest: Any, where: str) -> None:
     final = manifest.get("final")
     if final is not None and (not isinstance(final, dict) or final.get("learngene") != FINAL or not isinstance(final.get("checksum"), str)):
         fail("final", f"must name {FINAL} and its checksum")
+    if final is not None:
+        elites = final.get("elites")
+        if not isinstance(elites, list) or elites != [f"final/elite-{r:02d}.safetensors" for r in range(1, len(elites) + 1)] or not isinstance(final.get("elite_checksums"), list) or len(final["elite_checksums"]) != len(elites):
+            fail("final.elites", f"must be final/elite-01.safetensors, ... with one checksum each, got {quote(elites)}")

@@ -9,6 +9,7 @@ import pytest
 
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+os.environ.setdefault("GTL_RAY_ALLOW_MOCK_STORAGE", "1")  # mock:// (in memory) is for tests only
 
 TINY = [
     "model.width=0.125",

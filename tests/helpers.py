@@ -99,6 +99,20 @@ def assert_same_run(got: dict[str, Any], reference: dict[str, Any], population: 
     assert got["final"] == reference["final"] is not None
 
 
+def store_run(directory: Path, name: str = "stored", *overrides: str) -> tuple[Path, Any]:
+    """A complete one-generation, two-member run written by the service's own RunStore, without
+    Ray (evolve_local): (its config file, its RunStore)."""
+    from gtl_ray.config_checks import load_config
+    from gtl_ray.evolution import evolve_local
+    from gtl_ray.run_store import RunStore
+
+    path = write_config(directory / "config.yaml", directory / "runs", name, "evolution.generations=1", "population.size=2", *overrides)
+    config = load_config(path)
+    store = RunStore(config.storage, config.name)
+    evolve_local(config, store=store)
+    return path, store
+
+
 # ---------------------------------------------------------------- processes of one session
 
 

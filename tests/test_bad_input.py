@@ -19,7 +19,7 @@ from PIL import Image
 
 from gtl_ray import create_model, extract_learngene
 from gtl_ray.cli import _message, main
-from tests.helpers import GTL_RAY, OwnSession, subprocess_env, tiny_overrides, write_config
+from tests.helpers import GTL_RAY, OwnSession, store_run, subprocess_env, tiny_overrides, write_config
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str]:
@@ -313,15 +313,7 @@ def test_resume_of_a_run_that_does_not_exist(capsys, config_file, tmp_path):
 @pytest.fixture
 def stored_run(tmp_path):
     """A complete one-generation run written by the service's own RunStore (no Ray needed)."""
-    from gtl_ray.config_checks import load_config
-    from gtl_ray.evolution import evolve_local
-    from gtl_ray.run_store import RunStore
-
-    path = write_config(tmp_path / "config.yaml", tmp_path / "runs", "stored", "evolution.generations=1", "population.size=2")
-    config = load_config(path)
-    store = RunStore(config.storage, config.name)
-    evolve_local(config, store=store)
-    return path, store
+    return store_run(tmp_path)
 
 
 def test_resume_with_a_changed_config_is_refused_naming_the_fields_unless_forced(capsys, stored_run):

@@ -11,7 +11,7 @@ import tarfile
 
 import numpy as np
 
-from gtl_ray import storage
+from gtl_ray import formats, storage
 from gtl_ray.config import DataConfig, SplitSpec
 from gtl_ray.data.imageset import ImageSet, from_groups
 from gtl_ray.data.splits import SPLIT_NAMES, DataCheck, Splits, is_empty_spec, read_class_list, read_head, register_check, register_source
@@ -26,20 +26,28 @@ CIFAR_FS_LISTS = {"base": "cifar_fs_train", "val": "cifar_fs_val", "novel": "cif
 
 
 def read_cifar_files(path: str) -> dict[str, bytes]:
-    """The three files, from the extracted folder or the .tar.gz archive at `path`."""
+    """The three files, from the extracted folder or the .tar.gz (or .tar) archive at `path`.
+
+    The archive is read whole through the bounded reader and inflated explicitly with a size and
+    ratio limit (`formats.inflate`); a member may not claim more bytes than the archive holds."""
     if not storage.exists(path):
         raise DataError(f"data.path: CIFAR-100 location {path!r} not found")
     if storage.is_dir(path):
         out = {}
         for name in FILES:
+            location = storage.join(path, name)
+            if not storage.exists(location):
+                raise DataError(f"CIFAR-100 folder {path!r} has no {name} (expected {', '.join(FILES)})")
             try:
-                out[name] = storage.read_bytes(storage.join(path, name))
-            except StorageError:
-                raise DataError(f"CIFAR-100 folder {path!r} has no {name} (expected {', '.join(FILES)})") from None
+                out[name] = storage.read_bytes(location, "data")
+            except StorageError as exc:
+                raise DataError(f"cannot read CIFAR-100 file: {exc}") from None
         return out
     try:
-        # storage.read_bytes may already have inflated a .gz (pyarrow streams do); "r:*" takes both.
-        with tarfile.open(fileobj=io.BytesIO(storage.read_bytes(path)), mode="r:*") as archive:
+        data = storage.read_bytes(path, "data")
+        if data[:2] == GZIP_MAGIC:
+            data = formats.inflate(data, f"CIFAR-100 archive {path!r}")
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
             members = {m.name.rsplit("/", 1)[-1]: m for m in archive.getmembers() if m.isfile()}
             missing = [name for name in FILES if name not in members]
             if missing:
@@ -81,7 +89,10 @@ def load_cifar100(config: DataConfig) -> Splits:
     """CIFAR-FS splits; an int split is the CIFAR-FS class list of that split (its full length by
     default, else a seeded subset of it), a list names CIFAR-100 fine classes explicitly."""
     files = read_cifar_files(str(config.path))
-    label_names = [line.strip() for line in files["fine_label_names.txt"].decode().splitlines() if line.strip()]
+    try:
+        label_names = [line.strip() for line in files["fine_label_names.txt"].decode().splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        raise DataError(f"CIFAR-100 data at {config.path!r}: fine_label_names.txt is not UTF-8 text") from None
     parts = [parse_records(files[name], name, len(label_names)) for name in ("train.bin", "test.bin")]
     images = np.concatenate([p[0] for p in parts])
     fine = np.concatenate([p[1] for p in parts])

@@ -48,7 +48,7 @@ def read_classes(location: str, class_names: list[str], size: int) -> ImageSet:
 
     def fetch(i: int) -> bytes:
         try:
-            return storage.read_bytes(paths[i])
+            return storage.read_bytes(paths[i], "image")
         except StorageError as exc:
             raise DataError(f"cannot read image {paths[i]!r}: {exc}") from None
 

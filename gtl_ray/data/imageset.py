@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -113,23 +114,41 @@ def from_groups(groups: Sequence[np.ndarray], class_names: Sequence[str]) -> Ima
     return ImageSet(torch.from_numpy(np.ascontiguousarray(images)), torch.from_numpy(labels), tuple(class_names))
 
 
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "WEBP", "GIF")  #: what decode_image accepts (no EPS, no plugins that shell out)
+
+
 def decode_image(data: bytes, size: int, where: str) -> np.ndarray:
-    """Encoded PNG/JPEG/... bytes -> uint8 (3, size, size); `where` names the file/row on failure."""
+    """Encoded PNG/JPEG/... bytes -> uint8 (3, size, size); `where` names the file/row on failure.
+
+    The header's width x height is checked against storage.max_image_pixels() before anything
+    is decoded, so an image declaring a huge size costs nothing."""
     from PIL import Image, UnidentifiedImageError
 
+    from gtl_ray.storage import max_image_pixels
+
+    # Pillow only warns between MAX_IMAGE_PIXELS and twice that: make it an error like above it.
+    warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as img:
+            width, height = img.size
+            if width * height > max_image_pixels():
+                raise DataError(f"image {where}: its header declares {width}x{height} pixels, more than {max_image_pixels()} (GTL_RAY_MAX_IMAGE_PIXELS)")
             img = img.convert("RGB")
             if img.size != (size, size):
                 img = img.resize((size, size), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"cannot decode image {where}: {exc}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"cannot decode image {where}: {' '.join(str(exc).split())[:200]}") from None
 
 
 def decode_many(count: int, fetch: Callable[[int], bytes], where: Callable[[int], str], size: int) -> np.ndarray:
     """Fetch and decode `count` images -> uint8 (count, 3, size, size), threaded (Pillow and file
     reads release the GIL); the first failure raises, naming `where(i)`."""
+    from gtl_ray.storage import limit
+
+    need = count * 3 * size * size
+    if need > limit("decoded"):
+        raise DataError(f"{count} images of {size}x{size} px take {need} bytes decoded, more than {limit('decoded')}: lower data.image_size or set GTL_RAY_MAX_DECODED_BYTES")
     out = np.empty((count, 3, size, size), dtype=np.uint8)
 
     def work(i: int) -> None:

@@ -22,7 +22,7 @@ from gtl_ray import storage
 from gtl_ray.config import DataConfig
 from gtl_ray.data.imageset import ImageSet, decode_many
 from gtl_ray.data.splits import SPLIT_NAMES, DataCheck, Splits, is_empty_spec, register_check, register_source, warn_overlap
-from gtl_ray.errors import DataError
+from gtl_ray.errors import DataError, StorageError, quote
 
 
 def parquet_files(location: str, split: str) -> tuple[pafs.FileSystem, list[str]]:
@@ -33,6 +33,8 @@ def parquet_files(location: str, split: str) -> tuple[pafs.FileSystem, list[str]
         raise DataError(f"data.splits.{split}: Parquet location {location!r} not found")
     if info.type == pafs.FileType.File:
         return fs, [path]
+    if info.type != pafs.FileType.Directory:
+        raise DataError(f"data.splits.{split}: Parquet location {location!r} is neither a file nor a folder")
     infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
     files = sorted(i.path for i in infos if i.type == pafs.FileType.File and i.path.endswith(".parquet"))
     if not files:
@@ -72,17 +74,21 @@ def _shown(location: str, path: str) -> str:
     return f"Parquet file {location.split('://', 1)[0]}://{path}" if storage.is_uri(location) else f"Parquet file {path}"
 
 
-def _open(fs: pafs.FileSystem, path: str, shown: str, image_column: str, label_column: str) -> pq.ParquetFile:
-    """A Parquet file with its footer read (schema, row counts) and both columns present."""
+def _footer(fs: pafs.FileSystem, path: str, shown: str, image_column: str, label_column: str) -> tuple[pa.Schema, int]:
+    """(schema, rows) of a Parquet file from its footer, both columns present; read through the
+    bounded opener (a native Arrow file), nothing decoded."""
     try:
-        parquet = pq.ParquetFile(fs.open_input_file(path))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"cannot read {shown}: {exc}") from None
-    columns = parquet.schema_arrow.names
-    missing = [c for c in (image_column, label_column) if c not in columns]
+        with storage.open_random_access(shown, "data", (fs, path)) as handle:
+            parquet = pq.ParquetFile(handle)
+            schema, rows = parquet.schema_arrow, parquet.metadata.num_rows
+    except StorageError as exc:
+        raise DataError(str(exc)) from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataError(f"cannot read {shown}: {' '.join(str(exc).split())[:300]}") from None
+    missing = [c for c in (image_column, label_column) if c not in schema.names]
     if missing:
-        raise DataError(f"{shown}: no column {missing[0]!r} (columns: {columns})")
-    return parquet
+        raise DataError(f"{shown}: no column {missing[0]!r} (columns: {quote(schema.names, 300)})")
+    return schema, rows
 
 
 def _labels(column: pa.ChunkedArray, name: str, where: str) -> list[int] | list[str]:
@@ -96,6 +102,20 @@ def _labels(column: pa.ChunkedArray, name: str, where: str) -> list[int] | list[
     return array.to_pylist()
 
 
+def _read_columns(parquet: pq.ParquetFile, shown: str, wanted: list[str]) -> pa.Table:
+    """The wanted columns, after checking that they exist and that the file's declared
+    uncompressed size stays within the data limit (Parquet pages are decompressed on read)."""
+    columns = parquet.schema_arrow.names
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise DataError(f"{shown}: no column {missing[0]!r} (columns: {quote(columns, 300)})")
+    meta = parquet.metadata
+    declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if declared > storage.limit("data"):
+        raise DataError(f"{shown}: declares {declared} bytes uncompressed, more than {storage.limit('data')} (set GTL_RAY_MAX_DATA_BYTES to allow more)")
+    return parquet.read(columns=wanted, use_threads=False)
+
+
 def read_parquet_split(location: str, image_column: str, label_column: str, size: int, split: str = "base") -> ImageSet:
     """All rows of the Parquet file or folder at `location` as an ImageSet.
 
@@ -107,11 +127,13 @@ def read_parquet_split(location: str, image_column: str, label_column: str, size
     origin: list[tuple[str, int]] = []  # (file, first row index in `labels`)
     for path in files:
         shown = _shown(location, path)
-        parquet = _open(fs, path, shown, image_column, label_column)
         try:
-            table = parquet.read(columns=[image_column, label_column])
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise DataError(f"cannot read {shown}: {exc}") from None
+            with storage.open_random_access(shown, "data", (fs, path)) as handle:
+                table = _read_columns(pq.ParquetFile(handle), shown, [image_column, label_column])
+        except StorageError as exc:
+            raise DataError(str(exc)) from None
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise DataError(f"cannot read {shown}: {' '.join(str(exc).split())[:300]}") from None
         file_labels = _labels(table.column(label_column), label_column, shown)
         if labels and file_labels and type(file_labels[0]) is not type(labels[0]):
             raise DataError(f"{shown}: label column {label_column!r} mixes int and string labels with earlier files")
@@ -186,11 +208,10 @@ def check_parquet(config: DataConfig) -> DataCheck:
         rows = 0
         for path in files:
             shown = _shown(location, path)
-            parquet = _open(fs, path, shown, config.image_column, config.label_column)
-            schema = parquet.schema_arrow
+            schema, count = _footer(fs, path, shown, config.image_column, config.label_column)
             _check_image_type(schema.field(config.image_column).type, config.image_column, shown)
             _check_label_type(schema.field(config.label_column).type, config.label_column, shown)
-            rows += parquet.metadata.num_rows
+            rows += count
         if rows == 0:
             raise DataError(f"data.splits.{split}: Parquet split {location!r} is empty (0 rows)")
         checked.append(f"{split}: {len(files)} Parquet file{'s' if len(files) > 1 else ''}, {rows} rows at {location}")

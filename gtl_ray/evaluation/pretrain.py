@@ -40,7 +40,7 @@ def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: 
         model = create_model(arch, width=width, depth=depth, num_classes=base.num_classes)
     if cache and storage.exists(cache):
         try:
-            state = load_safetensors(storage.read_bytes(cache))
+            state = load_safetensors(storage.read_bytes(cache, "weights"))
             model.load_state_dict(state)
             log.info("pre-trained %s reused from %s", arch, cache)
             return model

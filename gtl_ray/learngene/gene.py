@@ -17,12 +17,12 @@ from torch import nn
 
 from gtl_ray import storage
 from gtl_ray.errors import LearngeneError
-from gtl_ray.learngene import surgery
+from gtl_ray.learngene import header, surgery
+from gtl_ray.learngene.header import FORMAT
 from gtl_ray.learngene.rest import shape_rest
 from gtl_ray.learngene.units import backbone_parameter_count
 from gtl_ray.models.layers import Network
 
-FORMAT = "gtl_ray.learngene/1"
 GENERIC_FAMILY = "generic"  #: `family` of a learngene cut from a network that is not a built-in one
 M = TypeVar("M", bound=nn.Module)
 
@@ -106,41 +106,22 @@ class Learngene:
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> "Learngene":
-        meta, tensors = _parse(data, source)
-        ordered: dict[str, np.ndarray] = {}
-        for unit in meta.get("units", []):
-            for key in _unit_tensor_keys(unit, tensors, source):
-                ordered[key] = tensors[key]
-        if len(ordered) != len(tensors):
-            raise LearngeneError(f"{source}: holds tensors not listed in its header")
-        if tensors_checksum(ordered) != meta.get("checksum"):
-            raise LearngeneError(f"{source}: checksum mismatch (file corrupted or edited): header says {meta.get('checksum')}, content gives {tensors_checksum(ordered)}")
-        return cls(ordered, meta["architecture"], meta["family"], float(meta["width"]), int(meta["depth"]), float(meta["rho"]), float(meta["share"]), int(meta["num_params"]), int(meta["source_params"]), dict(meta.get("info", {})))
+        """Parse and verify a learngene file: every header field (`header.parse_header`), the
+        tensors against the header (`header.order_tensors`) and the checksum."""
+        head = header.parse_header(header.read_metadata(data, source), source)
+        try:
+            tensors = safetensors.numpy.load(data)
+        except Exception as exc:  # safetensors raises SafetensorError for truncated / inconsistent files
+            raise LearngeneError(f"{source}: corrupt or truncated safetensors data: {' '.join(str(exc).split())[:200]}") from None
+        ordered = header.order_tensors(head, tensors, source)
+        if tensors_checksum(ordered) != head.checksum:
+            raise LearngeneError(f"{source}: checksum mismatch (file corrupted or edited): header says {head.checksum}, content gives {tensors_checksum(ordered)}")
+        return cls(ordered, head.architecture, head.family, head.width, head.depth, head.rho, head.share, head.num_params, head.source_params, dict(head.info))
 
     @classmethod
     def load(cls, uri: str) -> "Learngene":
         """Read and verify a learngene file; refuses anything that is not one (never unpickles)."""
-        return cls.from_bytes(storage.read_bytes(uri), source=str(uri))
-
-
-def _parse(data: bytes, source: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    if len(data) < 8:
-        raise LearngeneError(f"{source}: not a gtl_ray learngene (safetensors) file: only {len(data)} bytes")
-    header_len = int.from_bytes(data[:8], "little")
-    if header_len <= 0 or 8 + header_len > len(data) or data[8:9] != b"{":
-        raise LearngeneError(f"{source}: not a gtl_ray learngene (safetensors) file, or truncated")
-    try:
-        header = json.loads(data[8 : 8 + header_len])
-        meta = json.loads(header.get("__metadata__", {}).get("gtl_ray", "null"))
-    except (ValueError, AttributeError):
-        raise LearngeneError(f"{source}: safetensors header is not valid JSON") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise LearngeneError(f"{source}: a safetensors file but not a gtl_ray learngene (no {FORMAT} header)")
-    try:
-        tensors = safetensors.numpy.load(data)
-    except Exception as exc:  # safetensors raises SafetensorError for truncated / inconsistent files
-        raise LearngeneError(f"{source}: corrupt or truncated safetensors data: {exc}") from None
-    return meta, tensors
+        return cls.from_bytes(storage.read_bytes(uri, "learngene"), source=str(uri))
 
 
 def tensors_checksum(tensors: dict[str, np.ndarray]) -> str:
@@ -151,18 +132,6 @@ def tensors_checksum(tensors: dict[str, np.ndarray]) -> str:
         digest.update(f"{key}|{value.dtype.str}|{value.shape}|".encode())
         digest.update(value.tobytes())
     return "sha256:" + digest.hexdigest()
-
-
-def _unit_tensor_keys(unit: str, tensors: dict[str, np.ndarray], source: str) -> list[str]:
-    """A unit's tensor keys in file order: conv weight, conv bias if any, all BatchNorm entries or none."""
-    keys = [f"{unit}.conv.weight"] + [k for k in (f"{unit}.conv.bias",) if k in tensors]
-    bn = [f"{unit}.bn.{k}" for k in surgery.BN_KEYS]
-    if any(k in tensors for k in bn):
-        keys += bn
-    for key in keys:
-        if key not in tensors:
-            raise LearngeneError(f"{source}: tensor {key!r} of layer {unit!r} listed in the header is missing")
-    return keys
 
 
 def extract_learngene(model: nn.Module, share: float = 0.20, **info: Any) -> Learngene:

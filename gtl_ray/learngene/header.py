@@ -1,0 +1,188 @@
+"""The learngene file's header, typed and checked: every field, and the fields against the tensors.
+
+A learngene file is safetensors whose `__metadata__["gtl_ray"]` holds the JSON header below. A
+file that breaks any rule here is refused with a LearngeneError naming the file and the field,
+before any of it is used.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gtl_ray import formats, storage
+from gtl_ray.errors import LearngeneError, StorageError, quote
+from gtl_ray.learngene.surgery import BN_KEYS
+
+FORMAT = "gtl_ray.learngene/1"
+MAX_HEADER_BYTES = 16 * storage.MiB  #: the safetensors JSON header (names, shapes, metadata)
+MAX_INFO_BYTES = 64 * 1024  #: `info` as JSON
+MAX_INFO_DEPTH = 8
+MAX_UNITS = 4096
+MAX_CHANNELS = 1 << 20
+MAX_KERNEL = 15
+MAX_WIDTH = 64.0
+MAX_DEPTH = 1000
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_UNIT = re.compile(r"[A-Za-z0-9_.]{1,200}")
+_CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
+_FIELDS = ("format", "architecture", "family", "width", "depth", "rho", "share", "num_params", "source_params", "channels", "units", "checksum", "info")
+
+
+@dataclass(frozen=True)
+class GeneHeader:
+    """What a learngene file says about itself; see `Learngene` for the meaning of each field."""
+
+    architecture: str
+    family: str
+    width: float
+    depth: int
+    rho: float
+    share: float
+    num_params: int
+    source_params: int
+    channels: dict[str, tuple[int, int]]
+    units: list[str]
+    checksum: str
+    info: dict[str, Any]
+
+
+def read_metadata(data: bytes, source: str) -> dict[str, Any]:
+    """The gtl_ray header object inside safetensors bytes (not yet checked field by field)."""
+    if len(data) < 8:
+        raise LearngeneError(f"{source}: not a gtl_ray learngene (safetensors) file: only {len(data)} bytes")
+    header_len = int.from_bytes(data[:8], "little")
+    if header_len <= 0 or 8 + header_len > len(data) or data[8:9] != b"{":
+        raise LearngeneError(f"{source}: not a gtl_ray learngene (safetensors) file, or truncated")
+    if header_len > MAX_HEADER_BYTES:
+        raise LearngeneError(f"{source}: safetensors header of {header_len} bytes is larger than {MAX_HEADER_BYTES}")
+    try:
+        header = formats.parse_json(data[8 : 8 + header_len], f"{source}: safetensors header")
+        if not isinstance(header, dict) or not isinstance(header.get("__metadata__", {}), dict):
+            raise LearngeneError(f"{source}: safetensors header is not a JSON object with a __metadata__ object")
+        text = header.get("__metadata__", {}).get("gtl_ray")
+        meta = None if not isinstance(text, str) else formats.parse_json(text, f"{source}: gtl_ray header")
+    except StorageError as exc:
+        raise LearngeneError(str(exc)) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise LearngeneError(f"{source}: a safetensors file but not a gtl_ray learngene (no {FORMAT} header)")
+    return meta
+
+
+def parse_header(meta: dict[str, Any], source: str) -> GeneHeader:
+    """Every field of the header typed and range-checked, and the fields checked against each other."""
+
+    def fail(field: str, message: str) -> LearngeneError:
+        return LearngeneError(f"{source}: header field {field!r} {message}")
+
+    unknown = sorted(str(k)[:40] for k in meta if k not in _FIELDS)
+    if unknown:
+        raise fail(unknown[0], f"is not part of {FORMAT} (fields: {', '.join(_FIELDS)})")
+    missing = [k for k in _FIELDS if k not in meta and k != "info"]
+    if missing:
+        raise fail(missing[0], "is missing")
+
+    def text(field: str, pattern: re.Pattern) -> str:
+        value = meta[field]
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise fail(field, f"must be a string matching {pattern.pattern}, got {quote(value)}")
+        return value
+
+    def integer(field: str, low: int, high: float) -> int:
+        value = meta[field]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise fail(field, f"must be an integer in [{low}, {high:g}], got {quote(value)}")
+        return value
+
+    def number(field: str, low: float, high: float, open_low: bool = True) -> float:
+        value = meta[field]
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or not ((low < value) if open_low else (low <= value)) or value > high:
+            raise fail(field, f"must be a number in {'(' if open_low else '['}{low:g}, {high:g}], got {quote(value)}")
+        return float(value)
+
+    num_params = integer("num_params", 1, 2**53)
+    source_params = integer("source_params", 1, 2**53)
+    if source_params < num_params:
+        raise fail("source_params", f"({source_params}) is smaller than num_params ({num_params})")
+    share = number("share", 0.0, 1.0)
+    if not math.isclose(share, num_params / source_params, rel_tol=1e-6):
+        raise fail("share", f"({share}) is not num_params / source_params ({num_params / source_params})")
+
+    units = meta["units"]
+    if not isinstance(units, list) or not 1 <= len(units) <= MAX_UNITS or not all(isinstance(u, str) and _UNIT.fullmatch(u) for u in units):
+        raise fail("units", f"must be a list of 1 to {MAX_UNITS} layer names, got {quote(units)}")
+    if len(set(units)) != len(units):
+        raise fail("units", "lists a layer twice")
+    channels = meta["channels"]
+    if not isinstance(channels, dict) or sorted(channels) != sorted(units):
+        raise fail("channels", "must be an object with one [k_out, k_in] entry per name in 'units'")
+    blocks: dict[str, tuple[int, int]] = {}
+    for unit in units:
+        pair = channels[unit]
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= MAX_CHANNELS for c in pair)):
+            raise fail("channels", f"entry {unit!r} must be [k_out, k_in], integers in [1, {MAX_CHANNELS}], got {quote(pair)}")
+        blocks[unit] = (pair[0], pair[1])
+
+    info = meta.get("info", {})
+    if not isinstance(info, dict):
+        raise fail("info", f"must be a JSON object, got {quote(info)}")
+    if formats.json_depth(info) > MAX_INFO_DEPTH or len(json.dumps(info)) > MAX_INFO_BYTES:
+        raise fail("info", f"must be at most {MAX_INFO_BYTES} bytes of JSON nested at most {MAX_INFO_DEPTH} deep")
+
+    return GeneHeader(
+        architecture=text("architecture", _NAME),
+        family=text("family", _NAME),
+        width=number("width", 0.0, MAX_WIDTH),
+        depth=integer("depth", 1, MAX_DEPTH),
+        rho=number("rho", 0.0, 1.0),
+        share=share,
+        num_params=num_params,
+        source_params=source_params,
+        channels=blocks,
+        units=list(units),
+        checksum=text("checksum", _CHECKSUM),
+        info=info,
+    )
+
+
+def order_tensors(header: GeneHeader, tensors: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+    """The tensors in header order, after checking each against the header: names, dtypes,
+    shapes (conv blocks as `channels` says; an optional conv bias and the four BatchNorm entries,
+    all or none, of length k_out), finite values, and `num_params` equal to what they hold."""
+    ordered: dict[str, np.ndarray] = {}
+    count = 0
+    for unit in header.units:
+        k_out, k_in = header.channels[unit]
+        suffixes = ["conv.weight"] + [k for k in ("conv.bias",) if f"{unit}.{k}" in tensors]
+        has_bn = any(f"{unit}.bn.{k}" in tensors for k in BN_KEYS)  # a conv without BatchNorm has none
+        suffixes += [f"bn.{k}" for k in BN_KEYS] if has_bn else []
+        for suffix in suffixes:
+            key = f"{unit}.{suffix}"
+            if key not in tensors:
+                raise LearngeneError(f"{source}: tensor {key!r} listed in the header is missing")
+            value = tensors[key]
+            if not np.issubdtype(value.dtype, np.floating):
+                raise LearngeneError(f"{source}: tensor {key!r} has dtype {value.dtype}, expected floating point")
+            if suffix == "conv.weight":
+                ok = value.ndim == 4 and value.shape[:2] == (k_out, k_in) and all(1 <= s <= MAX_KERNEL for s in value.shape[2:])
+                expected = f"({k_out}, {k_in}, kh, kw) as header field 'channels' says"
+            else:
+                ok = value.shape == (k_out,)
+                expected = f"({k_out},), the conv block's k_out"
+            if not ok:
+                raise LearngeneError(f"{source}: tensor {key!r} has shape {value.shape}, expected {expected}")
+            if not np.isfinite(value).all():
+                raise LearngeneError(f"{source}: tensor {key!r} holds NaN or infinite values")
+            ordered[key] = value
+        count += int(np.prod(ordered[f"{unit}.conv.weight"].shape)) + k_out * (("conv.bias" in suffixes) + 2 * has_bn)
+    if len(ordered) != len(tensors):
+        extra = sorted(set(tensors) - set(ordered))[0]
+        raise LearngeneError(f"{source}: holds tensor {extra[:100]!r}, which its header does not list")
+    if count != header.num_params:
+        raise LearngeneError(f"{source}: header field 'num_params' is {header.num_params}, but the tensors hold {count}")
+    return ordered
