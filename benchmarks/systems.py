@@ -329,7 +329,7 @@ def scheduler_seconds(config: GTLConfig, generations: int) -> list[float]:
     try:
         for g in range(generations):
             fitness = rng.random(P).tolist()
-            records = [LineageRecord(g, m, member_id(g, m), None, False, "none", 0, [0], fitness[m], 0.0, None, gene.checksum) for m in range(P)]
+            records = [LineageRecord(g, m, member_id(g, m), None, False, "none", 0, [0], fitness[m], 0.0, None, gene.checksum, [], fitness[m], 0, 0) for m in range(P)]
             ray.get([pool.submit.remote(g, m, gene, records[m]) for m in range(P)])
         summaries = ray.get(pool.finished.remote())["generations"]
     finally:

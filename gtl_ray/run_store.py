@@ -282,7 +282,7 @@ def _check_manifest(manifest: Any, where: str) -> None:
         fail("state.assignments", f"must have one entry per member ({manifest['population']})")
     final = manifest.get("final")
     if final is not None and (not isinstance(final, dict) or final.get("learngene") != FINAL or not isinstance(final.get("checksum"), str)):
-        fail("final", f"must name {FINAL} and its checksum")
+        fail("final", f"must name {FINAL} and its checksum, got {quote(final.get('learngene') if isinstance(final, dict) else final)}")
     if final is not None:
         elites = final.get("elites")
         if not isinstance(elites, list) or elites != [f"final/elite-{r:02d}.safetensors" for r in range(1, len(elites) + 1)] or not isinstance(final.get("elite_checksums"), list) or len(final["elite_checksums"]) != len(elites):

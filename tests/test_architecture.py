@@ -15,7 +15,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "gtl_ray"
 SCIENCE = ("models", "learngene", "data", "evolution", "evaluation")
 PRIVATE_RAY_ALLOWED = {"gtl_ray.service.capacity"}
-YAML_READERS = {"gtl_ray.config"}
+YAML_READERS = {"gtl_ray.yaml_loader"}  #: config.py reads configs through it
 
 
 def module_name(path: Path) -> str:

@@ -20,7 +20,7 @@ CHECKSUM = "sha256:" + "ab" * 32
 
 
 def record(generation: int, member: int, parent: str | None, **changes) -> LineageRecord:
-    base = LineageRecord(generation, member, member_id(generation, member), parent, False, "gaussian", 3, [1, 2], 0.5, 1.0, CHECKSUM if generation else None, CHECKSUM)
+    base = LineageRecord(generation, member, member_id(generation, member), parent, False, "gaussian", 3, [1, 2], 0.5, 1.0, CHECKSUM if generation else None, CHECKSUM, [], 0.5, 100, 0)
     return dataclasses.replace(base, **changes)
 
 

@@ -37,13 +37,25 @@ def row(**changes):
 
 def test_values_from_files_are_escaped(run):
     manifest = json.loads((run / "manifest.json").read_text())
-    manifest.update(name=SCRIPT, seed=SCRIPT, population=SCRIPT, generations_planned=SCRIPT)
+    manifest.update(name=SCRIPT)  # numbers are typed: a script there is refused (test_manifest_fields_are_typed)
     manifest["config"]["data"]["path"] = SCRIPT
+    manifest["config"]["model"]["arch"] = SCRIPT
     (run / "manifest.json").write_text(json.dumps(manifest))
     evaluation = {"results": [row(method=SCRIPT)], SCRIPT: [row(variant=SCRIPT, method="scratch")], "machine": {"cpu": SCRIPT}}
     (run / "evaluation.json").write_text(json.dumps(evaluation))
     page = Path(write_report(str(run), str(run / "out"))).read_text()
-    assert "<script" not in page.lower() and page.count("&lt;script&gt;") >= 6, page
+    assert "<script" not in page.lower() and page.count("&lt;script&gt;") >= 5, page
+
+
+def test_manifest_fields_are_typed(run):
+    from gtl_ray.errors import StorageError
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest.update(seed=SCRIPT)
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(StorageError, match="field 'seed' must be a int"):
+        write_report(str(run), str(run / "out"))
+    assert not (run / "out").exists()
 
 
 @pytest.mark.parametrize(
@@ -125,12 +137,13 @@ def test_benchmark_sections_are_kept_and_others_skipped():
 
 
 def test_manifest_reads_are_bounded_too(capsys, run):
-    """Until the manifest has its own schema, its reads already go through the bounded reader:
-    a `final` path pointing at /dev/zero or a FIFO fails at once instead of hanging."""
+    """The manifest's schema keeps its paths inside the run (a `final` path pointing at
+    /dev/zero is refused by name), and the manifest itself is read through the bounded reader
+    (a FIFO fails at once instead of hanging)."""
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["final"]["learngene"] = "/dev/zero"
     (run / "manifest.json").write_text(json.dumps(manifest))
-    assert_refused(*run_cli(capsys, "inspect", run), "/dev/zero", "device")
+    assert_refused(*run_cli(capsys, "inspect", run), "/dev/zero", "field 'final'", "final/learngene.safetensors")
     (run / "manifest.json").unlink()
     os.mkfifo(run / "manifest.json")
     assert_refused(*run_cli(capsys, "inspect", run), "manifest.json", "FIFO")
