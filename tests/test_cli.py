@@ -78,7 +78,7 @@ def test_human_readable_outputs(cli_run, capsys):
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path):
     assert main(["validate", "configs/quickstart.yaml", "--set", "population.size=-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["gtl-ray: error: population.size: must be >= 1 (1: no selection), got -1"]
+    assert err == ["gtl-ray: error: population.size: must be >= 1, got -1"]
     assert main(["inspect", str(tmp_path / "nothing")]) == 2
     with pytest.raises(SystemExit) as exit_info:
         main(["fly"])
