@@ -6,11 +6,14 @@
 
 1. Evolve a learngene (on a local Ray with `gtl_ray.service.run.evolve`, or in process with
    `--local`), or take `--learngene URI`.
-2. Main table: 5-way few-shot episodes on novel classes, the same episodes for every method —
-   scratch, full (100% pre-trained transfer), heuristic (the same channel slots of the pre-trained
-   network, not evolved) and learngene — accuracy after fine-tuning and instinct (nearest centroid
-   before any training), mean ± 95% CI.
-3. Scalability: descendants 1.5x and 2x as wide and one deeper than the ancestry network.
+2. Main table: 5-way few-shot episodes on novel classes, the same episodes for every registered
+   method (`gtl_ray.evaluation.list_methods()`: scratch, full, heuristic, learngene, and the
+   transfer-learning baselines narrow, distilled, sparse, random_slice, aft, learngene+aft) —
+   accuracy after fine-tuning and instinct (nearest centroid before any training), mean ± 95% CI,
+   the learngene's paired difference against each, each method's sample-gradients and share of
+   transferred parameters.
+3. Scalability: descendants 1.5x and 2x as wide and one deeper than the ancestry network (every
+   method that takes another shape: not `sparse`).
 4. Shares: a learngene evolved per share of the network's parameters (5/10/20/40%), against the
    heuristic gene of the same share and scratch (share 0).
 5. Evolution curve: fitness min/median/max per generation (from the run's manifest).
@@ -18,7 +21,8 @@
 Writes PATH (JSON: `results` rows as `gtl-ray evaluate --json` prints them, plus `scalability`,
 `shares`, `curve`, `machine`, `command`, `timings`, `wall_seconds`), PATH with `.md`, and PNG
 plots `<stem>_*.png` next to it. Profiles: the default is the headline protocol (>= 600
-episodes, 1/5/10-shot: hours on a CPU); `--quick` fits in about 10 minutes on 2 CPU cores;
+episodes, 1/5/10-shot: hours on a CPU); `--quick` took about 10 minutes on 2 CPU cores with 4
+methods (expect about twice that with all of them);
 `--tiny` is a smoke test of every code path (seconds of compute, meaningless numbers).
 """
 from __future__ import annotations
@@ -44,12 +48,14 @@ import torch  # noqa: E402
 from gtl_ray import report  # noqa: E402
 from gtl_ray.config import GTLConfig  # noqa: E402
 from gtl_ray.config_checks import load_config  # noqa: E402
+from gtl_ray.evaluation.methods import get_method, list_methods, needs_learngene  # noqa: E402
 from gtl_ray.learngene import Learngene  # noqa: E402
 
 log = logging.getLogger("benchmarks.efficacy")
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "efficacy.json"
 ABLATION_OUT = ROOT / "benchmarks" / "results" / "ablation.json"
-ALL_METHODS = ("scratch", "full", "heuristic", "learngene")
+ALL_METHODS = tuple(list_methods())
+ANY_SHAPE = tuple(m for m in ALL_METHODS if get_method(m).same_shape is None)  #: methods for descendants of other shapes
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,7 @@ class Profile:
     episodes: int = 600
     scale_shots: tuple[int, ...] = (5,)
     scale_episodes: int = 600
-    scale_methods: tuple[str, ...] = ALL_METHODS
+    scale_methods: tuple[str, ...] = ANY_SHAPE
     shares: tuple[float, ...] = (0.05, 0.10, 0.20, 0.40)  #: fractions of backbone parameters
     share_overrides: tuple[str, ...] = ()
     share_shots: tuple[int, ...] = (5,)
@@ -72,10 +78,12 @@ class Profile:
 
 PROFILES = {
     "full": Profile("full"),
-    # Sized for < 10 minutes on 2 cores while another process holds one of them (about half
-    # that on an idle machine; see benchmarks/README.md): evolution as the config says; 50
-    # episodes of 1- and 5-shot for the main table; 1-shot sections of 20 episodes without the
-    # `full` baseline (it needs a pre-training per shape); share genes evolved like the main one.
+    # Sized for < 10 minutes on 2 cores while another process holds one of them when the main
+    # table had 4 methods (about half that on an idle machine; see benchmarks/README.md); with
+    # all 10 methods expect about twice that (an estimate: 2.5x the fine-tunings, plus the
+    # narrow pre-training and the distillation). Evolution as the config says; 50 episodes of
+    # 1- and 5-shot for the main table; 1-shot sections of 20 episodes without the `full`
+    # baseline (it needs a pre-training per shape); share genes evolved like the main one.
     "quick": Profile(
         "quick",
         shots=(1, 5),
@@ -112,7 +120,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--config", default=str(ROOT / "configs" / "quickstart.yaml"))
     p.add_argument("--learngene", help="evaluate this learngene instead of evolving one (main table and scalability)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable; wins over the profile)")
-    p.add_argument("--quick", action="store_true", help="about 10 minutes on 2 CPU cores")
+    p.add_argument("--quick", action="store_true", help="about 20 minutes on 2 CPU cores (estimate)")
     p.add_argument("--tiny", action="store_true", help="smoke test: every code path, meaningless numbers")
     p.add_argument("--local", action="store_true", help="evolve in process (evolve_local) and evaluate without Ray")
     p.add_argument("--skip", default="", help="comma-separated sections to skip: scalability, shares")
@@ -209,7 +217,7 @@ class Bench:
             from gtl_ray.service.executors import RayExecutor
 
             executor = RayExecutor()
-        evaluation = evaluate(config, gene if "learngene" in methods else None, methods, splits=self.splits, cache_dir=self.cache, executor=executor, progress=progress)
+        evaluation = evaluate(config, gene if any(needs_learngene(m) for m in methods) else None, methods, splits=self.splits, cache_dir=self.cache, executor=executor, progress=progress)
         self.paired += [{**tags, **p} for p in evaluation.paired()]
         return [{**tags, **row} for row in evaluation.rows()]
 
@@ -247,12 +255,6 @@ def run_shares(bench: Bench, main_gene: Learngene | None, main_curve: list[dict[
 
 
 # ------------------------------------------------------------------ output
-
-
-def differences(paired: list[dict[str, Any]]) -> list[list[str]]:
-    """learngene minus each other method per shot count, in points: the mean per-episode
-    difference over the shared episodes with its 95% CI."""
-    return [[f"{p['shots']}-shot", f"{p['method']} - {p['versus']}", f"{100 * p['mean']:+.2f} ± {100 * p['ci95']:.2f}"] for p in paired]
 
 
 def plot_accuracy(sections: dict[str, list[dict[str, Any]]], key: str | None, title: str, reference: dict[str, Any] | None = None) -> bytes:
@@ -306,9 +308,9 @@ def render_markdown(data: dict[str, Any]) -> str:
         report.describe_code(data["code"]),
     ]
     if data["results"]:
-        parts += ["## Descendants on novel classes (ancestry shape)", report.markdown_table(*report.accuracy_table(data["results"])), f"accuracy in % (mean ± 95% CI over {data['results'][0]['episodes']} episodes, the same episodes for every method); instinct: nearest-centroid accuracy before any training."]
+        parts += ["## Descendants on novel classes (ancestry shape)", report.markdown_table(*report.accuracy_table(data["results"])), f"accuracy in % (mean ± 95% CI over {data['results'][0]['episodes']} episodes, the same episodes for every method); instinct: nearest-centroid accuracy before any training; transferred: share of the descendant's backbone parameters; sample-grads: images forwarded and back-propagated (preparation: pre-training and distillation; fine-tuning: per episode, per shot count). `sparse` is fine-tuned densely (its pruned weights start from the descendant's own initialization).", report.markdown_table(["method", "what it is"], [[m, get_method(m).summary] for m in dict.fromkeys(r["method"] for r in data["results"]) if m in ALL_METHODS])]
         if data.get("paired"):
-            parts += [report.markdown_table(["shots", "paired difference", "points (mean ± 95% CI)"], differences(data["paired"]))]
+            parts += [report.markdown_table(*report.paired_table(data["paired"]))]
     if data.get("scalability"):
         parts += ["## Scalability: other descendant shapes", report.markdown_table(*report.accuracy_table(data["scalability"], ("variant", "width", "depth"))), f"{data['scalability'][0]['episodes']} episodes per cell; the ancestry shape is the main table."]
     if data.get("shares"):

@@ -91,11 +91,25 @@ def _message(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def _methods_override(text: str | None) -> list[str]:
+    """`--methods a,b` (or `all`: every registered method) as a config override."""
+    if not text:
+        return []
+    from gtl_ray.evaluation import list_methods
+
+    names = list_methods() if text.strip() == "all" else [m.strip() for m in text.split(",") if m.strip()]
+    return [f"evaluation.methods={json.dumps(names)}"]
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    config = _config(args, *([f"evaluation.methods={json.dumps(args.methods.split(','))}"] if args.methods else []))
+    config = _config(args, *_methods_override(args.methods))
     methods = list(config.evaluation.methods)
-    if "learngene" in methods and not args.learngene:
-        raise GTLError("evaluate: method 'learngene' needs --learngene URI (or leave it out with --methods)")
+    from gtl_ray.evaluation.methods import needs_learngene
+
+    gene_methods = [m for m in methods if needs_learngene(m)]
+    if gene_methods and not args.learngene:
+        others = ",".join(m for m in methods if m not in gene_methods) or "scratch"
+        raise GTLError(f"evaluate: --learngene URI is needed by {', '.join(map(repr, gene_methods))} (or leave them out: --methods {others})")
     from gtl_ray import storage
     from gtl_ray.evaluation import evaluate, format_table
     from gtl_ray.learngene import Learngene
@@ -184,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", parents=[debug], help="few-shot evaluation: learngene vs. baselines on novel classes")
     with_config(p)
     p.add_argument("--learngene", help="learngene file (local path or URI)")
-    p.add_argument("--methods", help="comma-separated subset of scratch,full,heuristic,learngene")
+    p.add_argument("--methods", help="comma-separated registered methods (scratch,full,heuristic,learngene,narrow,distilled,sparse,random_slice,aft,learngene+aft), or all")
     p.add_argument("--address", help="Ray cluster address")
     p.add_argument("--out", help="also write the JSON results here")
     p.add_argument("--json", action="store_true", help='print {"results": [...]} as JSON')

@@ -135,6 +135,34 @@ class DescendantConfig:
 
 
 @dataclass
+class DistillConfig:
+    """The `distilled` baseline: the gene-shaped narrow network trained on the base images to
+    reproduce the pre-trained ancestry network's pooled features (He et al. CVPR 2022: linear
+    projector, mean-squared error, no labels), SGD with a cosine-decayed lr."""
+
+    epochs: int | None = None  #: passes over the base images; None: pretrain.epochs (the `narrow` baseline's budget)
+    batch_size: int = 64
+    lr: float = 0.05  #: student and projector alike
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    augment: bool = True  #: random crop + flip of the base images (teacher and student see the same)
+
+
+@dataclass
+class AFTConfig:
+    """The `aft` baselines: Adaptive Feature Transfer (Qiu et al. 2024) adds to the fine-tuning
+    loss a pull of the descendant's pooled features toward the frozen pre-trained network's."""
+
+    #: weight of the regularizer beside the cross-entropy (0: plain fine-tuning); 3 was best of
+    #: 0/1/2/3/5/10 on the quickstart's val classes (5-way 5-shot, 40 episodes; 5 level with it)
+    beta: float = 3.0
+    #: `kernel` (the published AFT): learned per-dimension weights on the teacher's features, batch
+    #: kernels compared; `linear`: a learned map from the teacher's features to the student's
+    projector: Literal["kernel", "linear"] = "kernel"
+    lr: float = 0.01  #: learning rate of the projector's parameters (no weight decay)
+
+
+@dataclass
 class EvaluationConfig:
     """Few-shot episodes on novel classes; also the protocol of `descendant` fitness and of the
     final selection on val classes."""
@@ -153,6 +181,8 @@ class EvaluationConfig:
     rest_init: Literal["default", "scaled", "zero_cross"] = "default"
     rest_scale: float = 0.1  #: `scaled`: factor applied to the weights outside the gene's slots
     descendant: DescendantConfig = field(default_factory=DescendantConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)  #: the `distilled` baseline's training
+    aft: AFTConfig = field(default_factory=AFTConfig)  #: the `aft` baselines' regularizer
 
 
 @dataclass

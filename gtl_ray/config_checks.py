@@ -13,7 +13,7 @@ from pathlib import Path
 from gtl_ray import storage
 from gtl_ray.config import DataConfig, GTLConfig, read_config
 from gtl_ray.errors import ConfigError, StorageError, quote
-from gtl_ray.evaluation.methods import list_methods
+from gtl_ray.evaluation.methods import GENE_SHAPED, LEARNGENE, get_method, list_methods
 from gtl_ray.evolution.mutation import list_mutations
 from gtl_ray.models import create_model, list_models
 
@@ -95,7 +95,12 @@ def validate(config: GTLConfig) -> None:
     for key in ("n_way", "train_per_class", "query_per_class", "epochs", "batch_size"):
         _count(getattr(life, key), f"lifetime.{key}")
     _require(life.n_way >= 2, "lifetime.n_way", f"must be >= 2, got {life.n_way}")
-    for section, obj in (("lifetime", life), ("pretrain", config.pretrain), ("descend", config.descend)):
+    for section, obj in (
+        ("lifetime", life),
+        ("pretrain", config.pretrain),
+        ("descend", config.descend),
+        ("evaluation.distill", config.evaluation.distill),
+    ):
         _require(obj.lr > 0, f"{section}.lr", f"must be > 0, got {obj.lr}")
         if hasattr(obj, "momentum"):
             _require(0 <= obj.momentum < 1, f"{section}.momentum", f"must be in [0, 1), got {obj.momentum}")
@@ -198,9 +203,7 @@ def _validate_evaluation(config: GTLConfig) -> None:
     _count(ev.steps, "evaluation.steps", low=0)
     _require(ev.lr > 0, "evaluation.lr", f"must be > 0, got {ev.lr}")
     _require(math.isfinite(ev.rest_scale) and 0.0 <= ev.rest_scale <= 1.0, "evaluation.rest_scale", f"must be in [0, 1], got {ev.rest_scale}")
-    for method in ev.methods:
-        if not isinstance(method, str) or method not in list_methods():
-            raise ConfigError(f"evaluation.methods: unknown method {quote(method)}; choose from {', '.join(list_methods())}")
+    _validate_methods(config)
     for key, count, split in (
         ("lifetime.n_way", config.lifetime.n_way, "base"),
         ("evaluation.n_way", ev.n_way, "novel"),
@@ -219,3 +222,56 @@ def _validate_evaluation(config: GTLConfig) -> None:
         need_fit = config.evolution.fitness_shots + ev.query
         if config.evolution.fitness != "lifetime" or config.final.selection == "val":
             _require(need_fit <= per_class, "evolution.fitness_shots", f"fitness_shots + evaluation.query = {need_fit} but data.images_per_class is {per_class}")
+
+
+def _validate_methods(config: GTLConfig) -> None:
+    """Known names, no repeats, and every method compatible with the descendant and the
+    fine-tuning protocol; the options of the distilled and AFT baselines."""
+    ev = config.evaluation
+    names = list_methods()
+    for method in ev.methods:
+        if not isinstance(method, str) or method not in names:
+            raise ConfigError(f"evaluation.methods: unknown method {quote(method)}; choose from {', '.join(names)} (or --methods all)")
+    repeated = sorted({m for m in ev.methods if ev.methods.count(m) > 1})
+    _require(not repeated, "evaluation.methods", f"lists {', '.join(map(repr, repeated))} more than once")
+    shape, m = config.descendant_shape(), config.model
+    if (shape.arch, shape.width, shape.depth) != (m.arch, m.width, m.depth):
+        usable = [n for n in names if get_method(n).same_shape is None]
+        for method in ev.methods:
+            why = get_method(method).same_shape
+            _require(
+                why is None,
+                "evaluation.methods",
+                f"{method!r} needs a descendant of the ancestry network's shape ({m.arch}, width {m.width:g}, depth {m.depth or 'default'}), "
+                f"but evaluation.descendant is {shape.arch}, width {shape.width:g}, depth {shape.depth or 'default'}: {why}. Methods for this descendant: {', '.join(usable)}",
+            )
+        _check_baseline_genes_fit(config, [n for n in ev.methods if get_method(n).transfers in GENE_SHAPED and get_method(n).transfers != LEARNGENE])
+    if ev.finetune == "linear":
+        for method in ev.methods:
+            _require(
+                not get_method(method).aft,
+                "evaluation.methods",
+                f"{method!r} regularizes the descendant's features while they are fine-tuned, but evaluation.finetune=linear freezes them (only a head is trained); use evaluation.finetune=full or leave {method!r} out",
+            )
+    d, a = ev.distill, ev.aft
+    _require(d.epochs is None or d.epochs >= 1, "evaluation.distill.epochs", f"must be >= 1 (or null: pretrain.epochs), got {d.epochs}")
+    _require(d.batch_size >= 1, "evaluation.distill.batch_size", f"must be >= 1, got {d.batch_size}")
+    _require(math.isfinite(a.beta) and a.beta >= 0, "evaluation.aft.beta", f"must be a number >= 0, got {a.beta}")
+    _require(math.isfinite(a.lr) and a.lr > 0, "evaluation.aft.lr", f"must be > 0, got {a.lr}")
+
+
+def _check_baseline_genes_fit(config: GTLConfig, methods: list[str]) -> None:
+    """The gene-shaped baselines implant a gene of the ancestry network's layout: refuse a
+    descendant it does not fit before anything is pre-trained (the learngene itself is checked
+    against the descendant by the CLI, once loaded)."""
+    if not methods:
+        return
+    from gtl_ray.errors import LearngeneError
+    from gtl_ray.learngene import extract_learngene, implant
+
+    m, shape = config.model, config.descendant_shape()
+    layout = extract_learngene(create_model(m.arch, width=m.width, depth=m.depth), config.learngene.share)
+    try:
+        implant(layout, create_model(shape.arch, width=shape.width, depth=shape.depth))
+    except LearngeneError as exc:
+        raise ConfigError(f"evaluation.methods: {', '.join(map(repr, methods))} implant a gene of the ancestry network ({m.arch}, width {m.width:g}), which does not fit evaluation.descendant: {exc}") from None

@@ -18,7 +18,7 @@ from gtl_ray.data import Task
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.models import Network, create_model
 from gtl_ray.seeding import torch_init_seed
-from gtl_ray.training import SGDSettings, accuracy, embed, fit
+from gtl_ray.training import Objective, SGDSettings, accuracy, embed, fit
 
 
 def fresh_descendant(config: GTLConfig, *keys: int | str) -> Network:
@@ -58,11 +58,14 @@ def linear_probe_accuracy(model: Network, task: Task, steps: int, lr: float) -> 
         return float((head(query).argmax(1) == task.query_y).float().mean()), steps * len(support)
 
 
-def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generator: torch.Generator) -> tuple[float, int]:
+def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generator: torch.Generator, objective: Objective | None = None) -> tuple[float, int]:
     """Fine-tune per `evaluation.finetune` on the support set, score the query set; returns
-    (query accuracy as a fraction, sample-gradients spent)."""
+    (query accuracy as a fraction, sample-gradients spent). `objective` replaces the
+    cross-entropy of full fine-tuning (e.g. cross-entropy plus a feature regularizer)."""
     if ev.finetune == "linear":
+        if objective is not None:
+            raise ValueError("a fine-tuning objective needs evaluation.finetune=full: a linear probe trains only the head")
         return linear_probe_accuracy(model, task, ev.steps, ev.lr)
     settings = SGDSettings(lr=ev.lr, momentum=0.9, weight_decay=5e-4, batch_size=min(25, len(task.support_x)), steps=ev.steps, augment=True)
-    spent = fit(model, task.support_x, task.support_y, settings, generator)
+    spent = fit(model, task.support_x, task.support_y, settings, generator, objective=objective)
     return accuracy(model, task.query_x, task.query_y), spent

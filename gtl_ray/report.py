@@ -181,6 +181,8 @@ def accuracy_table(rows: Sequence[dict[str, Any]], extra: Sequence[str] = ()) ->
     keys = list(dict.fromkeys(tuple(r.get(k) for k in extra) + (r["method"],) for r in rows))
     by = {tuple(r.get(k) for k in extra) + (r["method"], r["shots"]): r for r in rows}
     head = list(extra) + ["method"] + [f"{n_way}-way {s}-shot" for s in shots] + [f"instinct {s}-shot" for s in shots]
+    compute = bool(rows) and "transferred_share" in rows[0]
+    head += ["transferred", "preparation sample-grads", "fine-tune sample-grads / episode"] if compute else []
     body = []
     for key in keys:
         cells = [_fmt(k) for k in key]
@@ -188,8 +190,17 @@ def accuracy_table(rows: Sequence[dict[str, Any]], extra: Sequence[str] = ()) ->
             for s in shots:
                 r = by.get(key + (s,))
                 cells.append(f"{100 * r[field]:.2f} ± {100 * r[field.replace('mean', 'ci95')]:.2f}" if r else "")
+        if compute:
+            present = [by[key + (s,)] for s in shots if key + (s,) in by]
+            cells += [f"{100 * (present[0]['transferred_share'] or 0):.1f}%", f"{present[0].get('preparation_sample_grads') or 0:,}", " / ".join(f"{r.get('finetune_sample_grads') or 0:,.0f}" for r in present)]
         body.append(cells)
     return head, body
+
+
+def paired_table(paired: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Paired differences as (head, body): shots, `method - versus`, points (mean ± 95% CI of
+    the per-episode difference). Shared with benchmarks/."""
+    return ["shots", "paired difference", "points (mean ± 95% CI)"], [[f"{p['shots']}-shot", f"{p['method']} - {p['versus']}", f"{100 * p['mean']:+.2f} ± {100 * p['ci95']:.2f}"] for p in paired]
 
 
 def markdown_table(head: Sequence[Any], body: Sequence[Sequence[Any]]) -> str:
@@ -212,6 +223,11 @@ def load_evaluation(run_dir: str, out_dir: str) -> dict[str, list[dict[str, Any]
 def _evaluation_html(evaluation: dict[str, list[dict[str, Any]]]) -> str:
     parts = []
     for section, rows in evaluation.items():
+        if section == "paired" and isinstance(rows, list) and rows:
+            parts.append(f"<h3>paired differences</h3>{_table(*paired_table(rows))}")
+            continue
+        if not (isinstance(rows, list) and rows and isinstance(rows[0], dict) and "method" in rows[0] and "instinct_mean" in rows[0]):
+            continue
         extra = [k for k in ("variant", "width", "depth", "share") if k in rows[0]]
         head, body = accuracy_table(rows, extra)
         episodes = sorted({r["episodes"] for r in rows})

@@ -36,7 +36,11 @@ def check_rows(rows: list[dict], methods: set[str], **extra: type) -> None:
 @pytest.mark.slow
 def test_efficacy_tiny(tmp_path):
     data, out = run_benchmark("efficacy", tmp_path, "--storage", str(tmp_path / "runs"))
-    check_rows(data["results"], {"scratch", "full", "heuristic", "learngene"})
+    from gtl_ray.evaluation import list_methods
+
+    check_rows(data["results"], set(list_methods()), transferred_share=float, preparation_sample_grads=int)
+    assert {(p["versus"], p["shots"]) for p in data["paired"]} == {(m, 1) for m in list_methods() if m != "learngene"}
+    assert "learngene - sparse" in out.with_suffix(".md").read_text() and "fine-tuned densely" in out.with_suffix(".md").read_text()
     check_rows(data["scalability"], {"scratch", "learngene"}, variant=str)
     assert len({r["variant"] for r in data["scalability"]}) == 3
     check_rows(data["shares"], {"scratch", "heuristic", "learngene"}, share=float, gene_share=float)

@@ -42,7 +42,8 @@ def test_report_shows_curve_family_tree_and_timing(run_dir, tmp_path):
 
 def test_default_location_and_evaluation_tables(run_dir):
     evaluation = Path(run_dir, "evaluation.json")
-    evaluation.write_text(json.dumps({"results": rows(), "scalability": [dict(r, variant="wider x2") for r in rows((5,))]}))
+    paired = [{"method": "learngene", "versus": "scratch", "shots": 5, "mean": 0.1, "ci95": 0.03, "episodes": 4}]  # as `evaluate --out` writes it
+    evaluation.write_text(json.dumps({"results": rows(), "scalability": [dict(r, variant="wider x2") for r in rows((5,))], "paired": paired}))
     try:
         path = write_report(run_dir)
     finally:
@@ -50,6 +51,7 @@ def test_default_location_and_evaluation_tables(run_dir):
     assert path == str(Path(run_dir, "report", "report.html"))
     html = Path(path).read_text()
     assert "5-way 1-shot" in html and "5-way 5-shot" in html and "50.00 ± 2.00" in html and "wider x2" in html
+    assert "<td>learngene - scratch</td><td>+10.00 ± 3.00</td>" in html
 
 
 def test_cli_report_and_a_run_without_final_gene(run_dir, tmp_path, capsys):

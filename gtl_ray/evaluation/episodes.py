@@ -1,6 +1,7 @@
 """One few-shot episode for every compared method: the same fresh descendant (same seed), each
 method's initialization, an instinct score before any training, then fine-tuning on the support
-set and accuracy on the query set (the protocol of `gtl_ray.fewshot`)."""
+set (with the method's objective: cross-entropy, or cross-entropy plus the AFT regularizer) and
+accuracy on the query set (the protocol of `gtl_ray.fewshot`)."""
 from __future__ import annotations
 
 import copy
@@ -8,9 +9,9 @@ from dataclasses import dataclass
 
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import Task
-from gtl_ray.evaluation.methods import Sources, initializer
+from gtl_ray.evaluation.methods import Sources, finetune_objective, initialize
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
-from gtl_ray.seeding import torch_generator
+from gtl_ray.seeding import torch_generator, torch_init_seed
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,16 @@ class EpisodeScore:
 
 
 def run_episode(config: GTLConfig, task: Task, shots: int, index: int, methods: list[str], sources: Sources) -> dict[str, EpisodeScore]:
-    """{method: score} for one episode; every method starts from the same fresh descendant."""
+    """{method: score} for one episode; every method starts from the same fresh descendant and
+    fine-tunes on the same batches."""
     fresh = fresh_descendant(config, shots, index)
     results: dict[str, EpisodeScore] = {}
     for method in methods:
         model = copy.deepcopy(fresh)
-        initializer(method)(model, sources)
+        initialize(method, model, sources)
         instinct = nearest_centroid_accuracy(model, task)
-        acc, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index))
+        with torch_init_seed(config.seed, "finetune-objective", shots, index):
+            objective = finetune_objective(method, model, sources)
+        acc, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index), objective)
         results[method] = EpisodeScore(acc, instinct, spent)
     return results

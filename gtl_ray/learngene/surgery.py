@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from torch import nn
 from gtl_ray.errors import LearngeneError
 from gtl_ray.learngene.units import BN_KEYS, Unit, backbone_parameter_count, find_units, model_name
 
-__all__ = ["BN_KEYS", "Slot", "extract_tensors", "gene_parameter_count", "gene_slots", "gene_units", "implant_tensors", "infer_layer_map", "kept", "solve_rho", "unit_block"]
+__all__ = ["BN_KEYS", "Channels", "Slot", "extract_tensors", "gene_parameter_count", "gene_slots", "gene_units", "implant_tensors", "infer_layer_map", "kept", "solve_rho", "unit_block"]
 
 
 def kept(channels: int, rho: float) -> int:
@@ -68,22 +69,32 @@ def solve_rho(model: nn.Module, share: float) -> float:
     return min([hi, max(lo - 1e-9, 1e-9)], key=lambda r: abs(share_at(r) - share))
 
 
-def _numpy(value: torch.Tensor, k_out: int) -> np.ndarray:
-    return value[:k_out].detach().cpu().numpy().copy()
+Channels = Mapping[str, tuple[Sequence[int], Sequence[int]]]  #: unit -> (output channels, input channels)
 
 
-def extract_tensors(model: nn.Module, rho: float) -> dict[str, np.ndarray]:
-    """Copies of every unit's kept block, keyed as in the module docstring, in unit order."""
+def _numpy(value: torch.Tensor, rows: slice | torch.Tensor) -> np.ndarray:
+    return value[rows].detach().cpu().numpy().copy()
+
+
+def extract_tensors(model: nn.Module, rho: float, channels: Channels | None = None) -> dict[str, np.ndarray]:
+    """Copies of every unit's kept block, keyed as in the module docstring, in unit order.
+
+    `channels` picks other channels than the prefix for every unit (the same block sizes, in the
+    order given): `W[out][:, in]` and the BatchNorm / bias entries `[out]`. The caller keeps
+    them chained (see `learngene.channels`)."""
     tensors: dict[str, np.ndarray] = {}
     with torch.no_grad():
         for name, unit in find_units(model).items():
             k_out, k_in = unit_block(unit, rho)
-            tensors[f"{name}.conv.weight"] = _numpy(unit.conv.weight[:, :k_in], k_out)
+            rows, cols = (slice(k_out), slice(k_in)) if channels is None else (torch.as_tensor(c, dtype=torch.long) for c in channels[name])
+            if channels is not None and (len(rows), len(cols)) != (k_out, k_in):
+                raise LearngeneError(f"layer {name!r}: {len(rows)} output / {len(cols)} input channels picked, the block at rho={rho:.4f} is {k_out} x {k_in}")
+            tensors[f"{name}.conv.weight"] = _numpy(unit.conv.weight[:, cols], rows)
             if unit.has_bias:
-                tensors[f"{name}.conv.bias"] = _numpy(unit.conv.bias, k_out)
+                tensors[f"{name}.conv.bias"] = _numpy(unit.conv.bias, rows)
             if unit.bn is not None:
                 for key in BN_KEYS:
-                    tensors[f"{name}.bn.{key}"] = _numpy(getattr(unit.bn, key), k_out)
+                    tensors[f"{name}.bn.{key}"] = _numpy(getattr(unit.bn, key), rows)
     return tensors
 
 
