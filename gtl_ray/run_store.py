@@ -10,6 +10,7 @@ written after every generation, and the one place that knows the layout:
     RUN/final/elite-EE.safetensors                    the next best (evolution.elites of them)
     RUN/pretrained/                                   pre-trained networks (evaluation, init), cached
     RUN/descendants/                                  networks trained by `gtl-ray descend`
+    RUN/tensorboard/                                  population figures, one event file per generation (step = generation)
 
 A generation counts only once the manifest names it, so a crash while writing leaves the previous
 generation valid; `clean_incomplete` removes what a crash left behind. The manifest also holds
@@ -38,6 +39,7 @@ MANIFEST_VERSION = 2
 MANIFEST = "manifest.json"
 LINEAGE = "lineage.parquet"
 FINAL = "final/learngene.safetensors"
+TENSORBOARD = "tensorboard"
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _MEMBER = re.compile(r"g(\d{4,})m(\d{4,})")
 
@@ -70,6 +72,10 @@ class RunStore:
     @property
     def final_learngene(self) -> str:
         return self.path(*FINAL.split("/"))
+
+    @property
+    def tensorboard_dir(self) -> str:
+        return self.path(TENSORBOARD)
 
     @property
     def pretrained_dir(self) -> str:
@@ -239,7 +245,7 @@ class RunStore:
                 removed.append(entry)
             else:
                 kept.append(("generations", entry))
-        for folder in [(), ("final",), ("initial",)] + kept:
+        for folder in [(), ("final",), ("initial",), (TENSORBOARD,)] + kept:
             for entry in storage.list_dir(self.path(*folder)):
                 if storage.TEMP_MARK in entry:
                     storage.delete_file(self.path(*folder, entry))

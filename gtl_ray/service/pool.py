@@ -9,7 +9,7 @@ One generation, as the pool sees it:
 3. when the P-th submission of g arrives, the pool calls `Strategy.tell` (selection and
    write-back), puts the next parents in the object store, releases the previous ones, wakes
    the members waiting for g + 1 and checkpoints g in the background (at most one write in
-   flight).
+   flight), then writes g's figures to TensorBoard (`RUN/tensorboard/`, step g).
 
 The pool holds everything a restarted member needs (`next_generation`), so members keep no
 state, and it lives on the driver's node, so a lost worker node loses no gene.
@@ -31,6 +31,7 @@ from gtl_ray.learngene import Learngene
 from gtl_ray.evolution.population import GenerationSummary, summarize
 from gtl_ray.run_store import RunStore
 from gtl_ray.service.metrics import RunMetrics
+from gtl_ray.service.tensorboard import PopulationBoard
 
 log = logging.getLogger(__name__)
 NAMESPACE = "gtl_ray"
@@ -105,7 +106,9 @@ class LearngenePool:
         self.data = data
         self.pretrain_sample_grads = pretrain_sample_grads
         self.writes: asyncio.Task | None = None
-        self.metrics = RunMetrics(self.config.name)
+        self.metrics = RunMetrics(self.config.name, self.config.evolution.generations, len(summaries))
+        self.board = PopulationBoard(self.store.tensorboard_dir)
+        self._figures(self.board.sync, self.book.summaries, self.book.lineage)
         self.changed = asyncio.Event()
         self._post()
 
@@ -134,8 +137,7 @@ class LearngenePool:
         if state.generation != generation:
             raise ValueError(f"member {member} asked for generation {generation}, but the pool is at {state.generation}")
         a = state.assignments[member]
-        previous = self.book.summaries[-1].__dict__ if self.book.summaries else None
-        return {"assignment": a, "parent": [self.parent_refs[a.parent]] if a.parent is not None else None, "previous": previous, "held_references": len(self.parent_refs)}
+        return {"assignment": a, "parent": [self.parent_refs[a.parent]] if a.parent is not None else None, "held_references": len(self.parent_refs)}
 
     async def submit(self, generation: int, member: int, gene: Learngene, record: LineageRecord) -> None:
         """Take a member's gene and record; the generation's last one runs the strategy."""
@@ -165,6 +167,16 @@ class LearngenePool:
         await asyncio.to_thread(self.store.write_generation, self.config, summary, genes, lineage, earlier, state, compute)
         summary.timing["checkpoint"] = time.perf_counter() - start
         self.metrics.checkpoint_done(summary.timing["checkpoint"])
+        records = [r for r in lineage if r.generation == summary.generation]
+        await asyncio.to_thread(self._figures, self.board.write, summary, records)
+
+    def _figures(self, write: Any, *args: Any) -> None:
+        """Write TensorBoard figures; a failure is logged, never fatal: the run's state is the
+        checkpoint, and the next resume writes what is missing (`PopulationBoard.sync`)."""
+        try:
+            write(*args)
+        except Exception as exc:  # monitoring must not stop an evolution
+            log.warning("TensorBoard figures not written to %s: %s", self.board.directory, exc)
 
     async def finished(self) -> dict[str, Any]:
         """Wait for every checkpoint write; return the run's summaries."""

@@ -28,6 +28,7 @@ from gtl_ray.service.executors import RayExecutor
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
 from gtl_ray.service.scheduler import GTLScheduler
+from gtl_ray.service.tensorboard import GenerationTBXLogger
 from gtl_ray.service.watch import PlacementWatch, RunWatch
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def _run_population(config: GTLConfig, store: RunStore, start: _Start, cluster: 
                 storage_path=store.run_dir if storage.is_uri(store.run_dir) else os.path.abspath(store.run_dir),
                 failure_config=tune.FailureConfig(max_failures=config.population.max_failures),
                 stop=watch,
-                callbacks=[placement],
+                callbacks=[placement, GenerationTBXLogger()],
                 checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False),
                 verbose=0,
             ),
