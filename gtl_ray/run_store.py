@@ -199,6 +199,11 @@ class RunStore:
         """Keys that differ between the stored run and `config` (storage location excluded)."""
         return describe_differences(self.stored_config(manifest), config, ignore=("storage",))
 
+    def config_changes(self, manifest: dict[str, Any], config: GTLConfig) -> list[tuple[str, Any, Any]]:
+        """(key, stored value, value in `config`) for every key of `config_differences`."""
+        stored, new = self.stored_config(manifest).to_dict(), config.to_dict()
+        return [(key, _dotted(stored, key), _dotted(new, key)) for key in self.config_differences(manifest, config)]
+
     def load_gene(self, relative: str, checksum: str) -> Learngene:
         """A gene of this run, verified against the checksum the manifest recorded."""
         uri = self.path(*relative.split("/"))
@@ -251,6 +256,13 @@ class RunStore:
                     storage.delete_file(self.path(*folder, entry))
                     removed.append("/".join(folder + (entry,)))
         return removed
+
+
+def _dotted(raw: dict[str, Any], key: str) -> Any:
+    """The value at a dotted key of a nested dict (None where a level is missing)."""
+    for part in key.split("."):
+        raw = raw.get(part) if isinstance(raw, dict) else None
+    return raw
 
 
 def _check_manifest(manifest: Any, where: str) -> None:

@@ -178,6 +178,12 @@ class LearngenePool:
         except Exception as exc:  # monitoring must not stop an evolution
             log.warning("TensorBoard figures not written to %s: %s", self.board.directory, exc)
 
+    async def generation_summary(self, generation: int) -> dict[str, Any]:
+        """Wait until `generation` is complete; return its summary (the driver's progress line)."""
+        while len(self.book.summaries) <= generation:
+            await self.changed.wait()
+        return self.book.summaries[generation].__dict__
+
     async def finished(self) -> dict[str, Any]:
         """Wait for every checkpoint write; return the run's summaries."""
         if self.writes is not None:
