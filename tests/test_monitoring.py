@@ -1,8 +1,9 @@
 """What a user watches: TensorBoard (step = generation, continuous across resumes, the last
-generation included), and the live progress lines."""
+generation included), the live progress lines, the Ray metrics' Grafana dashboard."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -10,8 +11,11 @@ import pytest
 
 from gtl_ray.evolution.population import GenerationSummary
 from gtl_ray.progress import Progress
+from gtl_ray.service.metrics import METRICS, exported_name
 from gtl_ray.service.tensorboard import PopulationBoard, event_file_name
 
+REPO = Path(__file__).resolve().parents[1]
+DASHBOARD = REPO / "cluster" / "grafana" / "gtl-ray-dashboard.json"
 GENERATION_LINE = re.compile(r"generation (\d+)/(\d+) \| fitness best (1\.00|\.\d\d) median (1\.00|\.\d\d) \| \d+\.\d s/gen \| (ETA \d+(\.\d)? (s|min|h)|done)")
 
 
@@ -105,3 +109,25 @@ def test_board_sync_writes_missing_generations_and_drops_extra(tmp_path):
     board.sync(summaries, [])
     assert board.generations() == [0, 1, 2] and (tmp_path / "tensorboard" / event_file_name(2)).is_file()
     assert [e.step for e in scalars(tmp_path / "tensorboard")["fitness/max"]] == [0, 1, 2]
+
+
+# ---------------------------------------------------------------- metrics and Grafana
+
+
+def test_grafana_dashboard_plots_every_exported_metric():
+    dashboard = json.loads(DASHBOARD.read_text())
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels) and all({"title", "type", "gridPos", "targets"} <= set(p) for p in panels)
+    exprs = [t["expr"] for p in panels for t in p["targets"]]
+    used = {name for expr in exprs for name in re.findall(r"\bray_gtl_[a-z_]+", expr)}
+    assert used == {exported_name(n) for n in METRICS}
+    assert all('run=~"$run"' in expr for expr in exprs)
+    assert all(p["datasource"]["uid"] == "${datasource}" for p in panels)
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["datasource"]["query"] == "prometheus" and "ray_gtl_generations_completed" in variables["run"]["query"]["query"]
+
+
+def test_readme_names_the_exported_metrics():
+    readme = (REPO / "README.md").read_text()
+    assert all(exported_name(n) in readme for n in METRICS)
+    assert "RUN/tensorboard/" in readme and "cluster/grafana/gtl-ray-dashboard.json" in readme
