@@ -52,8 +52,9 @@ def quiet(err: str) -> bool:
     return not any(word in err for word in ("members placed", "generation 1/", "resuming", "episodes"))
 
 
-def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
+def test_evolve_inspect_evaluate_descend_json(cli_run, capsys, monkeypatch):
     storage, args = cli_run
+    monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")  # Tune's new output engine prints tables on stdout unless evolve silences it
     capsys.readouterr()
     assert main(["evolve", *args, "--json"]) == 0
     out, err = capsys.readouterr()

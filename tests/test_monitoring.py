@@ -79,6 +79,20 @@ def test_an_evolution_and_its_resume_report_progress(resumed_run):
     assert [GENERATION_LINE.fullmatch(line).group(1, 2) for line in resumed[2:]] == [("3", "3")]
 
 
+def test_quiet_tune_restores_what_it_changed(monkeypatch):
+    import logging
+    import os
+
+    from gtl_ray.service.progress import quiet_tune
+
+    monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")
+    tune_logger = logging.getLogger("ray.tune")
+    level = tune_logger.level
+    with quiet_tune():
+        assert os.environ["RAY_AIR_NEW_OUTPUT"] == "0" and tune_logger.getEffectiveLevel() >= logging.WARNING
+    assert os.environ["RAY_AIR_NEW_OUTPUT"] == "1" and tune_logger.level == level
+
+
 # ---------------------------------------------------------------- TensorBoard
 
 
