@@ -3,8 +3,9 @@
 Each `step` is one generation: ask the learngene pool for the assignment, live it
 (`evolution.population.live_assignment`: inherit and mutate, learn, be scored), submit the gene
 passed on with its lineage record to the pool, and report the member's own figures to Tune (its
-TensorBoard curves, step = generation; the population's figures are the pool's). Tune never pauses or checkpoints members between generations; a member holds no
-state the pool does not have, so a restarted member just asks the pool where to go on.
+TensorBoard curves, step = generation; the population's figures are the pool's). Tune never
+pauses or checkpoints members between generations; a member holds no state the pool does not
+have, so a restarted member just asks the pool where to go on.
 """
 from __future__ import annotations
 
