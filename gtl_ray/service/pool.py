@@ -73,15 +73,21 @@ class PoolBook:
     def complete(self) -> bool:
         return len(self.submitted) == self.strategy.size
 
-    def advance(self, wall: float) -> tuple[GenerationSummary, list[Learngene]]:
-        """The generation is complete: run the strategy, record the lineage and the summary, move
-        on to the next generation. Returns the summary and the genes passed on (to checkpoint)."""
+    def conclude(self, wall: float) -> tuple[EvolutionState, GenerationSummary, list[Learngene], list[LineageRecord]]:
+        """The complete generation's outcome: the strategy's next state, the summary, the genes
+        passed on and the records, computed without changing the book (the pool runs this in a
+        thread while members keep calling in, then `apply`s it)."""
         members = range(self.strategy.size)
         genes = [self.submitted[m][0] for m in members]
         records = [self.submitted[m][1] for m in members]
         start = time.perf_counter()
-        self.state, _ = self.strategy.tell(self.state, [r.fitness for r in records], genes)
-        summary = summarize(records, wall, time.perf_counter() - start)
+        state, _ = self.strategy.tell(self.state, [r.fitness for r in records], genes)
+        return state, summarize(records, wall, time.perf_counter() - start), genes, records
+
+    def apply(self, state: EvolutionState, summary: GenerationSummary, genes: list[Learngene], records: list[LineageRecord]) -> tuple[GenerationSummary, list[Learngene]]:
+        """Move on to the next generation with what `conclude` computed: record the lineage and
+        the summary. Returns the summary and the genes passed on (to checkpoint)."""
+        self.state = state
         self.lineage += records
         self.summaries.append(summary)
         self.submitted = {}
@@ -151,7 +157,10 @@ class LearngenePool:
 
     async def _advance(self) -> None:
         earlier = list(self.book.summaries)
-        summary, genes = await asyncio.to_thread(self.book.advance, time.time() - self.posted_at)
+        concluded = await asyncio.to_thread(self.book.conclude, time.time() - self.posted_at)
+        # Applied and posted in one step of the event loop: a member calling in meanwhile sees
+        # either the old generation or the new one with its parents posted, never a mix.
+        summary, genes = self.book.apply(*concluded)
         self.metrics.generation_done(summary)
         self._post()
         if self.writes is not None:
