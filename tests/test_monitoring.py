@@ -125,6 +125,14 @@ def test_board_sync_writes_missing_generations_and_drops_extra(tmp_path):
     assert [e.step for e in scalars(tmp_path / "tensorboard")["fitness/max"]] == [0, 1, 2]
 
 
+def test_board_failures_are_logged_not_raised(tmp_path, caplog):
+    (tmp_path / "file").write_text("not a folder")
+    board = PopulationBoard(str(tmp_path / "file" / "tensorboard"))
+    board.write(GenerationSummary(**summary(0)))
+    board.sync([GenerationSummary(**summary(0))], [])
+    assert "TensorBoard figures of generation 0 not written" in caplog.text
+
+
 # ---------------------------------------------------------------- metrics and Grafana
 
 

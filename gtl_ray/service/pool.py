@@ -114,7 +114,6 @@ class LearngenePool:
         self.writes: asyncio.Task | None = None
         self.metrics = RunMetrics(self.config.name, self.config.evolution.generations, len(summaries))
         self.board = PopulationBoard(self.store.tensorboard_dir)
-        self._figures(self.board.sync, self.book.summaries, self.book.lineage)
         self.changed = asyncio.Event()
         self._post()
 
@@ -177,15 +176,7 @@ class LearngenePool:
         summary.timing["checkpoint"] = time.perf_counter() - start
         self.metrics.checkpoint_done(summary.timing["checkpoint"])
         records = [r for r in lineage if r.generation == summary.generation]
-        await asyncio.to_thread(self._figures, self.board.write, summary, records)
-
-    def _figures(self, write: Any, *args: Any) -> None:
-        """Write TensorBoard figures; a failure is logged, never fatal: the run's state is the
-        checkpoint, and the next resume writes what is missing (`PopulationBoard.sync`)."""
-        try:
-            write(*args)
-        except Exception as exc:  # monitoring must not stop an evolution
-            log.warning("TensorBoard figures not written to %s: %s", self.board.directory, exc)
+        await asyncio.to_thread(self.board.write, summary, records)
 
     async def generation_summary(self, generation: int) -> dict[str, Any]:
         """Wait until `generation` is complete; return its summary (the driver's progress line)."""

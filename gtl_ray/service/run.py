@@ -30,7 +30,7 @@ from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
 from gtl_ray.service.progress import PopulationProgress, quiet_tune
 from gtl_ray.service.scheduler import GTLScheduler
-from gtl_ray.service.tensorboard import GenerationTBXLogger
+from gtl_ray.service.tensorboard import GenerationTBXLogger, PopulationBoard
 from gtl_ray.service.watch import PlacementWatch, RunWatch
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,7 @@ def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, over
         return _outcome(store, start_time)
     if start.state is not None:
         progress.resuming(start.state.generation, config.evolution.generations, start.accepted)
+        PopulationBoard(store.tensorboard_dir).sync(start.summaries, start.lineage)  # what a stop before the figures left out
     splits = load_splits(config.data)
     check_environments(config, splits.base)
     cluster = RayCluster.connect(address)

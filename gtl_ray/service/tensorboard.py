@@ -5,7 +5,8 @@
   per generation (`events.out.tfevents.GGGGGG.gtl_ray`, written whole, atomically), so the step
   of a figure is fixed by its file's name: a generation written again (resume, crash repair)
   replaces its file instead of adding a second point, and `sync` makes the folder match the
-  manifest when a (resumed) run starts.
+  manifest when a run resumes. Figures are never worth a run: a failed write is logged, and the
+  next resume writes what is missing.
 - `GenerationTBXLogger`: Tune's per-member TensorBoard logger (`RUN/tune-from-NNNN/<member>/`)
   with the member's generation as the step instead of Tune's iteration counter, which restarts
   at 1 in every `tune-from-NNNN` of a resumed run.
@@ -63,6 +64,12 @@ class PopulationBoard:
     def write(self, summary: GenerationSummary, records: Sequence[LineageRecord] = ()) -> None:
         """(Re)write the event file of `summary.generation`: its scalars and, given the
         generation's lineage records, a histogram of the members' fitness."""
+        try:
+            self._write(summary, records)
+        except Exception as exc:  # monitoring must not stop an evolution
+            log.warning("TensorBoard figures of generation %d not written to %s: %s", summary.generation, self.directory, exc)
+
+    def _write(self, summary: GenerationSummary, records: Sequence[LineageRecord]) -> None:
         from tensorboardX import SummaryWriter
 
         step = summary.generation
@@ -82,9 +89,13 @@ class PopulationBoard:
     def sync(self, summaries: Sequence[GenerationSummary], lineage: Sequence[LineageRecord]) -> None:
         """Make the folder hold exactly the completed generations: write the missing ones (a
         run stopped between its checkpoint and its figures), remove any past the last one."""
-        have = set(self.generations())
-        for generation in sorted(have - {s.generation for s in summaries}):
-            storage.delete_file(storage.join(self.directory, event_file_name(generation)))
+        try:
+            have = set(self.generations())
+            for generation in sorted(have - {s.generation for s in summaries}):
+                storage.delete_file(storage.join(self.directory, event_file_name(generation)))
+        except Exception as exc:  # monitoring must not stop an evolution
+            log.warning("TensorBoard folder %s not synced: %s", self.directory, exc)
+            return
         for summary in summaries:
             if summary.generation not in have:
                 self.write(summary, [r for r in lineage if r.generation == summary.generation])
