@@ -9,7 +9,7 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any, Callable
+from typing import Any
 
 from gtl_ray.config import GTLConfig
 from gtl_ray.config_checks import load_config
@@ -45,9 +45,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_evolve(args: argparse.Namespace) -> int:
     config = _config(args)
+    from gtl_ray.progress import stderr_unless
     from gtl_ray.service.run import evolve
 
-    outcome = evolve(config, resume=args.resume, force=args.force, overwrite=args.overwrite, address=args.address, config_path=args.config)
+    outcome = evolve(config, resume=args.resume, force=args.force, overwrite=args.overwrite, address=args.address, config_path=args.config, progress=stderr_unless(args.json))
     if args.json:
         print(json.dumps(outcome.__dict__, indent=1))
         return 0
@@ -59,13 +60,6 @@ def cmd_evolve(args: argparse.Namespace) -> int:
         wall = sum(g["timing"]["wall"] for g in outcome.generations)
         print(f"wall time: {outcome.wall_seconds:.1f} s; per generation {wall / len(outcome.generations):.2f} s, of which lifetime {lifetime / len(outcome.generations):.2f} s and other {(wall - lifetime) / len(outcome.generations):.2f} s")
     return 0
-
-
-def _progress(label: str) -> Callable[[int, int], None]:
-    def report(done: int, total: int) -> None:
-        print(f"\r{label}: {done}/{total} episodes", end="" if done < total else "\n", file=sys.stderr, flush=True)
-
-    return report
 
 
 def _check_gene_fits(config: GTLConfig, gene: Any, uri: str) -> None:
@@ -113,6 +107,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gtl_ray import storage
     from gtl_ray.evaluation import evaluate, format_table
     from gtl_ray.learngene import Learngene
+    from gtl_ray.progress import stderr_unless
     from gtl_ray.run_store import RunStore
 
     gene = Learngene.load(args.learngene) if args.learngene else None
@@ -125,7 +120,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not ray.is_initialized():
         ray.init(address=args.address, namespace="gtl_ray")
     cache = RunStore(config.storage, config.name).pretrained_dir
-    evaluation = evaluate(config, gene, methods, cache_dir=cache, executor=RayExecutor(), progress=None if args.json else _progress("evaluate"))
+    evaluation = evaluate(config, gene, methods, cache_dir=cache, executor=RayExecutor(), progress=stderr_unless(args.json).counter("evaluate", "episodes"))
     report = evaluation.to_json()
     if args.out:
         storage.write_bytes_atomic(args.out, json.dumps(report, indent=1).encode())

@@ -136,21 +136,65 @@ def plot_timing(timing: Sequence[dict[str, float]]) -> bytes:
     return figure_png(fig)
 
 
-def plot_family(lineage: Sequence[Any], chain_ids: set[str]) -> bytes:
-    """Every member (dot coloured by fitness) with an edge to its parent; the final learngene's
-    line of descent in red."""
-    fig, ax = new_figure(7.0, 3.8)
-    where = {r.id: (r.generation, r.member) for r in lineage}
+def plot_family(lineage: Sequence[Any], chain_ids: set[str], elite_ids: Sequence[str] = ()) -> bytes:
+    """The family tree as a PNG (see `family_figure`)."""
+    return figure_png(family_figure(lineage, chain_ids, elite_ids))
+
+
+def family_figure(lineage: Sequence[Any], chain_ids: set[str], elite_ids: Sequence[str] = ()):
+    """The family tree, readable at paper scale (64 members x 50 generations). Each generation is
+    a column of its members ordered by fitness (row 0: the fittest; member indices are mere slots,
+    a rank says where an ancestor stood), shaded by fitness; over it the ancestry of the final
+    elites (`elite_ids`) as thin lines, and on top the final learngene's line of descent
+    (`chain_ids`), squares where a gene passed on unchanged (elite), dots where it was mutated.
+    Lines whose genes died out are not drawn."""
+    import numpy as np
+    from matplotlib import colormaps, patheffects
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import ListedColormap
+
+    fig, ax = new_figure(8.0, 4.6)
+    by_id = {r.id: r for r in lineage}
+    columns: dict[int, list[Any]] = {}
     for r in lineage:
-        if r.parent in where:
-            (x0, y0), (x1, y1) = where[r.parent], where[r.id]
-            on_chain = r.id in chain_ids and r.parent in chain_ids
-            ax.plot([x0, x1], [y0, y1], color="tab:red" if on_chain else "0.8", lw=2.2 if on_chain else 0.8, zorder=2 if on_chain else 1)
-    dots = ax.scatter([r.generation for r in lineage], [r.member for r in lineage], c=[100 * r.fitness for r in lineage], cmap="viridis", s=36, zorder=3, edgecolors=["tab:red" if r.id in chain_ids else "none" for r in lineage])
-    fig.colorbar(dots, ax=ax, label="fitness (%)")
-    ax.set(xlabel="generation", ylabel="member", title="family tree (red: line of the final learngene)")
+        columns.setdefault(r.generation, []).append(r)
+    generations, members = 1 + max(columns), max(len(c) for c in columns.values())
+    grid = np.full((members, generations), np.nan)
+    rank: dict[str, int] = {}
+    for generation, column in columns.items():
+        for k, r in enumerate(sorted(column, key=lambda r: (-r.fitness, r.member))):
+            rank[r.id] = k
+            grid[k, generation] = 100 * r.fitness
+    pale = ListedColormap(colormaps["Greys"](np.linspace(0.04, 0.55, 256)))  # light enough for the lines on top
+    cells = ax.imshow(grid, origin="upper", aspect="auto", cmap=pale, interpolation="nearest", extent=(-0.5, generations - 0.5, members - 0.5, -0.5))
+    fig.colorbar(cells, ax=ax, label="fitness (%)", pad=0.02)
+    halo = [patheffects.withStroke(linewidth=3.5, foreground="white")]
+
+    def edges(leaf: str) -> set[tuple[str, str]]:
+        found, current = set(), by_id.get(leaf)
+        while current is not None and current.parent in by_id:
+            found.add((current.parent, current.id))
+            current = by_id[current.parent]
+        return found
+
+    chain = sorted((by_id[i] for i in chain_ids if i in by_id), key=lambda r: r.generation)
+    on_chain = {(a.id, b.id) for a, b in zip(chain, chain[1:])}
+    kin = sorted(set().union(*(edges(e) for e in elite_ids)) - on_chain) if elite_ids else []
+    if kin:
+        segments = [[(by_id[a].generation, rank[a]), (by_id[b].generation, rank[b])] for a, b in kin]
+        ax.add_collection(LineCollection(segments, colors="tab:blue", linewidths=1.3, zorder=3, path_effects=halo, label="ancestry of the final elites", gid="elite-ancestry"))
+    if chain:
+        xs, ys = [r.generation for r in chain], [rank[r.id] for r in chain]
+        ax.plot(xs, ys, color="tab:red", lw=2.4, zorder=5, path_effects=[patheffects.withStroke(linewidth=4.5, foreground="white")], label="line of the final learngene", gid="line-of-descent")
+        for elite, marker, label in ((True, "s", "passed on unchanged (elite)"), (False, "o", "mutated")):
+            picked = [r for r in chain if bool(r.elite) == elite]
+            if picked:
+                ax.scatter([r.generation for r in picked], [rank[r.id] for r in picked], marker=marker, s=22, color="tab:red", edgecolors="white", linewidths=0.8, zorder=6, label=label, gid="descent-marks")
+    ax.set(xlim=(-0.5, generations - 0.5), ylim=(members - 0.5, -0.5), xlabel="generation", ylabel="rank in its generation (0: fittest)", title=f"family tree: {members} members x {generations} generations")
     _integer_ticks(ax, "xy")
-    return figure_png(fig)
+    if chain or kin:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False)
+    return fig
 
 
 # ------------------------------------------------------------------ HTML pieces
@@ -260,7 +304,7 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
     chain = info.get("final_lineage") or []
     images = {
         "fitness.png": (plot_fitness({"members": info["fitness"]}) if info["fitness"] else None, "fitness curve"),
-        "family.png": (plot_family(lineage, {r["id"] for r in chain}) if lineage else None, "family tree"),
+        "family.png": (plot_family(lineage, {r["id"] for r in chain}, (manifest.get("final") or {}).get("elite_ids", [])) if lineage else None, "family tree"),
         "timing.png": (plot_timing(info["timing"]) if info["timing"] else None, "generation timing"),
     }
     figure = {k: _image(k, data, alt) if data else "<p class=muted>no generation completed yet</p>" for k, (data, alt) in images.items()}

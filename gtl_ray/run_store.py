@@ -10,6 +10,7 @@ written after every generation, and the one place that knows the layout:
     RUN/final/elite-EE.safetensors                    the next best (evolution.elites of them)
     RUN/pretrained/                                   pre-trained networks (evaluation, init), cached
     RUN/descendants/                                  networks trained by `gtl-ray descend`
+    RUN/tensorboard/                                  population figures, one event file per generation (step = generation)
 
 A generation counts only once the manifest names it, so a crash while writing leaves the previous
 generation valid; `clean_incomplete` removes what a crash left behind. The manifest also holds
@@ -38,6 +39,7 @@ MANIFEST_VERSION = 2
 MANIFEST = "manifest.json"
 LINEAGE = "lineage.parquet"
 FINAL = "final/learngene.safetensors"
+TENSORBOARD = "tensorboard"
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _MEMBER = re.compile(r"g(\d{4,})m(\d{4,})")
 
@@ -70,6 +72,10 @@ class RunStore:
     @property
     def final_learngene(self) -> str:
         return self.path(*FINAL.split("/"))
+
+    @property
+    def tensorboard_dir(self) -> str:
+        return self.path(TENSORBOARD)
 
     @property
     def pretrained_dir(self) -> str:
@@ -190,6 +196,11 @@ class RunStore:
         """Keys that differ between the stored run and `config` (storage location excluded)."""
         return describe_differences(self.stored_config(manifest), config, ignore=("storage",))
 
+    def config_changes(self, manifest: dict[str, Any], config: GTLConfig) -> list[tuple[str, Any, Any]]:
+        """(key, stored value, value in `config`) for every key of `config_differences`."""
+        stored, new = self.stored_config(manifest).to_dict(), config.to_dict()
+        return [(key, _dotted(stored, key), _dotted(new, key)) for key in self.config_differences(manifest, config)]
+
     def load_gene(self, relative: str, checksum: str) -> Learngene:
         """A gene of this run, verified against the checksum the manifest recorded."""
         uri = self.path(*relative.split("/"))
@@ -236,12 +247,19 @@ class RunStore:
                 removed.append(entry)
             else:
                 kept.append(("generations", entry))
-        for folder in [(), ("final",), ("initial",)] + kept:
+        for folder in [(), ("final",), ("initial",), (TENSORBOARD,)] + kept:
             for entry in storage.list_dir(self.path(*folder)):
                 if storage.TEMP_MARK in entry:
                     storage.delete_file(self.path(*folder, entry))
                     removed.append("/".join(folder + (entry,)))
         return removed
+
+
+def _dotted(raw: dict[str, Any], key: str) -> Any:
+    """The value at a dotted key of a nested dict (None where a level is missing)."""
+    for part in key.split("."):
+        raw = raw.get(part) if isinstance(raw, dict) else None
+    return raw
 
 
 def _check_manifest(manifest: Any, where: str) -> None:

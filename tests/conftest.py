@@ -69,3 +69,22 @@ def tiny_run(ray_session, tmp_path_factory):
 
     config = tiny("evolution.elites=1", storage=tmp_path_factory.mktemp("runs"), name="shared")
     return config, evolve(config), RunStore(config.storage, config.name)
+
+
+@pytest.fixture(scope="session")
+def resumed_run(ray_session, tmp_path_factory):
+    """A tiny run of 2 generations (1 elite) resumed with --force to 3, with the progress lines of
+    both sessions: (config, outcome, store, first lines, resumed lines)."""
+    import dataclasses
+    import io
+
+    from gtl_ray.progress import Progress
+    from gtl_ray.run_store import RunStore
+    from gtl_ray.service.run import evolve
+
+    short = tiny("evolution.elites=1", "evolution.generations=2", storage=tmp_path_factory.mktemp("runs"), name="resumed")
+    first, resumed = io.StringIO(), io.StringIO()
+    evolve(short, progress=Progress(first))
+    longer = dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3))
+    outcome = evolve(longer, resume=True, force=True, progress=Progress(resumed))
+    return longer, outcome, RunStore(longer.storage, longer.name), first.getvalue().splitlines(), resumed.getvalue().splitlines()

@@ -47,10 +47,19 @@ def test_validate_prints_demand(capsys):
     assert "valid" in capsys.readouterr().out
 
 
-def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
+def quiet(err: str) -> bool:
+    """No progress line in a command's stderr (what --json promises)."""
+    return not any(word in err for word in ("members placed", "generation 1/", "resuming", "episodes"))
+
+
+def test_evolve_inspect_evaluate_descend_json(cli_run, capsys, monkeypatch):
     storage, args = cli_run
-    outcome = run_json(capsys, ["evolve", *args, "--json"])
-    assert outcome["generations_completed"] == 2
+    monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")  # Tune's new output engine prints tables on stdout unless evolve silences it
+    capsys.readouterr()
+    assert main(["evolve", *args, "--json"]) == 0
+    out, err = capsys.readouterr()
+    outcome = json.loads(out)
+    assert outcome["generations_completed"] == 2 and quiet(err)
     gene = run_json(capsys, ["inspect", outcome["final_learngene"], "--json"])
     assert {"architecture", "share", "num_params", "checksum"} <= set(gene) and gene["architecture"] == "vgg11"
     run = run_json(capsys, ["inspect", str(storage / "cli"), "--json"])
@@ -58,7 +67,10 @@ def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
     assert len(run["fitness"]) == 2 and set(run["fitness"][0]) >= {"min", "median", "max"}
     assert run["final_learngene"]["checksum"] == gene["checksum"]
     assert run["final_lineage"][0]["id"].startswith("g0001")
-    results = run_json(capsys, ["evaluate", *args, "--learngene", outcome["final_learngene"], "--methods", "scratch,learngene", "--json"])["results"]
+    assert main(["evaluate", *args, "--learngene", outcome["final_learngene"], "--methods", "scratch,learngene", "--json"]) == 0
+    out, err = capsys.readouterr()
+    results = json.loads(out)["results"]
+    assert quiet(err)
     assert [r["method"] for r in results] == ["scratch", "learngene"]
     assert all({"method", "n_way", "shots", "mean", "ci95", "episodes"} <= set(r) and 0 <= r["mean"] <= 1 for r in results)
     descendant = run_json(capsys, ["descend", *args, "--learngene", outcome["final_learngene"], "--width", "0.25", "--set", "descend.epochs=1", "--set", "descend.train_per_class=5", "--json"])
@@ -73,6 +85,9 @@ def test_human_readable_outputs(cli_run, capsys):
     assert main(["inspect", str(storage / "cli")]) == 0
     out = capsys.readouterr().out
     assert "family line" in out and "final learngene" in out
+    assert main(["evolve", *args, "--resume"]) == 0  # progress goes to stderr, results to stdout
+    out, err = capsys.readouterr()
+    assert f"run {storage / 'cli'} is already complete" in err and "already complete" not in out and "generations completed: 2" in out
 
 
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path):

@@ -90,21 +90,17 @@ def test_pool_holds_at_most_two_generations_of_genes(finished_run):
     assert held and max(held) <= 2 * config.population.size
 
 
-def test_resume_extends_an_interrupted_run_to_the_same_result(ray_session, tiny_config, finished_run):
-    config_full, outcome_full, _ = finished_run
-    short = tiny_config("evolution.elites=1", "evolution.generations=2", name="resumed")
-    evolve(short)
-    longer = dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3))
-    from gtl_ray.errors import GTLError
-
-    with pytest.raises(GTLError, match="evolution.generations"):
-        evolve(longer, resume=True)
-    outcome = evolve(longer, resume=True, force=True)
-    store = RunStore(longer.storage, "resumed")
+def test_resume_extends_an_interrupted_run_to_the_same_result(resumed_run, finished_run):
+    _, outcome_full, full_store = finished_run
+    longer, outcome, store, _, _ = resumed_run  # 2 generations, then resumed with --force to 3
     assert outcome.generations_completed == 3
-    full_store = RunStore(config_full.storage, config_full.name)
     assert comparable(store.load_lineage(store.read_manifest())) == comparable(full_store.load_lineage(full_store.read_manifest()))
     assert Learngene.load(outcome.final_learngene).checksum == Learngene.load(outcome_full.final_learngene).checksum
+    from gtl_ray.errors import GTLError
+
+    further = dataclasses.replace(longer, evolution=dataclasses.replace(longer.evolution, generations=4))
+    with pytest.raises(GTLError, match="evolution.generations"):
+        evolve(further, resume=True)
 
 
 def test_each_member_actor_holds_its_gpu_share(ray_session, tiny_config):

@@ -47,6 +47,8 @@ def evaluate(
     chunks = [(shots, list(range(start, min(start + EPISODES_PER_TASK, ev.episodes)))) for shots in ev.shots for start in range(0, ev.episodes, EPISODES_PER_TASK)]
     done: dict[int, list[dict[str, EpisodeScore]]] = {}
     count = 0
+    if progress:
+        progress(0, ev.episodes * len(ev.shots))  # the clock for the ETA starts here
     for index, scores in (executor or InProcess(threads=1)).map(_episodes, (config, splits.novel, methods, prepared.sources), chunks):
         done[index] = scores
         count += len(scores)

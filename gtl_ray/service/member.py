@@ -2,9 +2,10 @@
 
 Each `step` is one generation: ask the learngene pool for the assignment, live it
 (`evolution.population.live_assignment`: inherit and mutate, learn, be scored), submit the gene
-passed on with its lineage record to the pool, and report figures to Tune for the dashboard and
-TensorBoard. Tune never pauses or checkpoints members between generations; a member holds no
-state the pool does not have, so a restarted member just asks the pool where to go on.
+passed on with its lineage record to the pool, and report the member's own figures to Tune (its
+TensorBoard curves, step = generation; the population's figures are the pool's). Tune never
+pauses or checkpoints members between generations; a member holds no state the pool does not
+have, so a restarted member just asks the pool where to go on.
 """
 from __future__ import annotations
 
@@ -70,12 +71,6 @@ class MemberTrainable(tune.Trainable):
             "pool_references": payload["held_references"],
             "done": record.generation + 1 >= self.run_config.evolution.generations,
         }
-        previous = payload["previous"]
-        if previous is not None:
-            result.update({f"population/fitness_{k}": v for k, v in previous["fitness"].items()})
-            result["population/best_member"] = previous["best_member"]
-            result["population/generation"] = previous["generation"]
-            result.update({f"population/time_{k}_s": v for k, v in previous["timing"].items()})
         return result
 
     def reset_config(self, new_config: dict[str, Any]) -> bool:

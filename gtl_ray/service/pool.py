@@ -9,7 +9,7 @@ One generation, as the pool sees it:
 3. when the P-th submission of g arrives, the pool calls `Strategy.tell` (selection and
    write-back), puts the next parents in the object store, releases the previous ones, wakes
    the members waiting for g + 1 and checkpoints g in the background (at most one write in
-   flight).
+   flight), then writes g's figures to TensorBoard (`RUN/tensorboard/`, step g).
 
 The pool holds everything a restarted member needs (`next_generation`), so members keep no
 state, and it lives on the driver's node, so a lost worker node loses no gene.
@@ -31,6 +31,7 @@ from gtl_ray.learngene import Learngene
 from gtl_ray.evolution.population import GenerationSummary, summarize
 from gtl_ray.run_store import RunStore
 from gtl_ray.service.metrics import RunMetrics
+from gtl_ray.service.tensorboard import PopulationBoard
 
 log = logging.getLogger(__name__)
 NAMESPACE = "gtl_ray"
@@ -72,15 +73,21 @@ class PoolBook:
     def complete(self) -> bool:
         return len(self.submitted) == self.strategy.size
 
-    def advance(self, wall: float) -> tuple[GenerationSummary, list[Learngene]]:
-        """The generation is complete: run the strategy, record the lineage and the summary, move
-        on to the next generation. Returns the summary and the genes passed on (to checkpoint)."""
+    def conclude(self, wall: float) -> tuple[EvolutionState, GenerationSummary, list[Learngene], list[LineageRecord]]:
+        """The complete generation's outcome: the strategy's next state, the summary, the genes
+        passed on and the records, computed without changing the book (the pool runs this in a
+        thread while members keep calling in, then `apply`s it)."""
         members = range(self.strategy.size)
         genes = [self.submitted[m][0] for m in members]
         records = [self.submitted[m][1] for m in members]
         start = time.perf_counter()
-        self.state, _ = self.strategy.tell(self.state, [r.fitness for r in records], genes)
-        summary = summarize(records, wall, time.perf_counter() - start)
+        state, _ = self.strategy.tell(self.state, [r.fitness for r in records], genes)
+        return state, summarize(records, wall, time.perf_counter() - start), genes, records
+
+    def apply(self, state: EvolutionState, summary: GenerationSummary, genes: list[Learngene], records: list[LineageRecord]) -> tuple[GenerationSummary, list[Learngene]]:
+        """Move on to the next generation with what `conclude` computed: record the lineage and
+        the summary. Returns the summary and the genes passed on (to checkpoint)."""
+        self.state = state
         self.lineage += records
         self.summaries.append(summary)
         self.submitted = {}
@@ -105,7 +112,8 @@ class LearngenePool:
         self.data = data
         self.pretrain_sample_grads = pretrain_sample_grads
         self.writes: asyncio.Task | None = None
-        self.metrics = RunMetrics(self.config.name)
+        self.metrics = RunMetrics(self.config.name, self.config.evolution.generations, len(summaries))
+        self.board = PopulationBoard(self.store.tensorboard_dir)
         self.changed = asyncio.Event()
         self._post()
 
@@ -134,8 +142,7 @@ class LearngenePool:
         if state.generation != generation:
             raise ValueError(f"member {member} asked for generation {generation}, but the pool is at {state.generation}")
         a = state.assignments[member]
-        previous = self.book.summaries[-1].__dict__ if self.book.summaries else None
-        return {"assignment": a, "parent": [self.parent_refs[a.parent]] if a.parent is not None else None, "previous": previous, "held_references": len(self.parent_refs)}
+        return {"assignment": a, "parent": [self.parent_refs[a.parent]] if a.parent is not None else None, "held_references": len(self.parent_refs)}
 
     async def submit(self, generation: int, member: int, gene: Learngene, record: LineageRecord) -> None:
         """Take a member's gene and record; the generation's last one runs the strategy."""
@@ -149,7 +156,10 @@ class LearngenePool:
 
     async def _advance(self) -> None:
         earlier = list(self.book.summaries)
-        summary, genes = await asyncio.to_thread(self.book.advance, time.time() - self.posted_at)
+        concluded = await asyncio.to_thread(self.book.conclude, time.time() - self.posted_at)
+        # Applied and posted in one step of the event loop: a member calling in meanwhile sees
+        # either the old generation or the new one with its parents posted, never a mix.
+        summary, genes = self.book.apply(*concluded)
         self.metrics.generation_done(summary)
         self._post()
         if self.writes is not None:
@@ -165,6 +175,14 @@ class LearngenePool:
         await asyncio.to_thread(self.store.write_generation, self.config, summary, genes, lineage, earlier, state, compute)
         summary.timing["checkpoint"] = time.perf_counter() - start
         self.metrics.checkpoint_done(summary.timing["checkpoint"])
+        records = [r for r in lineage if r.generation == summary.generation]
+        await asyncio.to_thread(self.board.write, summary, records)
+
+    async def generation_summary(self, generation: int) -> dict[str, Any]:
+        """Wait until `generation` is complete; return its summary (the driver's progress line)."""
+        while len(self.book.summaries) <= generation:
+            await self.changed.wait()
+        return self.book.summaries[generation].__dict__
 
     async def finished(self) -> dict[str, Any]:
         """Wait for every checkpoint write; return the run's summaries."""

@@ -22,12 +22,15 @@ from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.learngene import Learngene
 from gtl_ray.evolution.population import GenerationSummary
+from gtl_ray.progress import Progress
 from gtl_ray.run_store import RunStore
 from gtl_ray.service.capacity import RayCluster, member_resources, population_demand, stall_message
 from gtl_ray.service.executors import RayExecutor
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
+from gtl_ray.service.progress import PopulationProgress, quiet_tune
 from gtl_ray.service.scheduler import GTLScheduler
+from gtl_ray.service.tensorboard import GenerationTBXLogger, PopulationBoard
 from gtl_ray.service.watch import PlacementWatch, RunWatch
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class _Start:
     summaries: list[GenerationSummary]
     pretrain_sample_grads: int = 0
     finished: bool = False  #: the run is complete, final learngene included
+    accepted: list[tuple[str, Any, Any]] = field(default_factory=list)  #: (key, stored, new) differences --force accepted
 
 
 def resume_command(config_path: str | None, store: RunStore) -> str:
@@ -80,7 +84,8 @@ def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, ov
         return _Start(None, [], [])
     manifest = store.read_manifest()
     _check_owner(store, manifest)
-    differences = store.config_differences(manifest, config)
+    changes = store.config_changes(manifest, config)
+    differences = [key for key, _, _ in changes]
     fixed = [d for d in differences if d.startswith(FIXED_ON_RESUME)]
     if fixed:
         raise StorageError(f"cannot resume {store.run_dir} with a different {', '.join(fixed)} (the stored genes and population depend on it); start a new run with another --name")
@@ -90,7 +95,7 @@ def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, ov
     if removed:
         log.warning("removed what a crash left behind (not counted by the manifest): %s", ", ".join(removed))
     finished = manifest["final"] is not None and manifest["generations_completed"] >= config.evolution.generations
-    return _Start(store.load_state(manifest), store.load_lineage(manifest), store.summaries(manifest), int(manifest["compute"].get("pretrain", 0)), finished)
+    return _Start(store.load_state(manifest), store.load_lineage(manifest), store.summaries(manifest), int(manifest["compute"].get("pretrain", 0)), finished, changes)
 
 
 def _check_owner(store: RunStore, manifest: dict[str, Any]) -> None:
@@ -118,14 +123,19 @@ def _initial(shared: tuple[GTLConfig, ImageSet, str], _: Any) -> tuple[Learngene
     return initial_gene(config, base, cache_dir)
 
 
-def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, overwrite: bool = False, address: str | None = None, config_path: str | None = None) -> RunOutcome:
-    """Run (or resume) the evolution described by `config`; returns where the results are."""
+def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, overwrite: bool = False, address: str | None = None, config_path: str | None = None, progress: Progress | None = None) -> RunOutcome:
+    """Run (or resume) the evolution described by `config`; returns where the results are.
+    `progress` gets the live lines (none by default)."""
     start_time = time.time()
+    progress = progress or Progress.quiet()
     store = RunStore(config.storage, config.name)
     start = plan_start(config, store, resume, force, overwrite)
     if start.finished:
-        log.info("run %s is already complete", store.run_dir)
+        progress.line(f"run {store.run_dir} is already complete")
         return _outcome(store, start_time)
+    if start.state is not None:
+        progress.resuming(start.state.generation, config.evolution.generations, start.accepted)
+        PopulationBoard(store.tensorboard_dir).sync(start.summaries, start.lineage)  # what a stop before the figures left out
     splits = load_splits(config.data)
     check_environments(config, splits.base)
     cluster = RayCluster.connect(address)
@@ -138,15 +148,16 @@ def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, over
             start.state, start.pretrain_sample_grads = Strategy(config).init(initial), cost
             store.write_start(config, start.state, {"pretrain": cost})
         if start.state.generation < config.evolution.generations:
-            _run_population(config, store, start, cluster, splits, config_path)
+            _run_population(config, store, start, cluster, splits, config_path, progress)
+        if config.final.selection == "val":
+            progress.line(f"choosing the final learngene (final.selection: val, {config.final.val_episodes} episodes)")
         _finish(config, store, splits, executor)
     finally:
         cluster.request([])
     return _outcome(store, start_time)
 
 
-def _run_population(config: GTLConfig, store: RunStore, start: _Start, cluster: RayCluster, splits: Splits, config_path: str | None) -> None:
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # progress is ours; no Tune tables
+def _run_population(config: GTLConfig, store: RunStore, start: _Start, cluster: RayCluster, splits: Splits, config_path: str | None, progress: Progress) -> None:
     data = [ray.put(splits.base.to_arrays())]
     name = pool_name(config.name)
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
@@ -154,6 +165,7 @@ def _run_population(config: GTLConfig, store: RunStore, start: _Start, cluster: 
     placement = PlacementWatch(cluster, member_resources(config), config.population.resource_timeout_s)
     watch = RunWatch(pool, placement)
     first = start.state.generation
+    live = PopulationProgress(progress, pool, first, config.evolution.generations, config.population.size, member_resources(config))
     try:
         tuner = tune.Tuner(
             tune.with_resources(MemberTrainable, tune.PlacementGroupFactory([member_resources(config)])),
@@ -164,17 +176,20 @@ def _run_population(config: GTLConfig, store: RunStore, start: _Start, cluster: 
                 storage_path=store.run_dir if storage.is_uri(store.run_dir) else os.path.abspath(store.run_dir),
                 failure_config=tune.FailureConfig(max_failures=config.population.max_failures),
                 stop=watch,
-                callbacks=[placement],
+                callbacks=[placement, live, GenerationTBXLogger()],
                 checkpoint_config=tune.CheckpointConfig(checkpoint_frequency=0, checkpoint_at_end=False),
                 verbose=0,
             ),
         )
-        results = tuner.fit()
+        with quiet_tune():  # progress is ours: no Tune tables
+            results = tuner.fit()
         resume = resume_command(config_path, store)
         try:
-            done = ray.get(pool.finished.remote())["generations_completed"]
+            finished = ray.get(pool.finished.remote())
         except ray.exceptions.RayActorError:
             raise RunFailed(f"the learngene pool actor died; the run is safe up to its last checkpoint, resume with: {resume}") from None
+        live.catch_up(finished["generations"])
+        done = finished["generations_completed"]
         if placement.stalled:
             raise RunFailed(stall_message(config, placement.stalled, placement.room_when_stalled, done) + f"; resume with: {resume}")
         failed = [r for r in results if r.error is not None]

@@ -1,0 +1,97 @@
+"""The driver's live view of a running evolution, and Tune kept quiet while it runs.
+
+`PopulationProgress` is a Tune callback in the driver: a line once every member has its actor,
+then one per generation. The learngene pool is the authority on generations, so the callback
+keeps one call `pool.generation_summary(g)` pending and looks at it, without blocking, at every
+step of Tune's loop; after `fit` returns, `catch_up` prints what the loop did not see (the last
+generation, usually).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from typing import Any, Iterator, Mapping, Sequence
+
+import ray
+from ray import tune
+
+from gtl_ray.progress import Progress
+
+
+class PopulationProgress(tune.Callback):
+    """Args:
+    progress: where the lines go.
+    pool: the learngene pool's actor handle.
+    first: the first generation this session lives (0-based).
+    planned: evolution.generations.
+    members: population.size.
+    need: one member's resources (for the placement line).
+    """
+
+    def __init__(self, progress: Progress, pool: Any, first: int, planned: int, members: int, need: Mapping[str, float]):
+        self.progress = progress
+        self.pool = pool
+        self.planned = planned
+        self.members = members
+        self.need = dict(need)
+        self.first = first
+        self.next = first  #: the generation whose line comes next
+        self.started = time.monotonic()
+        self.placed: set[int] = set()
+        self.announced = False
+        self._pending = pool.generation_summary.remote(first) if first < planned else None
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.placed.add(int(trial.config["member"]))
+        if not self.announced and len(self.placed) == self.members:
+            self.announced = True
+            self.progress.placed(self.members, self.need, time.monotonic() - self.started, self.first, self.planned)
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        while self._pending is not None and ray.wait([self._pending], timeout=0)[0]:
+            try:
+                summary = ray.get(self._pending)
+            except ray.exceptions.RayActorError:  # the pool is gone; RunWatch stops the run
+                self._pending = None
+                return
+            self._show(summary)
+
+    def catch_up(self, summaries: Sequence[Mapping[str, Any]]) -> None:
+        """After the run: lines for the generations not shown yet (`summaries`: all of the run)."""
+        self._pending = None
+        for summary in summaries[self.next :]:
+            self._show(summary)
+
+    def _show(self, summary: Mapping[str, Any]) -> None:
+        self.progress.generation(summary, self.planned)
+        self.next = int(summary["generation"]) + 1
+        self._pending = self.pool.generation_summary.remote(self.next) if self.next < self.planned else None
+
+    def __getstate__(self) -> dict:
+        # Tune may save its callbacks with the experiment; the pending call stays in this process.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_pending", "progress")}
+
+
+@contextlib.contextmanager
+def quiet_tune() -> Iterator[None]:
+    """While Tune runs: no tables and no INFO lines from Tune; its warnings and errors still show.
+
+    With `verbose=0` Tune's legacy output engine prints nothing, but the new engine (the default
+    unless `RAY_AIR_NEW_OUTPUT=0`) still prints a configuration table and result paths on stdout,
+    where `--json` output goes; and Tune logs "Wrote the latest version of all result files" at
+    INFO when it ends. Both are switched off through their public settings, then restored."""
+    saved_env = os.environ.get("RAY_AIR_NEW_OUTPUT")
+    tune_logger = logging.getLogger("ray.tune")
+    saved_level = tune_logger.level
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    tune_logger.setLevel(max(logging.WARNING, saved_level))
+    try:
+        yield
+    finally:
+        tune_logger.setLevel(saved_level)
+        if saved_env is None:
+            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
+        else:
+            os.environ["RAY_AIR_NEW_OUTPUT"] = saved_env
