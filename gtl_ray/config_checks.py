@@ -59,6 +59,7 @@ def validate(config: GTLConfig) -> None:
     _require(pop.cpus_per_member > 0, "population.cpus_per_member", f"must be > 0, got {pop.cpus_per_member}")
     _require(pop.max_failures >= 0, "population.max_failures", f"must be >= 0, got {pop.max_failures}")
     _require(pop.resource_timeout_s >= 0, "population.resource_timeout_s", f"must be >= 0, got {pop.resource_timeout_s}")
+    _validate_compute(config)
     _require(evo.generations >= 1, "evolution.generations", f"must be >= 1, got {evo.generations}")
     _require(
         1 <= evo.tournament_size <= pop.size,
@@ -96,6 +97,15 @@ def validate(config: GTLConfig) -> None:
     _require(config.descend.num_workers >= 1, "descend.num_workers", f"must be >= 1, got {config.descend.num_workers}")
     _require(config.descend.epochs >= 1, "descend.epochs", f"must be >= 1, got {config.descend.epochs}")
     _require(config.descend.train_per_class >= 1, "descend.train_per_class", f"must be >= 1, got {config.descend.train_per_class}")
+
+
+def _validate_compute(config: GTLConfig) -> None:
+    """fp16 runs on CUDA only (`gtl_ray.compute`)."""
+    _require(
+        config.population.precision != "fp16" or config.population.gpus_per_member > 0,
+        "population.precision",
+        "fp16 runs on CUDA only and needs population.gpus_per_member > 0 (on CPU choose bf16 or fp32)",
+    )
 
 
 def _validate_strategy(config: GTLConfig) -> None:

@@ -44,6 +44,10 @@ def test_set_overrides_parse_yaml_values():
         ("evaluation.rest_scale=2", r"evaluation.rest_scale: must be in \[0, 1\]"),
         ("lifetime.environments=0", "lifetime.environments: must be >= 1"),
         ("lifetime.shared_environment=maybe", "lifetime.shared_environment: expected true or false"),
+        ("population.precision=fp8", "population.precision: 'fp8' is not allowed; choose one of fp32, bf16, fp16"),
+        ("population.precision=fp16", r"population.precision: fp16 runs on CUDA only and needs population.gpus_per_member > 0 \(on CPU choose bf16 or fp32\)"),
+        ("population.channels_last=maybe", "population.channels_last: expected true or false"),
+        ("population.compile=1", "population.compile: expected true or false"),
     ],
 )
 def test_bad_values_name_the_key(override, message):

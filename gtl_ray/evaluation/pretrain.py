@@ -10,6 +10,7 @@ import safetensors.torch
 from safetensors.torch import load as load_safetensors  # parses safetensors bytes; no pickle
 
 from gtl_ray import storage
+from gtl_ray.compute import compute_for, resident, to_host
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet
 from gtl_ray.models import Network, create_model
@@ -21,8 +22,9 @@ log = logging.getLogger(__name__)
 
 def pretrained_name(config: GTLConfig, arch: str, width: float, depth: int | None) -> str:
     """Cache file name: the network's shape plus a digest of everything else that shapes the
-    weights (seed, pre-training settings, data), so changed settings never reuse stale weights."""
-    settings = json.dumps([config.seed, asdict(config.pretrain), asdict(config.data)], sort_keys=True, default=str)
+    weights (seed, pre-training settings, data, precision), so changed settings never reuse stale weights."""
+    precision = [config.population.precision] if config.population.precision != "fp32" else []  # fp32 keeps its old names
+    settings = json.dumps([config.seed, asdict(config.pretrain), asdict(config.data)] + precision, sort_keys=True, default=str)
     return f"pretrained-{arch}-w{width:g}-d{depth if depth is not None else 'default'}-{derive_seed(0, settings):016x}.safetensors"
 
 
@@ -33,8 +35,9 @@ def pretrain_sample_grads(config: GTLConfig, base: ImageSet) -> int:
 
 
 def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: int | None, cache_dir: str | None = None) -> Network:
-    """A network of the given shape trained on every base class (seeded); reused from
-    `cache_dir` when a matching file is there."""
+    """A network of the given shape trained on every base class (seeded) on this process's
+    device with the run's compute settings, returned on the CPU; reused from `cache_dir` when a
+    matching file is there."""
     cache = storage.join(cache_dir, pretrained_name(config, arch, width, depth)) if cache_dir else None
     with torch_init_seed(config.seed, "pretrain-init", arch, width, str(depth)):
         model = create_model(arch, width=width, depth=depth, num_classes=base.num_classes)
@@ -49,7 +52,10 @@ def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: 
     p = config.pretrain
     settings = SGDSettings(lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay, batch_size=p.batch_size, epochs=p.epochs, augment=True)
     log.info("pre-training %s (width %g) on %d base classes for %d epochs", arch, width, base.num_classes, p.epochs)
-    fit(model, base.images, base.labels, settings, torch_generator(config.seed, "pretrain", arch, width, str(depth)))
+    compute = compute_for(config)
+    data = resident(base, config, compute)
+    fit(compute.place(model), data.images, data.labels, settings, torch_generator(config.seed, "pretrain", arch, width, str(depth)), compute)
+    to_host(model)
     if cache:
         storage.write_bytes_atomic(cache, safetensors.torch.save({k: v.contiguous() for k, v in model.state_dict().items()}))
     return model

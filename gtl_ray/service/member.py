@@ -15,6 +15,7 @@ import ray
 import torch
 from ray import tune
 
+from gtl_ray.compute import compute_for, resident
 from gtl_ray.config import from_dict
 from gtl_ray.data import ImageSet
 from gtl_ray.evolution.lineage import LineageRecord
@@ -39,9 +40,9 @@ class MemberTrainable(tune.Trainable):
         raw, data = ray.get(self.pool.setup_payload.remote())
         self.run_config = from_dict(raw)
         self.strategy = Strategy(self.run_config)
-        self.base = ImageSet.from_arrays(ray.get(data[0]))
         torch.set_num_threads(member_threads(self.run_config))
         self.device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
+        self.base = resident(ImageSet.from_arrays(ray.get(data[0])), self.run_config, compute_for(self.run_config, self.device))
         self.next_generation = ray.get(self.pool.next_generation.remote(self.member))
 
     def step(self) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class MemberTrainable(tune.Trainable):
             "lifetime_s": record.lifetime_seconds,
             "device": self.device,
             "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
+            "device_memory_peak_bytes": torch.cuda.max_memory_allocated() if self.device == "cuda" else 0,
             "node_id": ray.get_runtime_context().get_node_id(),
             "pool_references": payload["held_references"],
             "done": record.generation + 1 >= self.run_config.evolution.generations,
