@@ -49,6 +49,7 @@ class PopulationConfig:
     channels_last: bool = False  #: convolutions in NHWC memory layout (tensor cores prefer it)
     compile: bool = False  #: train through torch.compile (compiled once per member process)
     data_on_device: bool = True  #: a member copies its base images (uint8) to its device once; false: batches go from host memory each step
+    members_per_actor: int = 1  #: K members lived one after another by one member actor (Tune trial) holding K members' resources; divides population.size
 
 
 @dataclass

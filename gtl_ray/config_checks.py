@@ -59,7 +59,7 @@ def validate(config: GTLConfig) -> None:
     _require(pop.cpus_per_member > 0, "population.cpus_per_member", f"must be > 0, got {pop.cpus_per_member}")
     _require(pop.max_failures >= 0, "population.max_failures", f"must be >= 0, got {pop.max_failures}")
     _require(pop.resource_timeout_s >= 0, "population.resource_timeout_s", f"must be >= 0, got {pop.resource_timeout_s}")
-    _validate_compute(config)
+    _validate_packing(config)
     _require(evo.generations >= 1, "evolution.generations", f"must be >= 1, got {evo.generations}")
     _require(
         1 <= evo.tournament_size <= pop.size,
@@ -99,10 +99,21 @@ def validate(config: GTLConfig) -> None:
     _require(config.descend.train_per_class >= 1, "descend.train_per_class", f"must be >= 1, got {config.descend.train_per_class}")
 
 
-def _validate_compute(config: GTLConfig) -> None:
-    """fp16 runs on CUDA only (`gtl_ray.compute`)."""
+def _validate_packing(config: GTLConfig) -> None:
+    """Members per actor and the compute settings: a pack must split the population evenly and
+    hold a GPU amount Ray can place; fp16 runs on CUDA only (`gtl_ray.compute`)."""
+    pop = config.population
+    k = pop.members_per_actor
+    _require(k >= 1, "population.members_per_actor", f"must be >= 1, got {k}")
+    _require(pop.size % k == 0, "population.members_per_actor", f"must divide population.size ({pop.size}) so that every actor holds as many members, got {k}")
+    gpus = round(k * pop.gpus_per_member, 6)
     _require(
-        config.population.precision != "fp16" or config.population.gpus_per_member > 0,
+        gpus <= 1 or gpus.is_integer(),
+        "population.members_per_actor",
+        f"{k} members of population.gpus_per_member={pop.gpus_per_member:g} make an actor of {gpus:g} GPUs; Ray takes fractions only below 1 (choose K so that K x gpus_per_member is below 1 or whole)",
+    )
+    _require(
+        pop.precision != "fp16" or pop.gpus_per_member > 0,
         "population.precision",
         "fp16 runs on CUDA only and needs population.gpus_per_member > 0 (on CPU choose bf16 or fp32)",
     )

@@ -48,6 +48,9 @@ def test_set_overrides_parse_yaml_values():
         ("population.precision=fp16", r"population.precision: fp16 runs on CUDA only and needs population.gpus_per_member > 0 \(on CPU choose bf16 or fp32\)"),
         ("population.channels_last=maybe", "population.channels_last: expected true or false"),
         ("population.compile=1", "population.compile: expected true or false"),
+        ("population.members_per_actor=0", "population.members_per_actor: must be >= 1"),
+        ("population.members_per_actor=3", r"population.members_per_actor: must divide population.size \(4\)"),
+        ("population.gpus_per_member=0.3|population.members_per_actor=4", "population.members_per_actor: 4 members of population.gpus_per_member=0.3 make an actor of 1.2 GPUs"),
     ],
 )
 def test_bad_values_name_the_key(override, message):
