@@ -26,6 +26,7 @@ def test_a_pack_of_members_asks_for_their_shares_in_one_bundle():
     half = NodeRoom("10.0.0.3", {"CPU": 8.0, "GPU": 0.5}, {"CPU": 8.0, "GPU": 0.5})
     reason = no_node_fits(c, [half])
     assert "population.members_per_actor=4" in reason and "{'CPU': 2.0, 'GPU': 1.0}" in reason
+    assert "member(s) 0-3, 8-11 waited" in stall_message(c, [0, 8], [half], 1)
 
 
 def test_a_member_fits_when_one_node_has_room_by_total():
