@@ -7,7 +7,8 @@ generation. On a machine without CUDA it runs the same code paths on the CPU.
 
 Two measurements (keys of the JSON):
 - `lifetimes`: one process lives members back to back (`evolution.lifetime.live`: lifetime plus
-  fitness) on the device, per precision x data placement x layout (x compile with --compile).
+  fitness) on the device, per precision x data placement x layout (x compile with --compile),
+  the rows taking turns one lifetime each (a shared machine's load drifts alike over all rows).
   `images_per_s` = sample-gradients (lifetime + fitness) per second over lifetimes 1.. (the first
   pays for warm-up and compilation); `peak_memory_bytes` from torch.cuda; `utilization` the mean
   GPU busy fraction sampled by NVML (pynvml or nvidia-smi) while the row ran. The row
@@ -106,6 +107,8 @@ class Utilization:
             return lambda: [(float(u) / 100, float(m) * 2**20) for u, m in (line.split(",") for line in subprocess.run(query, capture_output=True, text=True, timeout=5).stdout.strip().splitlines())]
 
     def __enter__(self) -> "Utilization":
+        """May be entered again: the samples of every block add up."""
+        self.stop.clear()
         if self.read is not None:
             self.thread = threading.Thread(target=self._poll, daemon=True)
             self.thread.start()
@@ -128,36 +131,35 @@ class Utilization:
 
 
 def lifetime_rows(configure, profile: Profile, device: str, compile_too: bool) -> list[dict[str, Any]]:
-    """Members lived back to back in this process, per precision x placement x layout."""
-    rows = []
+    """Members lived back to back in this process, per precision x placement x layout. The rows
+    take turns, one lifetime each, so that a machine's changing load falls on all of them alike."""
     base_host = load_splits(configure().data).base
-    grid = [(p, True, cl, False) for p in profile.precisions for cl in profile.layouts] + [("fp32", False, False, False)]
-    if compile_too:
-        grid += [(p, True, True, True) for p in profile.precisions]
+    grid = [("fp32", False, False, False)] + [(p, True, cl, False) for p in profile.precisions for cl in profile.layouts]
+    grid += [(p, True, True, True) for p in profile.precisions] if compile_too else []
+    rows = []
     for precision, on_device, channels_last, compiled in grid:
         if precision == "fp16" and device == "cpu":
             continue
         config = configure(f"population.precision={precision}", f"population.data_on_device={str(on_device).lower()}", f"population.channels_last={str(channels_last).lower()}", f"population.compile={str(compiled).lower()}")
-        base = resident(base_host, config, compute_for(config, device))
-        if device == "cuda":
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-        seconds, images = [], []
-        with Utilization() as sampler:
-            for member in range(profile.lifetimes):
+        row = {"precision": precision, "placement": "device" if on_device else "host", "channels_last": channels_last, "compile": compiled}
+        rows.append((row, config, resident(base_host, config, compute_for(config, device)), Utilization(), [], []))
+    for member in range(profile.lifetimes):
+        for row, config, base, sampler, seconds, images in rows:
+            if device == "cuda":
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            with sampler:
                 start = time.perf_counter()
                 outcome = live(config, base, 1, member, None, device)
                 seconds.append(time.perf_counter() - start)
-                images.append(outcome.lifetime_sample_grads + outcome.fitness_sample_grads)
-        rows.append({
-            "precision": precision, "placement": "device" if on_device else "host", "channels_last": channels_last, "compile": compiled,
-            "images_per_s": sum(images[1:]) / sum(seconds[1:]), "first_lifetime_s": seconds[0], "lifetime_s": statistics.fmean(seconds[1:]),
-            "peak_memory_bytes": torch.cuda.max_memory_allocated() if device == "cuda" else None, **sampler.summary(),
-        })
-    today = next(r["images_per_s"] for r in rows if r["placement"] == "host")
-    for row in rows:
+            images.append(outcome.lifetime_sample_grads + outcome.fitness_sample_grads)
+            row["peak_memory_bytes"] = max(row.get("peak_memory_bytes") or 0, torch.cuda.max_memory_allocated()) if device == "cuda" else None
+    for row, _, _, sampler, seconds, images in rows:
+        row.update({"images_per_s": sum(images[1:]) / sum(seconds[1:]), "first_lifetime_s": seconds[0], "lifetime_s": statistics.fmean(seconds[1:]), **sampler.summary()})
+    today = rows[0][0]["images_per_s"]  # host placement, fp32
+    for row, *_ in rows:
         row["vs_host_fp32"] = row["images_per_s"] / today
-    return rows
+    return [row for row, *_ in rows]
 
 
 def population_rows(configure, profile: Profile, device: str) -> list[dict[str, Any]]:
