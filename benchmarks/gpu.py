@@ -237,7 +237,7 @@ def render_markdown(out: dict[str, Any]) -> str:
         f"`{out['command']}` — {out['wall_seconds']:.0f} s wall on {m['cpu_count']} CPU cores ({m['cpu_model']}, load average {m['load_average_1min']:.1f} at start, {m['load_average_1min_at_end']:.1f} at end), GPUs: {', '.join(m['gpus']) or 'none'}; Python {m['python']}, torch {m['torch']}, Ray {m['ray']}.",
     ]
     if no_gpu:
-        lines.append("**No GPU was measured:** this machine has no CUDA device, so every row ran the same code paths on the CPU (one torch thread per member). The figures show that the paths run and what they cost on a CPU; they say nothing about GPU utilization or the GPU speed-up, which remain to be measured on a GPU machine.")
+        lines.append("**No GPU was measured:** this machine has no CUDA device, so every row ran the same code paths on the CPU (one torch thread per member). The figures show that the paths run and what they cost on a CPU; they say nothing about GPU utilization or the GPU speed-up. The GPU table is not measured yet: run `python benchmarks/gpu.py --shape quickstart` and `--shape cifar_fs` (full profile) on a CUDA machine. On a CPU the host and device placements are the same tensors, so their rows differ only by the machine's load.")
     lines += [
         "## Lifetimes in one process (lifetime + fitness, lifetimes 1..)",
         report.markdown_table(["precision", "data", "channels_last", "compile", "images/s", "vs host fp32", "s per lifetime", "first lifetime s", "peak memory GiB", "utilization"], [
