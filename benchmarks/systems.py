@@ -474,17 +474,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ray.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
-    timings["total"] = out["wall_seconds"] = time.time() - started
-    out["timings"] = timings
-    out["machine"]["load_average_1min_at_end"] = report.machine_description()["load_average_1min"]
-    print(write_outputs(Path(args.out), out))
+    print(write_outputs(Path(args.out), out, timings, started))
     return 0
 
 
-def write_outputs(path: Path, out: dict[str, Any]) -> str:
+def write_outputs(path: Path, out: dict[str, Any], timings: dict[str, float], started: float, render: Callable[[dict[str, Any]], str] | None = None) -> str:
+    """Close the record (total time, load at the end), write the JSON and the Markdown page
+    (`render`, this benchmark's by default) beside it; returns the page."""
+    timings["total"] = out["wall_seconds"] = time.time() - started
+    out["timings"] = timings
+    out["machine"]["load_average_1min_at_end"] = report.machine_description()["load_average_1min"]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1))
-    md = render_markdown(out)
+    md = (render or render_markdown)(out)
     path.with_suffix(".md").write_text(md)
     return md
 

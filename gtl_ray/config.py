@@ -46,6 +46,13 @@ class PopulationConfig:
     cpus_per_member: float = 1.0  #: CPUs each member actor holds; also its torch thread count
     max_failures: int = 3  #: times a failed member (dead actor, lost node) is restarted
     resource_timeout_s: float = 600.0  #: how long a member may wait for room on the cluster (start-up, lost node) before the run stops
+    #: forward passes' autocast dtype, for lifetimes, fitness, the final selection, evaluation and
+    #: pre-training alike (weights stay fp32; fp16: CUDA only, with grad scaling)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    channels_last: bool = False  #: convolutions in NHWC memory layout (tensor cores prefer it)
+    compile: bool = False  #: train through torch.compile (compiled once per member process)
+    data_on_device: bool = True  #: a member copies its base images (uint8) to its device once; false: batches go from host memory each step
+    members_per_actor: int = 1  #: K members lived one after another by one member actor (Tune trial) holding K members' resources; divides population.size
 
 
 @dataclass

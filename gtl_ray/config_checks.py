@@ -72,6 +72,7 @@ def validate(config: GTLConfig) -> None:
     _count(pop.cpus_per_member, "population.cpus_per_member", low=0, high=MAX_RESOURCES)
     _count(pop.max_failures, "population.max_failures", low=0)
     _require(pop.resource_timeout_s >= 0, "population.resource_timeout_s", f"must be >= 0, got {pop.resource_timeout_s}")
+    _validate_packing(config)
     _count(evo.generations, "evolution.generations")
     _require(
         1 <= evo.tournament_size <= pop.size,
@@ -121,6 +122,26 @@ def _count(value: int | float, key: str, low: int | float = 1, high: int | float
     """`low <= value <= high`; the message names the bound that was broken."""
     _require(value >= low, key, f"must be >= {low}, got {value}")
     _require(value <= high, key, f"must be <= {high}, got {value}")
+
+
+def _validate_packing(config: GTLConfig) -> None:
+    """Members per actor and the compute settings: a pack must split the population evenly and
+    hold a GPU amount Ray can place; fp16 runs on CUDA only (`gtl_ray.compute`)."""
+    pop = config.population
+    k = pop.members_per_actor
+    _require(k >= 1, "population.members_per_actor", f"must be >= 1, got {k}")
+    _require(pop.size % k == 0, "population.members_per_actor", f"must divide population.size ({pop.size}) so that every actor holds as many members, got {k}")
+    gpus = round(k * pop.gpus_per_member, 6)
+    _require(
+        gpus <= 1 or gpus.is_integer(),
+        "population.members_per_actor",
+        f"{k} members of population.gpus_per_member={pop.gpus_per_member:g} make an actor of {gpus:g} GPUs; Ray takes fractions only below 1 (choose K so that K x gpus_per_member is below 1 or whole)",
+    )
+    _require(
+        pop.precision != "fp16" or pop.gpus_per_member > 0,
+        "population.precision",
+        "fp16 runs on CUDA only and needs population.gpus_per_member > 0 (on CPU choose bf16 or fp32)",
+    )
 
 
 def _validate_strategy(config: GTLConfig) -> None:

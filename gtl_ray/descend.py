@@ -14,6 +14,7 @@ import safetensors.torch
 import torch
 
 from gtl_ray import formats, storage
+from gtl_ray.compute import Compute
 from gtl_ray.config import GTLConfig, from_dict
 from gtl_ray.data import ImageSet, load_splits
 from gtl_ray.errors import DataError, StorageError
@@ -60,7 +61,7 @@ def _train_loop(loop_config: dict[str, Any]) -> None:
         model = create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=images.num_classes)
     implant(gene, model)
     model = ray.train.torch.prepare_model(model)
-    device = ray.train.torch.get_device()
+    compute = Compute(str(ray.train.torch.get_device()))  # plain fp32: Ray Train's device, DDP
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     train_idx = torch.from_numpy(loop_config["train"][rank::world])
@@ -70,8 +71,8 @@ def _train_loop(loop_config: dict[str, Any]) -> None:
     generator = torch_generator(config.seed, "descend-train", rank)
     core = model.module if hasattr(model, "module") else model
     for epoch in range(d.epochs):
-        fit(model, images.images[train_idx], images.labels[train_idx], settings, generator, device)
-        acc = accuracy(core, images.images[test_idx], images.labels[test_idx], device) if epoch == d.epochs - 1 else float("nan")
+        fit(model, images.images[train_idx], images.labels[train_idx], settings, generator, compute)
+        acc = accuracy(core, images.images[test_idx], images.labels[test_idx], compute) if epoch == d.epochs - 1 else float("nan")
         ray.train.report({"epoch": epoch + 1, "test_accuracy": acc})
     if rank == 0:
         state = {k: v.detach().cpu().contiguous() for k, v in core.state_dict().items()}

@@ -13,6 +13,7 @@ import copy
 import torch
 from torch import nn
 
+from gtl_ray.compute import CPU, Compute
 from gtl_ray.config import EvaluationConfig, GTLConfig
 from gtl_ray.data import Task
 from gtl_ray.learngene import Learngene, implant
@@ -34,38 +35,41 @@ def carry(model: Network, gene: Learngene, ev: EvaluationConfig) -> Network:
     return implant(gene, model, rest_init=ev.rest_init, rest_scale=ev.rest_scale)
 
 
-def nearest_centroid_accuracy(model: Network, task: Task) -> float:
+def nearest_centroid_accuracy(model: Network, task: Task, compute: Compute = CPU) -> float:
     """Instinct: classify query images by the closest class centroid of support features
-    (cosine), with no training on the task at all."""
-    support = nn.functional.normalize(embed(model, task.support_x), dim=1)
-    query = nn.functional.normalize(embed(model, task.query_x), dim=1)
-    centroids = torch.stack([support[task.support_y == c].mean(0) for c in range(task.n_way)])
+    (cosine), with no training on the task at all. `model` is on `compute.device`."""
+    support = nn.functional.normalize(embed(model, task.support_x, compute), dim=1)
+    query = nn.functional.normalize(embed(model, task.query_x, compute), dim=1)
+    support_y = task.support_y.to(support.device)
+    centroids = torch.stack([support[support_y == c].mean(0) for c in range(task.n_way)])
     predicted = (query @ nn.functional.normalize(centroids, dim=1).T).argmax(1)
-    return float((predicted == task.query_y).float().mean())
+    return float((predicted == task.query_y.to(predicted.device)).float().mean())
 
 
-def linear_probe_accuracy(model: Network, task: Task, steps: int, lr: float) -> tuple[float, int]:
-    """Train only a linear head on frozen (eval-mode) features of the support set; returns
-    (query accuracy, sample-gradients)."""
-    support, query = embed(model, task.support_x), embed(model, task.query_x)
+def linear_probe_accuracy(model: Network, task: Task, steps: int, lr: float, compute: Compute = CPU) -> tuple[float, int]:
+    """Train only a linear head (fp32) on frozen (eval-mode) features of the support set;
+    returns (query accuracy, sample-gradients)."""
+    support, query = embed(model, task.support_x, compute), embed(model, task.query_x, compute)
+    support_y, query_y = task.support_y.to(support.device), task.query_y.to(support.device)
     head = copy.deepcopy(model.head)
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     for _ in range(steps):
         optimizer.zero_grad()
-        nn.functional.cross_entropy(head(support), task.support_y).backward()
+        nn.functional.cross_entropy(head(support), support_y).backward()
         optimizer.step()
     with torch.no_grad():
-        return float((head(query).argmax(1) == task.query_y).float().mean()), steps * len(support)
+        return float((head(query).argmax(1) == query_y).float().mean()), steps * len(support)
 
 
-def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generator: torch.Generator, objective: Objective | None = None) -> tuple[float, int]:
+def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generator: torch.Generator, objective: Objective | None = None, compute: Compute = CPU) -> tuple[float, int]:
     """Fine-tune per `evaluation.finetune` on the support set, score the query set; returns
-    (query accuracy as a fraction, sample-gradients spent). `objective` replaces the
-    cross-entropy of full fine-tuning (e.g. cross-entropy plus a feature regularizer)."""
+    (query accuracy as a fraction, sample-gradients spent). `model` is on `compute.device`.
+    `objective` replaces the cross-entropy of full fine-tuning (e.g. cross-entropy plus a feature
+    regularizer)."""
     if ev.finetune == "linear":
         if objective is not None:
             raise ValueError("a fine-tuning objective needs evaluation.finetune=full: a linear probe trains only the head")
-        return linear_probe_accuracy(model, task, ev.steps, ev.lr)
+        return linear_probe_accuracy(model, task, ev.steps, ev.lr, compute)
     settings = SGDSettings(lr=ev.lr, momentum=0.9, weight_decay=5e-4, batch_size=min(25, len(task.support_x)), steps=ev.steps, augment=True)
-    spent = fit(model, task.support_x, task.support_y, settings, generator, objective=objective)
-    return accuracy(model, task.query_x, task.query_y), spent
+    spent = fit(model, task.support_x, task.support_y, settings, generator, compute, objective=objective)
+    return accuracy(model, task.query_x, task.query_y, compute), spent

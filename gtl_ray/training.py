@@ -1,18 +1,19 @@
 """Plain SGD training and scoring on in-memory uint8 images, shared by lifetimes, pre-training,
-descendant fine-tuning and evaluation. Every random draw comes from the given torch.Generator.
+descendant fine-tuning and evaluation, on the device and in the precision a `Compute` says.
+Every random draw comes from the given torch.Generator (see `Plan`).
 
 The loss is cross-entropy unless an `Objective` replaces it (feature distillation, a fine-tuning
 regularizer): one training loop for all of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
 
-from gtl_ray.data import augment as augment_batch
-from gtl_ray.data import normalize
+from gtl_ray.compute import CPU, Compute
+from gtl_ray.data.transforms import crop_flip, draw_augment, normalize
 
 
 @dataclass(frozen=True)
@@ -61,59 +62,102 @@ def _batches(n: int, settings: SGDSettings, generator: torch.Generator) -> Itera
             yield order[start : start + batch]
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Every random draw of one `fit`: per step the images' indices and, when augmenting, the
+    flips and crop offsets. Drawn up front on the host from the fit's generator, in the order
+    the step-by-step loop draws them (batch orders first, then each step's augmentation), and
+    moved to the images' device in one copy: the device gets no host work per step, and any
+    device gives the same draws (CPU results are those of drawing step by step)."""
+
+    sizes: list[int]  #: images per step
+    index: torch.Tensor  #: (sum(sizes),) int64, the steps' indices concatenated
+    flip: torch.Tensor | None  #: (sum(sizes),) bool, or None without augmentation
+    offsets: torch.Tensor | None  #: (2, sum(sizes)) int64 crop offsets (rows, columns)
+
+    @classmethod
+    def draw(cls, n: int, size: int, settings: SGDSettings, generator: torch.Generator) -> "Plan":
+        batches = list(_batches(n, settings, generator))
+        sizes = [len(b) for b in batches]
+        index = torch.cat(batches) if batches else torch.zeros(0, dtype=torch.int64)
+        if not settings.augment or not batches:
+            return cls(sizes, index, None, None)
+        draws = [draw_augment(len(b), size, generator) for b in batches]
+        return cls(sizes, index, torch.cat([f for f, _ in draws]), torch.cat([o for _, o in draws], dim=1))
+
+    def to(self, device: torch.device | str) -> "Plan":
+        move = lambda t: t if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        return Plan(self.sizes, move(self.index), move(self.flip), move(self.offsets))
+
+    def steps(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]]:
+        """(indices, flips, offsets) per step, as views of the plan's tensors."""
+        index = self.index.split(self.sizes)
+        if self.flip is None:
+            yield from ((i, None, None) for i in index)
+            return
+        yield from zip(index, self.flip.split(self.sizes), self.offsets.split(self.sizes, dim=1))
+
+
 def fit(
     model: nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
     settings: SGDSettings,
     generator: torch.Generator,
-    device: torch.device | str = "cpu",
+    compute: Compute = CPU,
     parameters: Iterable[nn.Parameter] | None = None,
     after_step: Callable[[], None] | None = None,
     objective: Objective | None = None,
 ) -> int:
-    """Train `model` (in place) on uint8 `images` with SGD + momentum and cosine-decayed lr, on
-    cross-entropy or on `objective`'s loss. Returns the sample-gradients spent: images forwarded
-    and back-propagated through `model`, summed (a frozen teacher's forward passes not counted)."""
+    """Train `model` (in place, already on `compute.device`) on uint8 `images` with SGD +
+    momentum and cosine-decayed lr, on cross-entropy or on `objective`'s loss. Batches are
+    gathered, normalized and augmented where `images` live (host memory or the device), then
+    moved to the device when they are not there. Returns the sample-gradients spent: images
+    forwarded and back-propagated through `model`, summed (a frozen teacher's forward passes not
+    counted)."""
     params = list(parameters) if parameters is not None else [p for p in model.parameters() if p.requires_grad]
     extra = [p for p in objective.parameters() if p.requires_grad] if objective is not None else []
     groups = [{"params": params}] + ([{"params": extra, "lr": objective.lr or settings.lr, "weight_decay": 0.0}] if extra else [])
     optimizer = torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
-    batches = list(_batches(len(images), settings, generator))
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, len(batches)))
+    plan = Plan.draw(len(images), images.shape[-1], settings, generator).to(images.device)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, len(plan.sizes)))
     loss_fn = nn.CrossEntropyLoss()
+    scaler, trainer = compute.scaler(), compute.trainer(model)
     model.train()
-    spent = 0
-    for index in batches:
+    for index, flip, offsets in plan.steps():
         x = normalize(images[index])
-        if settings.augment:
-            x = augment_batch(x, generator)
-        x, y = x.to(device, non_blocking=True), labels[index].to(device, non_blocking=True)
+        if flip is not None:
+            x = crop_flip(x, flip, offsets, compute.memory_format)
+        x, y = compute.inputs(x), labels[index].to(compute.device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
-        loss = objective(model, x, y) if objective is not None else loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
+        with compute.autocast():
+            loss = objective(model, x, y) if objective is not None else loss_fn(trainer(x), y)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         schedule.step()
-        spent += len(index)
         if after_step is not None:
             after_step()
-    return spent
+    return sum(plan.sizes)
 
 
 @torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu", batch_size: int = 256) -> torch.Tensor:
+def predict(model: nn.Module, images: torch.Tensor, compute: Compute = CPU, batch_size: int = 256) -> torch.Tensor:
+    """Predicted class of each uint8 image, in eval mode, on the device."""
     model.eval()
-    out = [model(normalize(images[i : i + batch_size]).to(device)).argmax(1).cpu() for i in range(0, len(images), batch_size)]
-    return torch.cat(out)
+    with compute.autocast():
+        return torch.cat([model(compute.inputs(normalize(images[i : i + batch_size]))).argmax(1) for i in range(0, len(images), batch_size)])
 
 
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device | str = "cpu") -> float:
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, compute: Compute = CPU) -> float:
     """Fraction (0..1) of `images` classified as `labels`."""
-    return float((predict(model, images, device) == labels).float().mean())
+    predicted = predict(model, images, compute)
+    return float((predicted == labels.to(predicted.device)).float().mean())
 
 
 @torch.no_grad()
-def embed(model: nn.Module, images: torch.Tensor, device: torch.device | str = "cpu", batch_size: int = 256) -> torch.Tensor:
-    """Pooled features (`model.embed`) of uint8 images, in eval mode."""
+def embed(model: nn.Module, images: torch.Tensor, compute: Compute = CPU, batch_size: int = 256) -> torch.Tensor:
+    """Pooled features (`model.embed`) of uint8 images, in eval mode, float32 on the device."""
     model.eval()
-    return torch.cat([model.embed(normalize(images[i : i + batch_size]).to(device)).cpu() for i in range(0, len(images), batch_size)])
+    with compute.autocast():
+        return torch.cat([model.embed(compute.inputs(normalize(images[i : i + batch_size]))).float() for i in range(0, len(images), batch_size)])

@@ -14,14 +14,14 @@ ROW_KEYS = {"method": str, "n_way": int, "shots": int, "mean": float, "ci95": fl
 MACHINE_KEYS = {"cpu_count", "cpu_model", "device", "python", "torch", "ray"}
 
 
-def run_benchmark(script: str, tmp_path: Path, *extra: str) -> tuple[dict, Path]:
+def run_benchmark(script: str, tmp_path: Path, *extra: str, title: str | None = None) -> tuple[dict, Path]:
     out = tmp_path / "results" / f"{script}.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick", "--tiny", "--out", str(out), *extra],
         capture_output=True, text=True, timeout=400, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-    assert proc.stdout.startswith(f"# {script.capitalize()} benchmark")  # the Markdown page is printed
+    assert proc.stdout.startswith(f"# {title or script.capitalize()} benchmark")  # the Markdown page is printed
     return json.loads(out.read_text()), out
 
 
@@ -94,3 +94,19 @@ def test_ablation_quick_on_tiny_data(tmp_path):
         assert 0 <= figures["5-shot"] <= 1 and len(figures["5-shot vs heuristic"]) == 2 and figures["sample_grads"] > 0
     assert offline["matrix"]["descendant/shared-env/reptile/pretrained"]["sample_grads"] > offline["matrix"]["lifetime/own-env/lamarckian/random"]["sample_grads"]
     assert out.with_suffix(".md").read_text().startswith("# Ablation of the evolution options")
+
+
+@pytest.mark.slow
+def test_gpu_tiny(tmp_path):
+    """On a machine without CUDA every row runs on the CPU, and the page says no GPU was measured."""
+    data, out = run_benchmark("gpu", tmp_path, title="GPU")
+    assert data["device"] in ("cpu", "cuda") and MACHINE_KEYS <= set(data["machine"])
+    assert {(r["placement"], r["precision"]) for r in data["lifetimes"]} >= {("host", "fp32"), ("device", "fp32")}
+    for row in data["lifetimes"]:
+        assert row["images_per_s"] > 0 and row["lifetime_s"] > 0 and row["vs_host_fp32"] > 0
+    assert [r["members_per_actor"] for r in data["population"]] == [1, 2]
+    for row in data["population"]:
+        assert row["seconds_per_generation"] > 0 and row["images_per_s_per_device"] > 0 and row["devices_seen"] == [data["device"]]
+    if data["device"] == "cpu":
+        assert all(r["utilization"] is None for r in data["lifetimes"] + data["population"])
+        assert "No GPU was measured" in out.with_suffix(".md").read_text()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from gtl_ray.config_checks import load_config
-from gtl_ray.service.capacity import NodeRoom, local_shortfall, member_resources, no_node_fits, population_demand, stall_message, total_demand
+from gtl_ray.service.capacity import NodeRoom, actor_resources, local_shortfall, member_resources, no_node_fits, population_demand, stall_message, total_demand
 from tests.conftest import TINY
 
 
@@ -16,6 +16,17 @@ def test_demand_per_member_and_in_total():
     assert population_demand(c) == [{"CPU": 1.0, "GPU": 0.25}] * 64
     assert total_demand(c) == {"CPU": 64.0, "GPU": 16.0}
     assert member_resources(config("population.gpus_per_member=0")) == {"CPU": 0.5}  # no GPU key at all
+
+
+def test_a_pack_of_members_asks_for_their_shares_in_one_bundle():
+    c = config("population.size=64", "population.cpus_per_member=0.5", "population.gpus_per_member=0.25", "population.members_per_actor=4")
+    assert member_resources(c) == {"CPU": 0.5, "GPU": 0.25}  # what one evaluation task holds
+    assert actor_resources(c) == {"CPU": 2.0, "GPU": 1.0}
+    assert population_demand(c) == [{"CPU": 2.0, "GPU": 1.0}] * 16 and total_demand(c) == {"CPU": 32.0, "GPU": 16.0}
+    half = NodeRoom("10.0.0.3", {"CPU": 8.0, "GPU": 0.5}, {"CPU": 8.0, "GPU": 0.5})
+    reason = no_node_fits(c, [half])
+    assert "population.members_per_actor=4" in reason and "{'CPU': 2.0, 'GPU': 1.0}" in reason
+    assert "member(s) 0-3, 8-11 waited" in stall_message(c, [0, 8], [half], 1)
 
 
 def test_a_member_fits_when_one_node_has_room_by_total():

@@ -44,6 +44,13 @@ def test_set_overrides_parse_yaml_values():
         ("evaluation.rest_scale=2", r"evaluation.rest_scale: must be in \[0, 1\]"),
         ("lifetime.environments=0", "lifetime.environments: must be >= 1"),
         ("lifetime.shared_environment=maybe", "lifetime.shared_environment: expected true or false"),
+        ("population.precision=fp8", "population.precision: 'fp8' is not allowed; choose one of fp32, bf16, fp16"),
+        ("population.precision=fp16", r"population.precision: fp16 runs on CUDA only and needs population.gpus_per_member > 0 \(on CPU choose bf16 or fp32\)"),
+        ("population.channels_last=maybe", "population.channels_last: expected true or false"),
+        ("population.compile=1", "population.compile: expected true or false"),
+        ("population.members_per_actor=0", "population.members_per_actor: must be >= 1"),
+        ("population.members_per_actor=3", r"population.members_per_actor: must divide population.size \(4\)"),
+        ("population.gpus_per_member=0.3|population.members_per_actor=4", "population.members_per_actor: 4 members of population.gpus_per_member=0.3 make an actor of 1.2 GPUs"),
     ],
 )
 def test_bad_values_name_the_key(override, message):

@@ -137,3 +137,18 @@ def test_ray_run_equals_in_process_reference_with_the_science_options(ray_sessio
     assert outcome.compute == reference.compute and outcome.compute["pretrain"] > 0 and outcome.compute["fitness"] > 0
     state = store.load_state(manifest)  # reptile parents come back from their own files, verified
     assert [p.gene.checksum for p in state.parents] == [p.gene.checksum for p in reference.state.parents]
+
+
+def test_packed_members_give_the_same_lineage_and_resume_as_one_actor_each(ray_session, tiny_config, finished_run):
+    """population.members_per_actor=2: two trials of two members each, holding two members'
+    resources, reach the lineage and final learngene of four actors, across a resume too."""
+    _, outcome_full, full_store = finished_run
+    short = tiny_config("evolution.elites=1", "population.members_per_actor=2", "evolution.generations=2", name="packed")
+    assert population_demand(short) == [{"CPU": 1.0}] * 2 and total_demand(short) == {"CPU": 2.0}
+    evolve(short)
+    outcome = evolve(dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3)), resume=True, force=True)
+    store = RunStore(short.storage, short.name)
+    assert comparable(store.load_lineage(store.read_manifest())) == comparable(full_store.load_lineage(full_store.read_manifest()))
+    assert Learngene.load(outcome.final_learngene).checksum == Learngene.load(outcome_full.final_learngene).checksum
+    rows = member_results(outcome.run_dir)
+    assert {tuple(r["members"]) for r in rows} == {(0, 1), (2, 3)} and len(rows) == 2 * 3

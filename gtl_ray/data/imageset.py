@@ -62,11 +62,18 @@ class ImageSet:
     def indices_by_class(self) -> list[np.ndarray]:
         """Image indices of each class id, in dataset order; computed once (episodes hit it often)."""
         if not self._index_cache:
-            labels = self.labels.numpy()
+            labels = self.labels.cpu().numpy()
             order = np.argsort(labels, kind="stable")
             bounds = np.searchsorted(labels[order], np.arange(self.num_classes + 1))
             self._index_cache.extend(order[bounds[c] : bounds[c + 1]] for c in range(self.num_classes))
         return self._index_cache
+
+    def to(self, device: torch.device | str) -> ImageSet:
+        """The same images and labels on `device` (a member's copy of its base classes on its GPU,
+        made once); `self` when they are there already."""
+        if self.images.device == torch.device(device):
+            return self
+        return ImageSet(self.images.to(device), self.labels.to(device), self.class_names)
 
     def subset_classes(self, class_ids: Sequence[int]) -> ImageSet:
         """The images of `class_ids`, relabelled 0..k-1 in the given order."""

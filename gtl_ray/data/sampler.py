@@ -58,7 +58,7 @@ def _too_small(images: ImageSet, class_id: int, n_shot: int, n_query: int) -> Da
 def sample_task(images: ImageSet, n_way: int, n_shot: int, n_query: int, rng: np.random.Generator) -> Task:
     """Draw n_way distinct classes, then n_shot support and n_query query images per class.
 
-    Support and query images are distinct. Raises DataError when the set has fewer than n_way
+    Support and query images are distinct; the task's tensors are on the images' device. Raises DataError when the set has fewer than n_way
     classes or a drawn class has fewer than n_shot + n_query images.
     """
     _check_request(images, n_way, n_shot, n_query)
@@ -73,13 +73,14 @@ def sample_task(images: ImageSet, n_way: int, n_shot: int, n_query: int, rng: np
         picked = members[rng.choice(len(members), size=need, replace=False)]
         support.append(picked[:n_shot])
         query.append(picked[n_shot:])
-    support_idx = torch.from_numpy(np.concatenate(support))
-    query_idx = torch.from_numpy(np.concatenate(query))
+    device = images.images.device  # the episode is gathered where the images live
+    support_idx = torch.from_numpy(np.concatenate(support)).to(device)
+    query_idx = torch.from_numpy(np.concatenate(query)).to(device)
     return Task(
         support_x=images.images[support_idx],
-        support_y=torch.arange(n_way).repeat_interleave(n_shot),
+        support_y=torch.arange(n_way, device=device).repeat_interleave(n_shot),
         query_x=images.images[query_idx],
-        query_y=torch.arange(n_way).repeat_interleave(n_query),
+        query_y=torch.arange(n_way, device=device).repeat_interleave(n_query),
         classes=tuple(int(c) for c in classes),
     )
 

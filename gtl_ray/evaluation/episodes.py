@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from gtl_ray.compute import CPU, Compute
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import Task
 from gtl_ray.evaluation.methods import Sources, finetune_objective, initialize
@@ -21,17 +22,18 @@ class EpisodeScore:
     sample_grads: int  #: sample-gradients the fine-tuning spent
 
 
-def run_episode(config: GTLConfig, task: Task, shots: int, index: int, methods: list[str], sources: Sources) -> dict[str, EpisodeScore]:
-    """{method: score} for one episode; every method starts from the same fresh descendant and
-    fine-tunes on the same batches."""
+def run_episode(config: GTLConfig, task: Task, shots: int, index: int, methods: list[str], sources: Sources, compute: Compute = CPU) -> dict[str, EpisodeScore]:
+    """{method: score} for one episode; every method starts from the same fresh descendant
+    (initialized on the CPU, then moved to `compute.device`) and fine-tunes on the same batches."""
     fresh = fresh_descendant(config, shots, index)
     results: dict[str, EpisodeScore] = {}
     for method in methods:
         model = copy.deepcopy(fresh)
         initialize(method, model, sources)
-        instinct = nearest_centroid_accuracy(model, task)
+        compute.place(model)
+        instinct = nearest_centroid_accuracy(model, task, compute)
         with torch_init_seed(config.seed, "finetune-objective", shots, index):
             objective = finetune_objective(method, model, sources)
-        acc, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index), objective)
+        acc, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index), objective, compute)
         results[method] = EpisodeScore(acc, instinct, spent)
     return results

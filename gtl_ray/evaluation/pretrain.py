@@ -13,6 +13,7 @@ import safetensors.torch
 from safetensors.torch import load as load_safetensors  # parses safetensors bytes; no pickle
 
 from gtl_ray import storage
+from gtl_ray.compute import compute_for, resident, to_host
 from gtl_ray.config import GTLConfig, ModelConfig
 from gtl_ray.data import ImageSet
 from gtl_ray.evaluation.objectives import FeatureDistillation
@@ -26,9 +27,10 @@ log = logging.getLogger(__name__)
 
 def pretrained_name(config: GTLConfig, arch: str, width: float, depth: int | None, kind: str = "pretrained", extra: Any = None) -> str:
     """Cache file name: the network's shape plus a digest of everything else that shapes the
-    weights (seed, pre-training settings, data, and `extra`), so changed settings never reuse
-    stale weights."""
-    parts = [config.seed, asdict(config.pretrain), asdict(config.data)] + ([extra] if extra is not None else [])
+    weights (seed, pre-training settings, data, precision, and `extra`), so changed settings never
+    reuse stale weights."""
+    precision = [config.population.precision] if config.population.precision != "fp32" else []  # fp32 keeps its old names
+    parts = [config.seed, asdict(config.pretrain), asdict(config.data)] + precision + ([extra] if extra is not None else [])
     settings = json.dumps(parts, sort_keys=True, default=str)
     return f"{kind}-{arch}-w{width:g}-d{depth if depth is not None else 'default'}-{derive_seed(0, settings):016x}.safetensors"
 
@@ -67,9 +69,14 @@ def _cached(model: Network, cache_dir: str | None, name: str, train: Callable[[]
 
 
 def _supervised(config: GTLConfig, base: ImageSet, model: Network, *keys: str | float) -> None:
+    """Train `model` on every base class with the `pretrain` settings on this process's device
+    and the run's compute settings; `model` is left on the CPU."""
     p = config.pretrain
     settings = SGDSettings(lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay, batch_size=p.batch_size, epochs=p.epochs, augment=True)
-    fit(model, base.images, base.labels, settings, torch_generator(config.seed, *keys))
+    compute = compute_for(config)
+    data = resident(base, config, compute)
+    fit(compute.place(model), data.images, data.labels, settings, torch_generator(config.seed, *keys), compute)
+    to_host(model)
 
 
 def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: int | None, cache_dir: str | None = None) -> Network:

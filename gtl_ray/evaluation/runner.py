@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
+from gtl_ray.compute import compute_for, resident
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import EpisodeSampler, ImageSet, Splits, load_splits
 from gtl_ray.evaluation.episodes import EpisodeScore, run_episode
@@ -22,9 +23,9 @@ EPISODES_PER_TASK = 10
 def _episodes(shared: tuple[GTLConfig, ImageSet, list[str], Sources], item: tuple[int, list[int]]) -> list[dict[str, EpisodeScore]]:
     config, novel, methods, sources = shared
     shots, indices = item
-    ev = config.evaluation
-    sampler = EpisodeSampler(novel, ev.n_way, shots, ev.query, ev.episodes, seed=config.seed)
-    return [run_episode(config, sampler[i], shots, i, methods, sources) for i in indices]
+    ev, compute = config.evaluation, compute_for(config)
+    sampler = EpisodeSampler(resident(novel, config, compute), ev.n_way, shots, ev.query, ev.episodes, seed=config.seed)
+    return [run_episode(config, sampler[i], shots, i, methods, sources, compute) for i in indices]
 
 
 def evaluate(

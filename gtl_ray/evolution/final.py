@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from gtl_ray.compute import compute_for, resident
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import EpisodeSampler, ImageSet, Splits
 from gtl_ray.evolution.fitness import Score, score_gene
@@ -42,9 +43,9 @@ def scoring_split(config: GTLConfig, splits: Splits) -> tuple[ImageSet, str]:
 
 def _score(shared: tuple[GTLConfig, ImageSet], gene: Learngene) -> Score:
     config, images = shared
-    ev = config.evaluation
-    sampler = EpisodeSampler(images, ev.n_way, config.evolution.fitness_shots, ev.query, config.final.val_episodes, seed=config.seed)
-    return score_gene(config, gene, list(sampler), "final-selection")
+    ev, compute = config.evaluation, compute_for(config)
+    sampler = EpisodeSampler(resident(images, config, compute), ev.n_way, config.evolution.fitness_shots, ev.query, config.final.val_episodes, seed=config.seed)
+    return score_gene(config, gene, list(sampler), "final-selection", compute=compute)
 
 
 def choose_final(strategy: Strategy, state: EvolutionState, splits: Splits, executor: Executor | None = None) -> FinalChoice:

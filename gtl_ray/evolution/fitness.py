@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gtl_ray.compute import CPU, Compute
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.fewshot import carry, finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
@@ -33,24 +34,24 @@ def fitness_tasks(config: GTLConfig, base: ImageSet, generation: int) -> list[Ta
     return [sample_task(base, ev.n_way, evo.fitness_shots, ev.query, numpy_rng(config.seed, "fitness-episode", generation, e)) for e in range(evo.fitness_episodes)]
 
 
-def score_gene(config: GTLConfig, gene: Learngene, tasks: list[Task], key: str, instinct: bool = False) -> Score:
+def score_gene(config: GTLConfig, gene: Learngene, tasks: list[Task], key: str, instinct: bool = False, compute: Compute = CPU) -> Score:
     """Mean query accuracy of descendants born with `gene` on `tasks`: fine-tuned with the
     evaluation protocol, or (instinct) nearest centroid before any training. `key` names the
     stream of fresh networks and fine-tuning draws (the same for every gene scored with it)."""
     total, spent = 0.0, 0
     for e, task in enumerate(tasks):
-        model = carry(fresh_descendant(config, key, e), gene, config.evaluation)
+        model = compute.place(carry(fresh_descendant(config, key, e), gene, config.evaluation))
         if instinct:
-            total += nearest_centroid_accuracy(model, task)
+            total += nearest_centroid_accuracy(model, task, compute)
             continue
-        acc, grads = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, key, "finetune", e))
+        acc, grads = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, key, "finetune", e), compute)
         total, spent = total + acc, spent + grads
     return Score(total / len(tasks), spent)
 
 
-def member_fitness(config: GTLConfig, base: ImageSet, generation: int, gene: Learngene, lifetime_accuracy: float) -> Score:
+def member_fitness(config: GTLConfig, base: ImageSet, generation: int, gene: Learngene, lifetime_accuracy: float, compute: Compute = CPU) -> Score:
     """The member's fitness per `evolution.fitness` (the carrier's lifetime accuracy is given)."""
     mode = config.evolution.fitness
     if mode == "lifetime":
         return Score(lifetime_accuracy, 0)
-    return score_gene(config, gene, fitness_tasks(config, base, generation), f"fitness-{generation}", instinct=mode == "instinct")
+    return score_gene(config, gene, fitness_tasks(config, base, generation), f"fitness-{generation}", instinct=mode == "instinct", compute=compute)

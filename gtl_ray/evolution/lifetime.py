@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gtl_ray.compute import compute_for, to_host
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.evolution.fitness import member_fitness
@@ -33,14 +34,15 @@ class MemberOutcome:
     seconds: float  #: wall time of the lifetime and scoring (birth to fitness)
 
 
-def newborn(config: GTLConfig, generation: int, member: int, gene: Learngene | None = None, device: torch.device | str = "cpu") -> Network:
-    """A freshly initialized ancestry network for this member and generation (seeded), carrying
-    `gene` with the rest of its weights initialized as descendants' are (evaluation.rest_init)."""
+def newborn(config: GTLConfig, generation: int, member: int, gene: Learngene | None = None) -> Network:
+    """A freshly initialized ancestry network for this member and generation (seeded, on the
+    CPU whatever the device), carrying `gene` with the rest of its weights initialized as
+    descendants' are (evaluation.rest_init)."""
     with torch_init_seed(config.seed, "init", generation, member):
         model = create_model(config.model.arch, width=config.model.width, depth=config.model.depth, num_classes=config.lifetime.n_way)
     if gene is not None:
         implant(gene, model, rest_init=config.evaluation.rest_init, rest_scale=config.evaluation.rest_scale)
-    return model.to(device)
+    return model
 
 
 def environments(config: GTLConfig, base: ImageSet, generation: int, member: int) -> list[Task]:
@@ -57,10 +59,12 @@ def lifetime_settings(config: GTLConfig) -> SGDSettings:
 
 
 def live(config: GTLConfig, base: ImageSet, generation: int, member: int, gene: Learngene | None, device: torch.device | str = "cpu") -> MemberOutcome:
-    """Run one member's whole generation; `gene` is what it inherited (after mutation), None
-    for a random gene (generation 0 of `evolution.init: random`)."""
+    """Run one member's whole generation on `device` with the run's compute settings; `gene` is
+    what it inherited (after mutation), None for a random gene (generation 0 of `evolution.init:
+    random`). Episodes are gathered where `base` lives (`ImageSet.to`: once per member)."""
     start = time.perf_counter()
-    model = newborn(config, generation, member, gene, device)
+    compute = compute_for(config, device)
+    model = compute.place(newborn(config, generation, member, gene))
     frozen = gene if (gene is not None and config.evolution.inheritance == "darwinian") else None
     tasks = environments(config, base, generation, member)
     accuracies, spent = [], 0
@@ -69,10 +73,10 @@ def live(config: GTLConfig, base: ImageSet, generation: int, member: int, gene: 
             with torch_init_seed(config.seed, "head", generation, member, e):
                 model.reset_head(config.lifetime.n_way)
         stream = ("lifetime", generation, member) + ((e,) if e else ())
-        spent += fit(model, task.support_x, task.support_y, lifetime_settings(config), torch_generator(config.seed, *stream), device, after_step=(lambda: implant(frozen, model)) if frozen is not None else None)
-        accuracies.append(accuracy(model, task.query_x, task.query_y, device))
-    passed_on = extract_learngene(model.cpu(), config.learngene.share, **gene_info(config, generation, member))
+        spent += fit(model, task.support_x, task.support_y, lifetime_settings(config), torch_generator(config.seed, *stream), compute, after_step=(lambda: implant(frozen, model)) if frozen is not None else None)
+        accuracies.append(accuracy(model, task.query_x, task.query_y, compute))
+    passed_on = extract_learngene(to_host(model), config.learngene.share, **gene_info(config, generation, member))
     lifetime_accuracy = statistics.fmean(accuracies)
-    score = member_fitness(config, base, generation, passed_on, lifetime_accuracy)
+    score = member_fitness(config, base, generation, passed_on, lifetime_accuracy, compute)
     classes = tuple(int(c) for task in tasks for c in task.classes)
     return MemberOutcome(passed_on, score.value, lifetime_accuracy, classes, spent, score.sample_grads, time.perf_counter() - start)

@@ -29,18 +29,25 @@ RECHECK_S = 5.0  #: how often a run waiting for the autoscaler looks again
 # ---------------------------------------------------------------- demand
 
 
-def member_resources(config: GTLConfig) -> dict[str, float]:
-    """Resources one member actor holds for the whole run."""
-    resources = {"CPU": float(config.population.cpus_per_member)}
+def member_resources(config: GTLConfig, members: int = 1) -> dict[str, float]:
+    """Resources `members` members hold together: one member's share (also what one evaluation
+    or pre-training task holds), or a member actor's when `members` is its pack size."""
+    resources = {"CPU": round(members * config.population.cpus_per_member, 6)}
     if config.population.gpus_per_member > 0:
-        resources["GPU"] = float(config.population.gpus_per_member)
+        resources["GPU"] = round(members * config.population.gpus_per_member, 6)
     return resources
 
 
+def actor_resources(config: GTLConfig) -> dict[str, float]:
+    """Resources one member actor (Tune trial) holds for the whole run: its
+    `population.members_per_actor` members' shares."""
+    return member_resources(config, config.population.members_per_actor)
+
+
 def population_demand(config: GTLConfig) -> list[dict[str, float]]:
-    """The resource bundles a run asks Ray (and the autoscaler) for: one per member. The pool
-    and the driver ask for no GPU and no CPU."""
-    return [member_resources(config) for _ in range(config.population.size)]
+    """The resource bundles a run asks Ray (and the autoscaler) for: one per member actor, P / K
+    of them (the total does not depend on K). The pool and the driver ask for no GPU and no CPU."""
+    return [actor_resources(config) for _ in range(config.population.size // config.population.members_per_actor)]
 
 
 def total_demand(config: GTLConfig) -> dict[str, float]:
@@ -74,13 +81,13 @@ def describe_rooms(rooms: Sequence[NodeRoom]) -> str:
 
 
 def no_node_fits(config: GTLConfig, rooms: Sequence[NodeRoom]) -> str | None:
-    """Why no node could ever hold one member (by total resources), or None when one can."""
-    need = member_resources(config)
+    """Why no node could ever hold one member actor (by total resources), or None when one can."""
+    need = actor_resources(config)
     if any(node.fits(need, free=False) for node in rooms):
         return None
     return (
-        f"population.gpus_per_member={config.population.gpus_per_member:g} / population.cpus_per_member={config.population.cpus_per_member:g}: "
-        f"no node can hold one member (needs {need}; free/total: {describe_rooms(rooms)})"
+        f"population.gpus_per_member={config.population.gpus_per_member:g} / population.cpus_per_member={config.population.cpus_per_member:g}{_per_actor(config)}: "
+        f"no node can hold one member actor (needs {need}; free/total: {describe_rooms(rooms)})"
     )
 
 
@@ -91,7 +98,7 @@ def local_shortfall(config: GTLConfig, have: dict[str, float]) -> str | None:
     if not short:
         return None
     return (
-        f"population.size={config.population.size} members of {member_resources(config)} need "
+        f"population.size={config.population.size} members of {member_resources(config)}{_per_actor(config)} need "
         + ", ".join(f"{k} {need:g}" for k, (need, _) in short.items())
         + " at once, but this local Ray has "
         + ", ".join(f"{k} {got:g}" for k, (_, got) in short.items())
@@ -99,10 +106,18 @@ def local_shortfall(config: GTLConfig, have: dict[str, float]) -> str | None:
     )
 
 
+def _per_actor(config: GTLConfig) -> str:
+    k = config.population.members_per_actor
+    return f" x population.members_per_actor={k}" if k > 1 else ""
+
+
 def stall_message(config: GTLConfig, stalled: Sequence[int], rooms: Sequence[NodeRoom], checkpointed: int) -> str:
+    """`stalled`: the waiting actors' first members (a pack's members are listed as a range)."""
+    k = config.population.members_per_actor
+    who = ", ".join(str(m) if k == 1 else f"{m}-{m + k - 1}" for m in stalled)
     return (
-        f"member(s) {', '.join(map(str, stalled))} waited more than population.resource_timeout_s={config.population.resource_timeout_s:g} s "
-        f"for room on the cluster: each needs {member_resources(config)}, and no node has it (free/total: {describe_rooms(rooms)}). "
+        f"member(s) {who} waited more than population.resource_timeout_s={config.population.resource_timeout_s:g} s "
+        f"for room on the cluster: each actor needs {actor_resources(config)}, and no node has it (free/total: {describe_rooms(rooms)}). "
         f"The run is checkpointed up to generation {checkpointed}; add nodes (or ask less per member, with --force)"
     )
 

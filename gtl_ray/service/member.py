@@ -6,9 +6,17 @@ passed on with its lineage record to the pool, and report the member's own figur
 TensorBoard curves, step = generation; the population's figures are the pool's). Tune never
 pauses or checkpoints members between generations; a member holds no state the pool does not
 have, so a restarted member just asks the pool where to go on.
+
+With `population.members_per_actor` K > 1 one actor (trial) is a *pack* of K members (indices
+`member`..`member` + K - 1) sharing one process, one CUDA context and one copy of the base
+images on the device: each step lives the pack's members one after another, each exactly as an
+actor of its own would (the pool's calls are per member), so selection, lineage and resume are
+those of K actors. A pack restarted mid-generation relives only the members the pool has not
+heard from.
 """
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 import numpy as np
@@ -16,6 +24,7 @@ import ray
 import torch
 from ray import tune
 
+from gtl_ray.compute import compute_for, resident
 from gtl_ray.config import from_dict
 from gtl_ray.data import ImageSet
 from gtl_ray.evolution.lineage import LineageRecord
@@ -40,20 +49,27 @@ class MemberTrainable(tune.Trainable):
         raw, data = ray.get(self.pool.setup_payload.remote())
         self.run_config = from_dict(raw)
         self.strategy = Strategy(self.run_config)
-        self.base = ImageSet.from_arrays(ray.get(data[0]))
         torch.set_num_threads(member_threads(self.run_config))
         self.device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
-        self.next_generation = ray.get(self.pool.next_generation.remote(self.member))
+        self.base = resident(ImageSet.from_arrays(ray.get(data[0])), self.run_config, compute_for(self.run_config, self.device))
+        self.members = range(self.member, self.member + self.run_config.population.members_per_actor)
+        self._ask_next()
+
+    def _ask_next(self) -> None:
+        self.next_generation = dict(zip(self.members, ray.get([self.pool.next_generation.remote(m) for m in self.members])))
 
     def step(self) -> dict[str, Any]:
-        generation = self.next_generation
-        payload = ray.get(self.pool.assignment.remote(generation, self.member))
-        parent = ray.get(payload["parent"][0]) if payload["parent"] else None
-        result = live_assignment(self.strategy, self.base, payload["assignment"], parent, self.device)
-        del parent
-        ray.get(self.pool.submit.remote(generation, self.member, result.outcome.gene, result.record))
-        self.next_generation = generation + 1
-        return self._result(result.record, gene_norm(result.outcome.gene.tensors), payload)
+        generation = min(self.next_generation.values())
+        results = []
+        for member in (m for m in self.members if self.next_generation[m] == generation):
+            payload = ray.get(self.pool.assignment.remote(generation, member))
+            parent = ray.get(payload["parent"][0]) if payload["parent"] else None
+            result = live_assignment(self.strategy, self.base, payload["assignment"], parent, self.device)
+            del parent
+            ray.get(self.pool.submit.remote(generation, member, result.outcome.gene, result.record))
+            self.next_generation[member] = generation + 1
+            results.append(self._result(result.record, gene_norm(result.outcome.gene.tensors), payload))
+        return pack_result(results)
 
     def _result(self, record: LineageRecord, norm: float, payload: dict[str, Any]) -> dict[str, Any]:
         result = {
@@ -67,6 +83,7 @@ class MemberTrainable(tune.Trainable):
             "lifetime_s": record.lifetime_seconds,
             "device": self.device,
             "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
+            "device_memory_peak_bytes": torch.cuda.max_memory_allocated() if self.device == "cuda" else 0,
             "node_id": ray.get_runtime_context().get_node_id(),
             "pool_references": payload["held_references"],
             "done": record.generation + 1 >= self.run_config.evolution.generations,
@@ -83,4 +100,18 @@ class MemberTrainable(tune.Trainable):
         return {"member": self.member}
 
     def load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.next_generation = ray.get(self.pool.next_generation.remote(self.member))
+        self._ask_next()
+
+
+def pack_result(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One Tune result for a pack's generation: a lone member's as it is; for several, the first
+    member's fields with the pack's members, mean fitness, lifetime accuracy and gene norm,
+    summed lifetime seconds and mutated channels, and whether any was an elite."""
+    if len(results) == 1:
+        return results[0]
+    merged = dict(results[0])
+    merged["members"] = [r["member"] for r in results]
+    merged.update({k: statistics.fmean(r[k] for r in results) for k in ("fitness", "lifetime_accuracy", "gene_norm")})
+    merged.update({k: sum(r[k] for r in results) for k in ("lifetime_s", "channels_mutated")})
+    merged["elite"] = any(r["elite"] for r in results)
+    return merged

@@ -24,7 +24,7 @@ from gtl_ray.learngene import Learngene
 from gtl_ray.evolution.population import GenerationSummary
 from gtl_ray.progress import Progress
 from gtl_ray.run_store import RunStore
-from gtl_ray.service.capacity import RayCluster, member_resources, population_demand, stall_message
+from gtl_ray.service.capacity import RayCluster, actor_resources, member_resources, population_demand, stall_message
 from gtl_ray.service.executors import RayExecutor
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
@@ -162,14 +162,15 @@ def _run_population(config: GTLConfig, store: RunStore, start: _Start, cluster: 
     name = pool_name(config.name)
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     pool = LearngenePool.options(name=name, namespace=NAMESPACE, scheduling_strategy=here).remote(config.to_dict(), config.storage, data, start.state, start.lineage, start.summaries, start.pretrain_sample_grads)
-    placement = PlacementWatch(cluster, member_resources(config), config.population.resource_timeout_s)
+    placement = PlacementWatch(cluster, actor_resources(config), config.population.resource_timeout_s)
     watch = RunWatch(pool, placement)
     first = start.state.generation
     live = PopulationProgress(progress, pool, first, config.evolution.generations, config.population.size, member_resources(config))
     try:
         tuner = tune.Tuner(
-            tune.with_resources(MemberTrainable, tune.PlacementGroupFactory([member_resources(config)])),
-            param_space={"member": tune.grid_search(list(range(config.population.size))), "pool": name},
+            tune.with_resources(MemberTrainable, tune.PlacementGroupFactory([actor_resources(config)])),
+            # one trial per member actor, named by its first member (packs of members_per_actor)
+            param_space={"member": tune.grid_search(list(range(0, config.population.size, config.population.members_per_actor))), "pool": name},
             tune_config=tune.TuneConfig(scheduler=GTLScheduler(config.evolution.generations), reuse_actors=True),
             run_config=tune.RunConfig(
                 name=f"tune-from-{first:04d}",
