@@ -2,6 +2,7 @@
 learngene, per-generation timing and evaluation tables, for a real (tiny) run on Ray."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -93,11 +94,15 @@ def synthetic_lineage(P: int, G: int, elites: int = 2, seed: int = 0) -> tuple[l
                 a, b = rng.choice(P, 2, replace=False)
                 parent, elite = max(previous[a], previous[b], key=lambda r: r.fitness), False
             fitness = 0.2 if parent is None else parent.fitness if elite else float(np.clip(0.004 + 0.995 * parent.fitness + rng.normal(0, 0.02), 0, 1))
-            current.append(LineageRecord(g, m, member_id(g, m), parent.id if parent else None, elite, "none" if elite else "gaussian", 0 if elite else 3, [0, 1], fitness, 1.0, parent.gene_checksum if parent else None, f"c{g}-{m}"))
+            current.append(LineageRecord(g, m, member_id(g, m), parent.id if parent else None, elite, "none" if elite else "gaussian", 0 if elite else 3, [0, 1], fitness, 1.0, parent.gene_checksum if parent else None, _checksum(f"c{g}-{m}"), [], fitness, 0, 0))
         rows += current
         previous = current
     last = sorted(previous, key=lambda r: -r.fitness)
     return rows, last[0].id, [r.id for r in last[1 : 1 + elites]]
+
+
+def _checksum(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def synthetic_run(source: str, target: Path, P: int, G: int) -> tuple[list[LineageRecord], str, list[str]]:
@@ -107,7 +112,7 @@ def synthetic_run(source: str, target: Path, P: int, G: int) -> tuple[list[Linea
     manifest = json.loads((target / "manifest.json").read_text())
     timing = manifest["generations"][0]["timing"]
     manifest.update(population=P, generations_planned=G, generations_completed=G)
-    manifest["generations"] = [{"generation": g, "fitness": {"min": 0.2, "median": 0.5, "max": 0.7, "mean": 0.5}, "best_member": 0, "checksums": ["c"] * P, "timing": timing, "sample_grads": {"lifetime": 1, "fitness": 0}} for g in range(G)]
+    manifest["generations"] = [{"generation": g, "fitness": {"min": 0.2, "median": 0.5, "max": 0.7, "mean": 0.5}, "best_member": 0, "checksums": [_checksum(f"c{g}-{m}") for m in range(P)], "timing": timing, "sample_grads": {"lifetime": 1, "fitness": 0}} for g in range(G)]
     manifest["state"] = {"generation": G, "parents": [], "assignments": [{"member": m, "parent": None, "elite": False} for m in range(P)], "hall_of_fame": [], "leaders": []}
     manifest["final"].update(id=final, elite_ids=elites)
     (target / "manifest.json").write_text(json.dumps(manifest))
