@@ -61,7 +61,7 @@ def linear_probe_accuracy(model: Network, task: Task, steps: int, lr: float, com
         return float((head(query).argmax(1) == query_y).float().mean()), steps * len(support)
 
 
-def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generator: torch.Generator, objective: Objective | None = None, compute: Compute = CPU) -> tuple[float, int]:
+def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generator: torch.Generator, compute: Compute = CPU, objective: Objective | None = None) -> tuple[float, int]:
     """Fine-tune per `evaluation.finetune` on the support set, score the query set; returns
     (query accuracy as a fraction, sample-gradients spent). `model` is on `compute.device`.
     `objective` replaces the cross-entropy of full fine-tuning (e.g. cross-entropy plus a feature

@@ -207,7 +207,7 @@ def test_aft_changes_the_fine_tuned_weights(prepared):
         model = fresh_descendant(config, 2, 0)
         with torch_init_seed(0, "projector"):
             objective = finetune_objective(method, model, dataclasses.replace(sources, aft=aft))
-        _, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(0, "ft"), objective)
+        _, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(0, "ft"), objective=objective)
         return torch.cat([p.detach().flatten() for p in model.parameters()]), spent
 
     plain, spent = finetuned("scratch", AFTConfig())

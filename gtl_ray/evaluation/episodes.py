@@ -34,6 +34,6 @@ def run_episode(config: GTLConfig, task: Task, shots: int, index: int, methods: 
         instinct = nearest_centroid_accuracy(model, task, compute)
         with torch_init_seed(config.seed, "finetune-objective", shots, index):
             objective = finetune_objective(method, model, sources)
-        acc, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index), objective, compute)
+        acc, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index), compute, objective)
         results[method] = EpisodeScore(acc, instinct, spent)
     return results
