@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.13.0
 
-.PHONY: venv demo test soak clean
+.PHONY: venv demo test soak bench-smoke clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: venv
 # The 64-member x 30-generation soak (~20 GB of RAM, ~3.5 min on 2 cores); figures to benchmarks/results/soak.json
 soak: venv
 	GTL_RAY_SOAK_OUT=benchmarks/results/soak.json $(PY) -m pytest -q -s -m soak tests/test_soak.py
+
+# The speed benchmarks' --tiny smoke tests (systems.py, gpu.py): several minutes of Ray start-ups
+bench-smoke: venv
+	$(PY) -m pytest -q -m bench tests/test_benchmarks.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -2,7 +2,9 @@
 evolved learngene beat the same slots of plain pre-training, and at what compute.
 
     python benchmarks/efficacy.py --ablation [--quick] [--data offline,glyphs] [--seeds 0,1,2]
-        [--arms A,B] [--set key=value ...] [--workers 2] [--work DIR] [--out benchmarks/results/ablation.json]
+        [--arms A,B] [--controls today,p1,rest,equal] [--episodes 60] [--final-episodes 300]
+        [--novel-episodes N] [--set key=value ...] [--workers 2] [--work DIR]
+        [--out benchmarks/results/ablation.json]
 
 Protocol (settings are chosen on base and val classes only; novel classes are for the final table):
 1. The matrix: evolution.fitness (lifetime, descendant, instinct) x lifetime.shared_environment
@@ -19,13 +21,22 @@ Protocol (settings are chosen on base and val classes only; novel classes are fo
    controls are re-scored on `final_episodes` val episodes: the default settings, P=1 (no
    selection) with the winner's settings, the winner with each `evaluation.rest_init`, and the
    **equal-compute heuristic**: the pre-training given as many sample-gradients as the winner's
-   whole evolution (its own pre-training included).
-4. Results go to OUT (JSON: every per-episode score, so any figure can be recomputed) and OUT.md.
-   Units of work are cached in --work, so an interrupted ablation resumes where it stopped.
+   whole evolution (its own pre-training included). `--controls` picks which of them run
+   (today, p1, rest, equal); the baselines of another rest_init score only the heuristic
+   (scratch and full do not depend on it).
+4. With `--novel-episodes N`, the final table: the winner's settings, now on the **novel**
+   classes (N episodes, the same for every method), its learngene from every seed against
+   scratch, full, heuristic (at the winner's rest and at torch's default rest), narrow, distilled,
+   random_slice and sparse, paired per episode (aft and learngene+aft: `gtl-ray evaluate`). Nothing is chosen from this table.
+5. Results go to OUT (JSON: every per-episode score, so any figure can be recomputed) and OUT.md.
+   Units of work are cached in --work, so an interrupted ablation resumes where it stopped; an
+   evolution is cached too (`work/genes/<hash of the config>`), so the winner's re-scoring and
+   the final table reuse the matrix's learngenes instead of evolving them again.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import logging
@@ -92,9 +103,16 @@ def _splits(config: GTLConfig):
     return splits, dataclasses.replace(splits, novel=splits.val)  # evaluate on val classes
 
 
-def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None) -> dict[str, Any]:
-    """Per-episode scores of scratch, full and heuristic (or, with pretrain_epochs, of the
-    heuristic from a pre-training of that length) on the val episodes."""
+def _judged(config: GTLConfig, classes: str):
+    """The splits an evaluation draws its episodes from: val classes (choosing settings) or the
+    novel classes (the final table, after everything is chosen)."""
+    splits, val = _splits(config)
+    return splits if classes == "novel" else val
+
+
+def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None, only_heuristic: bool = False, methods: tuple[str, ...] = BASELINES, classes: str = "val") -> dict[str, Any]:
+    """Per-episode scores of `methods` (or, with pretrain_epochs, of the heuristic from a
+    pre-training of that length) on the episodes of the `classes` split."""
     import torch
 
     from gtl_ray.evaluation import evaluate
@@ -102,48 +120,79 @@ def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_e
     torch.set_num_threads(1)
     extra = [f"evaluation.episodes={episodes}", *rest] + ([f"pretrain.epochs={pretrain_epochs}"] if pretrain_epochs else [])
     config = setup.config(*extra)
-    _, val = _splits(config)
-    methods = ["heuristic"] if pretrain_epochs else list(BASELINES)
+    methods = ["heuristic"] if pretrain_epochs or only_heuristic else list(methods)
     start = time.time()
-    ev = evaluate(config, None, methods, splits=val, cache_dir=f"{setup.work}/pretrained")
+    ev = evaluate(config, None, methods, splits=_judged(config, classes), cache_dir=f"{setup.work}/pretrained")
     return {"scores": {m: {str(s): ev.values(m, s) for s in ev.scores} for m in methods}, "instinct": {m: {str(s): ev.values(m, s, "instinct") for s in ev.scores} for m in methods}, "preparation": ev.preparation, "seconds": time.time() - start}
 
 
-def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int) -> dict[str, Any]:
-    """Evolve the arm from `seed`, then score its learngene on the val episodes."""
+def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "val") -> dict[str, Any]:
+    """Evolve the arm from `seed` (or reuse that evolution from `work/genes`), then score its
+    learngene on the episodes of the `classes` split."""
     import torch
 
     from gtl_ray.evaluation import evaluate
-    from gtl_ray.evolution import evolve_local
 
     torch.set_num_threads(1)
     config = setup.config(*arm.overrides, f"seed={seed}", f"name=ablation-{seed}")
-    splits, val = _splits(config)
+    splits, _ = _splits(config)
+    gene, evolved = evolved_gene(setup, config, splits)
     start = time.time()
-    result = evolve_local(config, splits=splits, cache_dir=f"{setup.work}/pretrained")
-    evolve_s = time.time() - start
     judge = setup.config(*[o for o in arm.overrides if o.startswith("evaluation.")], f"evaluation.episodes={episodes}")
-    ev = evaluate(judge, result.final, ["learngene"], splits=val, cache_dir=f"{setup.work}/pretrained")
+    ev = evaluate(judge, gene, ["learngene"], splits=_judged(judge, classes), cache_dir=f"{setup.work}/pretrained")
     return {
         "scores": {str(s): ev.values("learngene", s) for s in ev.scores},
         "instinct": {str(s): ev.values("learngene", s, "instinct") for s in ev.scores},
-        "compute": result.compute,
-        "curve": result.fitness,
-        "evolve_seconds": evolve_s,
-        "evaluate_seconds": time.time() - start - evolve_s,
-        "checksum": result.final.checksum,
+        "evaluate_seconds": time.time() - start,
+        "checksum": gene.checksum,
+        **evolved,
     }
+
+
+def evolution_key(config: GTLConfig) -> str:
+    """What an evolution depends on: the whole config but its name, storage and the evaluation's
+    episode count, shot counts and methods (the rest of `evaluation` shapes lifetimes and
+    descendant fitness, so it stays in)."""
+    raw = dataclasses.asdict(config)
+    raw.pop("name"), raw.pop("storage")
+    for key in ("episodes", "shots", "methods"):
+        raw["evaluation"].pop(key)
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def evolved_gene(setup: Setup, config: GTLConfig, splits) -> tuple[Any, dict[str, Any]]:
+    """The final learngene of `config`'s evolution and its figures (compute, fitness curve,
+    seconds), evolved in process or read back from `work/genes/<evolution_key>`: the matrix and
+    the final table share evolutions that only their episode counts tell apart."""
+    from gtl_ray.evolution import evolve_local
+    from gtl_ray.learngene import Learngene
+
+    base = Path(setup.work, "genes", evolution_key(config))
+    gene_file, figures_file = base.with_suffix(".safetensors"), base.with_suffix(".json")
+    if gene_file.exists() and figures_file.exists():
+        return Learngene.load(str(gene_file)), json.loads(figures_file.read_text())
+    start = time.time()
+    result = evolve_local(config, splits=splits, cache_dir=f"{setup.work}/pretrained")
+    figures = {"compute": result.compute, "curve": result.fitness, "evolve_seconds": time.time() - start}
+    base.parent.mkdir(parents=True, exist_ok=True)
+    result.final.save(str(gene_file))
+    _write_atomic(figures_file, figures)
+    return result.final, figures
 
 
 def _cached(path: Path, fn, *args) -> dict[str, Any]:
     if path.exists():
         return json.loads(path.read_text())
     out = fn(*args)
+    _write_atomic(path, out)
+    return out
+
+
+def _write_atomic(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out))
+    tmp.write_text(json.dumps(value))
     tmp.replace(path)
-    return out
 
 
 def _slug(text: str) -> str:
@@ -178,10 +227,38 @@ def baseline_figures(base: dict[str, Any]) -> dict[str, dict[str, float]]:
 # ---------------------------------------------------------------- the run
 
 
-def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str, episodes: int, final_episodes: int, arms: list[Arm], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+CONTROLS = ("today", "p1", "rest", "equal")
+NOVEL_BASELINES = ("scratch", "full", "heuristic", "narrow", "distilled", "random_slice", "sparse")  #: the final table's methods beside the learngene
+DEFAULT_REST = "heuristic, rest_init=default"  #: the heuristic at torch's default rest (its best on val), beside the winner's rest
+
+
+def novel_figures(units: list[dict[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
+    """The final table on novel classes: every method's accuracy and instinct, and the winner's
+    learngene (mean over seeds, spread across seeds) paired per episode against each."""
+    out: dict[str, Any] = {"seeds": len(units), "episodes": len(units[0]["scores"]["5"]), "methods": {}, "learngene": {}}
+    for shots in map(str, SHOTS):
+        per_seed = np.array([u["scores"][shots] for u in units])
+        averaged = per_seed.mean(0)
+        out["learngene"][f"{shots}-shot"] = float(averaged.mean())
+        out["learngene"][f"{shots}-shot seed spread"] = float(per_seed.mean(1).std(ddof=1)) if len(units) > 1 else 0.0
+        out["learngene"][f"{shots}-shot per seed"] = [float(x) for x in per_seed.mean(1)]
+        out["learngene"][f"{shots}-shot instinct"] = float(np.mean([u["instinct"][shots] for u in units]))
+        for m, scores in base["scores"].items():
+            row = out["methods"].setdefault(m, {})
+            row[f"{shots}-shot"] = float(np.mean(scores[shots]))
+            row[f"{shots}-shot ci95"] = mean_ci95(list(scores[shots]))[1]
+            row[f"{shots}-shot instinct"] = float(np.mean(base["instinct"][m][shots]))
+            row[f"{shots}-shot learngene minus this"] = mean_ci95(list(averaged - np.array(scores[shots])))
+    out["learngene"]["sample_grads"] = float(statistics.fmean(u["compute"]["total"] for u in units))
+    for m, row in out["methods"].items():
+        row["preparation_sample_grads"] = base["preparation"].get(m.split(",")[0], 0)
+    return out
+
+
+def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str, episodes: int, final_episodes: int, arms: list[Arm], extra: tuple[str, ...] = (), controls_wanted: tuple[str, ...] = CONTROLS, novel_episodes: int = 0) -> dict[str, Any]:
     common = tuple(QUICK if quick else ()) + ("evaluation.shots=[1, 5]",) + tuple(extra)
     setups = {d: Setup(d, common, f"{work}/{d}") for d in data}
-    results: dict[str, Any] = {"data": {}, "protocol": {"seeds": seeds, "episodes": episodes, "final_episodes": final_episodes, "quick": quick, "classes": "val", "overrides": list(extra), "arms": [a.name for a in arms]}}
+    results: dict[str, Any] = {"data": {}, "protocol": {"seeds": seeds, "episodes": episodes, "final_episodes": final_episodes, "quick": quick, "classes": "val", "overrides": list(extra), "arms": [a.name for a in arms], "controls": list(controls_wanted), "novel_episodes": novel_episodes}}
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # 1-2: the matrix
         jobs = {}
@@ -198,18 +275,30 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
         winner = max(arms, key=lambda a: statistics.fmean(results["data"][d]["matrix"][a.name]["5-shot vs heuristic"][0] for d in data))
         results["winner"] = {"arm": winner.name, "overrides": list(winner.overrides), "chosen_by": "mean over data sets of the 5-shot paired difference vs heuristic on val classes"}
         # 3: the arms that matter, on more episodes
-        controls = [Arm("winner", winner.overrides), Arm("today's settings (lifetime fitness, lamarckian, random init, default rest)", next(a for a in matrix() if a.name == DEFAULT_ARM).overrides + ("evaluation.rest_init=default",)), Arm("winner, P=1 (no selection)", winner.overrides + ("population.size=1", "evolution.elites=0", "evolution.tournament_size=1", "evolution.top_k=1"))]
-        controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross")]
+        controls = [Arm("winner", winner.overrides)]
+        if "today" in controls_wanted:
+            controls.append(Arm("today's settings (lifetime fitness, lamarckian, random init, default rest)", next(a for a in matrix() if a.name == DEFAULT_ARM).overrides + ("evaluation.rest_init=default",)))
+        if "p1" in controls_wanted:
+            controls.append(Arm("winner, P=1 (no selection)", winner.overrides + ("population.size=1", "evolution.elites=0", "evolution.tournament_size=1", "evolution.top_k=1")))
+        if "rest" in controls_wanted:
+            controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross")]
         jobs = {}
         for d, setup in setups.items():
-            for rest in ("default", "scaled", "zero_cross"):
-                jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, f"baselines-{rest}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes)
+            # scratch and full do not depend on rest_init: other rests score the heuristic only
+            rests = ("default", "scaled", "zero_cross") if "rest" in controls_wanted else tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls))))
+            for rest in rests:
+                name = f"baselines-{rest}-{final_episodes}.json" if rest == "default" else f"heuristic-{rest}-{final_episodes}.json"
+                jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, name), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, rest != "default")
             for arm in controls:
                 for seed in seeds:
                     jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"final-{_slug(','.join(arm.overrides))}-s{seed}-e{final_episodes}.json"), arm_unit, setup, arm, seed, final_episodes)
         done = {k: f.result() for k, f in jobs.items()}
+        for key in [k for k in done if k[1] == "baselines" and len(k) == 3 and k[2] != "default"]:
+            default = done[(key[0], "baselines", "default")]
+            for part in ("scores", "instinct"):
+                done[key][part] = {m: default[part][m] for m in BASELINES if m != "heuristic"} | done[key][part]
         jobs = {}
-        for d, setup in setups.items():
+        for d, setup in setups.items() if "equal" in controls_wanted else ():
             spent = statistics.fmean(done[(d, "winner", s)]["compute"]["total"] for s in seeds)
             base_images = load_base_size(setup)
             epochs = max(1, round(spent / base_images))
@@ -217,17 +306,34 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
             rest = rest_of(setup, winner)
             jobs[d] = pool.submit(_cached, Path(setup.work, f"heuristic-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs)
         equal = {d: f.result() for d, f in jobs.items()}
+        # 4: the final table, on novel classes, with the winner's settings (nothing is chosen here)
+        jobs = {}
+        for d, setup in setups.items() if novel_episodes else ():
+            rest = rest_of(setup, winner)
+            jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"novel-baselines-{rest}-{novel_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, False, NOVEL_BASELINES, "novel")
+            if rest != "default":
+                jobs[(d, DEFAULT_REST)] = pool.submit(_cached, Path(setup.work, f"novel-heuristic-default-{novel_episodes}.json"), baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, True, ("heuristic",), "novel")
+            for seed in seeds:
+                jobs[(d, "winner", seed)] = pool.submit(_cached, Path(setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{novel_episodes}.json"), arm_unit, setup, winner, seed, novel_episodes, "novel")
+        novel = {k: f.result() for k, f in jobs.items()}
     for d in data:
         final = {}
         for arm in controls:
             final[arm.name] = arm_figures([done[(d, arm.name, s)] for s in seeds], done[(d, "baselines", rest_of(setups[d], arm))])
         base = done[(d, "baselines", rest_of(setups[d], winner))]
-        equal_base = {"scores": {"heuristic": equal[d]["scores"]["heuristic"], "full": base["scores"]["full"]}}
-        winner_units = [done[(d, "winner", s)] for s in seeds]
-        final["winner vs equal-compute heuristic"] = arm_figures(winner_units, equal_base)
+        results["data"][d]["final_baselines"] = {r: baseline_figures(done[(d, "baselines", r)]) for r in ("default", "scaled", "zero_cross") if (d, "baselines", r) in done}
+        if d in equal:
+            equal_base = {"scores": {"heuristic": equal[d]["scores"]["heuristic"], "full": base["scores"]["full"]}}
+            winner_units = [done[(d, "winner", s)] for s in seeds]
+            final["winner vs equal-compute heuristic"] = arm_figures(winner_units, equal_base)
+            results["data"][d]["final_baselines"]["equal-compute heuristic"] = baseline_figures(equal[d])
         results["data"][d]["final"] = final
-        results["data"][d]["final_baselines"] = {r: baseline_figures(done[(d, "baselines", r)]) for r in ("default", "scaled", "zero_cross")}
-        results["data"][d]["final_baselines"]["equal-compute heuristic"] = baseline_figures(equal[d])
+        if (d, "baselines") in novel:
+            base = novel[(d, "baselines")]
+            if (d, DEFAULT_REST) in novel:
+                other = novel[(d, DEFAULT_REST)]
+                base = {part: base[part] | {DEFAULT_REST: other[part]["heuristic"]} for part in ("scores", "instinct")} | {"preparation": base["preparation"]}
+            results["data"][d]["novel"] = novel_figures([novel[(d, "winner", s)] for s in seeds], base)
     return results
 
 
@@ -266,9 +372,17 @@ def render_markdown(results: dict[str, Any]) -> str:
         for name, f in data["final"].items():
             label = "winner vs **equal-compute** heuristic" if name.startswith("winner vs equal") else name
             lines.append(f"| {label} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {_pm(f['5-shot vs full'])} | {_pm(f['1-shot vs heuristic'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
-        lines += ["", f"Baselines on these episodes (1-shot / 5-shot, instinct 5-shot); equal-compute heuristic pre-trained {data['equal_compute_epochs']} epochs:", ""]
+        lines += ["", f"Baselines on these episodes (1-shot / 5-shot, instinct 5-shot); equal-compute heuristic pre-trained {data.get('equal_compute_epochs', '(not run)')} epochs:", ""]
         for rest, figures in data["final_baselines"].items():
             lines.append(f"- rest_init `{rest}`: " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f} ({100 * v['5-shot instinct']:.1f})" for m, v in figures.items()))
+        if "novel" in data:
+            n = data["novel"]
+            lg = n["learngene"]
+            lines += ["", f"### Final table: **novel** classes, the winner's settings ({n['episodes']} episodes, the same for every method; learngene: mean of {n['seeds']} evolution seeds)", "",
+                      "| method | 1-shot | 5-shot | instinct 5-shot | learngene − this, 1-shot | learngene − this, 5-shot | preparation sample-grads |", "|---|---|---|---|---|---|---|"]
+            lines.append(f"| **learngene** (seed spread 1/5-shot {100 * lg['1-shot seed spread']:.1f} / {100 * lg['5-shot seed spread']:.1f}; per seed 5-shot {', '.join(f'{100 * x:.1f}' for x in lg['5-shot per seed'])}) | {100 * lg['1-shot']:.2f} | {100 * lg['5-shot']:.2f} | {100 * lg['5-shot instinct']:.1f} | | | {lg['sample_grads']:.3g} (whole evolution) |")
+            for m, row in n["methods"].items():
+                lines.append(f"| {m} | {100 * row['1-shot']:.2f} ± {100 * row['1-shot ci95']:.2f} | {100 * row['5-shot']:.2f} ± {100 * row['5-shot ci95']:.2f} | {100 * row['5-shot instinct']:.1f} | {_pm(row['1-shot learngene minus this'])} | {_pm(row['5-shot learngene minus this'])} | {row['preparation_sample_grads']:.3g} |")
         lines += ["", "### The matrix", "", "| fitness / environment / write-back / init | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs full | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|"]
         for name, f in sorted(data["matrix"].items(), key=lambda kv: -kv[1]["5-shot vs heuristic"][0]):
             lines.append(f"| {name} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {_pm(f['5-shot vs full'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
@@ -288,7 +402,11 @@ def main(args) -> int:
         raise SystemExit(f"--arms: unknown arm(s) {missing}; arms are FITNESS/ENV/WRITE-BACK/INIT, e.g. {DEFAULT_ARM}")
     started = time.time()
     episodes, final_episodes = (10, 10) if args.quick else (args.episodes, args.final_episodes)
-    results = run(data, seeds, args.quick, args.workers, args.work, episodes, final_episodes, arms, tuple(args.set))
+    controls = tuple(c.strip() for c in args.controls.split(",") if c.strip())
+    if set(controls) - set(CONTROLS):
+        raise SystemExit(f"--controls: unknown control(s) {sorted(set(controls) - set(CONTROLS))}; choose from {', '.join(CONTROLS)}")
+    novel_episodes = (10 if args.quick else args.novel_episodes) if args.novel_episodes else 0
+    results = run(data, seeds, args.quick, args.workers, args.work, episodes, final_episodes, arms, tuple(args.set), controls, novel_episodes)
     results["wall_seconds"] = time.time() - started
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -52,7 +52,7 @@ def test_efficacy_tiny(tmp_path):
         assert (out.parent / name).read_bytes().startswith(b"\x89PNG")
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_systems_tiny(tmp_path):
     data, out = run_benchmark("systems", tmp_path)
     sweep = data["profile_settings"]["sweep"]
@@ -82,7 +82,7 @@ def test_ablation_quick_on_tiny_data(tmp_path):
     arms = "lifetime/own-env/lamarckian/random,descendant/shared-env/reptile/pretrained"
     out = tmp_path / "ablation.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--ablation", "--quick", "--data", "offline", "--seeds", "0", "--arms", arms, "--workers", "1", "--work", str(tmp_path / "work"), "--out", str(out), *data_only],
+        [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--ablation", "--quick", "--data", "offline", "--seeds", "0", "--arms", arms, "--controls", "p1,equal", "--novel-episodes", "10", "--workers", "1", "--work", str(tmp_path / "work"), "--out", str(out), *data_only],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
@@ -93,10 +93,13 @@ def test_ablation_quick_on_tiny_data(tmp_path):
     for figures in list(offline["matrix"].values()) + list(offline["final"].values()):
         assert 0 <= figures["5-shot"] <= 1 and len(figures["5-shot vs heuristic"]) == 2 and figures["sample_grads"] > 0
     assert offline["matrix"]["descendant/shared-env/reptile/pretrained"]["sample_grads"] > offline["matrix"]["lifetime/own-env/lamarckian/random"]["sample_grads"]
+    novel = offline["novel"]
+    assert novel["seeds"] == 1 and {"scratch", "full", "heuristic", "narrow", "distilled", "random_slice"} <= set(novel["methods"])
+    assert all(len(row["5-shot learngene minus this"]) == 2 for row in novel["methods"].values())
     assert out.with_suffix(".md").read_text().startswith("# Ablation of the evolution options")
 
 
-@pytest.mark.slow
+@pytest.mark.bench
 def test_gpu_tiny(tmp_path):
     """On a machine without CUDA every row runs on the CPU, and the page says no GPU was measured."""
     data, out = run_benchmark("gpu", tmp_path, title="GPU")
