@@ -274,48 +274,47 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
             results["data"][d] = {"baselines": baseline_figures(base), "matrix": rows}
         winner = max(arms, key=lambda a: statistics.fmean(results["data"][d]["matrix"][a.name]["5-shot vs heuristic"][0] for d in data))
         results["winner"] = {"arm": winner.name, "overrides": list(winner.overrides), "chosen_by": "mean over data sets of the 5-shot paired difference vs heuristic on val classes"}
-        # 3: the arms that matter, on more episodes
+        # 3: the arms that matter, on more episodes; 4: the final table on novel classes with the
+        # winner's settings (nothing is chosen from it). Its jobs go first: it matters most.
         controls = [Arm("winner", winner.overrides)]
         if "today" in controls_wanted:
             controls.append(Arm("today's settings (lifetime fitness, lamarckian, random init, default rest)", next(a for a in matrix() if a.name == DEFAULT_ARM).overrides + ("evaluation.rest_init=default",)))
         if "p1" in controls_wanted:
             controls.append(Arm("winner, P=1 (no selection)", winner.overrides + ("population.size=1", "evolution.elites=0", "evolution.tournament_size=1", "evolution.top_k=1")))
         if "rest" in controls_wanted:
-            controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross")]
-        jobs = {}
+            own = rest_of(next(iter(setups.values())), winner)
+            controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross") if r != own]
+        novel_jobs, jobs, equal_jobs = {}, {}, {}
+        for d, setup in setups.items() if novel_episodes else ():
+            rest = rest_of(setup, winner)
+            novel_jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"novel-baselines-{rest}-{novel_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, False, NOVEL_BASELINES, "novel")
+            if rest != "default":
+                novel_jobs[(d, DEFAULT_REST)] = pool.submit(_cached, Path(setup.work, f"novel-heuristic-default-{novel_episodes}.json"), baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, True, ("heuristic",), "novel")
+            for seed in seeds:
+                novel_jobs[(d, "winner", seed)] = pool.submit(_cached, Path(setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{novel_episodes}.json"), arm_unit, setup, winner, seed, novel_episodes, "novel")
         for d, setup in setups.items():
             # scratch and full do not depend on rest_init: other rests score the heuristic only
-            rests = ("default", "scaled", "zero_cross") if "rest" in controls_wanted else tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls))))
+            rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls))))
             for rest in rests:
                 name = f"baselines-{rest}-{final_episodes}.json" if rest == "default" else f"heuristic-{rest}-{final_episodes}.json"
                 jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, name), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, rest != "default")
             for arm in controls:
                 for seed in seeds:
                     jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"final-{_slug(','.join(arm.overrides))}-s{seed}-e{final_episodes}.json"), arm_unit, setup, arm, seed, final_episodes)
+        for d, setup in setups.items() if "equal" in controls_wanted else ():
+            # the same evolutions as the matrix's winner row, so their compute is known now
+            spent = statistics.fmean(done[(d, winner.name, s)]["compute"]["total"] for s in seeds)
+            epochs = max(1, round(spent / load_base_size(setup)))
+            results["data"][d]["equal_compute_epochs"] = epochs
+            rest = rest_of(setup, winner)
+            equal_jobs[d] = pool.submit(_cached, Path(setup.work, f"heuristic-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs)
+        novel = {k: f.result() for k, f in novel_jobs.items()}
         done = {k: f.result() for k, f in jobs.items()}
+        equal = {d: f.result() for d, f in equal_jobs.items()}
         for key in [k for k in done if k[1] == "baselines" and len(k) == 3 and k[2] != "default"]:
             default = done[(key[0], "baselines", "default")]
             for part in ("scores", "instinct"):
                 done[key][part] = {m: default[part][m] for m in BASELINES if m != "heuristic"} | done[key][part]
-        jobs = {}
-        for d, setup in setups.items() if "equal" in controls_wanted else ():
-            spent = statistics.fmean(done[(d, "winner", s)]["compute"]["total"] for s in seeds)
-            base_images = load_base_size(setup)
-            epochs = max(1, round(spent / base_images))
-            results["data"][d]["equal_compute_epochs"] = epochs
-            rest = rest_of(setup, winner)
-            jobs[d] = pool.submit(_cached, Path(setup.work, f"heuristic-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs)
-        equal = {d: f.result() for d, f in jobs.items()}
-        # 4: the final table, on novel classes, with the winner's settings (nothing is chosen here)
-        jobs = {}
-        for d, setup in setups.items() if novel_episodes else ():
-            rest = rest_of(setup, winner)
-            jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"novel-baselines-{rest}-{novel_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, False, NOVEL_BASELINES, "novel")
-            if rest != "default":
-                jobs[(d, DEFAULT_REST)] = pool.submit(_cached, Path(setup.work, f"novel-heuristic-default-{novel_episodes}.json"), baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, True, ("heuristic",), "novel")
-            for seed in seeds:
-                jobs[(d, "winner", seed)] = pool.submit(_cached, Path(setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{novel_episodes}.json"), arm_unit, setup, winner, seed, novel_episodes, "novel")
-        novel = {k: f.result() for k, f in jobs.items()}
     for d in data:
         final = {}
         for arm in controls:
