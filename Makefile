@@ -20,8 +20,10 @@ demo: venv
 	$(VENV)/bin/gtl-ray evolve configs/quickstart.yaml --overwrite
 	$(VENV)/bin/gtl-ray evaluate configs/quickstart.yaml --learngene runs/quickstart/final/learngene.safetensors
 
+# Two workers, one test file each at a time (module fixtures such as the fault cluster stay in one
+# worker): most of the suite waits on Ray start-ups and injected faults, so two overlap well.
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # The 64-member x 30-generation soak (~20 GB of RAM, ~3.5 min on 2 cores); figures to benchmarks/results/soak.json
 soak: venv
