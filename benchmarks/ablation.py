@@ -26,8 +26,9 @@ Protocol (settings are chosen on base and val classes only; novel classes are fo
    (scratch and full do not depend on it).
 4. With `--novel-episodes N`, the final table: the winner's settings, now on the **novel**
    classes (N episodes, the same for every method), its learngene from every seed against
-   scratch, full, heuristic (at the winner's rest and at torch's default rest), narrow, distilled,
-   random_slice and sparse, paired per episode (aft and learngene+aft: `gtl-ray evaluate`). Nothing is chosen from this table.
+   scratch, full, heuristic (at the winner's rest and at torch's default rest) and narrow (the
+   gene-shaped network pre-trained alone: the baseline a rest-0 descendant must beat), paired per
+   episode (the other baselines: `gtl-ray evaluate --methods all`). Nothing is chosen from this table.
 5. Results go to OUT (JSON: every per-episode score, so any figure can be recomputed) and OUT.md.
    Units of work are cached in --work, so an interrupted ablation resumes where it stopped; an
    evolution is cached too (`work/genes/<hash of the config>`), so the winner's re-scoring and
@@ -228,7 +229,7 @@ def baseline_figures(base: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 
 CONTROLS = ("today", "p1", "rest", "equal")
-NOVEL_BASELINES = ("scratch", "full", "heuristic", "narrow", "distilled", "random_slice", "sparse")  #: the final table's methods beside the learngene
+NOVEL_BASELINES = ("scratch", "full", "heuristic", "narrow")  #: the final table's methods beside the learngene
 DEFAULT_REST = "heuristic, rest_init=default"  #: the heuristic at torch's default rest (its best on val), beside the winner's rest
 
 
