@@ -277,7 +277,7 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
         results["winner"] = {"arm": winner.name, "overrides": list(winner.overrides), "chosen_by": "mean over data sets of the 5-shot paired difference vs heuristic on val classes"}
         # 3: the arms that matter, on more episodes; 4: the final table on novel classes with the
         # winner's settings (nothing is chosen from it). Its jobs go first: it matters most.
-        controls = [Arm("winner", winner.overrides)]
+        controls = [Arm("winner", winner.overrides)] if controls_wanted else []  # none wanted: the final table only
         if "today" in controls_wanted:
             controls.append(Arm("today's settings (lifetime fitness, lamarckian, random init, default rest)", next(a for a in matrix() if a.name == DEFAULT_ARM).overrides + ("evaluation.rest_init=default",)))
         if "p1" in controls_wanted:
@@ -295,7 +295,7 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
                 novel_jobs[(d, "winner", seed)] = pool.submit(_cached, Path(setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{novel_episodes}.json"), arm_unit, setup, winner, seed, novel_episodes, "novel")
         for d, setup in setups.items():
             # scratch and full do not depend on rest_init: other rests score the heuristic only
-            rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls))))
+            rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls)))) if controls else ()
             for rest in rests:
                 name = f"baselines-{rest}-{final_episodes}.json" if rest == "default" else f"heuristic-{rest}-{final_episodes}.json"
                 jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, name), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, rest != "default")
@@ -320,7 +320,7 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
         final = {}
         for arm in controls:
             final[arm.name] = arm_figures([done[(d, arm.name, s)] for s in seeds], done[(d, "baselines", rest_of(setups[d], arm))])
-        base = done[(d, "baselines", rest_of(setups[d], winner))]
+        base = done.get((d, "baselines", rest_of(setups[d], winner)))
         results["data"][d]["final_baselines"] = {r: baseline_figures(done[(d, "baselines", r)]) for r in ("default", "scaled", "zero_cross") if (d, "baselines", r) in done}
         if d in equal:
             equal_base = {"scores": {"heuristic": equal[d]["scores"]["heuristic"], "full": base["scores"]["full"]}}
@@ -359,7 +359,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     p = results["protocol"]
     lines = [
         f"# Ablation of the evolution options ({'quick' if p['quick'] else 'full'} profile)",
-        f"All figures on **val** classes (settings are chosen here; novel classes are only in the final table of `efficacy.md`). "
+        f"All figures on **val** classes (settings are chosen here; novel classes appear only in each data set's final table, after the winner was chosen). "
         f"Learngene figures: mean over {len(p['seeds'])} evolution seeds ({', '.join(map(str, p['seeds']))}); spread = std of the per-seed means; "
         f"paired differences: per episode (learngene averaged over seeds) minus the baseline on the same episode, mean ± 95% CI over episodes. "
         f"Matrix: {p['episodes']} episodes; the arms that matter: {p['final_episodes']}. Accuracy in %, 5-way. Compute: sample-gradients of the whole evolution "
@@ -368,13 +368,16 @@ def render_markdown(results: dict[str, Any]) -> str:
     ]
     for d, data in results["data"].items():
         lines += [f"## {d}", "Baselines (matrix episodes): " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f}" for m, v in data["baselines"].items()) + " (1-shot / 5-shot)", ""]
-        lines += ["### The arms that matter", "", "| arm | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs full | 1-shot vs heuristic | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|---|"]
-        for name, f in data["final"].items():
-            label = "winner vs **equal-compute** heuristic" if name.startswith("winner vs equal") else name
-            lines.append(f"| {label} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {_pm(f['5-shot vs full'])} | {_pm(f['1-shot vs heuristic'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
-        lines += ["", f"Baselines on these episodes (1-shot / 5-shot, instinct 5-shot); equal-compute heuristic pre-trained {data.get('equal_compute_epochs', '(not run)')} epochs:", ""]
-        for rest, figures in data["final_baselines"].items():
-            lines.append(f"- rest_init `{rest}`: " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f} ({100 * v['5-shot instinct']:.1f})" for m, v in figures.items()))
+        if not data["final"]:
+            lines += ["(No controls were run: `--controls` was empty.)", ""]
+        else:
+            lines += ["### The arms that matter", "", "| arm | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs full | 1-shot vs heuristic | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|---|"]
+            for name, f in data["final"].items():
+                label = "winner vs **equal-compute** heuristic" if name.startswith("winner vs equal") else name
+                lines.append(f"| {label} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {_pm(f['5-shot vs full'])} | {_pm(f['1-shot vs heuristic'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
+            lines += ["", f"Baselines on these episodes (1-shot / 5-shot, instinct 5-shot); equal-compute heuristic pre-trained {data.get('equal_compute_epochs', '(not run)')} epochs:", ""]
+            for rest, figures in data["final_baselines"].items():
+                lines.append(f"- rest_init `{rest}`: " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f} ({100 * v['5-shot instinct']:.1f})" for m, v in figures.items()))
         if "novel" in data:
             n = data["novel"]
             lg = n["learngene"]
