@@ -72,7 +72,7 @@ def test_episode_counter_with_eta_and_quiet():
 
 def test_an_evolution_and_its_resume_report_progress(resumed_run):
     _, _, _, first, resumed = resumed_run
-    assert re.fullmatch(r"4 members placed in \d+ s \(CPU 0\.5 each\); living generation 1/2", first[0])
+    assert re.fullmatch(r"4 members placed in \d+(\.\d)? (s|min) \(CPU 0\.5 each\); living generation 1/2", first[0])
     assert [GENERATION_LINE.fullmatch(line).group(1, 2) for line in first[1:]] == [("1", "2"), ("2", "2")]
     assert resumed[0] == "resuming at generation 3/3 (accepted with --force: evolution.generations 2 -> 3)"
     assert resumed[1].endswith("living generation 3/3")

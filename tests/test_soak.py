@@ -50,13 +50,12 @@ def bounds(population: int) -> dict[str, tuple[float, int]]:
     return {**BOUNDS, "members_private_bytes": (ratio, per_member * population)}
 
 
-def members_private_bytes() -> int:
+def members_private_bytes(pids: set[int]) -> int:
     """Private memory (what no other process shares: heap, Python objects, tensors) summed over
-    every member actor process on this machine."""
+    the member actor processes among `pids` (this cluster's actors: another test's Ray on the
+    same machine, e.g. under pytest-xdist, must not count)."""
     total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for entry in map(str, pids):
         try:
             with open(f"/proc/{entry}/comm") as comm:
                 if comm.read().strip() not in MEMBER_COMMS:
@@ -120,7 +119,8 @@ class Sampler(threading.Thread):
                 pass  # the pool ended with the run
         self.samples += 1
         if self.samples % self.members_every == 0:
-            self.note(figures, "members_private_bytes", members_private_bytes())
+            actors = self.ray._private.state.actors().values()
+            self.note(figures, "members_private_bytes", members_private_bytes({a["Pid"] for a in actors if a.get("State") == "ALIVE" and a.get("Pid")}))
 
     @staticmethod
     def note(figures: dict[str, int], figure: str, value: int) -> None:
