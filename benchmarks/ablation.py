@@ -100,18 +100,16 @@ class Setup:
 def _splits(config: GTLConfig):
     from gtl_ray.data import load_splits
 
-    splits = load_splits(config.data)
-    return splits, dataclasses.replace(splits, novel=splits.val)  # evaluate on val classes
+    return load_splits(config.data)
 
 
-def _judged(config: GTLConfig, classes: str):
+def _judged(splits, classes: str):
     """The splits an evaluation draws its episodes from: val classes (choosing settings) or the
     novel classes (the final table, after everything is chosen)."""
-    splits, val = _splits(config)
-    return splits if classes == "novel" else val
+    return splits if classes == "novel" else dataclasses.replace(splits, novel=splits.val)
 
 
-def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None, only_heuristic: bool = False, methods: tuple[str, ...] = BASELINES, classes: str = "val") -> dict[str, Any]:
+def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None, methods: tuple[str, ...] = BASELINES, classes: str = "val") -> dict[str, Any]:
     """Per-episode scores of `methods` (or, with pretrain_epochs, of the heuristic from a
     pre-training of that length) on the episodes of the `classes` split."""
     import torch
@@ -121,9 +119,9 @@ def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_e
     torch.set_num_threads(1)
     extra = [f"evaluation.episodes={episodes}", *rest] + ([f"pretrain.epochs={pretrain_epochs}"] if pretrain_epochs else [])
     config = setup.config(*extra)
-    methods = ["heuristic"] if pretrain_epochs or only_heuristic else list(methods)
+    methods = ["heuristic"] if pretrain_epochs else list(methods)
     start = time.time()
-    ev = evaluate(config, None, methods, splits=_judged(config, classes), cache_dir=f"{setup.work}/pretrained")
+    ev = evaluate(config, None, methods, splits=_judged(_splits(config), classes), cache_dir=f"{setup.work}/pretrained")
     return {"scores": {m: {str(s): ev.values(m, s) for s in ev.scores} for m in methods}, "instinct": {m: {str(s): ev.values(m, s, "instinct") for s in ev.scores} for m in methods}, "preparation": ev.preparation, "seconds": time.time() - start}
 
 
@@ -136,11 +134,11 @@ def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "v
 
     torch.set_num_threads(1)
     config = setup.config(*arm.overrides, f"seed={seed}", f"name=ablation-{seed}")
-    splits, _ = _splits(config)
+    splits = _splits(config)
     gene, evolved = evolved_gene(setup, config, splits)
     start = time.time()
     judge = setup.config(*[o for o in arm.overrides if o.startswith("evaluation.")], f"evaluation.episodes={episodes}")
-    ev = evaluate(judge, gene, ["learngene"], splits=_judged(judge, classes), cache_dir=f"{setup.work}/pretrained")
+    ev = evaluate(judge, gene, ["learngene"], splits=_judged(splits, classes), cache_dir=f"{setup.work}/pretrained")
     return {
         "scores": {str(s): ev.values("learngene", s) for s in ev.scores},
         "instinct": {str(s): ev.values("learngene", s, "instinct") for s in ev.scores},
@@ -288,9 +286,9 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
         novel_jobs, jobs, equal_jobs = {}, {}, {}
         for d, setup in setups.items() if novel_episodes else ():
             rest = rest_of(setup, winner)
-            novel_jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"novel-baselines-{rest}-{novel_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, False, NOVEL_BASELINES, "novel")
+            novel_jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"novel-baselines-{rest}-{novel_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, NOVEL_BASELINES, "novel")
             if rest != "default":
-                novel_jobs[(d, DEFAULT_REST)] = pool.submit(_cached, Path(setup.work, f"novel-heuristic-default-{novel_episodes}.json"), baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, True, ("heuristic",), "novel")
+                novel_jobs[(d, DEFAULT_REST)] = pool.submit(_cached, Path(setup.work, f"novel-heuristic-default-{novel_episodes}.json"), baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, ("heuristic",), "novel")
             for seed in seeds:
                 novel_jobs[(d, "winner", seed)] = pool.submit(_cached, Path(setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{novel_episodes}.json"), arm_unit, setup, winner, seed, novel_episodes, "novel")
         for d, setup in setups.items():
@@ -298,7 +296,7 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
             rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls)))) if controls else ()
             for rest in rests:
                 name = f"baselines-{rest}-{final_episodes}.json" if rest == "default" else f"heuristic-{rest}-{final_episodes}.json"
-                jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, name), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, rest != "default")
+                jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, name), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, BASELINES if rest == "default" else ("heuristic",))
             for arm in controls:
                 for seed in seeds:
                     jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"final-{_slug(','.join(arm.overrides))}-s{seed}-e{final_episodes}.json"), arm_unit, setup, arm, seed, final_episodes)
