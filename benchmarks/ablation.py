@@ -3,7 +3,7 @@ evolved learngene beat the same slots of plain pre-training, and at what compute
 
     python benchmarks/efficacy.py --ablation [--quick] [--data offline,glyphs] [--seeds 0,1,2]
         [--arms A,B] [--controls today,p1,rest,equal] [--episodes 60] [--final-episodes 300]
-        [--novel-episodes N] [--set key=value ...] [--workers 2] [--work DIR]
+        [--novel-episodes N] [--novel-methods all] [--set key=value ...] [--workers 2] [--work DIR]
         [--out benchmarks/results/ablation.json]
 
 Protocol (settings are chosen on base and val classes only; novel classes are for the final table):
@@ -28,7 +28,9 @@ Protocol (settings are chosen on base and val classes only; novel classes are fo
    classes (N episodes, the same for every method), its learngene from every seed against
    scratch, full, heuristic (at the winner's rest and at torch's default rest) and narrow (the
    gene-shaped network pre-trained alone: the baseline a rest-0 descendant must beat), paired per
-   episode (the other baselines: `gtl-ray evaluate --methods all`). Nothing is chosen from this table.
+   episode; `--novel-methods all` adds every registered transfer baseline (distilled, sparse,
+   random_slice, aft) and learngene+aft (from every seed's learngene, seed-averaged like the
+   learngene), each with its transferred share and sample-gradients. Nothing is chosen from this table.
 5. Results go to OUT (JSON: every per-episode score, so any figure can be recomputed) and OUT.md.
    Units of work are cached in --work, so an interrupted ablation resumes where it stopped; an
    evolution is cached too (`work/genes/<hash of the config>`), so the winner's re-scoring and
@@ -52,6 +54,7 @@ import numpy as np
 
 from gtl_ray.config import GTLConfig
 from gtl_ray.config_checks import load_config
+from gtl_ray.evaluation.methods import list_methods, needs_learngene
 from gtl_ray.evaluation.stats import mean_ci95
 
 log = logging.getLogger("benchmarks.ablation")
@@ -122,12 +125,24 @@ def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_e
     methods = ["heuristic"] if pretrain_epochs else list(methods)
     start = time.time()
     ev = evaluate(config, None, methods, splits=_judged(_splits(config), classes), cache_dir=f"{setup.work}/pretrained")
-    return {"scores": {m: {str(s): ev.values(m, s) for s in ev.scores} for m in methods}, "instinct": {m: {str(s): ev.values(m, s, "instinct") for s in ev.scores} for m in methods}, "preparation": ev.preparation, "seconds": time.time() - start}
+    return {**_method_figures(ev, methods), "preparation": ev.preparation, "seconds": time.time() - start}
 
 
-def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "val") -> dict[str, Any]:
+def _method_figures(ev, methods) -> dict[str, Any]:
+    """Per method and shot count: every episode's accuracy and instinct, the mean fine-tuning
+    sample-gradients per episode, and the share of the descendant's parameters transferred."""
+    return {
+        "scores": {m: {str(s): ev.values(m, s) for s in ev.scores} for m in methods},
+        "instinct": {m: {str(s): ev.values(m, s, "instinct") for s in ev.scores} for m in methods},
+        "finetune": {m: {str(s): float(np.mean(ev.values(m, s, "sample_grads"))) for s in ev.scores} for m in methods},
+        "transferred": {m: ev.transferred.get(m, 0.0) for m in methods},
+    }
+
+
+def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "val", method: str = "learngene") -> dict[str, Any]:
     """Evolve the arm from `seed` (or reuse that evolution from `work/genes`), then score its
-    learngene on the episodes of the `classes` split."""
+    learngene (or another method that starts from it, e.g. learngene+aft) on the episodes of the
+    `classes` split."""
     import torch
 
     from gtl_ray.evaluation import evaluate
@@ -138,10 +153,11 @@ def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "v
     gene, evolved = evolved_gene(setup, config, splits)
     start = time.time()
     judge = setup.config(*[o for o in arm.overrides if o.startswith("evaluation.")], f"evaluation.episodes={episodes}")
-    ev = evaluate(judge, gene, ["learngene"], splits=_judged(splits, classes), cache_dir=f"{setup.work}/pretrained")
+    ev = evaluate(judge, gene, [method], splits=_judged(splits, classes), cache_dir=f"{setup.work}/pretrained")
+    figures = _method_figures(ev, [method])
     return {
-        "scores": {str(s): ev.values("learngene", s) for s in ev.scores},
-        "instinct": {str(s): ev.values("learngene", s, "instinct") for s in ev.scores},
+        **{part: figures[part][method] for part in figures},
+        "preparation": ev.preparation.get(method, 0),
         "evaluate_seconds": time.time() - start,
         "checksum": gene.checksum,
         **evolved,
@@ -231,10 +247,15 @@ NOVEL_BASELINES = ("scratch", "full", "heuristic", "narrow")  #: the final table
 DEFAULT_REST = "heuristic, rest_init=default"  #: the heuristic at torch's default rest (its best on val), beside the winner's rest
 
 
-def novel_figures(units: list[dict[str, Any]], base: dict[str, Any]) -> dict[str, Any]:
+def novel_figures(units: list[dict[str, Any]], base: dict[str, Any], seeded: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """The final table on novel classes: every method's accuracy and instinct, and the winner's
-    learngene (mean over seeds, spread across seeds) paired per episode against each."""
+    learngene (mean over seeds, spread across seeds) paired per episode against each. `seeded`:
+    the methods that start from the learngene (learngene+aft), one unit per evolution seed, shown
+    seed-averaged like the learngene itself."""
     out: dict[str, Any] = {"seeds": len(units), "episodes": len(units[0]["scores"]["5"]), "methods": {}, "learngene": {}}
+    rows = {m: (base["scores"][m], base["instinct"][m], 1) for m in base["scores"]}
+    for m, per_seed_units in (seeded or {}).items():
+        rows[m] = ({sh: list(np.mean([u["scores"][sh] for u in per_seed_units], 0)) for sh in map(str, SHOTS)}, {sh: list(np.mean([u["instinct"][sh] for u in per_seed_units], 0)) for sh in map(str, SHOTS)}, len(per_seed_units))
     for shots in map(str, SHOTS):
         per_seed = np.array([u["scores"][shots] for u in units])
         averaged = per_seed.mean(0)
@@ -242,22 +263,33 @@ def novel_figures(units: list[dict[str, Any]], base: dict[str, Any]) -> dict[str
         out["learngene"][f"{shots}-shot seed spread"] = float(per_seed.mean(1).std(ddof=1)) if len(units) > 1 else 0.0
         out["learngene"][f"{shots}-shot per seed"] = [float(x) for x in per_seed.mean(1)]
         out["learngene"][f"{shots}-shot instinct"] = float(np.mean([u["instinct"][shots] for u in units]))
-        for m, scores in base["scores"].items():
-            row = out["methods"].setdefault(m, {})
+        out["learngene"][f"{shots}-shot finetune_sample_grads"] = float(np.mean([u.get("finetune", {}).get(shots, 0.0) for u in units]))
+        for m, (scores, instinct, seeds) in rows.items():
+            row = out["methods"].setdefault(m, {"seeds": seeds})
             row[f"{shots}-shot"] = float(np.mean(scores[shots]))
             row[f"{shots}-shot ci95"] = mean_ci95(list(scores[shots]))[1]
-            row[f"{shots}-shot instinct"] = float(np.mean(base["instinct"][m][shots]))
+            row[f"{shots}-shot instinct"] = float(np.mean(instinct[shots]))
             row[f"{shots}-shot learngene minus this"] = mean_ci95(list(averaged - np.array(scores[shots])))
     out["learngene"]["sample_grads"] = float(statistics.fmean(u["compute"]["total"] for u in units))
+    out["learngene"]["transferred_share"] = float(units[0].get("transferred", 0.0))
     for m, row in out["methods"].items():
-        row["preparation_sample_grads"] = base["preparation"].get(m.split(",")[0], 0)
+        if m in (seeded or {}):
+            first = seeded[m][0]
+            row["preparation_sample_grads"] = out["learngene"]["sample_grads"] + first.get("preparation", 0)
+            row["finetune_sample_grads"] = {sh: float(np.mean([u.get("finetune", {}).get(sh, 0.0) for u in seeded[m]])) for sh in map(str, SHOTS)}
+            row["transferred_share"] = float(first.get("transferred", 0.0))
+        else:
+            key = m.split(",")[0]
+            row["preparation_sample_grads"] = base["preparation"].get(key, 0)
+            row["finetune_sample_grads"] = dict(base.get("finetune", {}).get(m, {}))
+            row["transferred_share"] = float(base.get("transferred", {}).get(m, 0.0))
     return out
 
 
-def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str, episodes: int, final_episodes: int, arms: list[Arm], extra: tuple[str, ...] = (), controls_wanted: tuple[str, ...] = CONTROLS, novel_episodes: int = 0) -> dict[str, Any]:
+def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str, episodes: int, final_episodes: int, arms: list[Arm], extra: tuple[str, ...] = (), controls_wanted: tuple[str, ...] = CONTROLS, novel_episodes: int = 0, novel_methods: tuple[str, ...] = NOVEL_BASELINES) -> dict[str, Any]:
     common = tuple(QUICK if quick else ()) + ("evaluation.shots=[1, 5]",) + tuple(extra)
     setups = {d: Setup(d, common, f"{work}/{d}") for d in data}
-    results: dict[str, Any] = {"data": {}, "protocol": {"seeds": seeds, "episodes": episodes, "final_episodes": final_episodes, "quick": quick, "classes": "val", "overrides": list(extra), "arms": [a.name for a in arms], "controls": list(controls_wanted), "novel_episodes": novel_episodes}}
+    results: dict[str, Any] = {"data": {}, "protocol": {"seeds": seeds, "episodes": episodes, "final_episodes": final_episodes, "quick": quick, "classes": "val", "overrides": list(extra), "arms": [a.name for a in arms], "controls": list(controls_wanted), "novel_episodes": novel_episodes, "novel_methods": list(novel_methods)}}
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # 1-2: the matrix
         jobs = {}
@@ -284,13 +316,18 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
             own = rest_of(next(iter(setups.values())), winner)
             controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross") if r != own]
         novel_jobs, jobs, equal_jobs = {}, {}, {}
+        seeded = [m for m in novel_methods if needs_learngene(m)]  # start from the learngene: a unit per evolution seed
         for d, setup in setups.items() if novel_episodes else ():
             rest = rest_of(setup, winner)
-            novel_jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"novel-baselines-{rest}-{novel_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, NOVEL_BASELINES, "novel")
-            if rest != "default":
-                novel_jobs[(d, DEFAULT_REST)] = pool.submit(_cached, Path(setup.work, f"novel-heuristic-default-{novel_episodes}.json"), baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, ("heuristic",), "novel")
             for seed in seeds:
-                novel_jobs[(d, "winner", seed)] = pool.submit(_cached, Path(setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{novel_episodes}.json"), arm_unit, setup, winner, seed, novel_episodes, "novel")
+                for m in ("learngene", *seeded):
+                    suffix = "" if m == "learngene" else f"-{_slug(m)}"
+                    novel_jobs[(d, m, seed)] = pool.submit(_cached, Path(setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{novel_episodes}{suffix}.json"), arm_unit, setup, winner, seed, novel_episodes, "novel", m)
+            for m in novel_methods:  # one unit per method: they run side by side and resume one by one
+                if m not in seeded:
+                    novel_jobs[(d, "method", m)] = pool.submit(_cached, Path(setup.work, f"novel-{rest}-{_slug(m)}-{novel_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, (m,), "novel")
+            if rest != "default" and "heuristic" in novel_methods:
+                novel_jobs[(d, DEFAULT_REST)] = pool.submit(_cached, Path(setup.work, f"novel-heuristic-default-{novel_episodes}.json"), baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, ("heuristic",), "novel")
         for d, setup in setups.items():
             # scratch and full do not depend on rest_init: other rests score the heuristic only
             rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls)))) if controls else ()
@@ -326,12 +363,17 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
             final["winner vs equal-compute heuristic"] = arm_figures(winner_units, equal_base)
             results["data"][d]["final_baselines"]["equal-compute heuristic"] = baseline_figures(equal[d])
         results["data"][d]["final"] = final
-        if (d, "baselines") in novel:
-            base = novel[(d, "baselines")]
+        if novel_episodes:
+            parts = ("scores", "instinct", "finetune", "transferred", "preparation")
+            base: dict[str, Any] = {part: {} for part in parts}
+            units = [novel[(d, "method", m)] for m in novel_methods if (d, "method", m) in novel]
             if (d, DEFAULT_REST) in novel:
                 other = novel[(d, DEFAULT_REST)]
-                base = {part: base[part] | {DEFAULT_REST: other[part]["heuristic"]} for part in ("scores", "instinct")} | {"preparation": base["preparation"]}
-            results["data"][d]["novel"] = novel_figures([novel[(d, "winner", s)] for s in seeds], base)
+                units.append({part: {DEFAULT_REST: other[part]["heuristic"]} for part in parts if part != "preparation" and part in other})
+            for unit in units:
+                for part in parts:
+                    base[part] |= unit.get(part, {})
+            results["data"][d]["novel"] = novel_figures([novel[(d, "learngene", s)] for s in seeds], base, {m: [novel[(d, m, s)] for s in seeds] for m in seeded})
     return results
 
 
@@ -351,6 +393,15 @@ def load_base_size(setup: Setup) -> int:
 
 def _pm(pair: tuple[float, float]) -> str:
     return f"{100 * pair[0]:+.2f} ± {100 * pair[1]:.2f}"
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def _per_episode(figures: dict[str, Any], key: str) -> str:
+    values = [figures.get(key.format(s)) for s in SHOTS]
+    return "" if any(v is None for v in values) or not any(values) else " / ".join(f"{v:,.0f}" for v in values)
 
 
 def render_markdown(results: dict[str, Any]) -> str:
@@ -380,10 +431,13 @@ def render_markdown(results: dict[str, Any]) -> str:
             n = data["novel"]
             lg = n["learngene"]
             lines += ["", f"### Final table: **novel** classes, the winner's settings ({n['episodes']} episodes, the same for every method; learngene: mean of {n['seeds']} evolution seeds)", "",
-                      "| method | 1-shot | 5-shot | instinct 5-shot | learngene − this, 1-shot | learngene − this, 5-shot | preparation sample-grads |", "|---|---|---|---|---|---|---|"]
-            lines.append(f"| **learngene** (seed spread 1/5-shot {100 * lg['1-shot seed spread']:.1f} / {100 * lg['5-shot seed spread']:.1f}; per seed 5-shot {', '.join(f'{100 * x:.1f}' for x in lg['5-shot per seed'])}) | {100 * lg['1-shot']:.2f} | {100 * lg['5-shot']:.2f} | {100 * lg['5-shot instinct']:.1f} | | | {lg['sample_grads']:.3g} (whole evolution) |")
+                      "| method | 1-shot | 5-shot | instinct 5-shot | learngene − this, 1-shot | learngene − this, 5-shot | transferred | preparation sample-grads | fine-tune sample-grads / episode (1 / 5-shot) |", "|---|---|---|---|---|---|---|---|---|"]
+            lines.append(f"| **learngene** (seed spread 1/5-shot {100 * lg['1-shot seed spread']:.1f} / {100 * lg['5-shot seed spread']:.1f}; per seed 5-shot {', '.join(f'{100 * x:.1f}' for x in lg['5-shot per seed'])}) | {100 * lg['1-shot']:.2f} | {100 * lg['5-shot']:.2f} | {100 * lg['5-shot instinct']:.1f} | | | {_share(lg.get('transferred_share'))} | {lg['sample_grads']:.3g} (whole evolution) | {_per_episode(lg, '{}-shot finetune_sample_grads')} |")
             for m, row in n["methods"].items():
-                lines.append(f"| {m} | {100 * row['1-shot']:.2f} ± {100 * row['1-shot ci95']:.2f} | {100 * row['5-shot']:.2f} ± {100 * row['5-shot ci95']:.2f} | {100 * row['5-shot instinct']:.1f} | {_pm(row['1-shot learngene minus this'])} | {_pm(row['5-shot learngene minus this'])} | {row['preparation_sample_grads']:.3g} |")
+                label = f"{m} (mean of {row['seeds']} seeds' learngenes)" if row.get("seeds", 1) > 1 else m
+                lines.append(f"| {label} | {100 * row['1-shot']:.2f} ± {100 * row['1-shot ci95']:.2f} | {100 * row['5-shot']:.2f} ± {100 * row['5-shot ci95']:.2f} | {100 * row['5-shot instinct']:.1f} | {_pm(row['1-shot learngene minus this'])} | {_pm(row['5-shot learngene minus this'])} | {_share(row.get('transferred_share'))} | {row['preparation_sample_grads']:.3g} | {_per_episode(row.get('finetune_sample_grads', {}), '{}')} |")
+            lines += ["", "± : 95% CI over episodes; learngene − this: paired per episode. transferred: share of the descendant's backbone parameters taken from the source (`sparse` fine-tunes densely from the magnitude-kept weights, SPDF-style; `aft` transfers features, not weights). "
+                      "Preparation: sample-gradients spent before any episode (pre-training, distillation; for the learngene and learngene+aft the whole evolution, its own pre-training included)."]
         lines += ["", "### The matrix", "", "| fitness / environment / write-back / init | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs full | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|"]
         for name, f in sorted(data["matrix"].items(), key=lambda kv: -kv[1]["5-shot vs heuristic"][0]):
             lines.append(f"| {name} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {_pm(f['5-shot vs full'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
@@ -407,7 +461,11 @@ def main(args) -> int:
     if set(controls) - set(CONTROLS):
         raise SystemExit(f"--controls: unknown control(s) {sorted(set(controls) - set(CONTROLS))}; choose from {', '.join(CONTROLS)}")
     novel_episodes = (10 if args.quick else args.novel_episodes) if args.novel_episodes else 0
-    results = run(data, seeds, args.quick, args.workers, args.work, episodes, final_episodes, arms, tuple(args.set), controls, novel_episodes)
+    novel_methods = tuple(m for m in list_methods() if m != "learngene") if args.novel_methods == "all" else tuple(m.strip() for m in args.novel_methods.split(",") if m.strip())
+    unknown = sorted(set(novel_methods) - set(list_methods()) | ({"learngene"} & set(novel_methods)))
+    if unknown:
+        raise SystemExit(f"--novel-methods: unknown or implied method(s) {unknown}; choose from {', '.join(m for m in list_methods() if m != 'learngene')} or all (the learngene is always in)")
+    results = run(data, seeds, args.quick, args.workers, args.work, episodes, final_episodes, arms, tuple(args.set), controls, novel_episodes, novel_methods)
     results["wall_seconds"] = time.time() - started
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
