@@ -76,7 +76,7 @@ class EvolutionConfig:
     fitness: Literal["lifetime", "descendant", "instinct"] = "lifetime"
     fitness_episodes: int = 2  #: descendant / instinct: episodes per member, the same for all members of a generation
     fitness_shots: int = 5  #: descendant / instinct: support images per class of a fitness episode
-    init: Literal["random", "pretrained"] = "random"  #: generation 0's genes: random, or the pre-trained network's slots
+    init: Literal["random", "pretrained", "narrow"] = "random"  #: generation 0's genes: random, the pre-trained network's slots, or the gene-shaped network pre-trained alone
     hall_of_fame: int = 4  #: best genes kept across generations (candidates for the final gene)
 
 

@@ -3,7 +3,7 @@ written after every generation, and the one place that knows the layout:
 
     RUN/manifest.json                                 written last, atomically: what is complete
     RUN/lineage.parquet                               one row per member per generation so far
-    RUN/initial/learngene.safetensors                 generation 0's gene (evolution.init: pretrained)
+    RUN/initial/learngene.safetensors                 generation 0's gene (evolution.init: pretrained, narrow)
     RUN/generations/NNNN/member-MMMM.safetensors      every gene generation NNNN passed on
     RUN/generations/NNNN/offspring-MMMM.safetensors   reptile: what member MMMM's line passes on
     RUN/final/learngene.safetensors                   the final learngene (final.selection)

@@ -32,7 +32,7 @@ def test_set_overrides_parse_yaml_values():
         ("population.gpus_per_member=1.5", "population.gpus_per_member: fractions are allowed only below 1"),
         ("evolution.inheritance=lysenko", "choose one of lamarckian, darwinian, reptile"),
         ("evolution.fitness=luck", "evolution.fitness: 'luck' is not allowed; choose one of lifetime, descendant, instinct"),
-        ("evolution.init=zoo", "evolution.init: 'zoo' is not allowed; choose one of random, pretrained"),
+        ("evolution.init=zoo", "evolution.init: 'zoo' is not allowed; choose one of random, pretrained, narrow"),
         ("evolution.step_size=0", r"evolution.step_size: must be in \(0, 1\]"),
         ("evolution.top_k=99", "evolution.top_k: must be between 1 and population.size"),
         ("evolution.fitness_episodes=0", "evolution.fitness_episodes: must be >= 1"),

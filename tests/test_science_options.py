@@ -130,3 +130,22 @@ def test_the_science_options_together_are_deterministic_by_seed(tmp_path):
     assert comparable(a.lineage) == comparable(b.lineage) and a.final.checksum == b.final.checksum and a.compute == b.compute
     c = evolve_local(tiny(*SCIENCE, "seed=1"), cache_dir=str(tmp_path))
     assert c.final.checksum != a.final.checksum
+
+
+def test_narrow_init_starts_every_member_from_the_narrow_baseline_gene(tmp_path):
+    """`init: narrow`: generation 0 inherits the `narrow` baseline's gene (the gene-shaped network
+    pre-trained alone, from the same cache), mutated but for the elite; its pre-training is charged."""
+    from gtl_ray.evaluation.pretrain import narrow_gene
+
+    config = tiny("evolution.init=narrow", "evolution.elites=1", "evolution.generations=1")
+    result = evolve_local(config, cache_dir=str(tmp_path))
+    base = load_splits(config.data).base
+    narrow = narrow_gene(config, base, config.learngene.share, str(tmp_path))
+    heuristic = extract_learngene(pretrain(config, base, "vgg11", config.model.width, None, str(tmp_path)), config.learngene.share)
+    assert narrow.checksum != heuristic.checksum
+    elite, *others = by_generation(result.lineage)[0]
+    assert elite.inherited_checksum == narrow.checksum and elite.mutation == "none" and elite.parent is None
+    assert all(r.inherited_checksum != narrow.checksum and r.channels_mutated > 0 for r in others)
+    assert result.compute["pretrain"] == config.pretrain.epochs * len(base)
+    again = evolve_local(config, cache_dir=str(tmp_path))
+    assert again.final.checksum == result.final.checksum  # deterministic by seed

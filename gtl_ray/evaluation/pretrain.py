@@ -17,7 +17,9 @@ from gtl_ray.compute import compute_for, resident, to_host
 from gtl_ray.config import GTLConfig, ModelConfig
 from gtl_ray.data import ImageSet
 from gtl_ray.evaluation.objectives import FeatureDistillation
+from gtl_ray.learngene import Learngene, extract_learngene
 from gtl_ray.learngene.narrow import narrow_network
+from gtl_ray.learngene.surgery import extract_tensors
 from gtl_ray.models import Network, create_model
 from gtl_ray.seeding import derive_seed, torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, fit
@@ -110,6 +112,14 @@ def pretrain_narrow(config: GTLConfig, base: ImageSet, rho: float, cache_dir: st
         _supervised(config, base, model, "pretrain-narrow", m.arch, m.width, str(m.depth), f"{rho:.9f}")
 
     return _cached(model, cache_dir, pretrained_name(config, m.arch, m.width, m.depth, "narrow", {"rho": rho}), train)
+
+
+def narrow_gene(config: GTLConfig, base: ImageSet, share: float, cache_dir: str | None = None, **info: Any) -> Learngene:
+    """The narrow network pre-trained alone, as a gene of the ancestry network's layout at `share`:
+    the `narrow` baseline, and generation 0 under `evolution.init: narrow` (one cache, one gene)."""
+    m = config.model
+    layout = extract_learngene(create_model(m.arch, width=m.width, depth=m.depth), share)
+    return layout.replace_tensors(extract_tensors(pretrain_narrow(config, base, layout.rho, cache_dir), 1.0), **info)
 
 
 def distill_narrow(config: GTLConfig, base: ImageSet, rho: float, teacher: Network, cache_dir: str | None = None) -> Network:

@@ -15,7 +15,7 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet
 from gtl_ray.errors import ConfigError
 from gtl_ray.evaluation.methods import LEARNGENE, TEACHER, Sources, get_method, transferred_parameters
-from gtl_ray.evaluation.pretrain import distill_narrow, distill_sample_grads, pretrain, pretrain_narrow, pretrain_sample_grads
+from gtl_ray.evaluation.pretrain import distill_narrow, distill_sample_grads, narrow_gene, pretrain, pretrain_sample_grads
 from gtl_ray.learngene import Learngene, extract_learngene
 from gtl_ray.learngene.channels import random_channels
 from gtl_ray.learngene.surgery import extract_tensors
@@ -83,9 +83,7 @@ class _Builder:
         return extract_learngene(self.get(TEACHER), self.share, baseline="heuristic"), 0
 
     def _narrow(self) -> tuple[Learngene, int]:
-        layout = self.layout()
-        narrow = pretrain_narrow(self.config, self.base, layout.rho, self.cache_dir)
-        return layout.replace_tensors(extract_tensors(narrow, 1.0), baseline="narrow"), pretrain_sample_grads(self.config, self.base)
+        return narrow_gene(self.config, self.base, self.share, self.cache_dir, baseline="narrow"), pretrain_sample_grads(self.config, self.base)
 
     def _distilled(self) -> tuple[Learngene, int]:
         layout = self.layout()
