@@ -74,9 +74,11 @@ class Arm:
     overrides: tuple[str, ...] = ()
 
 
-def matrix() -> list[Arm]:
+def matrix(inits: tuple[str, ...] = ("random", "pretrained")) -> list[Arm]:
+    """The 24 arms of the issue's matrix; `inits` adds the arms of another evolution.init (e.g.
+    narrow: --arms names them one by one)."""
     arms = []
-    for fitness, shared, inheritance, init in itertools.product(("lifetime", "descendant", "instinct"), (False, True), ("lamarckian", "reptile"), ("random", "pretrained")):
+    for fitness, shared, inheritance, init in itertools.product(("lifetime", "descendant", "instinct"), (False, True), ("lamarckian", "reptile"), inits):
         name = f"{fitness}/{'shared' if shared else 'own'}-env/{inheritance}/{init}"
         arms.append(Arm(name, (f"evolution.fitness={fitness}", f"lifetime.shared_environment={str(shared).lower()}", f"evolution.inheritance={inheritance}", f"evolution.init={init}")))
     return arms
@@ -226,7 +228,9 @@ def arm_figures(units: list[dict[str, Any]], base: dict[str, Any]) -> dict[str, 
         out[f"{shots}-shot"] = float(averaged.mean())
         out[f"{shots}-shot seed spread"] = float(per_seed.mean(1).std(ddof=1)) if len(units) > 1 else 0.0
         out[f"{shots}-shot instinct"] = float(np.mean([u["instinct"][shots] for u in units]))
-        for other in ("heuristic", "full"):
+        for other in ("heuristic", "full", "narrow"):
+            if other not in base["scores"]:
+                continue
             mean, ci = mean_ci95(list(averaged - np.array(base["scores"][other][shots])))
             out[f"{shots}-shot vs {other}"] = (mean, ci)
         out["episodes"] = int(per_seed.shape[1])
@@ -295,12 +299,13 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
         jobs = {}
         for d, setup in setups.items():
             jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"baselines-{episodes}.json"), baseline_unit, setup, (), episodes)
+            jobs[(d, "narrow")] = pool.submit(_cached, Path(setup.work, f"baselines-narrow-{episodes}.json"), baseline_unit, setup, (), episodes, None, ("narrow",))
             for arm in arms:
                 for seed in seeds:
                     jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"{_slug(arm.name)}-s{seed}-e{episodes}.json"), arm_unit, setup, arm, seed, episodes)
         done = {k: f.result() for k, f in jobs.items()}
         for d in data:
-            base = done[(d, "baselines")]
+            base = {part: done[(d, "baselines")][part] | done[(d, "narrow")].get(part, {}) for part in ("scores", "instinct")}
             rows = {arm.name: arm_figures([done[(d, arm.name, s)] for s in seeds], base) for arm in arms}
             results["data"][d] = {"baselines": baseline_figures(base), "matrix": rows}
         winner = max(arms, key=lambda a: statistics.fmean(results["data"][d]["matrix"][a.name]["5-shot vs heuristic"][0] for d in data))
@@ -438,9 +443,10 @@ def render_markdown(results: dict[str, Any]) -> str:
                 lines.append(f"| {label} | {100 * row['1-shot']:.2f} ± {100 * row['1-shot ci95']:.2f} | {100 * row['5-shot']:.2f} ± {100 * row['5-shot ci95']:.2f} | {100 * row['5-shot instinct']:.1f} | {_pm(row['1-shot learngene minus this'])} | {_pm(row['5-shot learngene minus this'])} | {_share(row.get('transferred_share'))} | {row['preparation_sample_grads']:.3g} | {_per_episode(row.get('finetune_sample_grads', {}), '{}')} |")
             lines += ["", "± : 95% CI over episodes; learngene − this: paired per episode. transferred: share of the descendant's backbone parameters taken from the source (`sparse` fine-tunes densely from the magnitude-kept weights, SPDF-style; `aft` transfers features, not weights). "
                       "Preparation: sample-gradients spent before any episode (pre-training, distillation; for the learngene and learngene+aft the whole evolution, its own pre-training included)."]
-        lines += ["", "### The matrix", "", "| fitness / environment / write-back / init | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs full | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|"]
+        lines += ["", "### The matrix", "", "| fitness / environment / write-back / init | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs narrow | 5-shot vs full | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|---|"]
         for name, f in sorted(data["matrix"].items(), key=lambda kv: -kv[1]["5-shot vs heuristic"][0]):
-            lines.append(f"| {name} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {_pm(f['5-shot vs full'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
+            versus_narrow = _pm(f["5-shot vs narrow"]) if "5-shot vs narrow" in f else ""
+            lines.append(f"| {name} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {versus_narrow} | {_pm(f['5-shot vs full'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -451,7 +457,7 @@ def main(args) -> int:
         raise SystemExit(f"--data: unknown data set(s) {unknown}; choose from {', '.join(DATASETS)}")
     seeds = [int(s) for s in args.seeds.split(",")]
     wanted = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else []
-    arms = [a for a in matrix() if not wanted or a.name in wanted]
+    arms = [a for a in matrix(("random", "pretrained", "narrow")) if a.name in wanted] if wanted else matrix()
     missing = sorted(set(wanted) - {a.name for a in arms})
     if missing:
         raise SystemExit(f"--arms: unknown arm(s) {missing}; arms are FITNESS/ENV/WRITE-BACK/INIT, e.g. {DEFAULT_ARM}")
