@@ -34,7 +34,8 @@ Protocol (settings are chosen on base and val classes only; novel classes are fo
 5. Results go to OUT (JSON: every per-episode score, so any figure can be recomputed) and OUT.md.
    Units of work are cached in --work, so an interrupted ablation resumes where it stopped; an
    evolution is cached too (`work/genes/<hash of the config>`), so the winner's re-scoring and
-   the final table reuse the matrix's learngenes instead of evolving them again.
+   the final table reuse the matrix's learngenes instead of evolving them again, and a final-table
+   unit of fewer episodes is extended to more (episode i depends on the seed and i only).
 """
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def _judged(splits, classes: str):
     return splits if classes == "novel" else dataclasses.replace(splits, novel=splits.val)
 
 
-def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None, methods: tuple[str, ...] = BASELINES, classes: str = "val") -> dict[str, Any]:
+def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None, methods: tuple[str, ...] = BASELINES, classes: str = "val", first_episode: int = 0) -> dict[str, Any]:
     """Per-episode scores of `methods` (or, with pretrain_epochs, of the heuristic from a
     pre-training of that length) on the episodes of the `classes` split."""
     import torch
@@ -126,7 +127,7 @@ def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_e
     config = setup.config(*extra)
     methods = ["heuristic"] if pretrain_epochs else list(methods)
     start = time.time()
-    ev = evaluate(config, None, methods, splits=_judged(_splits(config), classes), cache_dir=f"{setup.work}/pretrained")
+    ev = evaluate(config, None, methods, splits=_judged(_splits(config), classes), cache_dir=f"{setup.work}/pretrained", first_episode=first_episode)
     return {**_method_figures(ev, methods), "preparation": ev.preparation, "seconds": time.time() - start}
 
 
@@ -141,7 +142,7 @@ def _method_figures(ev, methods) -> dict[str, Any]:
     }
 
 
-def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "val", method: str = "learngene") -> dict[str, Any]:
+def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "val", method: str = "learngene", first_episode: int = 0) -> dict[str, Any]:
     """Evolve the arm from `seed` (or reuse that evolution from `work/genes`), then score its
     learngene (or another method that starts from it, e.g. learngene+aft) on the episodes of the
     `classes` split."""
@@ -155,7 +156,7 @@ def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "v
     gene, evolved = evolved_gene(setup, config, splits)
     start = time.time()
     judge = setup.config(*[o for o in arm.overrides if o.startswith("evaluation.")], f"evaluation.episodes={episodes}")
-    ev = evaluate(judge, gene, [method], splits=_judged(splits, classes), cache_dir=f"{setup.work}/pretrained")
+    ev = evaluate(judge, gene, [method], splits=_judged(splits, classes), cache_dir=f"{setup.work}/pretrained", first_episode=first_episode)
     figures = _method_figures(ev, [method])
     return {
         **{part: figures[part][method] for part in figures},
@@ -202,6 +203,41 @@ def _cached(path: Path, fn, *args) -> dict[str, Any]:
         return json.loads(path.read_text())
     out = fn(*args)
     _write_atomic(path, out)
+    return out
+
+
+def _cached_episodes(work: str, name: str, episodes: int, fn, *args) -> dict[str, Any]:
+    """`_cached` for a unit of `episodes` episodes stored as `work/name.format(episodes)`: a cached
+    unit of the same name with fewer episodes is extended (`fn(..., first_episode=its count)`:
+    episode i depends on the seed and i only) instead of being redone."""
+    path = Path(work, name.format(episodes))
+    if path.exists():
+        return json.loads(path.read_text())
+    prefix, suffix = name.split("{}")
+    counts = [int(f.name[len(prefix):-len(suffix)]) for f in Path(work).glob(name.format("*")) if f.name[len(prefix):-len(suffix)].isdigit()]
+    shorter = max((c for c in counts if c < episodes), default=0)
+    if shorter:
+        log.info("extending %s from %d to %d episodes", name.format(shorter), shorter, episodes)
+        out = _concatenated(json.loads(Path(work, name.format(shorter)).read_text()), fn(*args, first_episode=shorter))
+    else:
+        out = fn(*args)
+    _write_atomic(path, out)
+    return out
+
+
+def _concatenated(head: dict[str, Any], tail: dict[str, Any]) -> dict[str, Any]:
+    """A unit's per-episode scores and instinct joined (head's episodes first), its evaluation
+    seconds added; every other figure is the tail's (compute, checksum, shares: the same whatever
+    the episodes, or new in the tail)."""
+    def join(a: Any, b: Any) -> Any:
+        return {k: join(a[k], v) for k, v in b.items()} if isinstance(b, dict) else list(a) + list(b)
+
+    out = dict(tail)
+    for part in ("scores", "instinct"):
+        out[part] = join(head[part], tail[part])
+    for key in ("seconds", "evaluate_seconds"):
+        if key in tail:
+            out[key] = head.get(key, 0.0) + tail[key]
     return out
 
 
@@ -327,12 +363,12 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
             for seed in seeds:
                 for m in ("learngene", *seeded):
                     suffix = "" if m == "learngene" else f"-{_slug(m)}"
-                    novel_jobs[(d, m, seed)] = pool.submit(_cached, Path(setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{novel_episodes}{suffix}.json"), arm_unit, setup, winner, seed, novel_episodes, "novel", m)
+                    novel_jobs[(d, m, seed)] = pool.submit(_cached_episodes, setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{{}}{suffix}.json", novel_episodes, arm_unit, setup, winner, seed, novel_episodes, "novel", m)
             for m in novel_methods:  # one unit per method: they run side by side and resume one by one
                 if m not in seeded:
-                    novel_jobs[(d, "method", m)] = pool.submit(_cached, Path(setup.work, f"novel-{rest}-{_slug(m)}-{novel_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, (m,), "novel")
+                    novel_jobs[(d, "method", m)] = pool.submit(_cached_episodes, setup.work, f"novel-{rest}-{_slug(m)}-{{}}.json", novel_episodes, baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, (m,), "novel")
             if rest != "default" and "heuristic" in novel_methods:
-                novel_jobs[(d, DEFAULT_REST)] = pool.submit(_cached, Path(setup.work, f"novel-heuristic-default-{novel_episodes}.json"), baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, ("heuristic",), "novel")
+                novel_jobs[(d, DEFAULT_REST)] = pool.submit(_cached_episodes, setup.work, "novel-heuristic-default-{}.json", novel_episodes, baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, ("heuristic",), "novel")
         for d, setup in setups.items():
             # scratch and full do not depend on rest_init: other rests score the heuristic only
             rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls)))) if controls else ()

@@ -115,3 +115,22 @@ def test_gpu_tiny(tmp_path):
     if data["device"] == "cpu":
         assert all(r["utilization"] is None for r in data["lifetimes"] + data["population"])
         assert "No GPU was measured" in out.with_suffix(".md").read_text()
+
+
+def test_a_cached_final_table_unit_is_extended_not_redone(tmp_path):
+    """The ablation's `_cached_episodes`: a unit cached at 3 episodes grows to 5 by scoring episodes
+    3..4 only (episode i depends on the seed and i only), and the result is cached under 5."""
+    from benchmarks.ablation import _cached_episodes
+
+    calls = []
+
+    def unit(episodes, first_episode=0):
+        calls.append(first_episode)
+        return {"scores": {"m": {"5": [float(i) for i in range(first_episode, episodes)]}}, "instinct": {"m": {"5": [0.5] * (episodes - first_episode)}}, "seconds": 1.0, "preparation": {"m": 7}}
+
+    first = _cached_episodes(str(tmp_path), "unit-{}.json", 3, unit, 3)
+    grown = _cached_episodes(str(tmp_path), "unit-{}.json", 5, unit, 5)
+    assert calls == [0, 3]
+    assert grown["scores"]["m"]["5"] == [0.0, 1.0, 2.0, 3.0, 4.0] and len(grown["instinct"]["m"]["5"]) == 5
+    assert grown["seconds"] == 2.0 and grown["preparation"] == {"m": 7} and first["scores"]["m"]["5"] == [0.0, 1.0, 2.0]
+    assert _cached_episodes(str(tmp_path), "unit-{}.json", 5, unit, 5) == grown and calls == [0, 3]  # cached now

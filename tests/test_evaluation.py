@@ -85,3 +85,17 @@ def test_learngene_method_needs_a_gene(tiny_config):
 
     with pytest.raises(ConfigError, match="--learngene"):
         evaluate(tiny_config(), None, ["learngene"])
+
+
+def test_an_evaluation_from_a_later_first_episode_is_the_tail_of_the_whole(tiny_config, tmp_path):
+    """Episode i depends on the seed and i only: episodes 2..3 alone score exactly as within 0..3,
+    so a benchmark may extend a finished evaluation instead of redoing it."""
+    config = tiny_config("evaluation.episodes=4")
+    whole = evaluate(config, None, ["scratch", "heuristic"], cache_dir=str(tmp_path))
+    tail = evaluate(config, None, ["scratch", "heuristic"], cache_dir=str(tmp_path), first_episode=2)
+    for shots in config.evaluation.shots:
+        for method in ("scratch", "heuristic"):
+            assert tail.values(method, shots) == whole.values(method, shots)[2:]
+            assert tail.values(method, shots, "instinct") == whole.values(method, shots, "instinct")[2:]
+    with pytest.raises(ValueError, match="first_episode 4"):
+        evaluate(config, None, ["scratch"], first_episode=4)

@@ -36,25 +36,33 @@ def evaluate(
     cache_dir: str | None = None,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    first_episode: int = 0,
 ) -> Evaluation:
     """Every method on the same `evaluation.episodes` episodes per shot count; see `Evaluation`
     for the rows, the paired differences, the compute and the transferred shares. Everything
-    the methods draw from is prepared first (`sources.prepare_sources`)."""
+    the methods draw from is prepared first (`sources.prepare_sources`).
+
+    Episode i (its task and its descendants' seeds) depends on the seed and i only, so
+    `first_episode=k` scores episodes k..episodes-1 exactly as a whole evaluation would: a
+    benchmark extends a finished evaluation to more episodes without redoing the first k."""
     methods = methods or list(config.evaluation.methods)
     splits = splits or load_splits(config.data)
     ev = config.evaluation
+    if not 0 <= first_episode < ev.episodes:
+        raise ValueError(f"first_episode {first_episode} outside 0..{ev.episodes - 1} (evaluation.episodes)")
     EpisodeSampler(splits.novel, ev.n_way, max(ev.shots), ev.query, ev.episodes, seed=config.seed)  # fail fast
     prepared = prepare_sources(config, methods, splits.base, learngene, cache_dir)
-    chunks = [(shots, list(range(start, min(start + EPISODES_PER_TASK, ev.episodes)))) for shots in ev.shots for start in range(0, ev.episodes, EPISODES_PER_TASK)]
+    chunks = [(shots, list(range(start, min(start + EPISODES_PER_TASK, ev.episodes)))) for shots in ev.shots for start in range(first_episode, ev.episodes, EPISODES_PER_TASK)]
+    total = (ev.episodes - first_episode) * len(ev.shots)
     done: dict[int, list[dict[str, EpisodeScore]]] = {}
     count = 0
     if progress:
-        progress(0, ev.episodes * len(ev.shots))  # the clock for the ETA starts here
+        progress(0, total)  # the clock for the ETA starts here
     for index, scores in (executor or InProcess(threads=1)).map(_episodes, (config, splits.novel, methods, prepared.sources), chunks):
         done[index] = scores
         count += len(scores)
         if progress:
-            progress(count, ev.episodes * len(ev.shots))
+            progress(count, total)
     per_shot: dict[int, list[dict[str, EpisodeScore]]] = {s: [] for s in ev.shots}
     for index, (shots, _) in enumerate(chunks):
         per_shot[shots] += done[index]
