@@ -20,10 +20,10 @@ demo: venv
 	$(VENV)/bin/gtl-ray evolve configs/quickstart.yaml --overwrite
 	$(VENV)/bin/gtl-ray evaluate configs/quickstart.yaml --learngene runs/quickstart/final/learngene.safetensors
 
-# Two workers, one test file each at a time (module fixtures such as the fault cluster stay in one
+# Two workers, one test file each at a time, longest files first (tests/conftest.py; module fixtures such as the fault cluster stay in one
 # worker): most of the suite waits on Ray start-ups and injected faults, so two overlap well.
 test: venv
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The 64-member x 30-generation soak (~20 GB of RAM, ~3.5 min on 2 cores); figures to benchmarks/results/soak.json
 soak: venv

@@ -31,6 +31,18 @@ TINY = [
 ]
 
 
+#: The files that start Ray clusters of their own or many evolutions, longest first. Under
+#: `make test` (xdist, --dist loadfile --no-loadscope-reorder) files are handed to the workers in
+#: collection order, so these start first and the short files fill in behind them: a long file
+#: started near the end would leave the other worker idle while it runs.
+LONGEST_FIRST = ("test_service.py", "test_faults.py", "test_cli.py", "test_monitoring.py", "test_placement.py", "test_soak.py", "test_benchmarks.py", "test_bad_input.py", "test_exit.py", "test_compute.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's own order stays
+
+
 @pytest.fixture(scope="session")
 def ray_session():
     """A real local Ray shared by every test that needs one (address="local": never attach to

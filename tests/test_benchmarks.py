@@ -35,7 +35,9 @@ def check_rows(rows: list[dict], methods: set[str], **extra: type) -> None:
 
 @pytest.mark.slow
 def test_efficacy_tiny(tmp_path):
-    data, out = run_benchmark("efficacy", tmp_path, "--storage", str(tmp_path / "runs"))
+    """In process (--local): the Ray path of evolve is the service tests' (five evolutions on Ray
+    here cost minutes of actor start-ups and test nothing of the benchmark's own)."""
+    data, out = run_benchmark("efficacy", tmp_path, "--storage", str(tmp_path / "runs"), "--local")
     from gtl_ray.evaluation import list_methods
 
     check_rows(data["results"], set(list_methods()), transferred_share=float, preparation_sample_grads=int)
