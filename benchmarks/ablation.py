@@ -292,7 +292,7 @@ def novel_figures(units: list[dict[str, Any]], base: dict[str, Any], seeded: dic
     learngene (mean over seeds, spread across seeds) paired per episode against each. `seeded`:
     the methods that start from the learngene (learngene+aft), one unit per evolution seed, shown
     seed-averaged like the learngene itself."""
-    out: dict[str, Any] = {"seeds": len(units), "episodes": len(units[0]["scores"]["5"]), "methods": {}, "learngene": {}}
+    out: dict[str, Any] = {"seeds": len(units), "episodes": len(units[0]["scores"]["5"]), "methods": {}, "learngene": {}, "seeded": sorted(seeded or {})}
     rows = {m: (base["scores"][m], base["instinct"][m], 1) for m in base["scores"]}
     for m, per_seed_units in (seeded or {}).items():
         rows[m] = ({sh: list(np.mean([u["scores"][sh] for u in per_seed_units], 0)) for sh in map(str, SHOTS)}, {sh: list(np.mean([u["instinct"][sh] for u in per_seed_units], 0)) for sh in map(str, SHOTS)}, len(per_seed_units))
@@ -309,7 +309,9 @@ def novel_figures(units: list[dict[str, Any]], base: dict[str, Any], seeded: dic
             row[f"{shots}-shot"] = float(np.mean(scores[shots]))
             row[f"{shots}-shot ci95"] = mean_ci95(list(scores[shots]))[1]
             row[f"{shots}-shot instinct"] = float(np.mean(instinct[shots]))
-            row[f"{shots}-shot learngene minus this"] = mean_ci95(list(averaged - np.array(scores[shots])))
+            # a method run from the first k seeds' learngenes is paired with those k learngenes
+            reference = per_seed[:seeds].mean(0) if m in (seeded or {}) else averaged
+            row[f"{shots}-shot learngene minus this"] = mean_ci95(list(reference - np.array(scores[shots])))
     out["learngene"]["sample_grads"] = float(statistics.fmean(u["compute"]["total"] for u in units))
     out["learngene"]["transferred_share"] = float(units[0].get("transferred", 0.0))
     for m, row in out["methods"].items():
@@ -326,10 +328,10 @@ def novel_figures(units: list[dict[str, Any]], base: dict[str, Any], seeded: dic
     return out
 
 
-def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str, episodes: int, final_episodes: int, arms: list[Arm], extra: tuple[str, ...] = (), controls_wanted: tuple[str, ...] = CONTROLS, novel_episodes: int = 0, novel_methods: tuple[str, ...] = NOVEL_BASELINES) -> dict[str, Any]:
+def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str, episodes: int, final_episodes: int, arms: list[Arm], extra: tuple[str, ...] = (), controls_wanted: tuple[str, ...] = CONTROLS, novel_episodes: int = 0, novel_methods: tuple[str, ...] = NOVEL_BASELINES, seeded_seeds: int = 0) -> dict[str, Any]:
     common = tuple(QUICK if quick else ()) + ("evaluation.shots=[1, 5]",) + tuple(extra)
     setups = {d: Setup(d, common, f"{work}/{d}") for d in data}
-    results: dict[str, Any] = {"data": {}, "protocol": {"seeds": seeds, "episodes": episodes, "final_episodes": final_episodes, "quick": quick, "classes": "val", "overrides": list(extra), "arms": [a.name for a in arms], "controls": list(controls_wanted), "novel_episodes": novel_episodes, "novel_methods": list(novel_methods)}}
+    results: dict[str, Any] = {"data": {}, "protocol": {"seeds": seeds, "episodes": episodes, "final_episodes": final_episodes, "quick": quick, "classes": "val", "overrides": list(extra), "arms": [a.name for a in arms], "controls": list(controls_wanted), "novel_episodes": novel_episodes, "novel_methods": list(novel_methods), "seeded_seeds": seeded_seeds or len(seeds)}}
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # 1-2: the matrix
         jobs = {}
@@ -361,7 +363,7 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
         for d, setup in setups.items() if novel_episodes else ():
             rest = rest_of(setup, winner)
             for seed in seeds:
-                for m in ("learngene", *seeded):
+                for m in ("learngene", *(seeded if seed in seeds[: seeded_seeds or len(seeds)] else ())):
                     suffix = "" if m == "learngene" else f"-{_slug(m)}"
                     novel_jobs[(d, m, seed)] = pool.submit(_cached_episodes, setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{{}}{suffix}.json", novel_episodes, arm_unit, setup, winner, seed, novel_episodes, "novel", m)
             for m in novel_methods:  # one unit per method: they run side by side and resume one by one
@@ -414,7 +416,7 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
             for unit in units:
                 for part in parts:
                     base[part] |= unit.get(part, {})
-            results["data"][d]["novel"] = novel_figures([novel[(d, "learngene", s)] for s in seeds], base, {m: [novel[(d, m, s)] for s in seeds] for m in seeded})
+            results["data"][d]["novel"] = novel_figures([novel[(d, "learngene", s)] for s in seeds], base, {m: [novel[(d, m, s)] for s in seeds[: seeded_seeds or len(seeds)]] for m in seeded})
     return results
 
 
@@ -475,7 +477,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                       "| method | 1-shot | 5-shot | instinct 5-shot | learngene − this, 1-shot | learngene − this, 5-shot | transferred | preparation sample-grads | fine-tune sample-grads / episode (1 / 5-shot) |", "|---|---|---|---|---|---|---|---|---|"]
             lines.append(f"| **learngene** (seed spread 1/5-shot {100 * lg['1-shot seed spread']:.1f} / {100 * lg['5-shot seed spread']:.1f}; per seed 5-shot {', '.join(f'{100 * x:.1f}' for x in lg['5-shot per seed'])}) | {100 * lg['1-shot']:.2f} | {100 * lg['5-shot']:.2f} | {100 * lg['5-shot instinct']:.1f} | | | {_share(lg.get('transferred_share'))} | {lg['sample_grads']:.3g} (whole evolution) | {_per_episode(lg, '{}-shot finetune_sample_grads')} |")
             for m, row in n["methods"].items():
-                label = f"{m} (mean of {row['seeds']} seeds' learngenes)" if row.get("seeds", 1) > 1 else m
+                label = m if m not in n.get("seeded", ()) else f"{m} (mean of {row['seeds']} seeds' learngenes)" if row["seeds"] > 1 else f"{m} (seed {results['protocol']['seeds'][0]}'s learngene only)"
                 lines.append(f"| {label} | {100 * row['1-shot']:.2f} ± {100 * row['1-shot ci95']:.2f} | {100 * row['5-shot']:.2f} ± {100 * row['5-shot ci95']:.2f} | {100 * row['5-shot instinct']:.1f} | {_pm(row['1-shot learngene minus this'])} | {_pm(row['5-shot learngene minus this'])} | {_share(row.get('transferred_share'))} | {row['preparation_sample_grads']:.3g} | {_per_episode(row.get('finetune_sample_grads', {}), '{}')} |")
             lines += ["", "± : 95% CI over episodes; learngene − this: paired per episode. transferred: share of the descendant's backbone parameters taken from the source (`sparse` fine-tunes densely from the magnitude-kept weights, SPDF-style; `aft` transfers features, not weights). "
                       "Preparation: sample-gradients spent before any episode (pre-training, distillation; for the learngene and learngene+aft the whole evolution, its own pre-training included)."]
@@ -507,7 +509,7 @@ def main(args) -> int:
     unknown = sorted(set(novel_methods) - set(list_methods()) | ({"learngene"} & set(novel_methods)))
     if unknown:
         raise SystemExit(f"--novel-methods: unknown or implied method(s) {unknown}; choose from {', '.join(m for m in list_methods() if m != 'learngene')} or all (the learngene is always in)")
-    results = run(data, seeds, args.quick, args.workers, args.work, episodes, final_episodes, arms, tuple(args.set), controls, novel_episodes, novel_methods)
+    results = run(data, seeds, args.quick, args.workers, args.work, episodes, final_episodes, arms, tuple(args.set), controls, novel_episodes, novel_methods, args.seeded_seeds)
     results["wall_seconds"] = time.time() - started
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

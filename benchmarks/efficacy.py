@@ -137,6 +137,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--controls", default="today,p1,rest,equal", help="the winner's controls to run (comma-separated from today, p1, rest, equal): today's settings, P=1, the winner with each rest_init, the equal-compute heuristic")
     g.add_argument("--novel-episodes", type=int, default=0, help="after the winner is chosen, the final table on novel classes with this many episodes (0: none)")
     g.add_argument("--novel-methods", default="scratch,full,heuristic,narrow", help="the final table's methods beside the learngene (comma-separated registered names, or all)")
+    g.add_argument("--seeded-seeds", type=int, default=0, help="run the final table's methods that start from the learngene (learngene+aft) from the first N seeds only (0: every seed)")
     g.add_argument("--final-episodes", type=int, default=300, help="val episodes for the arms that matter")
     g.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")
     g.add_argument("--work", default="/tmp/gtl-ablation", help="cache of finished units (an interrupted ablation resumes from it)")

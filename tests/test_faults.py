@@ -5,9 +5,10 @@ crash while a checkpoint is written.
 Every disturbed run must end equal to the undisturbed run of the same config and seed: the same
 final learngene and the same lineage (timing columns aside), P x G rows with unique ids.
 
-The undisturbed, member, pool and node-loss runs share one subprocess with a Ray cluster of its own
+The reference is the same config evolved in process (`evolve_local`, held equal to a Ray run by
+the service tests). The member, pool and node-loss runs share one subprocess with a Ray cluster of its own
 (`ray.cluster_utils.Cluster`: a 1-CPU head for the driver and pool, two 2-CPU workers), so that
-killing processes never touches the session's cluster, and Ray starts once for all five. Every
+killing processes never touches the session's cluster, and Ray starts once for all four. Every
 lifetime there and in the driver-kill run is stretched by DELAY seconds
 (a sleep before living, results unchanged) so that a fault lands inside
 generation 1; each scenario records that no member had finished generation 1 when it struck.
@@ -27,6 +28,7 @@ import pytest
 
 from gtl_ray.cli import main
 from gtl_ray.config_checks import load_config
+from gtl_ray.evolution import evolve_local
 from gtl_ray.evolution.strategy import Strategy
 from gtl_ray.run_store import RunStore
 from tests.helpers import ROOM_TIMEOUT_S, OwnSession, assert_same_run, run_fault_cluster, session_processes, signature, slow_cli, subprocess_env, write_config
@@ -36,10 +38,16 @@ DELAY = 1.0  #: seconds added to every lifetime of the disturbed runs
 
 @pytest.fixture(scope="module")
 def faults(tmp_path_factory):
-    """{scenario: result} of the shared fault cluster; "undisturbed" is the reference."""
+    """{scenario: result} of the shared fault cluster, and "undisturbed", the reference: the same
+    config evolved in process and written by the service's RunStore (`evolve_local`, which the
+    service tests hold equal to a Ray run), so the cluster spends its time on faults only."""
     where = tmp_path_factory.mktemp("faults")
     path = write_config(where / "config.yaml", where / "runs", "faults")
-    return run_fault_cluster(path, where / "cluster.log", DELAY), load_config(path)
+    results = run_fault_cluster(path, where / "cluster.log", DELAY)
+    reference = load_config(path, ["name=undisturbed"])
+    evolve_local(reference, store=RunStore(reference.storage, reference.name))
+    results["undisturbed"] = {"signature": signature(reference.storage, reference.name), "run_dir": os.path.join(reference.storage, reference.name)}
+    return results, load_config(path)
 
 
 def scenario(faults, name: str) -> tuple[dict, dict, int, int]:

@@ -8,7 +8,8 @@ the session's 4 CPUs). Lifetimes are real but the smallest the config allows: VG
 keeps a learngene at ~125 kB, above Ray's 100 kB inline limit, so genes really go through the
 plasma object store being measured.
 
-P = 16 runs in every `make test` (~50 s). P = 64 is marked `soak` and runs with `make soak`
+P = 8 runs in every `make test` (~45 s; P = 16 spent most of its 100 s starting 16 actor
+processes, which says nothing about growth over generations). P = 64 is marked `soak` and runs with `make soak`
 (`pytest -m soak`): every member is an actor process holding torch and Tune, ~320 MB of private
 memory and ~3 s of start-up CPU each, so 64 of them take ~20 GB and ~3.5 min on the 2-core,
 24 GiB CI machine, too close to its memory and to the suite's 10-minute budget to run on every
@@ -151,7 +152,7 @@ def write_report(path: str, report: dict, sampler: Sampler, seen: list[int]) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("population", [pytest.param(16, id="P16"), pytest.param(64, id="P64", marks=pytest.mark.soak)])
+@pytest.mark.parametrize("population", [pytest.param(8, id="P8"), pytest.param(64, id="P64", marks=pytest.mark.soak)])
 def test_soak_many_members_many_generations_stays_flat(ray_session, tmp_path, population):
     config = load_config(
         None,
