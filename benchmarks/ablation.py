@@ -44,7 +44,9 @@ import hashlib
 import itertools
 import json
 import logging
+import shlex
 import statistics
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -447,6 +449,39 @@ def _per_episode(figures: dict[str, Any], key: str) -> str:
     return "" if any(v is None for v in values) or not any(values) else " / ".join(f"{v:,.0f}" for v in values)
 
 
+def _final_table_lines(n: dict[str, Any], protocol: dict[str, Any], title: str) -> list[str]:
+    """One data set's final table: every method on the same novel episodes, paired with the
+    learngene."""
+    lg = n["learngene"]
+    lines = [f"{title} ({n['episodes']} episodes, the same for every method; learngene: mean of {n['seeds']} evolution seeds)", "",
+             "| method | 1-shot | 5-shot | instinct 5-shot | learngene − this, 1-shot | learngene − this, 5-shot | transferred | preparation sample-grads | fine-tune sample-grads / episode (1 / 5-shot) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines.append(f"| **learngene** (seed spread 1/5-shot {100 * lg['1-shot seed spread']:.1f} / {100 * lg['5-shot seed spread']:.1f}; per seed 5-shot {', '.join(f'{100 * x:.1f}' for x in lg['5-shot per seed'])}) | {100 * lg['1-shot']:.2f} | {100 * lg['5-shot']:.2f} | {100 * lg['5-shot instinct']:.1f} | | | {_share(lg.get('transferred_share'))} | {lg['sample_grads']:.3g} (whole evolution) | {_per_episode(lg, '{}-shot finetune_sample_grads')} |")
+    for m, row in n["methods"].items():
+        label = m
+        if m in n.get("seeded", ()) and row["seeds"] < n["seeds"]:
+            label = f"{m} (seed {protocol['seeds'][0]}'s learngene only)" if row["seeds"] == 1 else f"{m} (the first {row['seeds']} seeds' learngenes)"
+        elif m in n.get("seeded", ()) and row["seeds"] > 1:
+            label = f"{m} (mean of {row['seeds']} seeds' learngenes)"
+        lines.append(f"| {label} | {100 * row['1-shot']:.2f} ± {100 * row['1-shot ci95']:.2f} | {100 * row['5-shot']:.2f} ± {100 * row['5-shot ci95']:.2f} | {100 * row['5-shot instinct']:.1f} | {_pm(row['1-shot learngene minus this'])} | {_pm(row['5-shot learngene minus this'])} | {_share(row.get('transferred_share'))} | {row['preparation_sample_grads']:.3g} | {_per_episode(row.get('finetune_sample_grads', {}), '{}')} |")
+    return lines + ["", "± : 95% CI over episodes; learngene − this: paired per episode (a method run from some seeds' learngenes only is paired with those seeds' learngenes). transferred: share of the descendant's backbone parameters taken from the source (`sparse` fine-tunes densely from the magnitude-kept weights, SPDF-style; `aft` transfers features, not weights). "
+                    "Preparation: sample-gradients spent before any episode (pre-training, distillation; for the learngene and learngene+aft the whole evolution, its own pre-training included)."]
+
+
+def render_methods_page(results: dict[str, Any]) -> str:
+    """Every registered method on each data set's novel classes (the final tables alone)."""
+    p = results["protocol"]
+    lines = [
+        "# Every way to transfer 20%: the learngene beside the transfer-learning baselines",
+        f"`{results.get('command', 'python benchmarks/efficacy.py --ablation')}` (the ablation's final tables; protocol: `benchmarks/ablation.py`). "
+        f"The learngene is the ablation's winner on **val** classes (`{results['winner']['arm']}`, overrides {', '.join(p['overrides']) or 'none'}), evolved from seeds {', '.join(map(str, p['seeds']))}; "
+        "every method is scored on the same 5-way **novel**-class episodes (nothing was chosen on them), 1- and 5-shot, accuracy in %.",
+    ]
+    for d, data in results["data"].items():
+        if "novel" in data:
+            lines += ["", *_final_table_lines(data["novel"], p, f"## {d}")]
+    return "\n".join(lines) + "\n"
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     p = results["protocol"]
     lines = [
@@ -471,16 +506,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             for rest, figures in data["final_baselines"].items():
                 lines.append(f"- rest_init `{rest}`: " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f} ({100 * v['5-shot instinct']:.1f})" for m, v in figures.items()))
         if "novel" in data:
-            n = data["novel"]
-            lg = n["learngene"]
-            lines += ["", f"### Final table: **novel** classes, the winner's settings ({n['episodes']} episodes, the same for every method; learngene: mean of {n['seeds']} evolution seeds)", "",
-                      "| method | 1-shot | 5-shot | instinct 5-shot | learngene − this, 1-shot | learngene − this, 5-shot | transferred | preparation sample-grads | fine-tune sample-grads / episode (1 / 5-shot) |", "|---|---|---|---|---|---|---|---|---|"]
-            lines.append(f"| **learngene** (seed spread 1/5-shot {100 * lg['1-shot seed spread']:.1f} / {100 * lg['5-shot seed spread']:.1f}; per seed 5-shot {', '.join(f'{100 * x:.1f}' for x in lg['5-shot per seed'])}) | {100 * lg['1-shot']:.2f} | {100 * lg['5-shot']:.2f} | {100 * lg['5-shot instinct']:.1f} | | | {_share(lg.get('transferred_share'))} | {lg['sample_grads']:.3g} (whole evolution) | {_per_episode(lg, '{}-shot finetune_sample_grads')} |")
-            for m, row in n["methods"].items():
-                label = m if m not in n.get("seeded", ()) else f"{m} (mean of {row['seeds']} seeds' learngenes)" if row["seeds"] > 1 else f"{m} (seed {results['protocol']['seeds'][0]}'s learngene only)"
-                lines.append(f"| {label} | {100 * row['1-shot']:.2f} ± {100 * row['1-shot ci95']:.2f} | {100 * row['5-shot']:.2f} ± {100 * row['5-shot ci95']:.2f} | {100 * row['5-shot instinct']:.1f} | {_pm(row['1-shot learngene minus this'])} | {_pm(row['5-shot learngene minus this'])} | {_share(row.get('transferred_share'))} | {row['preparation_sample_grads']:.3g} | {_per_episode(row.get('finetune_sample_grads', {}), '{}')} |")
-            lines += ["", "± : 95% CI over episodes; learngene − this: paired per episode. transferred: share of the descendant's backbone parameters taken from the source (`sparse` fine-tunes densely from the magnitude-kept weights, SPDF-style; `aft` transfers features, not weights). "
-                      "Preparation: sample-gradients spent before any episode (pre-training, distillation; for the learngene and learngene+aft the whole evolution, its own pre-training included)."]
+            lines += ["", *_final_table_lines(data["novel"], results["protocol"], "### Final table: **novel** classes, the winner's settings")]
         lines += ["", "### The matrix", "", "| fitness / environment / write-back / init | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs narrow | 5-shot vs full | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|---|"]
         for name, f in sorted(data["matrix"].items(), key=lambda kv: -kv[1]["5-shot vs heuristic"][0]):
             versus_narrow = _pm(f["5-shot vs narrow"]) if "5-shot vs narrow" in f else ""
@@ -511,10 +537,15 @@ def main(args) -> int:
         raise SystemExit(f"--novel-methods: unknown or implied method(s) {unknown}; choose from {', '.join(m for m in list_methods() if m != 'learngene')} or all (the learngene is always in)")
     results = run(data, seeds, args.quick, args.workers, args.work, episodes, final_episodes, arms, tuple(args.set), controls, novel_episodes, novel_methods, args.seeded_seeds)
     results["wall_seconds"] = time.time() - started
+    results["command"] = shlex.join(["python", "benchmarks/efficacy.py", *sys.argv[1:]])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     md = render_markdown(results)
     out.with_suffix(".md").write_text(md)
+    if args.methods_page and novel_episodes:
+        page = Path(args.methods_page)
+        page.write_text(json.dumps({"protocol": results["protocol"], "winner": results["winner"], "command": results["command"], "data": {d: {"novel": v["novel"]} for d, v in results["data"].items() if "novel" in v}}, indent=1))
+        page.with_suffix(".md").write_text(render_methods_page(results))
     print(md)
     return 0

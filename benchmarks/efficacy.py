@@ -52,7 +52,7 @@ from gtl_ray.evaluation.methods import get_method, list_methods, needs_learngene
 from gtl_ray.learngene import Learngene  # noqa: E402
 
 log = logging.getLogger("benchmarks.efficacy")
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "efficacy.json"
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "efficacy_{profile}.json"  #: efficacy.json is every method's table from the ablation (--methods-page)
 ABLATION_OUT = ROOT / "benchmarks" / "results" / "ablation.json"
 ALL_METHODS = tuple(list_methods())
 ANY_SHAPE = tuple(m for m in ALL_METHODS if get_method(m).same_shape is None)  #: methods for descendants of other shapes
@@ -138,11 +138,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--novel-episodes", type=int, default=0, help="after the winner is chosen, the final table on novel classes with this many episodes (0: none)")
     g.add_argument("--novel-methods", default="scratch,full,heuristic,narrow", help="the final table's methods beside the learngene (comma-separated registered names, or all)")
     g.add_argument("--seeded-seeds", type=int, default=0, help="run the final table's methods that start from the learngene (learngene+aft) from the first N seeds only (0: every seed)")
+    g.add_argument("--methods-page", help="with --novel-episodes, also write the final tables alone (every method, every data set) to this JSON path and its .md")
     g.add_argument("--final-episodes", type=int, default=300, help="val episodes for the arms that matter")
     g.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")
     g.add_argument("--work", default="/tmp/gtl-ablation", help="cache of finished units (an interrupted ablation resumes from it)")
     args = p.parse_args(argv)
-    args.out = args.out or str(ABLATION_OUT if args.ablation else DEFAULT_OUT)
+    args.out = args.out or str(ABLATION_OUT if args.ablation else str(DEFAULT_OUT).format(profile="tiny" if args.tiny else "quick" if args.quick else "full"))
     return args
 
 

@@ -84,7 +84,7 @@ def test_ablation_quick_on_tiny_data(tmp_path):
     arms = "lifetime/own-env/lamarckian/random,descendant/shared-env/reptile/pretrained"
     out = tmp_path / "ablation.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--ablation", "--quick", "--data", "offline", "--seeds", "0", "--arms", arms, "--controls", "p1,equal", "--novel-episodes", "10", "--novel-methods", "scratch,full,heuristic,narrow,learngene+aft", "--workers", "1", "--work", str(tmp_path / "work"), "--out", str(out), *data_only],
+        [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--ablation", "--quick", "--data", "offline", "--seeds", "0", "--arms", arms, "--controls", "p1,equal", "--novel-episodes", "10", "--novel-methods", "scratch,full,heuristic,narrow,learngene+aft", "--methods-page", str(tmp_path / "methods.json"), "--workers", "1", "--work", str(tmp_path / "work"), "--out", str(out), *data_only],
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
@@ -101,6 +101,9 @@ def test_ablation_quick_on_tiny_data(tmp_path):
     assert novel["methods"]["learngene+aft"]["seeds"] == 1 and novel["methods"]["learngene+aft"]["preparation_sample_grads"] >= novel["learngene"]["sample_grads"]
     assert novel["methods"]["full"]["transferred_share"] == 1.0 and novel["methods"]["scratch"]["transferred_share"] == 0.0
     assert out.with_suffix(".md").read_text().startswith("# Ablation of the evolution options")
+    page = json.loads((tmp_path / "methods.json").read_text())
+    assert page["data"]["offline"]["novel"] == novel and page["winner"] == data["winner"]
+    assert (tmp_path / "methods.md").read_text().startswith("# Every way to transfer 20%") and "| learngene+aft |" in (tmp_path / "methods.md").read_text()
 
 
 @pytest.mark.bench
