@@ -31,7 +31,8 @@ Protocol (settings are chosen on base and val classes only; novel classes are fo
    episode; `--novel-methods all` adds every registered transfer baseline (distilled, sparse,
    random_slice, aft) and learngene+aft (from every seed's learngene, seed-averaged like the
    learngene), each with its transferred share and sample-gradients. Nothing is chosen from this table.
-5. Results go to OUT (JSON: every per-episode score, so any figure can be recomputed) and OUT.md.
+5. Results go to OUT (JSON: the figures) and OUT.md; every per-episode score stays in its unit under
+   --work, from which any figure can be recomputed.
    Units of work are cached in --work, so an interrupted ablation resumes where it stopped; an
    evolution is cached too (`work/genes/<hash of the config>`), so the winner's re-scoring and
    the final table reuse the matrix's learngenes instead of evolving them again, and a final-table
