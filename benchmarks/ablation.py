@@ -363,10 +363,11 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
             controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross") if r != own]
         novel_jobs, jobs, equal_jobs = {}, {}, {}
         seeded = [m for m in novel_methods if needs_learngene(m)]  # start from the learngene: a unit per evolution seed
+        seeded_from = seeds[: seeded_seeds or len(seeds)]  # ... of these seeds
         for d, setup in setups.items() if novel_episodes else ():
             rest = rest_of(setup, winner)
             for seed in seeds:
-                for m in ("learngene", *(seeded if seed in seeds[: seeded_seeds or len(seeds)] else ())):
+                for m in ("learngene", *(seeded if seed in seeded_from else ())):
                     suffix = "" if m == "learngene" else f"-{_slug(m)}"
                     novel_jobs[(d, m, seed)] = pool.submit(_cached_episodes, setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{{}}{suffix}.json", novel_episodes, arm_unit, setup, winner, seed, novel_episodes, "novel", m)
             for m in novel_methods:  # one unit per method: they run side by side and resume one by one
@@ -419,7 +420,7 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
             for unit in units:
                 for part in parts:
                     base[part] |= unit.get(part, {})
-            results["data"][d]["novel"] = novel_figures([novel[(d, "learngene", s)] for s in seeds], base, {m: [novel[(d, m, s)] for s in seeds[: seeded_seeds or len(seeds)]] for m in seeded})
+            results["data"][d]["novel"] = novel_figures([novel[(d, "learngene", s)] for s in seeds], base, {m: [novel[(d, m, s)] for s in seeded_from] for m in seeded})
     return results
 
 

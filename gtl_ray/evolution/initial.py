@@ -18,10 +18,10 @@ from gtl_ray.learngene import Learngene, extract_learngene
 
 def initial_gene(config: GTLConfig, base: ImageSet, cache_dir: str | None = None) -> tuple[Learngene | None, int]:
     """(generation 0's gene or None for random genes, sample-gradients its pre-training cost)."""
-    m = config.model
     if config.evolution.init == "random":
         return None, 0
     if config.evolution.init == "narrow":
         return narrow_gene(config, base, config.learngene.share, cache_dir, origin="narrow"), pretrain_sample_grads(config, base)
+    m = config.model
     model = pretrain(config, base, m.arch, m.width, m.depth, cache_dir)
     return extract_learngene(model, config.learngene.share, origin="pretrained"), pretrain_sample_grads(config, base)
