@@ -17,6 +17,7 @@ from gtl_ray.compute import CPU, Compute
 from gtl_ray.config import EvaluationConfig, GTLConfig
 from gtl_ray.data import Task
 from gtl_ray.learngene import Learngene, implant
+from gtl_ray.learngene.compact import compact
 from gtl_ray.models import Network, create_model
 from gtl_ray.seeding import torch_init_seed
 from gtl_ray.training import Objective, SGDSettings, accuracy, embed, fit
@@ -65,10 +66,14 @@ def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generato
     """Fine-tune per `evaluation.finetune` on the support set, score the query set; returns
     (query accuracy as a fraction, sample-gradients spent). `model` is on `compute.device`.
     `objective` replaces the cross-entropy of full fine-tuning (e.g. cross-entropy plus a feature
-    regularizer)."""
+    regularizer). A descendant whose rest is zero is fine-tuned as its narrow network
+    (`learngene.compact`): the same numbers at a fraction of the work (`model` itself
+    may then stay untrained: use the returned figures)."""
+    if ev.finetune == "linear" and objective is not None:
+        raise ValueError("a fine-tuning objective needs evaluation.finetune=full: a linear probe trains only the head")
+    if objective is None:  # an objective may read the wide features (AFT): it gets the wide network
+        model = compact(model) or model  # a gene with a zero rest: its narrow network, same numbers
     if ev.finetune == "linear":
-        if objective is not None:
-            raise ValueError("a fine-tuning objective needs evaluation.finetune=full: a linear probe trains only the head")
         return linear_probe_accuracy(model, task, ev.steps, ev.lr, compute)
     settings = SGDSettings(lr=ev.lr, momentum=0.9, weight_decay=5e-4, batch_size=min(25, len(task.support_x)), steps=ev.steps, augment=True)
     spent = fit(model, task.support_x, task.support_y, settings, generator, compute, objective=objective)

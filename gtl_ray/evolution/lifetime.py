@@ -18,6 +18,7 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.evolution.fitness import member_fitness
 from gtl_ray.learngene import Learngene, extract_learngene, gene_info, implant
+from gtl_ray.learngene.compact import compact, write_back
 from gtl_ray.models import Network, create_model
 from gtl_ray.seeding import numpy_rng, torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, accuracy, fit
@@ -73,8 +74,12 @@ def live(config: GTLConfig, base: ImageSet, generation: int, member: int, gene: 
             with torch_init_seed(config.seed, "head", generation, member, e):
                 model.reset_head(config.lifetime.n_way)
         stream = ("lifetime", generation, member) + ((e,) if e else ())
-        spent += fit(model, task.support_x, task.support_y, lifetime_settings(config), torch_generator(config.seed, *stream), compute, after_step=(lambda: implant(frozen, model)) if frozen is not None else None)
-        accuracies.append(accuracy(model, task.query_x, task.query_y, compute))
+        narrow = compact(model) if frozen is None else None  # a zero rest stays zero: learn as the narrow network
+        learner = narrow or model
+        spent += fit(learner, task.support_x, task.support_y, lifetime_settings(config), torch_generator(config.seed, *stream), compute, after_step=(lambda: implant(frozen, model)) if frozen is not None else None)
+        accuracies.append(accuracy(learner, task.query_x, task.query_y, compute))
+        if narrow is not None:
+            write_back(narrow, model)
     passed_on = extract_learngene(to_host(model), config.learngene.share, **gene_info(config, generation, member))
     lifetime_accuracy = statistics.fmean(accuracies)
     score = member_fitness(config, base, generation, passed_on, lifetime_accuracy, compute)

@@ -37,13 +37,20 @@ def narrow_network(model: Network, rho: float) -> Network:
     initializers for those sizes (draws from torch's global generator: seed the call), with a
     fresh head on the kept features. Residual additions still agree: layers of equal width keep
     equally many channels."""
+    return shrunk(model, {name: unit_block(unit, rho) for name, unit in find_units(model).items()}, kept(model.feature_dim, rho))
+
+
+def shrunk(model: Network, blocks: dict[str, tuple[int, int]], feature_dim: int) -> Network:
+    """A copy of `model` with every unit cut to its (k_out, k_in) block of `blocks`, fresh
+    layers of those sizes and a fresh head on `feature_dim` features (draws from torch's global
+    generator)."""
     narrow = copy.deepcopy(model)
     names = {id(module): name for name, module in narrow.named_modules()}
-    for unit in find_units(narrow).values():
-        k_out, k_in = unit_block(unit, rho)
+    for name, unit in find_units(narrow).items():
+        k_out, k_in = blocks[name]
         _replace(narrow, names[id(unit.conv)], _conv(unit.conv, k_in, k_out))
         if unit.bn is not None:
             _replace(narrow, names[id(unit.bn)], _bn(unit.bn, k_out))
-    narrow.feature_dim = kept(model.feature_dim, rho)
+    narrow.feature_dim = feature_dim
     narrow.head = nn.Linear(narrow.feature_dim, model.head.out_features)
     return narrow

@@ -26,11 +26,16 @@ class ConvBN(nn.Module):
 class Network(nn.Module):
     """A feature extractor and a separate linear classifier head (so descendants can swap heads).
 
-    `embed(x)` gives the pooled feature vector; `forward(x)` the class logits.
+    `embed(x)` gives the pooled feature vector; `forward(x)` the class logits. `plain_chain`
+    declares that `features` is a chain of conv+BN units, ReLUs and max pools, each unit reading
+    the one before: a channel whose weights are all zero then outputs zero and gets no gradient
+    (ReLU'(0) = 0), which `learngene.compact` relies on. Residual networks (LeakyReLU, shortcuts)
+    are not.
     """
 
-    def __init__(self, features: nn.Module, feature_dim: int, num_classes: int, *, arch: str, family: str, width: float, depth: int):
+    def __init__(self, features: nn.Module, feature_dim: int, num_classes: int, *, arch: str, family: str, width: float, depth: int, plain_chain: bool = False):
         super().__init__()
+        self.plain_chain = plain_chain
         self.features = features
         self.head = nn.Linear(feature_dim, num_classes)
         self.feature_dim = feature_dim

@@ -43,4 +43,4 @@ def vgg(*, width: float = 1.0, depth: int | None = None, num_classes: int = 5) -
     if depth not in LAYOUTS:
         raise ConfigError(f"model.depth: VGG depth must be one of {sorted(LAYOUTS)}, got {depth}")
     features = VGGFeatures(width, LAYOUTS[depth])
-    return Network(features, features.out_channels, num_classes, arch="vgg11" if depth == 11 else f"vgg{depth}", family="vgg", width=width, depth=depth)
+    return Network(features, features.out_channels, num_classes, arch="vgg11" if depth == 11 else f"vgg{depth}", family="vgg", width=width, depth=depth, plain_chain=True)
