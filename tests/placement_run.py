@@ -1,4 +1,4 @@
-"""Run in a subprocess by tests/test_placement.py: 8 GPU members on a two-node fake cluster
+"""Run in a subprocess by tests/test_placement.py: 4 GPU members on a two-node fake cluster
 (plus a CPU-only head for the driver and pool); prints each member's node and GPU ids."""
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from tests.conftest import TINY
 
 def main(storage: str) -> None:
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 0})
-    nodes = [cluster.add_node(num_cpus=4, num_gpus=4) for _ in range(2)]
+    nodes = [cluster.add_node(num_cpus=2, num_gpus=2) for _ in range(2)]
     try:
         ray.init(address=cluster.address, namespace="gtl_ray", log_to_driver=False)
         cluster.wait_for_nodes()
-        config = load_config(None, TINY + [f"storage={storage}", "name=placement", "population.size=8", "population.gpus_per_member=1", "evolution.generations=1", "evolution.tournament_size=2"])
+        config = load_config(None, TINY + [f"storage={storage}", "name=placement", "population.size=4", "population.gpus_per_member=1", "evolution.generations=1", "evolution.tournament_size=2"])
         outcome = evolve(config)
         rows = []
         for path in glob.glob(os.path.join(outcome.run_dir, "tune-from-*", "*", "result.json")):

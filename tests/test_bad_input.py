@@ -97,17 +97,27 @@ def test_bad_config_files(capsys, tmp_path):
     assert_refused(*run_cli(capsys, "validate", tmp_path / "empty.yaml", "--set", "nokey"), "--set expects key=value")
 
 
-@pytest.mark.slow
-def test_gpu_request_no_node_can_hold_fails_fast(tmp_path):
-    """population.gpus_per_member=2 against the local Ray `gtl-ray` starts itself (this machine
-    has no GPU): refused at once instead of waiting forever for resources."""
+def test_gpu_request_no_node_can_hold_fails_before_the_local_ray_starts(tmp_path):
+    """population.gpus_per_member=2 with `--address local` on this machine (no GPU): refused
+    before Ray starts, instead of starting one that could never hold a member."""
     storage = tmp_path / "runs"
     path = write_config(tmp_path / "config.yaml", storage, "gpus")
     with OwnSession([GTL_RAY, "evolve", str(path), "--storage", str(storage), "--set", "population.gpus_per_member=2", "--address", "local"], tmp_path / "gpu.log", subprocess_env()) as run:
         code = run.proc.wait(180)
         err = run.log.read_text()
-    line = assert_refused(code, err, "population.gpus_per_member=2", "no node can hold one member", "GPU")
+    line = assert_refused(code, err, "population.gpus_per_member=2", "no node can hold one member", "GPU 0", "local Ray")
     assert "'GPU': 2.0" in line
+    assert "Started a local Ray instance" not in err and "ray.init" not in err
+    assert nothing_written(storage)
+
+
+def test_gpu_request_no_node_of_a_running_ray_can_hold_fails_fast(ray_session, tmp_path, capsys):
+    """5 GPUs a member against the session's Ray, whose one node has 4: refused at once."""
+    storage = tmp_path / "runs"
+    path = write_config(tmp_path / "config.yaml", storage, "gpus", "population.gpus_per_member=5")
+    code = main(["evolve", str(path), "--storage", str(storage)])
+    line = assert_refused(code, capsys.readouterr().err, "population.gpus_per_member=5", "no node can hold one member", "GPU 4/4")
+    assert "'GPU': 5.0" in line
     assert nothing_written(storage)
 
 

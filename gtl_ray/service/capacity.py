@@ -91,6 +91,19 @@ def no_node_fits(config: GTLConfig, rooms: Sequence[NodeRoom]) -> str | None:
     )
 
 
+def local_gpu_shortfall(config: GTLConfig, gpus: int) -> str | None:
+    """Why the Ray `--address local` is about to start on this machine, which has `gpus` GPUs
+    (as torch sees them), could never hold one member actor; None when it could. Asked before
+    Ray starts: a local Ray gets no more GPUs than the machine has."""
+    need = actor_resources(config)
+    if need.get("GPU", 0.0) <= gpus:
+        return None
+    return (
+        f"population.gpus_per_member={config.population.gpus_per_member:g}{_per_actor(config)}: no node can hold one member actor "
+        f"(needs {need}; this machine has GPU {gpus}, as torch sees it, and the local Ray would have no more)"
+    )
+
+
 def local_shortfall(config: GTLConfig, have: dict[str, float]) -> str | None:
     """Why a Ray without autoscaler holding `have` in all can never run a generation (all P
     members at once), or None when it can."""

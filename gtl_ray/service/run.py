@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ray
+import torch
 from ray import tune
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from gtl_ray import storage
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import EpisodeSampler, ImageSet, Splits, load_splits
-from gtl_ray.errors import DataError, RunFailed, StorageError
+from gtl_ray.errors import ConfigError, DataError, RunFailed, StorageError
 from gtl_ray.evolution.final import choose_final
 from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.lineage import LineageRecord
@@ -24,7 +25,7 @@ from gtl_ray.learngene import Learngene
 from gtl_ray.evolution.population import GenerationSummary
 from gtl_ray.progress import Progress
 from gtl_ray.run_store import RunStore
-from gtl_ray.service.capacity import RayCluster, actor_resources, member_resources, population_demand, stall_message
+from gtl_ray.service.capacity import RayCluster, actor_resources, local_gpu_shortfall, member_resources, population_demand, stall_message
 from gtl_ray.service.executors import RayExecutor
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
@@ -138,6 +139,10 @@ def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, over
         PopulationBoard(store.tensorboard_dir).sync(start.summaries, start.lineage)  # what a stop before the figures left out
     splits = load_splits(config.data)
     check_environments(config, splits.base)
+    if address == "local":  # a Ray this process starts: what no node could hold is known before it starts
+        reason = local_gpu_shortfall(config, torch.cuda.device_count())
+        if reason:
+            raise ConfigError(reason)
     cluster = RayCluster.connect(address)
     cluster.wait_for_room(config)  # before anything is written
     cluster.request(population_demand(config))  # the autoscaler sees the whole population up front
