@@ -127,7 +127,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--storage", help="where the benchmark's runs go (default: the config's storage)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--threads", type=int, default=1, help="torch threads of this process (pre-training); more than the idle cores thrashes")
-    p.add_argument("--out", help=f"JSON path; .md and _*.png are written next to it (default {DEFAULT_OUT}, with --ablation {ABLATION_OUT})")
+    p.add_argument("--out", help=f"JSON path; .md and _*.png are written next to it (default {str(DEFAULT_OUT).format(profile='PROFILE')}, PROFILE one of {', '.join(PROFILES)}; with --ablation {ABLATION_OUT})")
     g = p.add_argument_group("--ablation (benchmarks/ablation.py: the evolution options' matrix on val classes)")
     g.add_argument("--ablation", action="store_true", help="run the ablation instead of the efficacy tables")
     g.add_argument("--data", default="offline,glyphs", help="data sets: offline (configs/quickstart.yaml), glyphs (configs/glyphs.yaml)")
