@@ -335,93 +335,143 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
     common = tuple(QUICK if quick else ()) + ("evaluation.shots=[1, 5]",) + tuple(extra)
     setups = {d: Setup(d, common, f"{work}/{d}") for d in data}
     results: dict[str, Any] = {"data": {}, "protocol": {"seeds": seeds, "episodes": episodes, "final_episodes": final_episodes, "quick": quick, "classes": "val", "overrides": list(extra), "arms": [a.name for a in arms], "controls": list(controls_wanted), "novel_episodes": novel_episodes, "novel_methods": list(novel_methods), "seeded_seeds": seeded_seeds or len(seeds)}}
+    seeded = [m for m in novel_methods if needs_learngene(m)]  # start from the learngene: a unit per evolution seed
+    seeded_from = seeds[: seeded_seeds or len(seeds)]  # ... of these seeds
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        # 1-2: the matrix
-        jobs = {}
-        for d, setup in setups.items():
-            jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"baselines-{episodes}.json"), baseline_unit, setup, (), episodes)
-            jobs[(d, "narrow")] = pool.submit(_cached, Path(setup.work, f"baselines-narrow-{episodes}.json"), baseline_unit, setup, (), episodes, None, ("narrow",))
-            for arm in arms:
-                for seed in seeds:
-                    jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"{_slug(arm.name)}-s{seed}-e{episodes}.json"), arm_unit, setup, arm, seed, episodes)
-        done = {k: f.result() for k, f in jobs.items()}
+        # 1-2: the matrix, and the winner chosen from it
+        matrix_units = _collect(_submit_matrix(pool, setups, arms, seeds, episodes))
         for d in data:
-            base = {part: done[(d, "baselines")][part] | done[(d, "narrow")].get(part, {}) for part in ("scores", "instinct")}
-            rows = {arm.name: arm_figures([done[(d, arm.name, s)] for s in seeds], base) for arm in arms}
+            base = {part: matrix_units[(d, "baselines")][part] | matrix_units[(d, "narrow")].get(part, {}) for part in ("scores", "instinct")}
+            rows = {arm.name: arm_figures([matrix_units[(d, arm.name, s)] for s in seeds], base) for arm in arms}
             results["data"][d] = {"baselines": baseline_figures(base), "matrix": rows}
         winner = max(arms, key=lambda a: statistics.fmean(results["data"][d]["matrix"][a.name]["5-shot vs heuristic"][0] for d in data))
         results["winner"] = {"arm": winner.name, "overrides": list(winner.overrides), "chosen_by": "mean over data sets of the 5-shot paired difference vs heuristic on val classes"}
         # 3: the arms that matter, on more episodes; 4: the final table on novel classes with the
         # winner's settings (nothing is chosen from it). Its jobs go first: it matters most.
-        controls = [Arm("winner", winner.overrides)] if controls_wanted else []  # none wanted: the final table only
-        if "today" in controls_wanted:
-            controls.append(Arm("today's settings (lifetime fitness, lamarckian, random init, default rest)", next(a for a in matrix() if a.name == DEFAULT_ARM).overrides + ("evaluation.rest_init=default",)))
-        if "p1" in controls_wanted:
-            controls.append(Arm("winner, P=1 (no selection)", winner.overrides + ("population.size=1", "evolution.elites=0", "evolution.tournament_size=1", "evolution.top_k=1")))
-        if "rest" in controls_wanted:
-            own = rest_of(next(iter(setups.values())), winner)
-            controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross") if r != own]
-        novel_jobs, jobs, equal_jobs = {}, {}, {}
-        seeded = [m for m in novel_methods if needs_learngene(m)]  # start from the learngene: a unit per evolution seed
-        seeded_from = seeds[: seeded_seeds or len(seeds)]  # ... of these seeds
-        for d, setup in setups.items() if novel_episodes else ():
-            rest = rest_of(setup, winner)
-            for seed in seeds:
-                for m in ("learngene", *(seeded if seed in seeded_from else ())):
-                    suffix = "" if m == "learngene" else f"-{_slug(m)}"
-                    novel_jobs[(d, m, seed)] = pool.submit(_cached_episodes, setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{{}}{suffix}.json", novel_episodes, arm_unit, setup, winner, seed, novel_episodes, "novel", m)
-            for m in novel_methods:  # one unit per method: they run side by side and resume one by one
-                if m not in seeded:
-                    novel_jobs[(d, "method", m)] = pool.submit(_cached_episodes, setup.work, f"novel-{rest}-{_slug(m)}-{{}}.json", novel_episodes, baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, (m,), "novel")
-            if rest != "default" and "heuristic" in novel_methods:
-                novel_jobs[(d, DEFAULT_REST)] = pool.submit(_cached_episodes, setup.work, "novel-heuristic-default-{}.json", novel_episodes, baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, ("heuristic",), "novel")
-        for d, setup in setups.items():
-            # scratch and full do not depend on rest_init: other rests score the heuristic only
-            rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls)))) if controls else ()
-            for rest in rests:
-                name = f"baselines-{rest}-{final_episodes}.json" if rest == "default" else f"heuristic-{rest}-{final_episodes}.json"
-                jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, name), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, BASELINES if rest == "default" else ("heuristic",))
-            for arm in controls:
-                for seed in seeds:
-                    jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"final-{_slug(','.join(arm.overrides))}-s{seed}-e{final_episodes}.json"), arm_unit, setup, arm, seed, final_episodes)
-        for d, setup in setups.items() if "equal" in controls_wanted else ():
-            # the same evolutions as the matrix's winner row, so their compute is known now
-            spent = statistics.fmean(done[(d, winner.name, s)]["compute"]["total"] for s in seeds)
-            epochs = max(1, round(spent / load_base_size(setup)))
-            results["data"][d]["equal_compute_epochs"] = epochs
-            rest = rest_of(setup, winner)
-            equal_jobs[d] = pool.submit(_cached, Path(setup.work, f"heuristic-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs)
-        novel = {k: f.result() for k, f in novel_jobs.items()}
-        done = {k: f.result() for k, f in jobs.items()}
-        equal = {d: f.result() for d, f in equal_jobs.items()}
-        for key in [k for k in done if k[1] == "baselines" and len(k) == 3 and k[2] != "default"]:
-            default = done[(key[0], "baselines", "default")]
-            for part in ("scores", "instinct"):
-                done[key][part] = {m: default[part][m] for m in BASELINES if m != "heuristic"} | done[key][part]
+        controls = control_arms(winner, controls_wanted, setups)
+        novel_jobs = _submit_novel(pool, setups, winner, seeds, novel_episodes, novel_methods, seeded, seeded_from) if novel_episodes else {}
+        final_jobs = _submit_final(pool, setups, controls, seeds, final_episodes)
+        equal_jobs = _submit_equal(pool, setups, winner, seeds, final_episodes, matrix_units, results) if "equal" in controls_wanted else {}
+        novel, final_units, equal = _collect(novel_jobs), _collect(final_jobs), _collect(equal_jobs)
+    _complete_other_rests(final_units)
     for d in data:
-        final = {}
-        for arm in controls:
-            final[arm.name] = arm_figures([done[(d, arm.name, s)] for s in seeds], done[(d, "baselines", rest_of(setups[d], arm))])
-        base = done.get((d, "baselines", rest_of(setups[d], winner)))
-        results["data"][d]["final_baselines"] = {r: baseline_figures(done[(d, "baselines", r)]) for r in ("default", "scaled", "zero_cross") if (d, "baselines", r) in done}
-        if d in equal:
-            equal_base = {"scores": {"heuristic": equal[d]["scores"]["heuristic"], "full": base["scores"]["full"]}}
-            winner_units = [done[(d, "winner", s)] for s in seeds]
-            final["winner vs equal-compute heuristic"] = arm_figures(winner_units, equal_base)
-            results["data"][d]["final_baselines"]["equal-compute heuristic"] = baseline_figures(equal[d])
-        results["data"][d]["final"] = final
+        results["data"][d].update(_final_rows(d, setups[d], winner, controls, seeds, final_units, equal.get(d)))
         if novel_episodes:
-            parts = ("scores", "instinct", "finetune", "transferred", "preparation")
-            base: dict[str, Any] = {part: {} for part in parts}
-            units = [novel[(d, "method", m)] for m in novel_methods if (d, "method", m) in novel]
-            if (d, DEFAULT_REST) in novel:
-                other = novel[(d, DEFAULT_REST)]
-                units.append({part: {DEFAULT_REST: other[part]["heuristic"]} for part in parts if part != "preparation" and part in other})
-            for unit in units:
-                for part in parts:
-                    base[part] |= unit.get(part, {})
-            results["data"][d]["novel"] = novel_figures([novel[(d, "learngene", s)] for s in seeds], base, {m: [novel[(d, m, s)] for s in seeded_from] for m in seeded})
+            results["data"][d]["novel"] = _novel_rows(d, seeds, novel_methods, seeded, seeded_from, novel)
     return results
+
+
+def _collect(jobs: dict[Any, Any]) -> dict[Any, Any]:
+    return {key: future.result() for key, future in jobs.items()}
+
+
+def _submit_matrix(pool, setups: dict[str, Setup], arms: list[Arm], seeds: list[int], episodes: int) -> dict[Any, Any]:
+    """Every arm from every seed on `episodes` val episodes, beside the baselines (and narrow)."""
+    jobs = {}
+    for d, setup in setups.items():
+        jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"baselines-{episodes}.json"), baseline_unit, setup, (), episodes)
+        jobs[(d, "narrow")] = pool.submit(_cached, Path(setup.work, f"baselines-narrow-{episodes}.json"), baseline_unit, setup, (), episodes, None, ("narrow",))
+        for arm in arms:
+            for seed in seeds:
+                jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"{_slug(arm.name)}-s{seed}-e{episodes}.json"), arm_unit, setup, arm, seed, episodes)
+    return jobs
+
+
+def control_arms(winner: Arm, wanted: tuple[str, ...], setups: dict[str, Setup]) -> list[Arm]:
+    """The winner and the controls of `wanted` (none wanted: none, the final table only)."""
+    if not wanted:
+        return []
+    controls = [Arm("winner", winner.overrides)]
+    if "today" in wanted:
+        controls.append(Arm("today's settings (lifetime fitness, lamarckian, random init, default rest)", next(a for a in matrix() if a.name == DEFAULT_ARM).overrides + ("evaluation.rest_init=default",)))
+    if "p1" in wanted:
+        controls.append(Arm("winner, P=1 (no selection)", winner.overrides + ("population.size=1", "evolution.elites=0", "evolution.tournament_size=1", "evolution.top_k=1")))
+    if "rest" in wanted:
+        own = rest_of(next(iter(setups.values())), winner)
+        controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross") if r != own]
+    return controls
+
+
+def _submit_novel(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int], novel_episodes: int, novel_methods: tuple[str, ...], seeded: list[str], seeded_from: list[int]) -> dict[Any, Any]:
+    """The final table's units on novel classes: the winner's learngene (and the methods that
+    start from it) per seed, and one unit per other method."""
+    jobs = {}
+    for d, setup in setups.items():
+        rest = rest_of(setup, winner)
+        for seed in seeds:
+            for m in ("learngene", *(seeded if seed in seeded_from else ())):
+                suffix = "" if m == "learngene" else f"-{_slug(m)}"
+                jobs[(d, m, seed)] = pool.submit(_cached_episodes, setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{{}}{suffix}.json", novel_episodes, arm_unit, setup, winner, seed, novel_episodes, "novel", m)
+        for m in novel_methods:  # one unit per method: they run side by side and resume one by one
+            if m not in seeded:
+                jobs[(d, "method", m)] = pool.submit(_cached_episodes, setup.work, f"novel-{rest}-{_slug(m)}-{{}}.json", novel_episodes, baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, (m,), "novel")
+        if rest != "default" and "heuristic" in novel_methods:
+            jobs[(d, DEFAULT_REST)] = pool.submit(_cached_episodes, setup.work, "novel-heuristic-default-{}.json", novel_episodes, baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, ("heuristic",), "novel")
+    return jobs
+
+
+def _submit_final(pool, setups: dict[str, Setup], controls: list[Arm], seeds: list[int], final_episodes: int) -> dict[Any, Any]:
+    """The controls from every seed, and the baselines at each rest_init they use, on
+    `final_episodes` val episodes (scratch and full do not depend on rest_init: other rests
+    score the heuristic only)."""
+    jobs = {}
+    for d, setup in setups.items():
+        rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls)))) if controls else ()
+        for rest in rests:
+            name = f"baselines-{rest}-{final_episodes}.json" if rest == "default" else f"heuristic-{rest}-{final_episodes}.json"
+            jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, name), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, BASELINES if rest == "default" else ("heuristic",))
+        for arm in controls:
+            for seed in seeds:
+                jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"final-{_slug(','.join(arm.overrides))}-s{seed}-e{final_episodes}.json"), arm_unit, setup, arm, seed, final_episodes)
+    return jobs
+
+
+def _submit_equal(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int], final_episodes: int, matrix_units: dict[Any, Any], results: dict[str, Any]) -> dict[Any, Any]:
+    """The heuristic pre-trained for as many sample-gradients as the winner's evolutions spent
+    (the matrix's, so their compute is known now), on `final_episodes` val episodes."""
+    jobs = {}
+    for d, setup in setups.items():
+        spent = statistics.fmean(matrix_units[(d, winner.name, s)]["compute"]["total"] for s in seeds)
+        epochs = max(1, round(spent / load_base_size(setup)))
+        results["data"][d]["equal_compute_epochs"] = epochs
+        rest = rest_of(setup, winner)
+        jobs[d] = pool.submit(_cached, Path(setup.work, f"heuristic-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs)
+    return jobs
+
+
+def _complete_other_rests(final_units: dict[Any, Any]) -> None:
+    """Baselines of a rest_init other than default scored the heuristic only: take scratch and
+    full from the default ones."""
+    for key in [k for k in final_units if k[1] == "baselines" and len(k) == 3 and k[2] != "default"]:
+        default = final_units[(key[0], "baselines", "default")]
+        for part in ("scores", "instinct"):
+            final_units[key][part] = {m: default[part][m] for m in BASELINES if m != "heuristic"} | final_units[key][part]
+
+
+def _final_rows(d: str, setup: Setup, winner: Arm, controls: list[Arm], seeds: list[int], final_units: dict[Any, Any], equal: dict[str, Any] | None) -> dict[str, Any]:
+    """{"final": a row per control, "final_baselines": the baselines' figures} of data set `d`."""
+    final = {arm.name: arm_figures([final_units[(d, arm.name, s)] for s in seeds], final_units[(d, "baselines", rest_of(setup, arm))]) for arm in controls}
+    baselines = {r: baseline_figures(final_units[(d, "baselines", r)]) for r in ("default", "scaled", "zero_cross") if (d, "baselines", r) in final_units}
+    if equal is not None:
+        base = final_units[(d, "baselines", rest_of(setup, winner))]
+        equal_base = {"scores": {"heuristic": equal["scores"]["heuristic"], "full": base["scores"]["full"]}}
+        final["winner vs equal-compute heuristic"] = arm_figures([final_units[(d, "winner", s)] for s in seeds], equal_base)
+        baselines["equal-compute heuristic"] = baseline_figures(equal)
+    return {"final_baselines": baselines, "final": final}
+
+
+def _novel_rows(d: str, seeds: list[int], novel_methods: tuple[str, ...], seeded: list[str], seeded_from: list[int], novel: dict[Any, Any]) -> dict[str, Any]:
+    """The final table of data set `d`: the learngene per seed against every other method."""
+    parts = ("scores", "instinct", "finetune", "transferred", "preparation")
+    base: dict[str, Any] = {part: {} for part in parts}
+    units = [novel[(d, "method", m)] for m in novel_methods if (d, "method", m) in novel]
+    if (d, DEFAULT_REST) in novel:
+        other = novel[(d, DEFAULT_REST)]
+        units.append({part: {DEFAULT_REST: other[part]["heuristic"]} for part in parts if part != "preparation" and part in other})
+    for unit in units:
+        for part in parts:
+            base[part] |= unit.get(part, {})
+    return novel_figures([novel[(d, "learngene", s)] for s in seeds], base, {m: [novel[(d, m, s)] for s in seeded_from] for m in seeded})
 
 
 def rest_of(setup: Setup, arm: Arm) -> str:
