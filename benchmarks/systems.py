@@ -24,7 +24,10 @@ Measured (keys of the JSON):
 - `object_store_bytes`: object store memory in use after each of 50 generations (must be flat).
 - `scheduler_seconds_per_generation`: the pool's end of a generation (`Strategy.tell`) at large P.
 - `fitness_cost`: seconds a member spends scoring its gene with `descendant` / `instinct` fitness
-  on top of its lifetime, at the config's own settings (the quickstart's by default).
+  on top of its lifetime, at the config's own settings (the quickstart's by default), for a
+  member that carries an inherited gene (as from generation 1 on), with the sample-gradients of
+  each: descendant fitness costs about its share of sample-gradients, fitness_episodes x steps x
+  support images against the lifetime's epochs x training images.
 - `gpu`: with `--gpu` on a machine with CUDA, members' device and training samples/s.
 """
 from __future__ import annotations
@@ -341,25 +344,33 @@ def fitness_cost(config: GTLConfig, members: int) -> dict[str, Any]:
     """Seconds a member spends in its lifetime and, on top, scoring its gene by `descendant` or
     `instinct` fitness, at the config's settings (in process, one thread: the member's work)."""
     from gtl_ray.evolution.fitness import member_fitness
-    from gtl_ray.evolution.lifetime import live
+    from gtl_ray.evolution.lifetime import live, newborn
+    from gtl_ray.learngene import extract_learngene
 
     torch.set_num_threads(1)
     base = load_splits(config.data).base
+    # Members carry an inherited gene from generation 1 on (from 0 with evolution.init pretrained
+    # or narrow), its rest started per evaluation.rest_init, as fitness descendants are.
+    inherited = extract_learngene(newborn(config, 0, members), config.learngene.share)
     lifetime_config = dataclasses.replace(config, evolution=dataclasses.replace(config.evolution, fitness="lifetime"))
     out: dict[str, Any] = {"members": members, "fitness_episodes": config.evolution.fitness_episodes, "fitness_shots": config.evolution.fitness_shots, "evaluation_steps": config.evaluation.steps}
-    lifetimes, scores = [], {"descendant": [], "instinct": []}
+    lifetimes, scores, grads = [], {"descendant": [], "instinct": []}, {"lifetime": [], "descendant": [], "instinct": []}
     for m in range(members):
-        outcome = live(lifetime_config, base, 0, m, None)
+        outcome = live(lifetime_config, base, 1, m, inherited)
         lifetimes.append(outcome.seconds)
+        grads["lifetime"].append(outcome.lifetime_sample_grads)
         for mode in scores:
             scored = dataclasses.replace(config, evolution=dataclasses.replace(config.evolution, fitness=mode))
             start = time.perf_counter()
-            member_fitness(scored, base, 0, outcome.gene, outcome.lifetime_accuracy)
+            score = member_fitness(scored, base, 1, outcome.gene, outcome.lifetime_accuracy)
             scores[mode].append(time.perf_counter() - start)
+            grads[mode].append(score.sample_grads)
     out["lifetime_s"] = float(statistics.fmean(lifetimes))
+    out["lifetime_sample_grads"] = float(statistics.fmean(grads["lifetime"]))
     for mode, seconds in scores.items():
         out[f"{mode}_fitness_s"] = float(statistics.fmean(seconds))
         out[f"{mode}_extra_share"] = out[f"{mode}_fitness_s"] / out["lifetime_s"]
+        out[f"{mode}_sample_grads"] = float(statistics.fmean(grads[mode]))
     return out
 
 
@@ -515,7 +526,7 @@ def render_markdown(out: dict[str, Any]) -> str:
         "## Scheduler seconds per generation (tournament + pool post, median)",
         report.markdown_table(["P", "seconds"], [[P, f"{s:.4f}"] for P, s in out["scheduler_seconds_per_generation"].items()]),
         f"## Cost of scoring a member (in process, one thread; {out['fitness_cost']['fitness_episodes']} episodes of {out['fitness_cost']['fitness_shots']} shots, {out['fitness_cost']['evaluation_steps']} fine-tuning steps each)",
-        report.markdown_table(["fitness", "seconds per member", "on top of the lifetime"], [["lifetime (the lifetime itself)", f"{out['fitness_cost']['lifetime_s']:.2f}", "-"]] + [[mode, f"{out['fitness_cost'][f'{mode}_fitness_s']:.2f}", f"{100 * out['fitness_cost'][f'{mode}_extra_share']:.0f}%"] for mode in ("descendant", "instinct")]),
+        report.markdown_table(["fitness", "seconds per member", "on top of the lifetime", "sample-gradients per member"], [["lifetime (the lifetime itself)", f"{out['fitness_cost']['lifetime_s']:.2f}", "-", f"{out['fitness_cost']['lifetime_sample_grads']:.0f}"]] + [[mode, f"{out['fitness_cost'][f'{mode}_fitness_s']:.2f}", f"{100 * out['fitness_cost'][f'{mode}_extra_share']:.0f}%", f"{out['fitness_cost'][f'{mode}_sample_grads']:.0f}"] for mode in ("descendant", "instinct")]),
         "## GPU variant",
         json.dumps(out["gpu"]),
         "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in out["timings"].items()),
