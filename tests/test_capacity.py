@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from gtl_ray.config_checks import load_config
-from gtl_ray.service.capacity import NodeRoom, actor_resources, local_shortfall, member_resources, no_node_fits, population_demand, stall_message, total_demand
+from gtl_ray.service.capacity import NodeRoom, actor_resources, local_gpu_shortfall, local_shortfall, member_resources, no_node_fits, population_demand, stall_message, total_demand
 from tests.conftest import TINY
 
 
@@ -37,6 +37,16 @@ def test_a_member_fits_when_one_node_has_room_by_total():
     reason = no_node_fits(c, [cpu_node])
     assert "population.gpus_per_member=1" in reason and "no node can hold one member" in reason and "10.0.0.1 CPU 16/16, GPU 0/0" in reason
     assert "no live node" in no_node_fits(c, [])
+
+
+def test_a_local_ray_about_to_start_must_have_the_gpus_one_member_actor_asks_for():
+    assert local_gpu_shortfall(config("population.gpus_per_member=0"), 0) is None
+    assert local_gpu_shortfall(config("population.gpus_per_member=1"), 1) is None
+    reason = local_gpu_shortfall(config("population.gpus_per_member=0.5"), 0)
+    assert "population.gpus_per_member=0.5" in reason and "no node can hold one member" in reason and "GPU 0" in reason
+    packed = config("population.size=8", "population.gpus_per_member=0.5", "population.members_per_actor=4")  # 2 GPUs an actor
+    assert local_gpu_shortfall(packed, 2) is None
+    assert "population.members_per_actor=4" in local_gpu_shortfall(packed, 1)
 
 
 def test_a_local_ray_must_hold_the_whole_population_at_once():
