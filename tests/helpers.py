@@ -347,7 +347,14 @@ def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
     from gtl_ray.run_store import RunStore
     from gtl_ray.service.run import evolve
 
-    config = dataclasses.replace(config, population=dataclasses.replace(config.population, cpus_per_member=1.0, resource_timeout_s=ROOM_TIMEOUT_S))
+    # One generation more than the other scenarios: the members that finish generation 1 keep
+    # their room into generation 2, so the one waiting never gets any (after the last generation
+    # they would free it).
+    config = dataclasses.replace(
+        config,
+        population=dataclasses.replace(config.population, cpus_per_member=1.0, resource_timeout_s=ROOM_TIMEOUT_S),
+        evolution=dataclasses.replace(config.evolution, generations=config.evolution.generations + 1),
+    )
     cluster.add_node(num_cpus=2)
     cluster.wait_for_nodes()
     thread, box, loss = _lose_busiest_worker_in_generation_1(config, cluster)

@@ -12,6 +12,9 @@ killing processes never touches the session's cluster, and Ray starts once for a
 lifetime there and in the driver-kill run is stretched by DELAY seconds
 (a sleep before living, results unchanged) so that a fault lands inside
 generation 1; each scenario records that no member had finished generation 1 when it struck.
+Runs have two generations, so generation 1 is the last; the node loss without room runs three
+(its waiting member must find every other member holding its room into the next generation),
+against a reference of three.
 The delay is a sleep installed by test code (`tests.helpers.slow_lifetimes`, Ray's
 worker_process_setup_hook; `tests.slow_cli` for the driver), never by gtl_ray itself.
 """
@@ -34,6 +37,9 @@ from gtl_ray.run_store import RunStore
 from tests.helpers import ROOM_TIMEOUT_S, OwnSession, assert_same_run, run_fault_cluster, session_processes, signature, slow_cli, subprocess_env, write_config
 
 DELAY = 1.0  #: seconds added to every lifetime of the disturbed runs
+#: Two generations: every fault strikes inside generation 1, the last, so the run must recover
+#: from it to finish; the crash test rewrites the last generation's checkpoint.
+RUN = ("evolution.generations=2",)
 
 
 @pytest.fixture(scope="module")
@@ -42,20 +48,28 @@ def faults(tmp_path_factory):
     config evolved in process and written by the service's RunStore (`evolve_local`, which the
     service tests hold equal to a Ray run), so the cluster spends its time on faults only."""
     where = tmp_path_factory.mktemp("faults")
-    path = write_config(where / "config.yaml", where / "runs", "faults")
+    path = write_config(where / "config.yaml", where / "runs", "faults", *RUN)
     results = run_fault_cluster(path, where / "cluster.log", DELAY)
-    reference = load_config(path, ["name=undisturbed"])
-    evolve_local(reference, store=RunStore(reference.storage, reference.name))
-    results["undisturbed"] = {"signature": signature(reference.storage, reference.name), "run_dir": os.path.join(reference.storage, reference.name)}
-    return results, load_config(path)
+    config = load_config(path)
+    for key, generations in (("undisturbed", config.evolution.generations), (LONGER, config.evolution.generations + 1)):
+        reference = load_config(path, [f"name={key}", f"evolution.generations={generations}"])
+        evolve_local(reference, store=RunStore(reference.storage, reference.name))
+        results[key] = {"signature": signature(reference.storage, reference.name), "run_dir": os.path.join(reference.storage, reference.name), "generations": generations}
+    return results, config
+
+
+#: the reference of node_loss_without_room, which runs one generation more (tests/helpers.py)
+LONGER = "undisturbed-longer"
 
 
 def scenario(faults, name: str) -> tuple[dict, dict, int, int]:
+    """(the scenario's result, its undisturbed reference's signature, P, G)."""
     results, config = faults
-    for needed in ("undisturbed", name):
+    reference = LONGER if name == "node_loss_without_room" else "undisturbed"
+    for needed in (reference, name):
         assert needed in results, f"scenario {needed} did not report:\n{results['log_tail']}"
         assert "exception" not in results[needed], results[needed]["exception"]
-    return results[name], results["undisturbed"]["signature"], config.population.size, config.evolution.generations
+    return results[name], results[reference]["signature"], config.population.size, results[reference]["generations"]
 
 
 @pytest.mark.slow
@@ -71,7 +85,7 @@ def test_member_killed_mid_lifetime_is_retried_to_the_same_result(faults):
 def test_driver_killed_mid_run_resumes_to_the_same_result(ray_session, faults, tmp_path):
     _, reference, P, G = scenario(faults, "undisturbed")
     storage, name = tmp_path / "runs", "driver-kill"
-    path = write_config(tmp_path / "config.yaml", storage, name)
+    path = write_config(tmp_path / "config.yaml", storage, name, *RUN)
     store = RunStore(str(storage), name)
     # Its own local Ray (--address local never attaches to another cluster on this machine).
     with OwnSession(slow_cli("evolve", str(path), "--storage", str(storage), "--address", "local"), tmp_path / "driver.log", subprocess_env(DELAY)) as driver:
@@ -127,12 +141,12 @@ def test_node_lost_leaving_too_little_room_stops_with_the_resume_command_then_re
 
 
 def test_crash_while_writing_a_checkpoint_resumes_from_the_previous_generation(ray_session, faults, tmp_path, caplog):
-    """What a crash inside the pool's write of generation 2 leaves behind: some of its gene files
-    (one truncated, one only as a temp file), lineage.parquet already holding its rows, a
-    truncated manifest temp file, and a manifest that still names generations 0-1 only."""
+    """What a crash inside the pool's write of the last generation (G-1) leaves behind: some of
+    its gene files (one truncated, one only as a temp file), lineage.parquet already holding its
+    rows, a truncated manifest temp file, and a manifest that still names generations 0..G-2 only."""
     undisturbed, reference, P, G = scenario(faults, "undisturbed")
     storage, name = tmp_path / "runs", "crashed"
-    path = write_config(tmp_path / "config.yaml", storage, name)
+    path = write_config(tmp_path / "config.yaml", storage, name, *RUN)
     source = RunStore.from_path(undisturbed["run_dir"])
     shutil.copytree(source.run_dir, storage / name, ignore=shutil.ignore_patterns("tune-from-*", "final"))
     store = RunStore(str(storage), name)
