@@ -12,7 +12,6 @@ where the premise does not hold, checked on the weights themselves; `write_back`
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from gtl_ray.learngene.narrow import shrunk
 from gtl_ray.learngene.units import Unit, find_units
