@@ -143,8 +143,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")
     g.add_argument("--work", default="/tmp/gtl-ablation", help="cache of finished units (an interrupted ablation resumes from it)")
     args = p.parse_args(argv)
-    args.out = args.out or str(ABLATION_OUT if args.ablation else str(DEFAULT_OUT).format(profile="tiny" if args.tiny else "quick" if args.quick else "full"))
+    args.out = args.out or str(ABLATION_OUT if args.ablation else str(DEFAULT_OUT).format(profile=profile_name(args)))
     return args
+
+
+def profile_name(args: argparse.Namespace) -> str:
+    """The PROFILES key that --tiny / --quick pick (full without either)."""
+    return "tiny" if args.tiny else "quick" if args.quick else "full"
 
 
 # ------------------------------------------------------------------ pieces
@@ -333,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import ablation
 
         return ablation.main(args)
-    profile = PROFILES["tiny" if args.tiny else "quick" if args.quick else "full"]
+    profile = PROFILES[profile_name(args)]
     torch.set_num_threads(args.threads)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     started = time.time()
