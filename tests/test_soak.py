@@ -20,7 +20,9 @@ Bound: for every figure, the max over the last 10 generations <= ratio x the max
 32 MiB, the members' private memory 8 MiB per member; open files 8). The object store holds
 between one and two generations of genes depending on how far the members are into the
 generation when it is sampled, so it gets ratio 1.2 + 1 MiB: a leak of one gene per member per
-generation would exceed it within a few generations.
+generation would exceed it within a few generations. This needs the session's Ray to free dead
+objects promptly (conftest: free_objects_batch_size 8, not Ray's 100, which at P = 8 keeps ~6
+generations of dead genes in the store and made this bound flake).
 """
 from __future__ import annotations
 
