@@ -35,7 +35,7 @@ TINY = [
 #: `make test` (xdist, --dist loadfile --no-loadscope-reorder) files are handed to the workers in
 #: collection order, so these start first and the short files fill in behind them: a long file
 #: started near the end would leave the other worker idle while it runs.
-LONGEST_FIRST = ("test_service.py", "test_faults.py", "test_cli.py", "test_monitoring.py", "test_placement.py", "test_soak.py", "test_benchmarks.py", "test_bad_input.py", "test_exit.py", "test_compute.py")
+LONGEST_FIRST = ("test_service.py", "test_faults.py", "test_cli.py", "test_monitoring.py", "test_soak.py", "test_benchmarks.py", "test_bad_input.py", "test_exit.py", "test_compute.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -378,10 +378,32 @@ def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
     }
 
 
-#: Run in this order on one cluster; node loss last (it leaves the cluster a node short), then
+def scenario_placement(config, cluster) -> dict[str, Any]:
+    """4 members of 1 GPU on the two 2-GPU workers (the head has none): each member's node and
+    GPU ids, from its Tune results. First, while both workers are there."""
+    import dataclasses
+    import glob
+
+    from gtl_ray.service.run import evolve
+
+    config = dataclasses.replace(
+        config,
+        population=dataclasses.replace(config.population, size=4, gpus_per_member=1.0),
+        evolution=dataclasses.replace(config.evolution, generations=1, tournament_size=2),
+    )
+    outcome = evolve(config)
+    rows = []
+    for path in glob.glob(os.path.join(outcome.run_dir, "tune-from-*", "*", "result.json")):
+        with open(path) as handle:
+            rows += [json.loads(line) for line in handle if line.strip()]
+    return {"members": [{"member": r["member"], "node": r["node_id"], "gpu_ids": r["gpu_ids"]} for r in rows], "workers": sorted(w.node_id for w in cluster.worker_nodes)}
+
+
+#: Run in this order on one cluster; placement first (it needs both workers); node loss last (it leaves the cluster a node short), then
 #: the loss that leaves too little room (it adds the nodes it needs). The undisturbed reference
 #: is evolved in process by the test (tests/test_faults.py).
 SCENARIOS: dict[str, Callable] = {
+    "placement": scenario_placement,
     "member_kill": scenario_member_kill,
     "pool_kill": scenario_pool_kill,
     "node_loss": scenario_node_loss,
@@ -390,8 +412,8 @@ SCENARIOS: dict[str, Callable] = {
 
 
 def main(argv: list[str]) -> int:
-    """A head (1 CPU: driver and pool) and two worker nodes (2 CPUs each), then every scenario
-    on a run of its own name; one result line per scenario."""
+    """A head (1 CPU: driver and pool) and two worker nodes (2 CPUs and 2 fake GPUs each), then
+    every scenario on a run of its own name; one result line per scenario."""
     import traceback
 
     import ray
@@ -400,17 +422,21 @@ def main(argv: list[str]) -> int:
     from gtl_ray.config_checks import load_config
 
     (config_path,) = argv
-    cluster = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    started = time.time()
+    cluster = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 1, "num_gpus": 0, "include_dashboard": False})
     ray.init(address=cluster.address, runtime_env=slow_runtime_env(float(os.environ.get(DELAY_ENV) or 0)))
     try:
         for _ in range(2):
-            cluster.add_node(num_cpus=2)
+            cluster.add_node(num_cpus=2, num_gpus=2)  # fake GPUs: only the placement scenario asks for them
         cluster.wait_for_nodes()
+        print(f"{RESULT}cluster_start {json.dumps({'seconds': round(time.time() - started, 1)})}", flush=True)
         for name, scenario in SCENARIOS.items():
+            began = time.time()
             try:
                 result = scenario(load_config(config_path, [f"name={name}"]), cluster)
             except Exception:
                 result = {"exception": traceback.format_exc()}
+            result["seconds"] = round(time.time() - began, 1)
             print(f"{RESULT}{name} {json.dumps(result)}", flush=True)
     finally:
         ray.shutdown()

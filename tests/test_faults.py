@@ -1,14 +1,15 @@
 """Faults on a real Ray: a member actor killed mid-lifetime, the driver killed mid-run, the
 learngene pool killed, a worker node lost (with room left for every member, and without), a
-crash while a checkpoint is written.
+crash while a checkpoint is written. And, on the same multi-node cluster, GPU placement.
 
 Every disturbed run must end equal to the undisturbed run of the same config and seed: the same
 final learngene and the same lineage (timing columns aside), P x G rows with unique ids.
 
 The reference is the same config evolved in process (`evolve_local`, held equal to a Ray run by
 the service tests). The member, pool and node-loss runs share one subprocess with a Ray cluster of its own
-(`ray.cluster_utils.Cluster`: a 1-CPU head for the driver and pool, two 2-CPU workers), so that
-killing processes never touches the session's cluster, and Ray starts once for all four. Every
+(`ray.cluster_utils.Cluster`: a 1-CPU head for the driver and pool, two workers of 2 CPUs and 2
+fake GPUs), so that killing processes never touches the session's cluster, and Ray starts once
+for all four and for the placement run (4 members of 1 GPU, which must land 2 per worker). Every
 lifetime there and in the driver-kill run is stretched by DELAY seconds
 (a sleep before living, results unchanged) so that a fault lands inside
 generation 1; each scenario records that no member had finished generation 1 when it struck.
@@ -25,6 +26,7 @@ import os
 import shutil
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,20 @@ def scenario(faults, name: str) -> tuple[dict, dict, int, int]:
         assert needed in results, f"scenario {needed} did not report:\n{results['log_tail']}"
         assert "exception" not in results[needed], results[needed]["exception"]
     return results[name], results[reference]["signature"], config.population.size, results[reference]["generations"]
+
+
+@pytest.mark.slow
+def test_four_gpu_members_fill_two_two_gpu_nodes(faults):
+    """Placement, on the same cluster before any fault: 4 members of 1 GPU over two nodes of 2
+    (fake) GPUs land 2 per node, each holding one GPU id of its own."""
+    result, _, _, _ = scenario(faults, "placement")
+    members = result["members"]
+    assert sorted(m["member"] for m in members) == list(range(4))
+    per_node = Counter(m["node"] for m in members)
+    assert set(per_node) == set(result["workers"]) and sorted(per_node.values()) == [2, 2]
+    for node in per_node:
+        ids = [tuple(m["gpu_ids"]) for m in members if m["node"] == node]
+        assert all(len(i) == 1 for i in ids) and len(set(ids)) == 2
 
 
 @pytest.mark.slow

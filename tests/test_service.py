@@ -106,7 +106,7 @@ def test_resume_extends_an_interrupted_run_to_the_same_result(resumed_run, finis
 def test_each_member_actor_holds_its_gpu_share(ray_session, tiny_config):
     """Half a GPU per member: every member actor is handed one (fake) GPU id of the session's
     four, two members per GPU. Whole GPUs, one distinct id per member across nodes, are
-    tests/test_placement.py's."""
+    tests/test_faults.py's (placement on its multi-node cluster)."""
     half = tiny_config("population.gpus_per_member=0.5", "evolution.generations=1", name="halfgpus")
     rows = member_results(evolve(half).run_dir)
     ids = [tuple(r["gpu_ids"]) for r in rows]
