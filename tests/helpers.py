@@ -300,6 +300,37 @@ def scenario_pool_kill(config, cluster) -> dict[str, Any]:
     }
 
 
+def scenario_driver_kill(config, cluster) -> dict[str, Any]:
+    """SIGKILL the driver, `gtl-ray evolve --address CLUSTER` in a process of its own (as `ray job
+    submit` runs it), once generation 0 is checkpointed: its job's actors (pool, members) go
+    with it. Then resume on the same cluster at once, as a user would."""
+    from gtl_ray.run_store import RunStore
+    from gtl_ray.service.run import evolve
+
+    store = RunStore(config.storage, config.name)
+    path = Path(config.storage) / f"{config.name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    with OwnSession(slow_cli("evolve", str(path), "--address", cluster.address), path.with_suffix(".log"), subprocess_env(float(os.environ.get(DELAY_ENV) or 0))) as driver:
+        deadline = time.time() + 180
+        while not (store.exists() and store.read_manifest()["generations_completed"] >= 1):
+            if driver.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"no generation checkpointed before the driver ended or 180 s passed:\n{driver.tail()}")
+            time.sleep(0.05)
+        pending = _pending_members(config)
+        os.kill(driver.proc.pid, signal.SIGKILL)
+        driver.proc.wait()
+        done_at_kill = store.read_manifest()["generations_completed"]
+    outcome = evolve(config, resume=True)
+    return {
+        "pending_at_kill": pending,
+        "done_at_kill": done_at_kill,
+        "driver_leftovers": driver.leftovers,
+        "resumed_generations": outcome.generations_completed,
+        "signature": signature(config.storage, config.name),
+    }
+
+
 def _lose_busiest_worker_in_generation_1(config, cluster) -> tuple[threading.Thread, dict[str, Any], dict[str, Any]]:
     """Start the run in the background; once generation 0 is checkpointed (every member inside
     generation 1), remove the worker node holding most members, without a graceful shutdown."""
@@ -406,6 +437,7 @@ SCENARIOS: dict[str, Callable] = {
     "placement": scenario_placement,
     "member_kill": scenario_member_kill,
     "pool_kill": scenario_pool_kill,
+    "driver_kill": scenario_driver_kill,
     "node_loss": scenario_node_loss,
     "node_loss_without_room": scenario_node_loss_without_room,
 }

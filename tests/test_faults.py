@@ -6,16 +6,17 @@ Every disturbed run must end equal to the undisturbed run of the same config and
 final learngene and the same lineage (timing columns aside), P x G rows with unique ids.
 
 The reference is the same config evolved in process (`evolve_local`, held equal to a Ray run by
-the service tests). The member, pool and node-loss runs share one subprocess with a Ray cluster of its own
+the service tests). Every Ray run here shares one subprocess with a Ray cluster of its own
 (`ray.cluster_utils.Cluster`: a 1-CPU head for the driver and pool, two workers of 2 CPUs and 2
-fake GPUs), so that killing processes never touches the session's cluster, and Ray starts once
-for all four and for the placement run (4 members of 1 GPU, which must land 2 per worker). Every
-lifetime there and in the driver-kill run is stretched by DELAY seconds
-(a sleep before living, results unchanged) so that a fault lands inside
-generation 1; each scenario records that no member had finished generation 1 when it struck.
-Runs have two generations, so generation 1 is the last; the node loss without room runs three
-(its waiting member must find every other member holding its room into the next generation),
-against a reference of three.
+fake GPUs), so that killing processes never touches the session's cluster and Ray starts once:
+placement first (4 members of 1 GPU must land 2 per worker), then the member, pool and driver
+kills (the driver is `gtl-ray evolve --address CLUSTER` in a process of its own, as `ray job
+submit` runs it; the resume follows at once on the same cluster), then the node losses. Every
+lifetime there is stretched by DELAY seconds (a sleep before living, results unchanged) so that
+a fault lands inside generation 1; each scenario records that no member had finished generation
+1 when it struck. Runs have two generations, so generation 1 is the last; the node loss without
+room runs three (its waiting member must find every other member holding its room into the next
+generation), against a reference of three.
 The delay is a sleep installed by test code (`tests.helpers.slow_lifetimes`, Ray's
 worker_process_setup_hook; `tests.slow_cli` for the driver), never by gtl_ray itself.
 """
@@ -24,8 +25,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from gtl_ray.config_checks import load_config
 from gtl_ray.evolution import evolve_local
 from gtl_ray.evolution.strategy import Strategy
 from gtl_ray.run_store import RunStore
-from tests.helpers import ROOM_TIMEOUT_S, OwnSession, assert_same_run, run_fault_cluster, session_processes, signature, slow_cli, subprocess_env, write_config
+from tests.helpers import ROOM_TIMEOUT_S, assert_same_run, run_fault_cluster, signature, write_config
 
 DELAY = 1.0  #: seconds added to every lifetime of the disturbed runs
 #: Two generations: every fault strikes inside generation 1, the last, so the run must recover
@@ -98,26 +97,12 @@ def test_member_killed_mid_lifetime_is_retried_to_the_same_result(faults):
 
 
 @pytest.mark.slow
-def test_driver_killed_mid_run_resumes_to_the_same_result(ray_session, faults, tmp_path):
-    _, reference, P, G = scenario(faults, "undisturbed")
-    storage, name = tmp_path / "runs", "driver-kill"
-    path = write_config(tmp_path / "config.yaml", storage, name, *RUN)
-    store = RunStore(str(storage), name)
-    # Its own local Ray (--address local never attaches to another cluster on this machine).
-    with OwnSession(slow_cli("evolve", str(path), "--storage", str(storage), "--address", "local"), tmp_path / "driver.log", subprocess_env(DELAY)) as driver:
-        deadline = time.time() + 180
-        while not (store.exists() and store.read_manifest()["generations_completed"] >= 1):
-            assert driver.proc.poll() is None, f"the driver ended before a generation was checkpointed:\n{driver.tail()}"
-            assert time.time() < deadline, f"no generation checkpointed in 180 s:\n{driver.tail()}"
-            time.sleep(0.05)
-        os.kill(driver.proc.pid, signal.SIGKILL)
-        driver.proc.wait()
-        done_at_kill = store.read_manifest()["generations_completed"]
-    assert 1 <= done_at_kill < G  # killed mid-run
-    assert len(driver.leftovers) > 1 and session_processes(driver.proc.pid) == []  # its Ray outlived it, then was ended
-
-    assert main(["evolve", str(path), "--resume", "--storage", str(storage)]) == 0
-    assert_same_run(signature(storage, name), reference, P, G)
+def test_driver_killed_mid_run_resumes_to_the_same_result(faults):
+    result, reference, P, G = scenario(faults, "driver_kill")
+    assert result["pending_at_kill"] == [1] * P  # every member was inside generation 1
+    assert 1 <= result["done_at_kill"] < G  # killed mid-run
+    assert result["resumed_generations"] == G
+    assert_same_run(result["signature"], reference, P, G)
 
 
 @pytest.mark.slow
