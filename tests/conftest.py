@@ -51,7 +51,7 @@ def ray_session():
 
     if not ray.is_initialized():
         # Ray frees released objects in batches of 100 (free_objects_batch_size): at the soak's
-        # 8 members x 2 genes a generation that holds ~6 generations of dead genes, so the store
+        # 8 members x 2 genes a generation (measured) that holds ~6 generations of dead genes, so the store
         # saws between ~2 and ~9 MB with a phase that differs run to run (CI, stop 19: a first
         # 10 generations' peak of 4.2 MB against 6.6 MB later). A batch of 8 frees within a
         # generation, so the soak sees what is alive. Read by the raylet this ray.init starts.
