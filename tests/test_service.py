@@ -129,7 +129,7 @@ def test_existing_run_is_not_overwritten_by_accident(ray_session, finished_run):
 def test_ray_run_equals_in_process_reference_with_the_science_options(ray_session, tiny_config, tmp_path):
     from tests.test_science_options import SCIENCE
 
-    config = tiny_config(*SCIENCE, name="science")
+    config = tiny_config(*SCIENCE, "evolution.generations=2", name="science")  # 2: reptile across a generation's end
     outcome = evolve(config)
     store = RunStore(config.storage, config.name)
     manifest = store.read_manifest()
