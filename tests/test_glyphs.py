@@ -195,6 +195,6 @@ def test_config_checks():
     with pytest.raises(ConfigError, match="data.splits: glyphs data takes class counts"):
         load_config("configs/glyphs.yaml", ["data.splits.novel=['U+0041 A', 'U+0042 B']"])
     with pytest.raises(ConfigError, match="lifetime.train_per_class: train_per_class \\+ query_per_class = 45 but data.images_per_class is 40"):
-        load_config("configs/glyphs.yaml", ["data.images_per_class=40"])
+        load_config("configs/glyphs.yaml", ["lifetime.train_per_class=30", "data.images_per_class=40"])
     with pytest.raises(ConfigError, match="data.format: 'glyph' is not allowed; choose one of procedural, glyphs"):
         load_config("configs/glyphs.yaml", ["data.format=glyph"])
