@@ -254,6 +254,27 @@ def _pending_members(config) -> list[int]:
     return ray.get([pool.next_generation.remote(m) for m in range(config.population.size)])
 
 
+def scenario_placement(config, cluster) -> dict[str, Any]:
+    """4 members of 1 GPU on the two 2-GPU workers (the head has none): each member's node and
+    GPU ids, from its Tune results. First, while both workers are there."""
+    import dataclasses
+    import glob
+
+    from gtl_ray.service.run import evolve
+
+    config = dataclasses.replace(
+        config,
+        population=dataclasses.replace(config.population, size=4, gpus_per_member=1.0),
+        evolution=dataclasses.replace(config.evolution, generations=1, tournament_size=2),
+    )
+    outcome = evolve(config)
+    rows = []
+    for path in glob.glob(os.path.join(outcome.run_dir, "tune-from-*", "*", "result.json")):
+        with open(path) as handle:
+            rows += [json.loads(line) for line in handle if line.strip()]
+    return {"members": [{"member": r["member"], "node": r["node_id"], "gpu_ids": r["gpu_ids"]} for r in rows], "workers": sorted(w.node_id for w in cluster.worker_nodes)}
+
+
 def scenario_member_kill(config, cluster) -> dict[str, Any]:
     """SIGKILL one member's actor process while every member is inside generation 1."""
     started = len(_member_actors(state=None))
@@ -325,7 +346,6 @@ def scenario_driver_kill(config, cluster) -> dict[str, Any]:
     return {
         "pending_at_kill": pending,
         "done_at_kill": done_at_kill,
-        "driver_leftovers": driver.leftovers,
         "resumed_generations": outcome.generations_completed,
         "signature": signature(config.storage, config.name),
     }
@@ -409,30 +429,9 @@ def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
     }
 
 
-def scenario_placement(config, cluster) -> dict[str, Any]:
-    """4 members of 1 GPU on the two 2-GPU workers (the head has none): each member's node and
-    GPU ids, from its Tune results. First, while both workers are there."""
-    import dataclasses
-    import glob
-
-    from gtl_ray.service.run import evolve
-
-    config = dataclasses.replace(
-        config,
-        population=dataclasses.replace(config.population, size=4, gpus_per_member=1.0),
-        evolution=dataclasses.replace(config.evolution, generations=1, tournament_size=2),
-    )
-    outcome = evolve(config)
-    rows = []
-    for path in glob.glob(os.path.join(outcome.run_dir, "tune-from-*", "*", "result.json")):
-        with open(path) as handle:
-            rows += [json.loads(line) for line in handle if line.strip()]
-    return {"members": [{"member": r["member"], "node": r["node_id"], "gpu_ids": r["gpu_ids"]} for r in rows], "workers": sorted(w.node_id for w in cluster.worker_nodes)}
-
-
-#: Run in this order on one cluster; placement first (it needs both workers); node loss last (it leaves the cluster a node short), then
-#: the loss that leaves too little room (it adds the nodes it needs). The undisturbed reference
-#: is evolved in process by the test (tests/test_faults.py).
+#: Run in this order on one cluster: placement first (it needs both workers); node loss last (it
+#: leaves the cluster a node short), then the loss that leaves too little room (it adds the nodes
+#: it needs). The undisturbed reference is evolved in process by the test (tests/test_faults.py).
 SCENARIOS: dict[str, Callable] = {
     "placement": scenario_placement,
     "member_kill": scenario_member_kill,
