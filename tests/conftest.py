@@ -50,11 +50,11 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        # Ray frees released objects in batches of 100 (free_objects_batch_size): at the soak's
-        # 8 members x 2 genes a generation (measured) that holds ~6 generations of dead genes, so the store
-        # saws between ~2 and ~9 MB with a phase that differs run to run (CI, stop 19: a first
-        # 10 generations' peak of 4.2 MB against 6.6 MB later). A batch of 8 frees within a
-        # generation, so the soak sees what is alive. Read by the raylet this ray.init starts.
+        # Ray frees released objects in batches of 100 (free_objects_batch_size): with 8 soak
+        # members x 2 genes a generation (measured) that held ~6 generations of dead genes, so
+        # the store sawed between ~2 and ~9 MB with a phase that differs run to run (CI, stop
+        # 19: a first 10 generations' peak of 4.2 MB against 6.6 MB later). A batch of 8 frees
+        # within a generation, so the soak sees what is alive. Read by the raylet ray.init starts.
         os.environ.setdefault("RAY_free_objects_batch_size", "8")
         ray.init(address="local", num_cpus=4, num_gpus=4, include_dashboard=False, namespace="gtl_ray", log_to_driver=False)
     yield ray

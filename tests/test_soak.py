@@ -3,10 +3,10 @@ object-store use, the driver's RSS and open files, the pool actor's RSS and the 
 memory; none may grow.
 
 Sizes: P members x G generations (24 for P = 4, 30 for P = 64), each member 4/P of a CPU
-(fractional, so P members fit the session's 4 CPUs). Lifetimes are real but the smallest the config allows: VGG11 at width
-0.125, 2-way environments of 2 training + 2 query images, one epoch. Width 0.125 (not 0.0625)
-keeps a learngene at ~125 kB, above Ray's 100 kB inline limit, so genes really go through the
-plasma object store being measured.
+(fractional, so P members fit the session's 4 CPUs). Lifetimes are real but the smallest the
+config allows: VGG11 at width 0.125, 2-way environments of 2 training + 2 query images, one
+epoch. Width 0.125 (not 0.0625) keeps a learngene at ~125 kB, above Ray's 100 kB inline limit,
+so genes really go through the plasma object store being measured.
 
 P = 4 runs in every `make test` (~25 s alone; P = 8 took ~40 s, P = 16 spent most of its 100 s
 starting 16 actor processes, which says nothing about growth over generations; on the suite's 2
