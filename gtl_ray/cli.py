@@ -12,13 +12,14 @@ import sys
 from typing import Any
 
 from gtl_ray.config import GTLConfig
-from gtl_ray.config_checks import load_config
 from gtl_ray.errors import GTLError, RunFailed
 
 log = logging.getLogger("gtl_ray")
 
 
 def _config(args: argparse.Namespace, *extra: str) -> GTLConfig:
+    from gtl_ray.config_checks import load_config  # checks against the models: imports torch
+
     overrides = list(args.set or []) + list(extra)
     # --storage and --name are strings as typed (JSON quoting is YAML), not YAML to interpret.
     if getattr(args, "storage", None):

@@ -24,16 +24,18 @@ import math
 import re
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gtl_ray import formats, storage
 from gtl_ray.config import DescendantShape, GTLConfig, describe_differences, from_dict
 from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import LineageRecord, read_lineage, write_lineage
-from gtl_ray.evolution.population import GenerationSummary
-from gtl_ray.evolution.final import FinalChoice
 from gtl_ray.evolution.strategy import INITIAL, Assignment, EvolutionState, Parent
+from gtl_ray.evolution.summary import GenerationSummary
 from gtl_ray.learngene import Learngene
+
+if TYPE_CHECKING:
+    from gtl_ray.evolution.final import FinalChoice
 
 MANIFEST_VERSION = 2
 MANIFEST = "manifest.json"

@@ -1,7 +1,7 @@
 """Run figures go to Ray's metrics (Prometheus through the metrics agent) from the pool."""
 from __future__ import annotations
 
-from gtl_ray.evolution.population import GenerationSummary
+from gtl_ray.evolution.summary import GenerationSummary
 from gtl_ray.service.metrics import METRICS, RunMetrics, exported_name
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gtl_ray.evolution.population import GenerationSummary
+from gtl_ray.evolution.summary import GenerationSummary
 from gtl_ray.progress import Progress
 from gtl_ray.service.metrics import METRICS, exported_name
 from gtl_ray.service.tensorboard import PopulationBoard, event_file_name

@@ -15,7 +15,8 @@ from gtl_ray.data import Splits, load_splits
 from gtl_ray.evolution.final import FinalChoice, choose_final
 from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.lineage import LineageRecord
-from gtl_ray.evolution.population import GenerationSummary, fitness_stats, live_assignment, summarize
+from gtl_ray.evolution.population import live_assignment
+from gtl_ray.evolution.summary import GenerationSummary, fitness_stats, run_compute, summarize
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.executor import Executor
 from gtl_ray.learngene import Learngene
@@ -45,13 +46,6 @@ class EvolutionResult:
 def member_threads(config: GTLConfig) -> int:
     """Torch threads a member uses: its CPU share, at least one (fixed, for determinism)."""
     return max(1, int(config.population.cpus_per_member))
-
-
-def run_compute(lineage: list[LineageRecord], pretrain: int, final: int) -> dict[str, int]:
-    """Sample-gradients a run spent, by where (the figures benchmarks compare arms by)."""
-    lifetime = sum(r.lifetime_sample_grads for r in lineage)
-    fitness = sum(r.fitness_sample_grads for r in lineage)
-    return {"pretrain": pretrain, "lifetime": lifetime, "fitness": fitness, "final_selection": final, "total": pretrain + lifetime + fitness + final}
 
 
 def evolve_local(config: GTLConfig, splits: Splits | None = None, on_generation: Callable[[int, dict[str, float]], None] | None = None, cache_dir: str | None = None, executor: Executor | None = None, store: Checkpoints | None = None) -> EvolutionResult:

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from gtl_ray.config import GTLConfig
-from gtl_ray.evolution.lifetime import newborn
 from gtl_ray.evolution.lineage import member_id
 from gtl_ray.evolution.mutation import MutationRecord, mutate_tensors
 from gtl_ray.evolution.selection import rank, select_parents
 from gtl_ray.evolution.writeback import mean_step, take_step
-from gtl_ray.learngene import Learngene, extract_learngene
+from gtl_ray.learngene import Learngene
 from gtl_ray.seeding import numpy_rng
 
 INITIAL = "initial"  #: Parent.id of generation 0's pre-trained gene (`evolution.init: pretrained`)
@@ -162,6 +161,11 @@ class Strategy:
         gene, _ = self.inherit(assignment, state.gene(assignment.parent))
         if gene is not None:
             return gene
+        # Only here does the strategy touch a network: the learngene pool imports this module
+        # and needs torch only when reptile averages a random-born member's gene.
+        from gtl_ray.evolution.lifetime import newborn
+        from gtl_ray.learngene.transplant import extract_learngene
+
         return extract_learngene(newborn(self.config, state.generation, member), self.config.learngene.share, generation=state.generation, member=member)
 
     def _offspring(self, state: EvolutionState, fitness: Sequence[float], genes: Sequence[Learngene], order: list[int], needed: list[int]) -> dict[int, Parent]:

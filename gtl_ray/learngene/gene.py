@@ -2,29 +2,27 @@
 
 Stored as safetensors with the metadata (architecture, width, share, per-layer blocks, checksum)
 in the header, to a local path or any pyarrow.fs URI. Loading parses the safetensors header only
-(never executes a file) and verifies the checksum.
+(never executes a file) and verifies the checksum. Numpy only: the learngene pool and
+`gtl-ray inspect` read, average and write genes without importing torch; cutting a gene out of a
+network and implanting one is `gtl_ray.learngene.transplant`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import safetensors.numpy
-from torch import nn
 
 from gtl_ray import storage
 from gtl_ray.errors import LearngeneError
-from gtl_ray.learngene import header, surgery
+from gtl_ray.learngene import header
 from gtl_ray.learngene.header import FORMAT
-from gtl_ray.learngene.rest import shape_rest
-from gtl_ray.learngene.units import backbone_parameter_count
-from gtl_ray.models.layers import Network
+from gtl_ray.learngene.names import gene_units
 
 GENERIC_FAMILY = "generic"  #: `family` of a learngene cut from a network that is not a built-in one
-M = TypeVar("M", bound=nn.Module)
 
 
 @dataclass
@@ -51,7 +49,7 @@ class Learngene:
 
     @property
     def units(self) -> list[str]:
-        return surgery.gene_units(self.tensors)
+        return gene_units(self.tensors)
 
     @property
     def channels(self) -> dict[str, tuple[int, int]]:
@@ -132,42 +130,3 @@ def tensors_checksum(tensors: dict[str, np.ndarray]) -> str:
         digest.update(f"{key}|{value.dtype.str}|{value.shape}|".encode())
         digest.update(value.tobytes())
     return "sha256:" + digest.hexdigest()
-
-
-def extract_learngene(model: nn.Module, share: float = 0.20, **info: Any) -> Learngene:
-    """Cut the learngene out of `model`: the chained channel blocks holding `share` of its backbone.
-
-    `model` is a built-in network (`create_model`) or any CNN made of Conv2d (+ BatchNorm2d)
-    layers (see `gtl_ray.learngene.units`); for the latter `architecture` is its class name,
-    `family` "generic", `width` 1 and `depth` its number of conv layers. Keyword arguments go into
-    the file's `info` (e.g. `preprocessing=...`, `provenance=...`, see `gene_info`).
-    """
-    rho = surgery.solve_rho(model, share)
-    num_params = surgery.gene_parameter_count(model, rho)
-    total = backbone_parameter_count(model)
-    tensors = surgery.extract_tensors(model, rho)
-    if isinstance(model, Network):
-        described = (model.arch, model.family, float(model.width), int(model.depth))
-    else:
-        described = (type(model).__name__, GENERIC_FAMILY, 1.0, len(surgery.gene_units(tensors)))
-    return Learngene(tensors, *described, rho, num_params / total, num_params, total, dict(info))
-
-
-def implant(gene: Learngene, model: M, layer_map: dict[str, str] | None = None, rest_init: str = "default", rest_scale: float = 0.1) -> M:
-    """Write `gene` into `model`'s channel slots; every slot not covered keeps its initialization,
-    shaped by `rest_init` (`default`, `scaled` by `rest_scale`, or `zero_cross`: see
-    `learngene.rest`). Returns `model`.
-
-    `model` is a network of the gene's family (same, wider or deeper) or any other CNN made of
-    Conv2d (+ BatchNorm2d). `layer_map` maps target unit -> learngene unit (a subset is fine);
-    None infers it (`surgery.infer_layer_map`: same names, else by kernel size in forward order).
-    Raises LearngeneError naming the layer and both shapes when a block does not fit.
-    """
-    if layer_map is None and isinstance(model, Network) and gene.family not in (GENERIC_FAMILY, model.family):
-        raise LearngeneError(
-            f"learngene of family {gene.family!r} ({gene.architecture}) cannot go into a {model.family!r} network "
-            f"({model.arch}) by layer names; pass layer_map={{target_unit: learngene_unit}} to place it anyway"
-        )
-    slots = surgery.implant_tensors(gene.tensors, model, layer_map)
-    shape_rest({s.target: s.unit.conv for s in slots}, {s.target: (s.k_out, s.k_in) for s in slots}, rest_init, rest_scale)
-    return model

@@ -16,7 +16,7 @@ import numpy as np
 
 from gtl_ray import formats, storage
 from gtl_ray.errors import LearngeneError, StorageError, quote
-from gtl_ray.learngene.surgery import BN_KEYS
+from gtl_ray.learngene.names import BN_KEYS
 
 FORMAT = "gtl_ray.learngene/1"
 MAX_HEADER_BYTES = 16 * storage.MiB  #: the safetensors JSON header (names, shapes, metadata)

@@ -22,9 +22,10 @@ import torch
 from torch import nn
 
 from gtl_ray.errors import LearngeneError
-from gtl_ray.learngene.units import BN_KEYS, Unit, backbone_parameter_count, find_units, model_name
+from gtl_ray.learngene.names import BN_KEYS, gene_units
+from gtl_ray.learngene.units import Unit, backbone_parameter_count, find_units, model_name
 
-__all__ = ["BN_KEYS", "Channels", "Slot", "extract_tensors", "gene_parameter_count", "gene_slots", "gene_units", "implant_tensors", "infer_layer_map", "kept", "solve_rho", "unit_block"]
+__all__ = ["Channels", "Slot", "extract_tensors", "gene_parameter_count", "gene_slots", "implant_tensors", "infer_layer_map", "kept", "solve_rho", "unit_block"]
 
 
 def kept(channels: int, rho: float) -> int:
@@ -96,11 +97,6 @@ def extract_tensors(model: nn.Module, rho: float, channels: Channels | None = No
                 for key in BN_KEYS:
                     tensors[f"{name}.bn.{key}"] = _numpy(getattr(unit.bn, key), rows)
     return tensors
-
-
-def gene_units(tensors: dict[str, np.ndarray]) -> list[str]:
-    """Unit names held by a learngene, in insertion (forward) order."""
-    return [k[: -len(".conv.weight")] for k in tensors if k.endswith(".conv.weight")]
 
 
 def _kernel_name(kernel: tuple[int, ...]) -> str:

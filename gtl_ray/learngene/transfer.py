@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from gtl_ray.errors import LearngeneError
-from gtl_ray.learngene.units import BN_KEYS, Unit, backbone_parameter_count, find_units, model_name
+from gtl_ray.learngene.names import BN_KEYS
+from gtl_ray.learngene.units import Unit, backbone_parameter_count, find_units, model_name
 from gtl_ray.models import Network
 
 

@@ -26,7 +26,6 @@ from torch import nn
 from gtl_ray.errors import LearngeneError
 from gtl_ray.models.layers import ConvBN, Network
 
-BN_KEYS = ("weight", "bias", "running_mean", "running_var")
 IMAGE_CHANNELS = 3
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ray.util.metrics import Counter, Gauge
 
 if TYPE_CHECKING:
-    from gtl_ray.evolution.population import GenerationSummary
+    from gtl_ray.evolution.summary import GenerationSummary
 
 EXPORT_PREFIX = "ray_"  #: what Ray's Prometheus export puts before every application metric
 METRICS: dict[str, tuple[str, str]] = {  #: name -> (kind, description)

@@ -25,10 +25,9 @@ import ray
 
 from gtl_ray.config import GTLConfig, from_dict
 from gtl_ray.evolution.lineage import LineageRecord
-from gtl_ray.evolution.local import run_compute
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
+from gtl_ray.evolution.summary import GenerationSummary, run_compute, summarize
 from gtl_ray.learngene import Learngene
-from gtl_ray.evolution.population import GenerationSummary, summarize
 from gtl_ray.run_store import RunStore
 from gtl_ray.service.metrics import RunMetrics
 from gtl_ray.service.tensorboard import PopulationBoard

@@ -22,7 +22,7 @@ from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.learngene import Learngene
-from gtl_ray.evolution.population import GenerationSummary
+from gtl_ray.evolution.summary import GenerationSummary
 from gtl_ray.progress import Progress
 from gtl_ray.run_store import RunStore
 from gtl_ray.service.capacity import RayCluster, actor_resources, local_gpu_shortfall, member_resources, population_demand, stall_message
@@ -31,7 +31,8 @@ from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
 from gtl_ray.service.progress import PopulationProgress, quiet_tune
 from gtl_ray.service.scheduler import GTLScheduler
-from gtl_ray.service.tensorboard import GenerationTBXLogger, PopulationBoard
+from gtl_ray.service.tensorboard import PopulationBoard
+from gtl_ray.service.member_board import GenerationTBXLogger
 from gtl_ray.service.watch import PlacementWatch, RunWatch
 
 log = logging.getLogger(__name__)

@@ -1,15 +1,15 @@
 """TensorBoard for a run, with the generation as the step everywhere, continuous across resumes.
 
-- `PopulationBoard`: the population's figures, one TensorBoard run at `RUN/tensorboard/`. The
-  learngene pool writes a generation's figures once its checkpoint is written, one event file
-  per generation (`events.out.tfevents.GGGGGG.gtl_ray`, written whole, atomically), so the step
-  of a figure is fixed by its file's name: a generation written again (resume, crash repair)
-  replaces its file instead of adding a second point, and `sync` makes the folder match the
-  manifest when a run resumes. Figures are never worth a run: a failed write is logged, and the
-  next resume writes what is missing.
-- `GenerationTBXLogger`: Tune's per-member TensorBoard logger (`RUN/tune-from-NNNN/<member>/`)
-  with the member's generation as the step instead of Tune's iteration counter, which restarts
-  at 1 in every `tune-from-NNNN` of a resumed run.
+`PopulationBoard` holds the population's figures, one TensorBoard run at `RUN/tensorboard/`. The
+learngene pool writes a generation's figures once its checkpoint is written, one event file per
+generation (`events.out.tfevents.GGGGGG.gtl_ray`, written whole, atomically), so the step of a
+figure is fixed by its file's name: a generation written again (resume, crash repair) replaces
+its file instead of adding a second point, and `sync` makes the folder match the manifest when a
+run resumes. Figures are never worth a run: a failed write is logged, and the next resume writes
+what is missing.
+
+The members' own figures are Tune's (`gtl_ray.service.member_board`). This module imports
+neither Tune nor torch: the learngene pool runs it.
 """
 from __future__ import annotations
 
@@ -20,12 +20,9 @@ import re
 import tempfile
 from typing import Sequence
 
-from ray.tune.logger import TBXLoggerCallback
-from ray.tune.result import TIMESTEPS_TOTAL, TRAINING_ITERATION
-
 from gtl_ray import storage
 from gtl_ray.evolution.lineage import LineageRecord
-from gtl_ray.evolution.population import GenerationSummary
+from gtl_ray.evolution.summary import GenerationSummary
 
 log = logging.getLogger(__name__)
 _FILE = re.compile(r"events\.out\.tfevents\.(\d{6,})\.gtl_ray")
@@ -99,13 +96,3 @@ class PopulationBoard:
         for summary in summaries:
             if summary.generation not in have:
                 self.write(summary, [r for r in lineage if r.generation == summary.generation])
-
-
-class GenerationTBXLogger(TBXLoggerCallback):
-    """Tune's TensorBoard logger, stepping by the result's `generation` (Tune's own logger steps by
-    `timesteps_total`, else `training_iteration`; neither is logged as a figure)."""
-
-    def log_trial_result(self, iteration: int, trial, result: dict) -> None:
-        if "generation" in result:
-            result = {**result, TIMESTEPS_TOTAL: None, TRAINING_ITERATION: int(result["generation"])}
-        super().log_trial_result(iteration, trial, result)
