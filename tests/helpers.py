@@ -9,6 +9,8 @@ processes by pid and nothing else (never `ray stop`: other Ray clusters run on t
 from __future__ import annotations
 
 import dataclasses
+import importlib.abc
+import importlib.util
 import json
 import os
 import signal
@@ -33,19 +35,42 @@ RESULT = "SCENARIO-RESULT "
 def slow_lifetimes() -> None:
     """Stretch every lifetime of this process by $GTL_RAY_TEST_DELAY_S seconds (a sleep before
     living; results are unchanged), so that a fault lands inside a generation. Installed in
-    Ray's worker processes as their `worker_process_setup_hook` by the fault tests only."""
+    Ray's worker processes as their `worker_process_setup_hook` by the fault tests only. The
+    patch waits for the process to import `gtl_ray.evolution.population` (members do; idle
+    workers and the pool never do, and importing it, torch included, costs ~2 s of CPU)."""
     delay = float(os.environ.get(DELAY_ENV) or 0)
-    if not delay:
-        return
-    from gtl_ray.evolution import population
+    if delay:
+        sys.meta_path.insert(0, _StretchOnImport(delay))
 
-    real = population.live
 
-    def live(*args: Any, **kwargs: Any):
-        time.sleep(delay)
-        return real(*args, **kwargs)
+class _StretchOnImport(importlib.abc.MetaPathFinder):
+    """Finds nothing itself; when `gtl_ray.evolution.population` is imported, wraps its loader
+    so that `live` sleeps `delay` seconds once the module is executed."""
 
-    population.live = live
+    MODULE = "gtl_ray.evolution.population"
+
+    def __init__(self, delay: float):
+        self.delay = delay
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != self.MODULE:
+            return None
+        sys.meta_path.remove(self)  # the real finders locate it; this finder is done
+        spec = importlib.util.find_spec(fullname)
+        execute, delay = spec.loader.exec_module, self.delay
+
+        def exec_module(module: Any) -> None:
+            execute(module)
+            real = module.live
+
+            def live(*args: Any, **kwargs: Any):
+                time.sleep(delay)
+                return real(*args, **kwargs)
+
+            module.live = live
+
+        spec.loader.exec_module = exec_module
+        return spec
 
 
 def slow_runtime_env(delay: float) -> dict[str, Any]:
