@@ -1,5 +1,6 @@
 """One member's generation as the strategy and the lineage see it: inherit, live, record. Used
-by `evolve_local` and by the Ray member actor alike (the generation's summary: `summary`)."""
+by `evolve_local` and by the Ray member actor alike (what a whole generation amounts to is
+`evolution.summary`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
