@@ -26,9 +26,9 @@ def __getattr__(name: str) -> Any:
 
         return create_model
     if name in ("extract_learngene", "implant"):
-        from gtl_ray.learngene import transplant
+        from gtl_ray import learngene  # imports them on first use itself
 
-        return getattr(transplant, name)
+        return getattr(learngene, name)
     if name in ("list_models", "register_model"):
         from gtl_ray import models
 

@@ -28,11 +28,11 @@ from gtl_ray.run_store import RunStore
 from gtl_ray.service.capacity import RayCluster, actor_resources, local_gpu_shortfall, member_resources, population_demand, stall_message
 from gtl_ray.service.executors import RayExecutor
 from gtl_ray.service.member import MemberTrainable
+from gtl_ray.service.member_board import GenerationTBXLogger
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
 from gtl_ray.service.progress import PopulationProgress, quiet_tune
 from gtl_ray.service.scheduler import GTLScheduler
 from gtl_ray.service.tensorboard import PopulationBoard
-from gtl_ray.service.member_board import GenerationTBXLogger
 from gtl_ray.service.watch import PlacementWatch, RunWatch
 
 log = logging.getLogger(__name__)
