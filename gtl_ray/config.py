@@ -201,6 +201,9 @@ class FinalConfig:
     #: `val_episodes` episodes of the val classes (base classes when there is no val split)
     selection: Literal["last_generation", "val"] = "last_generation"
     val_episodes: int = 100
+    #: `val`: score generation 0's gene (`evolution.init: pretrained | narrow`) beside the
+    #: evolved candidates, so that the final gene is never one val judges worse than the start
+    include_start: bool = True
 
 
 @dataclass

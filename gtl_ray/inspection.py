@@ -7,6 +7,7 @@ from typing import Any
 from gtl_ray import storage
 from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import ancestry
+from gtl_ray.evolution.strategy import INITIAL
 from gtl_ray.learngene import Learngene
 from gtl_ray.run_store import MANIFEST, RunStore
 
@@ -56,9 +57,16 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
         if gene["checksum"] != final["checksum"]:
             raise StorageError(f"{gene_uri}: checksum {gene['checksum']} differs from the manifest's {quote(final['checksum'])} (file swapped or edited)")
         leaf = final.get("id", "")
-        out["final_learngene"] = {"path": gene_uri, "checksum": final["checksum"], "share": gene["share"], "architecture": gene["architecture"], "num_params": gene["num_params"], "elites": [store.path(e) for e in final["elites"]]}
+        out["final_learngene"] = {"path": gene_uri, "checksum": final["checksum"], "share": gene["share"], "architecture": gene["architecture"], "num_params": gene["num_params"], "elites": [store.path(e) for e in final["elites"]], "id": leaf, "val_scores": _scores(final.get("val_scores")), "scored_on": str(final.get("scored_on"))}
         out["final_lineage"] = [{"id": r.id, "parent": r.parent, "elite": r.elite, "mutation": r.mutation, "channels_mutated": r.channels_mutated, "fitness": r.fitness} for r in ancestry(lineage, leaf)]
     return out
+
+
+def _scores(value: Any) -> dict[str, float]:
+    """The manifest's val_scores, numbers only (a hand-edited manifest must not break inspect)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def inspect_path(location: str) -> dict[str, Any]:
@@ -89,5 +97,11 @@ def format_inspection(info: dict[str, Any]) -> str:
     if final:
         lines.append(f"final learngene: {final['path']} ({final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']})")
         chain = " <- ".join(f"{r['id']}{'*' if r['elite'] else ''}({r['fitness']:.2f})" for r in info["final_lineage"])
-        lines.append(f"family line (* = elite): {chain}")
+        lines.append(f"family line (* = elite): {chain}" if final["id"] != INITIAL else "family line: none, the final gene is the one evolution started from (evolution.init)")
+        scores = final["val_scores"]
+        evolved = {k: v for k, v in scores.items() if k != INITIAL}
+        if evolved:  # final.selection: val
+            best = max(evolved, key=evolved.__getitem__)
+            start = f", the start gene {scores[INITIAL]:.3f}" if INITIAL in scores else ""
+            lines.append(f"final selection (descendant accuracy, {final['scored_on']} classes): best evolved {best} {evolved[best]:.3f}{start}")
     return "\n".join(lines)

@@ -169,6 +169,7 @@ class RunStore:
             "assignments": [{"member": a.member, "parent": a.parent, "elite": a.elite} for a in state.assignments],
             "hall_of_fame": [ref(p) for p in state.hall_of_fame],
             "leaders": [ref(p) for p in state.leaders],
+            "start": None if state.start is None else ref(state.start),
         }
 
     # -------------------------------------------------------------- reading
@@ -227,7 +228,8 @@ class RunStore:
             return Parent(ref["id"], cache[ref["path"]], fitness, tuple(ref["averaged"]))
 
         assignments = tuple(Assignment(record["generation"], a["member"], a["parent"], a["elite"]) for a in record["assignments"])
-        return EvolutionState(record["generation"], tuple(map(parent, record["parents"])), assignments, tuple(map(parent, record["hall_of_fame"])), tuple(map(parent, record["leaders"])))
+        start = record.get("start")  # absent in manifests written before it was kept
+        return EvolutionState(record["generation"], tuple(map(parent, record["parents"])), assignments, tuple(map(parent, record["hall_of_fame"])), tuple(map(parent, record["leaders"])), None if start is None else parent(start))
 
     def load_lineage(self, manifest: dict[str, Any]) -> list[LineageRecord]:
         """Lineage rows of completed generations only (a crash may have left later rows)."""
@@ -287,8 +289,13 @@ def _check_manifest(manifest: Any, where: str) -> None:
     state = manifest["state"]
     if state.get("generation") != done or not all(isinstance(state.get(k), list) for k in ("parents", "assignments", "hall_of_fame", "leaders")):
         fail("state", f"must hold generation {done} with lists parents, assignments, hall_of_fame, leaders")
-    for key in ("parents", "hall_of_fame", "leaders"):
-        for ref in state[key]:
+    if state.get("start") is not None and (not isinstance(state["start"], dict) or state["start"].get("id") != INITIAL):
+        fail("state.start", f"must be null or the {INITIAL!r} gene's entry")
+    refs = {key: state[key] for key in ("parents", "hall_of_fame", "leaders")}
+    if state.get("start") is not None:
+        refs["start"] = [state["start"]]
+    for key, entries in refs.items():
+        for ref in entries:
             if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not isinstance(ref.get("checksum"), str) or not isinstance(ref.get("averaged"), list) or not isinstance(ref.get("fitness"), (int, float, type(None))):
                 fail(f"state.{key}", "entries need id, checksum, averaged and fitness")
             expected = [RunStore.parent_file(ref["id"], r) for r in (False, True)]

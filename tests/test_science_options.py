@@ -5,6 +5,7 @@ gene-carrying network starts."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 
 import numpy as np
@@ -12,12 +13,16 @@ import pytest
 import torch
 
 from gtl_ray.data import load_splits
+from gtl_ray.errors import StorageError
 from gtl_ray.evaluation.pretrain import pretrain
 from gtl_ray.evolution import evolve_local
 from gtl_ray.evolution.fitness import fitness_tasks, member_fitness
 from gtl_ray.evolution.lifetime import live, newborn
+from gtl_ray.evolution.strategy import INITIAL
+from gtl_ray.inspection import format_inspection, inspect_run
 from gtl_ray.learngene import extract_learngene
 from gtl_ray.models import create_model
+from gtl_ray.run_store import RunStore
 from gtl_ray.seeding import torch_init_seed
 from tests.conftest import tiny
 from tests.helpers import comparable
@@ -105,6 +110,34 @@ def test_final_selection_on_val_picks_the_best_scored_candidate(caplog):
     with caplog.at_level(logging.WARNING, logger="gtl_ray.evolution.final"):
         without_val = evolve_local(config, splits=dataclasses.replace(splits, val=None))
     assert without_val.choice.split == "base" and "no val split" in caplog.text
+
+
+def test_the_start_gene_is_a_final_candidate_and_is_handed_back_when_evolution_only_harms_it(tmp_path):
+    # Lifetimes at lr 5 wreck every gene they train (val scores at chance, 0.2); the narrow gene
+    # evolution started from is well above it. Selection on val must then return the start.
+    harmful = ("evolution.init=narrow", "pretrain.epochs=10", "lifetime.lr=5", "final.selection=val", "final.val_episodes=4", "evolution.elites=1", "evolution.generations=2")
+    config = tiny(*harmful, storage=tmp_path, name="harmful")
+    result = evolve_local(config, store=RunStore(config.storage, config.name))
+    scores = result.choice.val_scores
+    assert set(scores) == {p.id for p in result.state.hall_of_fame} | {p.id for p in result.state.leaders} | {INITIAL}
+    assert result.choice.final.id == INITIAL and result.final.checksum == result.state.start.gene.checksum
+    assert scores[INITIAL] > max(v for k, v in scores.items() if k != INITIAL)
+    store = RunStore(config.storage, config.name)  # the start survives the run files (resume, the service's final choice)
+    manifest = store.read_manifest()
+    assert store.load_state(manifest).start.gene.checksum == result.final.checksum and manifest["final"]["id"] == INITIAL
+    shown = format_inspection(inspect_run(str(tmp_path / "harmful")))  # what `gtl-ray inspect` prints
+    assert "the one evolution started from" in shown and f"the start gene {scores[INITIAL]:.3f}" in shown
+    where = tmp_path / "harmful" / "manifest.json"
+    original = where.read_text()
+    for field, value, why in (("id", "g0001m0000", "state.start"), ("path", "../../elsewhere.safetensors", "not inside the run")):
+        hostile = json.loads(original)
+        hostile["state"]["start"][field] = value
+        where.write_text(json.dumps(hostile))
+        with pytest.raises(StorageError, match=why):
+            store.read_manifest()
+    without = evolve_local(tiny(*harmful, "final.include_start=false"))
+    assert INITIAL not in without.choice.val_scores and without.choice.final.id != INITIAL
+    assert {k: v for k, v in scores.items() if k != INITIAL} == without.choice.val_scores  # the same candidates, the same episodes
 
 
 def test_rest_init_shapes_only_the_weights_outside_the_gene():

@@ -78,6 +78,18 @@ def test_hall_of_fame_keeps_the_best_across_generations():
     assert {p.id for p in s.candidates(state)} == {p.id for p in state.hall_of_fame} | {p.id for p in state.leaders}
 
 
+def test_the_start_gene_is_carried_along_and_a_candidate_unless_excluded():
+    start = genes(1, seed=7)[0]
+    for include in (True, False):
+        s = Strategy(config(f"final.include_start={str(include).lower()}"))
+        state, _ = s.tell(s.init(start), FITNESS, genes(6))
+        state, _ = s.tell(state, FITNESS[::-1], genes(6, seed=1))
+        assert state.start is not None and state.start.id == INITIAL and state.start.gene is start
+        assert (INITIAL in {p.id for p in s.candidates(state)}) == include
+    s = Strategy(config())
+    assert s.tell(s.init(None), FITNESS, genes(6))[0].start is None  # random genes: no start to keep
+
+
 def test_darwinian_passes_on_what_was_inherited():
     # A Darwinian member's slots are frozen, so the gene it passes on is the one it was born
     # with; the strategy treats it like any other passed-on gene.

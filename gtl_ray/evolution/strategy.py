@@ -30,7 +30,7 @@ from gtl_ray.evolution.writeback import mean_step, take_step
 from gtl_ray.learngene import Learngene
 from gtl_ray.seeding import numpy_rng
 
-INITIAL = "initial"  #: Parent.id of generation 0's pre-trained gene (`evolution.init: pretrained`)
+INITIAL = "initial"  #: Parent.id of generation 0's pre-trained gene (`evolution.init: pretrained | narrow`)
 NO_MUTATION = "none"
 
 
@@ -73,6 +73,8 @@ class EvolutionState:
         hall_of_fame: the best genes passed on in any generation, fittest first.
         leaders: what the fittest members of the last generation lived pass on, fittest first
             (the final learngene and the elites under `final.selection: last_generation`).
+        start: generation 0's inherited gene (`evolution.init: pretrained | narrow`), kept so
+            that `final.selection: val` can weigh evolution against where it started.
     """
 
     generation: int
@@ -80,6 +82,7 @@ class EvolutionState:
     assignments: tuple[Assignment, ...]
     hall_of_fame: tuple[Parent, ...] = ()
     leaders: tuple[Parent, ...] = ()
+    start: Parent | None = None
 
     def parent(self, parent_id: str | None) -> Parent | None:
         if parent_id is None:
@@ -112,7 +115,8 @@ class Strategy:
         pre-trained network's slots) inheriting it, mutated except for the elites."""
         if initial is None:
             return EvolutionState(0, (), tuple(Assignment(0, m, None, False) for m in range(self.size)))
-        return EvolutionState(0, (Parent(INITIAL, initial, math.nan),), tuple(Assignment(0, m, INITIAL, m < self.evo.elites) for m in range(self.size)))
+        start = Parent(INITIAL, initial, math.nan)
+        return EvolutionState(0, (start,), tuple(Assignment(0, m, INITIAL, m < self.evo.elites) for m in range(self.size)), start=start)
 
     def inherit(self, assignment: Assignment, parent: Learngene | None) -> tuple[Learngene | None, MutationRecord]:
         """The gene a member is born with: its parent's, mutated (seeded by run seed,
@@ -138,7 +142,7 @@ class Strategy:
         parents = tuple(offspring[m] for m in dict.fromkeys(s.parent for s in slots))
         hall = sorted(state.hall_of_fame + tuple(offspring[m] for m in order[: self.evo.hall_of_fame]), key=lambda p: (-p.fitness, p.id))
         leaders = tuple(offspring[m] for m in order[: 1 + self.evo.elites])
-        return EvolutionState(g + 1, parents, assignments, tuple(hall[: self.evo.hall_of_fame]), leaders), assignments
+        return EvolutionState(g + 1, parents, assignments, tuple(hall[: self.evo.hall_of_fame]), leaders, state.start), assignments
 
     def final_genes(self, state: EvolutionState) -> list[Parent]:
         """`final.selection: last_generation`: what the last generation's fittest member passes
@@ -146,10 +150,14 @@ class Strategy:
         return list(state.leaders)
 
     def candidates(self, state: EvolutionState) -> list[Parent]:
-        """`final.selection: val`: the hall of fame and the leaders, once each."""
+        """`final.selection: val`: the hall of fame and the leaders, once each, then (with
+        `final.include_start`) the gene evolution started from, so that a run which did not
+        improve on its start as judged on val hands back the start, not something worse."""
         seen: dict[str, Parent] = {}
         for p in state.hall_of_fame + state.leaders:
             seen.setdefault(p.id, p)
+        if self.config.final.include_start and state.start is not None:
+            seen.setdefault(state.start.id, state.start)
         return list(seen.values())
 
     # ---------------------------------------------------------------- write-back
