@@ -20,10 +20,10 @@ Protocol (settings are chosen on base and val classes only; novel classes are fo
 3. The winner (best mean 5-shot paired difference against the heuristic over the data sets) and the
    controls are re-scored on `final_episodes` val episodes: the default settings, P=1 (no
    selection) with the winner's settings, the winner with each `evaluation.rest_init`, and the
-   **equal-compute heuristic**: the pre-training given as many sample-gradients as the winner's
-   whole evolution (its own pre-training included). `--controls` picks which of them run
+   **equal-compute heuristic and narrow**: pre-trainings given as many sample-gradients as the
+   winner's whole evolution (its own pre-training included). `--controls` picks which of them run
    (today, p1, rest, equal); the baselines of another rest_init score only the heuristic
-   (scratch and full do not depend on it).
+   (scratch and full do not depend on it); `narrow` is scored at the winner's rest.
 4. With `--novel-episodes N`, the final table: the winner's settings, now on the **novel**
    classes (N episodes, the same for every method), its learngene from every seed against
    scratch, full, heuristic (at the winner's rest and at torch's default rest) and narrow (the
@@ -118,9 +118,10 @@ def _judged(splits, classes: str):
     return splits if classes == "novel" else dataclasses.replace(splits, novel=splits.val)
 
 
-def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None, methods: tuple[str, ...] = BASELINES, classes: str = "val", first_episode: int = 0) -> dict[str, Any]:
-    """Per-episode scores of `methods` (or, with pretrain_epochs, of the heuristic from a
-    pre-training of that length) on the episodes of the `classes` split."""
+def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None, methods: tuple[str, ...] | None = None, classes: str = "val", first_episode: int = 0) -> dict[str, Any]:
+    """Per-episode scores of `methods` (default: BASELINES, or with pretrain_epochs the
+    heuristic) on the episodes of the `classes` split; with pretrain_epochs, from pre-trainings
+    of that length."""
     import torch
 
     from gtl_ray.evaluation import evaluate
@@ -128,7 +129,7 @@ def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_e
     torch.set_num_threads(1)
     extra = [f"evaluation.episodes={episodes}", *rest] + ([f"pretrain.epochs={pretrain_epochs}"] if pretrain_epochs else [])
     config = setup.config(*extra)
-    methods = ["heuristic"] if pretrain_epochs else list(methods)
+    methods = list(methods or (("heuristic",) if pretrain_epochs else BASELINES))
     start = time.time()
     ev = evaluate(config, None, methods, splits=_judged(_splits(config), classes), cache_dir=f"{setup.work}/pretrained", first_episode=first_episode)
     return {**_method_figures(ev, methods), "preparation": ev.preparation, "seconds": time.time() - start}
@@ -355,7 +356,7 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
         novel, final_units, equal = _collect(novel_jobs), _collect(final_jobs), _collect(equal_jobs)
     _complete_other_rests(final_units)
     for d in data:
-        results["data"][d].update(_final_rows(d, setups[d], winner, controls, seeds, final_units, equal.get(d)))
+        results["data"][d].update(_final_rows(d, setups[d], winner, controls, seeds, final_units, equal.get(d), equal.get((d, "narrow"))))
         if novel_episodes:
             results["data"][d]["novel"] = _novel_rows(d, seeds, novel_methods, seeded, seeded_from, novel)
     return results
@@ -413,13 +414,16 @@ def _submit_novel(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int],
 def _submit_final(pool, setups: dict[str, Setup], controls: list[Arm], seeds: list[int], final_episodes: int) -> dict[Any, Any]:
     """The controls from every seed, and the baselines at each rest_init they use, on
     `final_episodes` val episodes (scratch and full do not depend on rest_init: other rests
-    score the heuristic only)."""
+    score the heuristic only), and `narrow` at the winner's rest."""
     jobs = {}
     for d, setup in setups.items():
         rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls)))) if controls else ()
         for rest in rests:
             name = f"baselines-{rest}-{final_episodes}.json" if rest == "default" else f"heuristic-{rest}-{final_episodes}.json"
             jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, name), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, BASELINES if rest == "default" else ("heuristic",))
+        if controls:
+            rest = rest_of(setup, controls[0])
+            jobs[(d, "narrow", rest)] = pool.submit(_cached, Path(setup.work, f"narrow-{rest}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, ("narrow",))
         for arm in controls:
             for seed in seeds:
                 jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"final-{_slug(','.join(arm.overrides))}-s{seed}-e{final_episodes}.json"), arm_unit, setup, arm, seed, final_episodes)
@@ -427,8 +431,9 @@ def _submit_final(pool, setups: dict[str, Setup], controls: list[Arm], seeds: li
 
 
 def _submit_equal(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int], final_episodes: int, matrix_units: dict[Any, Any], results: dict[str, Any]) -> dict[Any, Any]:
-    """The heuristic pre-trained for as many sample-gradients as the winner's evolutions spent
-    (the matrix's, so their compute is known now), on `final_episodes` val episodes."""
+    """The heuristic and `narrow` pre-trained for as many sample-gradients as the winner's
+    evolutions spent (the matrix's, so their compute is known now), on `final_episodes` val
+    episodes."""
     jobs = {}
     for d, setup in setups.items():
         spent = statistics.fmean(matrix_units[(d, winner.name, s)]["compute"]["total"] for s in seeds)
@@ -436,6 +441,7 @@ def _submit_equal(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int],
         results["data"][d]["equal_compute_epochs"] = epochs
         rest = rest_of(setup, winner)
         jobs[d] = pool.submit(_cached, Path(setup.work, f"heuristic-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs)
+        jobs[(d, "narrow")] = pool.submit(_cached, Path(setup.work, f"narrow-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs, ("narrow",))
     return jobs
 
 
@@ -446,17 +452,22 @@ def _complete_other_rests(final_units: dict[Any, Any]) -> None:
         default = final_units[(key[0], "baselines", "default")]
         for part in ("scores", "instinct"):
             final_units[key][part] = {m: default[part][m] for m in BASELINES if m != "heuristic"} | final_units[key][part]
+    for d, _, rest in [k for k in final_units if k[1] == "narrow"]:  # narrow joins the baselines of its rest
+        for part in ("scores", "instinct"):
+            final_units[(d, "baselines", rest)][part] = final_units[(d, "baselines", rest)][part] | final_units[(d, "narrow", rest)][part]
 
 
-def _final_rows(d: str, setup: Setup, winner: Arm, controls: list[Arm], seeds: list[int], final_units: dict[Any, Any], equal: dict[str, Any] | None) -> dict[str, Any]:
+def _final_rows(d: str, setup: Setup, winner: Arm, controls: list[Arm], seeds: list[int], final_units: dict[Any, Any], equal: dict[str, Any] | None, equal_narrow: dict[str, Any] | None = None) -> dict[str, Any]:
     """{"final": a row per control, "final_baselines": the baselines' figures} of data set `d`."""
     final = {arm.name: arm_figures([final_units[(d, arm.name, s)] for s in seeds], final_units[(d, "baselines", rest_of(setup, arm))]) for arm in controls}
     baselines = {r: baseline_figures(final_units[(d, "baselines", r)]) for r in ("default", "scaled", "zero_cross") if (d, "baselines", r) in final_units}
     if equal is not None:
         base = final_units[(d, "baselines", rest_of(setup, winner))]
-        equal_base = {"scores": {"heuristic": equal["scores"]["heuristic"], "full": base["scores"]["full"]}}
+        equal_base = {"scores": {"heuristic": equal["scores"]["heuristic"], "full": base["scores"]["full"]} | ({"narrow": equal_narrow["scores"]["narrow"]} if equal_narrow else {})}
         final["winner vs equal-compute heuristic"] = arm_figures([final_units[(d, "winner", s)] for s in seeds], equal_base)
         baselines["equal-compute heuristic"] = baseline_figures(equal)
+        if equal_narrow:
+            baselines["equal-compute narrow"] = baseline_figures(equal_narrow)
     return {"final_baselines": baselines, "final": final}
 
 
@@ -550,11 +561,12 @@ def render_markdown(results: dict[str, Any]) -> str:
         if not data["final"]:
             lines += ["(No controls were run: `--controls` was empty.)", ""]
         else:
-            lines += ["### The arms that matter", "", "| arm | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs full | 1-shot vs heuristic | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|---|"]
+            lines += ["### The arms that matter", "", "| arm | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs narrow | 5-shot vs full | 1-shot vs heuristic | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|---|---|"]
             for name, f in data["final"].items():
-                label = "winner vs **equal-compute** heuristic" if name.startswith("winner vs equal") else name
-                lines.append(f"| {label} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {_pm(f['5-shot vs full'])} | {_pm(f['1-shot vs heuristic'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
-            lines += ["", f"Baselines on these episodes (1-shot / 5-shot, instinct 5-shot); equal-compute heuristic pre-trained {data.get('equal_compute_epochs', '(not run)')} epochs:", ""]
+                label = "winner vs **equal-compute** heuristic" + (" and narrow" if "5-shot vs narrow" in f else "") if name.startswith("winner vs equal") else name
+                versus_narrow = _pm(f["5-shot vs narrow"]) if "5-shot vs narrow" in f else ""
+                lines.append(f"| {label} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {versus_narrow} | {_pm(f['5-shot vs full'])} | {_pm(f['1-shot vs heuristic'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
+            lines += ["", f"Baselines on these episodes (1-shot / 5-shot, instinct 5-shot); the equal-compute baselines pre-trained {data.get('equal_compute_epochs', '(not run)')} epochs:", ""]
             for rest, figures in data["final_baselines"].items():
                 lines.append(f"- rest_init `{rest}`: " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f} ({100 * v['5-shot instinct']:.1f})" for m, v in figures.items()))
         if "novel" in data:

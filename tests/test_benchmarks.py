@@ -77,7 +77,7 @@ def test_systems_tiny(tmp_path):
 @pytest.mark.slow
 def test_ablation_quick_on_tiny_data(tmp_path):
     """Two matrix arms, one seed, tiny data: the protocol's every step (matrix, winner, controls,
-    equal-compute heuristic) and the output's shape, not its numbers."""
+    equal-compute heuristic and narrow) and the output's shape, not its numbers."""
     from tests.conftest import TINY
 
     data_only = [f"--set={o}" for o in TINY if not o.startswith(("evaluation.shots", "evaluation.episodes"))]
@@ -92,6 +92,9 @@ def test_ablation_quick_on_tiny_data(tmp_path):
     offline = data["data"]["offline"]
     assert set(offline["matrix"]) == set(arms.split(",")) and data["winner"]["arm"] in arms.split(",")
     assert {"winner", "winner, P=1 (no selection)", "winner vs equal-compute heuristic"} <= set(offline["final"])
+    for name in ("winner", "winner, P=1 (no selection)", "winner vs equal-compute heuristic"):  # narrow, and the equal-compute narrow
+        assert len(offline["final"][name]["5-shot vs narrow"]) == 2
+    assert {"narrow"} <= set(offline["final_baselines"]["equal-compute narrow"])
     for figures in list(offline["matrix"].values()) + list(offline["final"].values()):
         assert 0 <= figures["5-shot"] <= 1 and len(figures["5-shot vs heuristic"]) == 2 and figures["sample_grads"] > 0
     assert offline["matrix"]["descendant/shared-env/reptile/pretrained"]["sample_grads"] > offline["matrix"]["lifetime/own-env/lamarckian/random"]["sample_grads"]
