@@ -354,7 +354,7 @@ def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str,
         final_jobs = _submit_final(pool, setups, controls, seeds, final_episodes)
         equal_jobs = _submit_equal(pool, setups, winner, seeds, final_episodes, matrix_units, results) if "equal" in controls_wanted else {}
         novel, final_units, equal = _collect(novel_jobs), _collect(final_jobs), _collect(equal_jobs)
-    _complete_other_rests(final_units)
+    _complete_baselines(final_units)
     for d in data:
         results["data"][d].update(_final_rows(d, setups[d], winner, controls, seeds, final_units, equal.get(d), equal.get((d, "narrow"))))
         if novel_episodes:
@@ -445,16 +445,16 @@ def _submit_equal(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int],
     return jobs
 
 
-def _complete_other_rests(final_units: dict[Any, Any]) -> None:
-    """Baselines of a rest_init other than default scored the heuristic only: take scratch and
-    full from the default ones."""
+def _complete_baselines(final_units: dict[Any, Any]) -> None:
+    """Make each rest_init's baselines whole: another rest than default scored the heuristic
+    only (scratch and full come from the default ones), and narrow was scored on its own."""
     for key in [k for k in final_units if k[1] == "baselines" and len(k) == 3 and k[2] != "default"]:
         default = final_units[(key[0], "baselines", "default")]
         for part in ("scores", "instinct"):
             final_units[key][part] = {m: default[part][m] for m in BASELINES if m != "heuristic"} | final_units[key][part]
     for d, _, rest in [k for k in final_units if k[1] == "narrow"]:  # narrow joins the baselines of its rest
         for part in ("scores", "instinct"):
-            final_units[(d, "baselines", rest)][part] = final_units[(d, "baselines", rest)][part] | final_units[(d, "narrow", rest)][part]
+            final_units[(d, "baselines", rest)][part] |= final_units[(d, "narrow", rest)][part]
 
 
 def _final_rows(d: str, setup: Setup, winner: Arm, controls: list[Arm], seeds: list[int], final_units: dict[Any, Any], equal: dict[str, Any] | None, equal_narrow: dict[str, Any] | None = None) -> dict[str, Any]:
