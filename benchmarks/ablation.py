@@ -38,6 +38,7 @@ Protocol (settings are chosen on base and val classes only; novel classes are fo
    the final table reuse the matrix's learngenes instead of evolving them again, and a final-table
    unit of fewer episodes is extended to more (episode i depends on the seed and i only).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,8 +68,14 @@ DATASETS = {"offline": "configs/quickstart.yaml", "glyphs": "configs/glyphs.yaml
 SHOTS = (1, 5)
 BASELINES = ("scratch", "full", "heuristic")
 QUICK = (  # tiny sizes: every code path of the ablation in minutes, meaningless numbers
-    "model.width=0.125", "evolution.generations=2", "lifetime.epochs=2", "lifetime.train_per_class=10",
-    "pretrain.epochs=1", "evaluation.steps=5", "evolution.fitness_episodes=1", "final.val_episodes=5",
+    "model.width=0.125",
+    "evolution.generations=2",
+    "lifetime.epochs=2",
+    "lifetime.train_per_class=10",
+    "pretrain.epochs=1",
+    "evaluation.steps=5",
+    "evolution.fitness_episodes=1",
+    "final.val_episodes=5",
 )
 
 
@@ -82,9 +89,21 @@ def matrix(inits: tuple[str, ...] = ("random", "pretrained")) -> list[Arm]:
     """The 24 arms of the issue's matrix; `inits` adds the arms of another evolution.init (e.g.
     narrow: --arms names them one by one)."""
     arms = []
-    for fitness, shared, inheritance, init in itertools.product(("lifetime", "descendant", "instinct"), (False, True), ("lamarckian", "reptile"), inits):
+    for fitness, shared, inheritance, init in itertools.product(
+        ("lifetime", "descendant", "instinct"), (False, True), ("lamarckian", "reptile"), inits
+    ):
         name = f"{fitness}/{'shared' if shared else 'own'}-env/{inheritance}/{init}"
-        arms.append(Arm(name, (f"evolution.fitness={fitness}", f"lifetime.shared_environment={str(shared).lower()}", f"evolution.inheritance={inheritance}", f"evolution.init={init}")))
+        arms.append(
+            Arm(
+                name,
+                (
+                    f"evolution.fitness={fitness}",
+                    f"lifetime.shared_environment={str(shared).lower()}",
+                    f"evolution.inheritance={inheritance}",
+                    f"evolution.init={init}",
+                ),
+            )
+        )
     return arms
 
 
@@ -118,7 +137,15 @@ def _judged(splits, classes: str):
     return splits if classes == "novel" else dataclasses.replace(splits, novel=splits.val)
 
 
-def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_epochs: int | None = None, methods: tuple[str, ...] | None = None, classes: str = "val", first_episode: int = 0) -> dict[str, Any]:
+def baseline_unit(
+    setup: Setup,
+    rest: tuple[str, ...],
+    episodes: int,
+    pretrain_epochs: int | None = None,
+    methods: tuple[str, ...] | None = None,
+    classes: str = "val",
+    first_episode: int = 0,
+) -> dict[str, Any]:
     """Per-episode scores of `methods` (default: BASELINES, or with pretrain_epochs the
     heuristic) on the episodes of the `classes` split; with pretrain_epochs, from pre-trainings
     of that length."""
@@ -127,11 +154,20 @@ def baseline_unit(setup: Setup, rest: tuple[str, ...], episodes: int, pretrain_e
     from gtl_ray.evaluation import evaluate
 
     torch.set_num_threads(1)
-    extra = [f"evaluation.episodes={episodes}", *rest] + ([f"pretrain.epochs={pretrain_epochs}"] if pretrain_epochs else [])
+    extra = [f"evaluation.episodes={episodes}", *rest] + (
+        [f"pretrain.epochs={pretrain_epochs}"] if pretrain_epochs else []
+    )
     config = setup.config(*extra)
     methods = list(methods or (("heuristic",) if pretrain_epochs else BASELINES))
     start = time.time()
-    ev = evaluate(config, None, methods, splits=_judged(_splits(config), classes), cache_dir=f"{setup.work}/pretrained", first_episode=first_episode)
+    ev = evaluate(
+        config,
+        None,
+        methods,
+        splits=_judged(_splits(config), classes),
+        cache_dir=f"{setup.work}/pretrained",
+        first_episode=first_episode,
+    )
     return {**_method_figures(ev, methods), "preparation": ev.preparation, "seconds": time.time() - start}
 
 
@@ -146,7 +182,15 @@ def _method_figures(ev, methods) -> dict[str, Any]:
     }
 
 
-def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "val", method: str = "learngene", first_episode: int = 0) -> dict[str, Any]:
+def arm_unit(
+    setup: Setup,
+    arm: Arm,
+    seed: int,
+    episodes: int,
+    classes: str = "val",
+    method: str = "learngene",
+    first_episode: int = 0,
+) -> dict[str, Any]:
     """Evolve the arm from `seed` (or reuse that evolution from `work/genes`), then score its
     learngene (or another method that starts from it, e.g. learngene+aft) on the episodes of the
     `classes` split."""
@@ -160,7 +204,14 @@ def arm_unit(setup: Setup, arm: Arm, seed: int, episodes: int, classes: str = "v
     gene, evolved = evolved_gene(setup, config, splits)
     start = time.time()
     judge = setup.config(*[o for o in arm.overrides if o.startswith("evaluation.")], f"evaluation.episodes={episodes}")
-    ev = evaluate(judge, gene, [method], splits=_judged(splits, classes), cache_dir=f"{setup.work}/pretrained", first_episode=first_episode)
+    ev = evaluate(
+        judge,
+        gene,
+        [method],
+        splits=_judged(splits, classes),
+        cache_dir=f"{setup.work}/pretrained",
+        first_episode=first_episode,
+    )
     figures = _method_figures(ev, [method])
     return {
         **{part: figures[part][method] for part in figures},
@@ -218,7 +269,11 @@ def _cached_episodes(work: str, name: str, episodes: int, fn, *args) -> dict[str
     if path.exists():
         return json.loads(path.read_text())
     prefix, suffix = name.split("{}")
-    counts = [int(f.name[len(prefix):-len(suffix)]) for f in Path(work).glob(name.format("*")) if f.name[len(prefix):-len(suffix)].isdigit()]
+    counts = [
+        int(f.name[len(prefix) : -len(suffix)])
+        for f in Path(work).glob(name.format("*"))
+        if f.name[len(prefix) : -len(suffix)].isdigit()
+    ]
     shorter = max((c for c in counts if c < episodes), default=0)
     if shorter:
         log.info("extending %s from %d to %d episodes", name.format(shorter), shorter, episodes)
@@ -233,6 +288,7 @@ def _concatenated(head: dict[str, Any], tail: dict[str, Any]) -> dict[str, Any]:
     """A unit's per-episode scores and instinct joined (head's episodes first), its evaluation
     seconds added; every other figure is the tail's (compute, checksum, shares: the same whatever
     the episodes, or new in the tail)."""
+
     def join(a: Any, b: Any) -> Any:
         return {k: join(a[k], v) for k, v in b.items()} if isinstance(b, dict) else list(a) + list(b)
 
@@ -280,7 +336,11 @@ def arm_figures(units: list[dict[str, Any]], base: dict[str, Any]) -> dict[str, 
 
 
 def baseline_figures(base: dict[str, Any]) -> dict[str, dict[str, float]]:
-    return {m: {f"{s}-shot": float(np.mean(v[s])) for s in v} | {f"{s}-shot instinct": float(np.mean(base["instinct"][m][s])) for s in v} for m, v in base["scores"].items()}
+    return {
+        m: {f"{s}-shot": float(np.mean(v[s])) for s in v}
+        | {f"{s}-shot instinct": float(np.mean(base["instinct"][m][s])) for s in v}
+        for m, v in base["scores"].items()
+    }
 
 
 # ---------------------------------------------------------------- the run
@@ -288,18 +348,32 @@ def baseline_figures(base: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 CONTROLS = ("today", "p1", "rest", "equal")
 NOVEL_BASELINES = ("scratch", "full", "heuristic", "narrow")  #: the final table's methods beside the learngene
-DEFAULT_REST = "heuristic, rest_init=default"  #: the heuristic at torch's default rest (its best on val), beside the winner's rest
+DEFAULT_REST = (
+    "heuristic, rest_init=default"  #: the heuristic at torch's default rest (its best on val), beside the winner's rest
+)
 
 
-def novel_figures(units: list[dict[str, Any]], base: dict[str, Any], seeded: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+def novel_figures(
+    units: list[dict[str, Any]], base: dict[str, Any], seeded: dict[str, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     """The final table on novel classes: every method's accuracy and instinct, and the winner's
     learngene (mean over seeds, spread across seeds) paired per episode against each. `seeded`:
     the methods that start from the learngene (learngene+aft), one unit per evolution seed, shown
     seed-averaged like the learngene itself."""
-    out: dict[str, Any] = {"seeds": len(units), "episodes": len(units[0]["scores"]["5"]), "methods": {}, "learngene": {}, "seeded": sorted(seeded or {})}
+    out: dict[str, Any] = {
+        "seeds": len(units),
+        "episodes": len(units[0]["scores"]["5"]),
+        "methods": {},
+        "learngene": {},
+        "seeded": sorted(seeded or {}),
+    }
     rows = {m: (base["scores"][m], base["instinct"][m], 1) for m in base["scores"]}
     for m, per_seed_units in (seeded or {}).items():
-        rows[m] = ({sh: list(np.mean([u["scores"][sh] for u in per_seed_units], 0)) for sh in map(str, SHOTS)}, {sh: list(np.mean([u["instinct"][sh] for u in per_seed_units], 0)) for sh in map(str, SHOTS)}, len(per_seed_units))
+        rows[m] = (
+            {sh: list(np.mean([u["scores"][sh] for u in per_seed_units], 0)) for sh in map(str, SHOTS)},
+            {sh: list(np.mean([u["instinct"][sh] for u in per_seed_units], 0)) for sh in map(str, SHOTS)},
+            len(per_seed_units),
+        )
     for shots in map(str, SHOTS):
         per_seed = np.array([u["scores"][shots] for u in units])
         averaged = per_seed.mean(0)
@@ -307,7 +381,9 @@ def novel_figures(units: list[dict[str, Any]], base: dict[str, Any], seeded: dic
         out["learngene"][f"{shots}-shot seed spread"] = float(per_seed.mean(1).std(ddof=1)) if len(units) > 1 else 0.0
         out["learngene"][f"{shots}-shot per seed"] = [float(x) for x in per_seed.mean(1)]
         out["learngene"][f"{shots}-shot instinct"] = float(np.mean([u["instinct"][shots] for u in units]))
-        out["learngene"][f"{shots}-shot finetune_sample_grads"] = float(np.mean([u.get("finetune", {}).get(shots, 0.0) for u in units]))
+        out["learngene"][f"{shots}-shot finetune_sample_grads"] = float(
+            np.mean([u.get("finetune", {}).get(shots, 0.0) for u in units])
+        )
         for m, (scores, instinct, seeds) in rows.items():
             row = out["methods"].setdefault(m, {"seeds": seeds})
             row[f"{shots}-shot"] = float(np.mean(scores[shots]))
@@ -322,7 +398,9 @@ def novel_figures(units: list[dict[str, Any]], base: dict[str, Any], seeded: dic
         if m in (seeded or {}):
             first = seeded[m][0]
             row["preparation_sample_grads"] = out["learngene"]["sample_grads"] + first.get("preparation", 0)
-            row["finetune_sample_grads"] = {sh: float(np.mean([u.get("finetune", {}).get(sh, 0.0) for u in seeded[m]])) for sh in map(str, SHOTS)}
+            row["finetune_sample_grads"] = {
+                sh: float(np.mean([u.get("finetune", {}).get(sh, 0.0) for u in seeded[m]])) for sh in map(str, SHOTS)
+            }
             row["transferred_share"] = float(first.get("transferred", 0.0))
         else:
             key = m.split(",")[0]
@@ -332,31 +410,82 @@ def novel_figures(units: list[dict[str, Any]], base: dict[str, Any], seeded: dic
     return out
 
 
-def run(data: list[str], seeds: list[int], quick: bool, workers: int, work: str, episodes: int, final_episodes: int, arms: list[Arm], extra: tuple[str, ...] = (), controls_wanted: tuple[str, ...] = CONTROLS, novel_episodes: int = 0, novel_methods: tuple[str, ...] = NOVEL_BASELINES, seeded_seeds: int = 0) -> dict[str, Any]:
+def run(
+    data: list[str],
+    seeds: list[int],
+    quick: bool,
+    workers: int,
+    work: str,
+    episodes: int,
+    final_episodes: int,
+    arms: list[Arm],
+    extra: tuple[str, ...] = (),
+    controls_wanted: tuple[str, ...] = CONTROLS,
+    novel_episodes: int = 0,
+    novel_methods: tuple[str, ...] = NOVEL_BASELINES,
+    seeded_seeds: int = 0,
+) -> dict[str, Any]:
     common = tuple(QUICK if quick else ()) + ("evaluation.shots=[1, 5]",) + tuple(extra)
     setups = {d: Setup(d, common, f"{work}/{d}") for d in data}
-    results: dict[str, Any] = {"data": {}, "protocol": {"seeds": seeds, "episodes": episodes, "final_episodes": final_episodes, "quick": quick, "classes": "val", "overrides": list(extra), "arms": [a.name for a in arms], "controls": list(controls_wanted), "novel_episodes": novel_episodes, "novel_methods": list(novel_methods), "seeded_seeds": seeded_seeds or len(seeds)}}
+    results: dict[str, Any] = {
+        "data": {},
+        "protocol": {
+            "seeds": seeds,
+            "episodes": episodes,
+            "final_episodes": final_episodes,
+            "quick": quick,
+            "classes": "val",
+            "overrides": list(extra),
+            "arms": [a.name for a in arms],
+            "controls": list(controls_wanted),
+            "novel_episodes": novel_episodes,
+            "novel_methods": list(novel_methods),
+            "seeded_seeds": seeded_seeds or len(seeds),
+        },
+    }
     seeded = [m for m in novel_methods if needs_learngene(m)]  # start from the learngene: a unit per evolution seed
     seeded_from = seeds[: seeded_seeds or len(seeds)]  # ... of these seeds
     with ProcessPoolExecutor(max_workers=workers) as pool:
         # 1-2: the matrix, and the winner chosen from it
         matrix_units = _collect(_submit_matrix(pool, setups, arms, seeds, episodes))
         for d in data:
-            base = {part: matrix_units[(d, "baselines")][part] | matrix_units[(d, "narrow")].get(part, {}) for part in ("scores", "instinct")}
+            base = {
+                part: matrix_units[(d, "baselines")][part] | matrix_units[(d, "narrow")].get(part, {})
+                for part in ("scores", "instinct")
+            }
             rows = {arm.name: arm_figures([matrix_units[(d, arm.name, s)] for s in seeds], base) for arm in arms}
             results["data"][d] = {"baselines": baseline_figures(base), "matrix": rows}
-        winner = max(arms, key=lambda a: statistics.fmean(results["data"][d]["matrix"][a.name]["5-shot vs heuristic"][0] for d in data))
-        results["winner"] = {"arm": winner.name, "overrides": list(winner.overrides), "chosen_by": "mean over data sets of the 5-shot paired difference vs heuristic on val classes"}
+        winner = max(
+            arms,
+            key=lambda a: statistics.fmean(
+                results["data"][d]["matrix"][a.name]["5-shot vs heuristic"][0] for d in data
+            ),
+        )
+        results["winner"] = {
+            "arm": winner.name,
+            "overrides": list(winner.overrides),
+            "chosen_by": "mean over data sets of the 5-shot paired difference vs heuristic on val classes",
+        }
         # 3: the arms that matter, on more episodes; 4: the final table on novel classes with the
         # winner's settings (nothing is chosen from it). Its jobs go first: it matters most.
         controls = control_arms(winner, controls_wanted, setups)
-        novel_jobs = _submit_novel(pool, setups, winner, seeds, novel_episodes, novel_methods, seeded, seeded_from) if novel_episodes else {}
+        novel_jobs = (
+            _submit_novel(pool, setups, winner, seeds, novel_episodes, novel_methods, seeded, seeded_from)
+            if novel_episodes
+            else {}
+        )
         final_jobs = _submit_final(pool, setups, controls, seeds, final_episodes)
-        equal_jobs = _submit_equal(pool, setups, winner, seeds, final_episodes, matrix_units, results) if "equal" in controls_wanted else {}
+        equal_jobs = (
+            _submit_equal(pool, setups, winner, seeds, final_episodes, matrix_units, results)
+            if "equal" in controls_wanted
+            else {}
+        )
         novel, final_units, equal = _collect(novel_jobs), _collect(final_jobs), _collect(equal_jobs)
     _complete_baselines(final_units)
     for d in data:
-        results["data"][d].update(_final_rows(d, setups[d], winner, controls, seeds, final_units, equal.get(d), equal.get((d, "narrow"))))
+        results["data"][d].update(
+            _final_rows(d, setups[d], winner, controls, seeds, final_units, equal.get(d), equal.get((d, "narrow")))
+        )
         if novel_episodes:
             results["data"][d]["novel"] = _novel_rows(d, seeds, novel_methods, seeded, seeded_from, novel)
     return results
@@ -370,11 +499,30 @@ def _submit_matrix(pool, setups: dict[str, Setup], arms: list[Arm], seeds: list[
     """Every arm from every seed on `episodes` val episodes, beside the baselines (and narrow)."""
     jobs = {}
     for d, setup in setups.items():
-        jobs[(d, "baselines")] = pool.submit(_cached, Path(setup.work, f"baselines-{episodes}.json"), baseline_unit, setup, (), episodes)
-        jobs[(d, "narrow")] = pool.submit(_cached, Path(setup.work, f"baselines-narrow-{episodes}.json"), baseline_unit, setup, (), episodes, None, ("narrow",))
+        jobs[(d, "baselines")] = pool.submit(
+            _cached, Path(setup.work, f"baselines-{episodes}.json"), baseline_unit, setup, (), episodes
+        )
+        jobs[(d, "narrow")] = pool.submit(
+            _cached,
+            Path(setup.work, f"baselines-narrow-{episodes}.json"),
+            baseline_unit,
+            setup,
+            (),
+            episodes,
+            None,
+            ("narrow",),
+        )
         for arm in arms:
             for seed in seeds:
-                jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"{_slug(arm.name)}-s{seed}-e{episodes}.json"), arm_unit, setup, arm, seed, episodes)
+                jobs[(d, arm.name, seed)] = pool.submit(
+                    _cached,
+                    Path(setup.work, f"{_slug(arm.name)}-s{seed}-e{episodes}.json"),
+                    arm_unit,
+                    setup,
+                    arm,
+                    seed,
+                    episodes,
+                )
     return jobs
 
 
@@ -384,16 +532,40 @@ def control_arms(winner: Arm, wanted: tuple[str, ...], setups: dict[str, Setup])
         return []
     controls = [Arm("winner", winner.overrides)]
     if "today" in wanted:
-        controls.append(Arm("today's settings (lifetime fitness, lamarckian, random init, default rest)", next(a for a in matrix() if a.name == DEFAULT_ARM).overrides + ("evaluation.rest_init=default",)))
+        controls.append(
+            Arm(
+                "today's settings (lifetime fitness, lamarckian, random init, default rest)",
+                next(a for a in matrix() if a.name == DEFAULT_ARM).overrides + ("evaluation.rest_init=default",),
+            )
+        )
     if "p1" in wanted:
-        controls.append(Arm("winner, P=1 (no selection)", winner.overrides + ("population.size=1", "evolution.elites=0", "evolution.tournament_size=1", "evolution.top_k=1")))
+        controls.append(
+            Arm(
+                "winner, P=1 (no selection)",
+                winner.overrides
+                + ("population.size=1", "evolution.elites=0", "evolution.tournament_size=1", "evolution.top_k=1"),
+            )
+        )
     if "rest" in wanted:
         own = rest_of(next(iter(setups.values())), winner)
-        controls += [Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",)) for r in ("default", "scaled", "zero_cross") if r != own]
+        controls += [
+            Arm(f"winner, rest_init={r}", winner.overrides + (f"evaluation.rest_init={r}",))
+            for r in ("default", "scaled", "zero_cross")
+            if r != own
+        ]
     return controls
 
 
-def _submit_novel(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int], novel_episodes: int, novel_methods: tuple[str, ...], seeded: list[str], seeded_from: list[int]) -> dict[Any, Any]:
+def _submit_novel(
+    pool,
+    setups: dict[str, Setup],
+    winner: Arm,
+    seeds: list[int],
+    novel_episodes: int,
+    novel_methods: tuple[str, ...],
+    seeded: list[str],
+    seeded_from: list[int],
+) -> dict[Any, Any]:
     """The final table's units on novel classes: the winner's learngene (and the methods that
     start from it) per seed, and one unit per other method."""
     jobs = {}
@@ -402,16 +574,54 @@ def _submit_novel(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int],
         for seed in seeds:
             for m in ("learngene", *(seeded if seed in seeded_from else ())):
                 suffix = "" if m == "learngene" else f"-{_slug(m)}"
-                jobs[(d, m, seed)] = pool.submit(_cached_episodes, setup.work, f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{{}}{suffix}.json", novel_episodes, arm_unit, setup, winner, seed, novel_episodes, "novel", m)
+                jobs[(d, m, seed)] = pool.submit(
+                    _cached_episodes,
+                    setup.work,
+                    f"novel-{_slug(','.join(winner.overrides))}-s{seed}-e{{}}{suffix}.json",
+                    novel_episodes,
+                    arm_unit,
+                    setup,
+                    winner,
+                    seed,
+                    novel_episodes,
+                    "novel",
+                    m,
+                )
         for m in novel_methods:  # one unit per method: they run side by side and resume one by one
             if m not in seeded:
-                jobs[(d, "method", m)] = pool.submit(_cached_episodes, setup.work, f"novel-{rest}-{_slug(m)}-{{}}.json", novel_episodes, baseline_unit, setup, (f"evaluation.rest_init={rest}",), novel_episodes, None, (m,), "novel")
+                jobs[(d, "method", m)] = pool.submit(
+                    _cached_episodes,
+                    setup.work,
+                    f"novel-{rest}-{_slug(m)}-{{}}.json",
+                    novel_episodes,
+                    baseline_unit,
+                    setup,
+                    (f"evaluation.rest_init={rest}",),
+                    novel_episodes,
+                    None,
+                    (m,),
+                    "novel",
+                )
         if rest != "default" and "heuristic" in novel_methods:
-            jobs[(d, DEFAULT_REST)] = pool.submit(_cached_episodes, setup.work, "novel-heuristic-default-{}.json", novel_episodes, baseline_unit, setup, ("evaluation.rest_init=default",), novel_episodes, None, ("heuristic",), "novel")
+            jobs[(d, DEFAULT_REST)] = pool.submit(
+                _cached_episodes,
+                setup.work,
+                "novel-heuristic-default-{}.json",
+                novel_episodes,
+                baseline_unit,
+                setup,
+                ("evaluation.rest_init=default",),
+                novel_episodes,
+                None,
+                ("heuristic",),
+                "novel",
+            )
     return jobs
 
 
-def _submit_final(pool, setups: dict[str, Setup], controls: list[Arm], seeds: list[int], final_episodes: int) -> dict[Any, Any]:
+def _submit_final(
+    pool, setups: dict[str, Setup], controls: list[Arm], seeds: list[int], final_episodes: int
+) -> dict[Any, Any]:
     """The controls from every seed, and the baselines at each rest_init they use, on
     `final_episodes` val episodes (scratch and full do not depend on rest_init: other rests
     score the heuristic only), and `narrow` at the winner's rest."""
@@ -419,18 +629,56 @@ def _submit_final(pool, setups: dict[str, Setup], controls: list[Arm], seeds: li
     for d, setup in setups.items():
         rests = tuple(dict.fromkeys(("default", *(rest_of(setup, a) for a in controls)))) if controls else ()
         for rest in rests:
-            name = f"baselines-{rest}-{final_episodes}.json" if rest == "default" else f"heuristic-{rest}-{final_episodes}.json"
-            jobs[(d, "baselines", rest)] = pool.submit(_cached, Path(setup.work, name), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, BASELINES if rest == "default" else ("heuristic",))
+            name = (
+                f"baselines-{rest}-{final_episodes}.json"
+                if rest == "default"
+                else f"heuristic-{rest}-{final_episodes}.json"
+            )
+            jobs[(d, "baselines", rest)] = pool.submit(
+                _cached,
+                Path(setup.work, name),
+                baseline_unit,
+                setup,
+                (f"evaluation.rest_init={rest}",),
+                final_episodes,
+                None,
+                BASELINES if rest == "default" else ("heuristic",),
+            )
         if controls:
             rest = rest_of(setup, controls[0])
-            jobs[(d, "narrow", rest)] = pool.submit(_cached, Path(setup.work, f"narrow-{rest}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, None, ("narrow",))
+            jobs[(d, "narrow", rest)] = pool.submit(
+                _cached,
+                Path(setup.work, f"narrow-{rest}-{final_episodes}.json"),
+                baseline_unit,
+                setup,
+                (f"evaluation.rest_init={rest}",),
+                final_episodes,
+                None,
+                ("narrow",),
+            )
         for arm in controls:
             for seed in seeds:
-                jobs[(d, arm.name, seed)] = pool.submit(_cached, Path(setup.work, f"final-{_slug(','.join(arm.overrides))}-s{seed}-e{final_episodes}.json"), arm_unit, setup, arm, seed, final_episodes)
+                jobs[(d, arm.name, seed)] = pool.submit(
+                    _cached,
+                    Path(setup.work, f"final-{_slug(','.join(arm.overrides))}-s{seed}-e{final_episodes}.json"),
+                    arm_unit,
+                    setup,
+                    arm,
+                    seed,
+                    final_episodes,
+                )
     return jobs
 
 
-def _submit_equal(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int], final_episodes: int, matrix_units: dict[Any, Any], results: dict[str, Any]) -> dict[Any, Any]:
+def _submit_equal(
+    pool,
+    setups: dict[str, Setup],
+    winner: Arm,
+    seeds: list[int],
+    final_episodes: int,
+    matrix_units: dict[Any, Any],
+    results: dict[str, Any],
+) -> dict[Any, Any]:
     """The heuristic and `narrow` pre-trained for as many sample-gradients as the winner's
     evolutions spent (the matrix's, so their compute is known now), on `final_episodes` val
     episodes."""
@@ -440,8 +688,25 @@ def _submit_equal(pool, setups: dict[str, Setup], winner: Arm, seeds: list[int],
         epochs = max(1, round(spent / load_base_size(setup)))
         results["data"][d]["equal_compute_epochs"] = epochs
         rest = rest_of(setup, winner)
-        jobs[d] = pool.submit(_cached, Path(setup.work, f"heuristic-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs)
-        jobs[(d, "narrow")] = pool.submit(_cached, Path(setup.work, f"narrow-equal-{rest}-{epochs}-{final_episodes}.json"), baseline_unit, setup, (f"evaluation.rest_init={rest}",), final_episodes, epochs, ("narrow",))
+        jobs[d] = pool.submit(
+            _cached,
+            Path(setup.work, f"heuristic-equal-{rest}-{epochs}-{final_episodes}.json"),
+            baseline_unit,
+            setup,
+            (f"evaluation.rest_init={rest}",),
+            final_episodes,
+            epochs,
+        )
+        jobs[(d, "narrow")] = pool.submit(
+            _cached,
+            Path(setup.work, f"narrow-equal-{rest}-{epochs}-{final_episodes}.json"),
+            baseline_unit,
+            setup,
+            (f"evaluation.rest_init={rest}",),
+            final_episodes,
+            epochs,
+            ("narrow",),
+        )
     return jobs
 
 
@@ -451,38 +716,78 @@ def _complete_baselines(final_units: dict[Any, Any]) -> None:
     for key in [k for k in final_units if k[1] == "baselines" and len(k) == 3 and k[2] != "default"]:
         default = final_units[(key[0], "baselines", "default")]
         for part in ("scores", "instinct"):
-            final_units[key][part] = {m: default[part][m] for m in BASELINES if m != "heuristic"} | final_units[key][part]
+            final_units[key][part] = {m: default[part][m] for m in BASELINES if m != "heuristic"} | final_units[key][
+                part
+            ]
     for d, _, rest in [k for k in final_units if k[1] == "narrow"]:  # narrow joins the baselines of its rest
         for part in ("scores", "instinct"):
             final_units[(d, "baselines", rest)][part] |= final_units[(d, "narrow", rest)][part]
 
 
-def _final_rows(d: str, setup: Setup, winner: Arm, controls: list[Arm], seeds: list[int], final_units: dict[Any, Any], equal: dict[str, Any] | None, equal_narrow: dict[str, Any] | None = None) -> dict[str, Any]:
+def _final_rows(
+    d: str,
+    setup: Setup,
+    winner: Arm,
+    controls: list[Arm],
+    seeds: list[int],
+    final_units: dict[Any, Any],
+    equal: dict[str, Any] | None,
+    equal_narrow: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """{"final": a row per control, "final_baselines": the baselines' figures} of data set `d`."""
-    final = {arm.name: arm_figures([final_units[(d, arm.name, s)] for s in seeds], final_units[(d, "baselines", rest_of(setup, arm))]) for arm in controls}
-    baselines = {r: baseline_figures(final_units[(d, "baselines", r)]) for r in ("default", "scaled", "zero_cross") if (d, "baselines", r) in final_units}
+    final = {
+        arm.name: arm_figures(
+            [final_units[(d, arm.name, s)] for s in seeds], final_units[(d, "baselines", rest_of(setup, arm))]
+        )
+        for arm in controls
+    }
+    baselines = {
+        r: baseline_figures(final_units[(d, "baselines", r)])
+        for r in ("default", "scaled", "zero_cross")
+        if (d, "baselines", r) in final_units
+    }
     if equal is not None:
         base = final_units[(d, "baselines", rest_of(setup, winner))]
-        equal_base = {"scores": {"heuristic": equal["scores"]["heuristic"], "full": base["scores"]["full"]} | ({"narrow": equal_narrow["scores"]["narrow"]} if equal_narrow else {})}
-        final["winner vs equal-compute heuristic"] = arm_figures([final_units[(d, "winner", s)] for s in seeds], equal_base)
+        equal_base = {
+            "scores": {"heuristic": equal["scores"]["heuristic"], "full": base["scores"]["full"]}
+            | ({"narrow": equal_narrow["scores"]["narrow"]} if equal_narrow else {})
+        }
+        final["winner vs equal-compute heuristic"] = arm_figures(
+            [final_units[(d, "winner", s)] for s in seeds], equal_base
+        )
         baselines["equal-compute heuristic"] = baseline_figures(equal)
         if equal_narrow:
             baselines["equal-compute narrow"] = baseline_figures(equal_narrow)
     return {"final_baselines": baselines, "final": final}
 
 
-def _novel_rows(d: str, seeds: list[int], novel_methods: tuple[str, ...], seeded: list[str], seeded_from: list[int], novel: dict[Any, Any]) -> dict[str, Any]:
+def _novel_rows(
+    d: str,
+    seeds: list[int],
+    novel_methods: tuple[str, ...],
+    seeded: list[str],
+    seeded_from: list[int],
+    novel: dict[Any, Any],
+) -> dict[str, Any]:
     """The final table of data set `d`: the learngene per seed against every other method."""
     parts = ("scores", "instinct", "finetune", "transferred", "preparation")
     base: dict[str, Any] = {part: {} for part in parts}
     units = [novel[(d, "method", m)] for m in novel_methods if (d, "method", m) in novel]
     if (d, DEFAULT_REST) in novel:
         other = novel[(d, DEFAULT_REST)]
-        units.append({part: {DEFAULT_REST: other[part]["heuristic"]} for part in parts if part != "preparation" and part in other})
+        units.append(
+            {
+                part: {DEFAULT_REST: other[part]["heuristic"]}
+                for part in parts
+                if part != "preparation" and part in other
+            }
+        )
     for unit in units:
         for part in parts:
             base[part] |= unit.get(part, {})
-    return novel_figures([novel[(d, "learngene", s)] for s in seeds], base, {m: [novel[(d, m, s)] for s in seeded_from] for m in seeded})
+    return novel_figures(
+        [novel[(d, "learngene", s)] for s in seeds], base, {m: [novel[(d, m, s)] for s in seeded_from] for m in seeded}
+    )
 
 
 def rest_of(setup: Setup, arm: Arm) -> str:
@@ -516,18 +821,33 @@ def _final_table_lines(n: dict[str, Any], protocol: dict[str, Any], title: str) 
     """One data set's final table: every method on the same novel episodes, paired with the
     learngene."""
     lg = n["learngene"]
-    lines = [f"{title} ({n['episodes']} episodes, the same for every method; learngene: mean of {n['seeds']} evolution seeds)", "",
-             "| method | 1-shot | 5-shot | instinct 5-shot | learngene − this, 1-shot | learngene − this, 5-shot | transferred | preparation sample-grads | fine-tune sample-grads / episode (1 / 5-shot) |", "|---|---|---|---|---|---|---|---|---|"]
-    lines.append(f"| **learngene** (seed spread 1/5-shot {100 * lg['1-shot seed spread']:.1f} / {100 * lg['5-shot seed spread']:.1f}; per seed 5-shot {', '.join(f'{100 * x:.1f}' for x in lg['5-shot per seed'])}) | {100 * lg['1-shot']:.2f} | {100 * lg['5-shot']:.2f} | {100 * lg['5-shot instinct']:.1f} | | | {_share(lg.get('transferred_share'))} | {lg['sample_grads']:.3g} (whole evolution) | {_per_episode(lg, '{}-shot finetune_sample_grads')} |")
+    lines = [
+        f"{title} ({n['episodes']} episodes, the same for every method; learngene: mean of {n['seeds']} evolution seeds)",
+        "",
+        "| method | 1-shot | 5-shot | instinct 5-shot | learngene − this, 1-shot | learngene − this, 5-shot | transferred | preparation sample-grads | fine-tune sample-grads / episode (1 / 5-shot) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines.append(
+        f"| **learngene** (seed spread 1/5-shot {100 * lg['1-shot seed spread']:.1f} / {100 * lg['5-shot seed spread']:.1f}; per seed 5-shot {', '.join(f'{100 * x:.1f}' for x in lg['5-shot per seed'])}) | {100 * lg['1-shot']:.2f} | {100 * lg['5-shot']:.2f} | {100 * lg['5-shot instinct']:.1f} | | | {_share(lg.get('transferred_share'))} | {lg['sample_grads']:.3g} (whole evolution) | {_per_episode(lg, '{}-shot finetune_sample_grads')} |"
+    )
     for m, row in n["methods"].items():
         label = m
         if m in n.get("seeded", ()) and row["seeds"] < n["seeds"]:
-            label = f"{m} (seed {protocol['seeds'][0]}'s learngene only)" if row["seeds"] == 1 else f"{m} (the first {row['seeds']} seeds' learngenes)"
+            label = (
+                f"{m} (seed {protocol['seeds'][0]}'s learngene only)"
+                if row["seeds"] == 1
+                else f"{m} (the first {row['seeds']} seeds' learngenes)"
+            )
         elif m in n.get("seeded", ()) and row["seeds"] > 1:
             label = f"{m} (mean of {row['seeds']} seeds' learngenes)"
-        lines.append(f"| {label} | {100 * row['1-shot']:.2f} ± {100 * row['1-shot ci95']:.2f} | {100 * row['5-shot']:.2f} ± {100 * row['5-shot ci95']:.2f} | {100 * row['5-shot instinct']:.1f} | {_pm(row['1-shot learngene minus this'])} | {_pm(row['5-shot learngene minus this'])} | {_share(row.get('transferred_share'))} | {row['preparation_sample_grads']:.3g} | {_per_episode(row.get('finetune_sample_grads', {}), '{}')} |")
-    return lines + ["", "± : 95% CI over episodes; learngene − this: paired per episode (a method run from some seeds' learngenes only is paired with those seeds' learngenes). transferred: share of the descendant's backbone parameters taken from the source (`sparse` fine-tunes densely from the magnitude-kept weights, SPDF-style; `aft` transfers features, not weights). "
-                    "Preparation: sample-gradients spent before any episode (pre-training, distillation; for the learngene and learngene+aft the whole evolution, its own pre-training included)."]
+        lines.append(
+            f"| {label} | {100 * row['1-shot']:.2f} ± {100 * row['1-shot ci95']:.2f} | {100 * row['5-shot']:.2f} ± {100 * row['5-shot ci95']:.2f} | {100 * row['5-shot instinct']:.1f} | {_pm(row['1-shot learngene minus this'])} | {_pm(row['5-shot learngene minus this'])} | {_share(row.get('transferred_share'))} | {row['preparation_sample_grads']:.3g} | {_per_episode(row.get('finetune_sample_grads', {}), '{}')} |"
+        )
+    return lines + [
+        "",
+        "± : 95% CI over episodes; learngene − this: paired per episode (a method run from some seeds' learngenes only is paired with those seeds' learngenes). transferred: share of the descendant's backbone parameters taken from the source (`sparse` fine-tunes densely from the magnitude-kept weights, SPDF-style; `aft` transfers features, not weights). "
+        "Preparation: sample-gradients spent before any episode (pre-training, distillation; for the learngene and learngene+aft the whole evolution, its own pre-training included).",
+    ]
 
 
 def render_methods_page(results: dict[str, Any]) -> str:
@@ -557,24 +877,64 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"Winner: `{results['winner']['arm']}` ({results['winner']['chosen_by']}).",
     ]
     for d, data in results["data"].items():
-        lines += [f"## {d}", "Baselines (matrix episodes): " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f}" for m, v in data["baselines"].items()) + " (1-shot / 5-shot)", ""]
+        lines += [
+            f"## {d}",
+            "Baselines (matrix episodes): "
+            + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f}" for m, v in data["baselines"].items())
+            + " (1-shot / 5-shot)",
+            "",
+        ]
         if not data["final"]:
             lines += ["(No controls were run: `--controls` was empty.)", ""]
         else:
-            lines += ["### The arms that matter", "", "| arm | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs narrow | 5-shot vs full | 1-shot vs heuristic | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|---|---|"]
+            lines += [
+                "### The arms that matter",
+                "",
+                "| arm | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs narrow | 5-shot vs full | 1-shot vs heuristic | instinct 5-shot | sample-grads | wall s |",
+                "|---|---|---|---|---|---|---|---|---|---|",
+            ]
             for name, f in data["final"].items():
-                label = "winner vs **equal-compute** heuristic" + (" and narrow" if "5-shot vs narrow" in f else "") if name.startswith("winner vs equal") else name
+                label = (
+                    "winner vs **equal-compute** heuristic" + (" and narrow" if "5-shot vs narrow" in f else "")
+                    if name.startswith("winner vs equal")
+                    else name
+                )
                 versus_narrow = _pm(f["5-shot vs narrow"]) if "5-shot vs narrow" in f else ""
-                lines.append(f"| {label} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {versus_narrow} | {_pm(f['5-shot vs full'])} | {_pm(f['1-shot vs heuristic'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
-            lines += ["", f"Baselines on these episodes (1-shot / 5-shot, instinct 5-shot); the equal-compute baselines pre-trained {data.get('equal_compute_epochs', '(not run)')} epochs:", ""]
+                lines.append(
+                    f"| {label} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {versus_narrow} | {_pm(f['5-shot vs full'])} | {_pm(f['1-shot vs heuristic'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |"
+                )
+            lines += [
+                "",
+                f"Baselines on these episodes (1-shot / 5-shot, instinct 5-shot); the equal-compute baselines pre-trained {data.get('equal_compute_epochs', '(not run)')} epochs:",
+                "",
+            ]
             for rest, figures in data["final_baselines"].items():
-                lines.append(f"- rest_init `{rest}`: " + ", ".join(f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f} ({100 * v['5-shot instinct']:.1f})" for m, v in figures.items()))
+                lines.append(
+                    f"- rest_init `{rest}`: "
+                    + ", ".join(
+                        f"{m} {100 * v['1-shot']:.1f} / {100 * v['5-shot']:.1f} ({100 * v['5-shot instinct']:.1f})"
+                        for m, v in figures.items()
+                    )
+                )
         if "novel" in data:
-            lines += ["", *_final_table_lines(data["novel"], results["protocol"], "### Final table: **novel** classes, the winner's settings")]
-        lines += ["", "### The matrix", "", "| fitness / environment / write-back / init | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs narrow | 5-shot vs full | instinct 5-shot | sample-grads | wall s |", "|---|---|---|---|---|---|---|---|---|"]
+            lines += [
+                "",
+                *_final_table_lines(
+                    data["novel"], results["protocol"], "### Final table: **novel** classes, the winner's settings"
+                ),
+            ]
+        lines += [
+            "",
+            "### The matrix",
+            "",
+            "| fitness / environment / write-back / init | 1-shot | 5-shot (spread) | 5-shot vs heuristic | 5-shot vs narrow | 5-shot vs full | instinct 5-shot | sample-grads | wall s |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for name, f in sorted(data["matrix"].items(), key=lambda kv: -kv[1]["5-shot vs heuristic"][0]):
             versus_narrow = _pm(f["5-shot vs narrow"]) if "5-shot vs narrow" in f else ""
-            lines.append(f"| {name} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {versus_narrow} | {_pm(f['5-shot vs full'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |")
+            lines.append(
+                f"| {name} | {100 * f['1-shot']:.2f} | {100 * f['5-shot']:.2f} ({100 * f['5-shot seed spread']:.1f}) | {_pm(f['5-shot vs heuristic'])} | {versus_narrow} | {_pm(f['5-shot vs full'])} | {100 * f['5-shot instinct']:.1f} | {f['sample_grads']:.3g} | {f['wall_seconds']:.0f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -593,13 +953,35 @@ def main(args) -> int:
     episodes, final_episodes = (10, 10) if args.quick else (args.episodes, args.final_episodes)
     controls = tuple(c.strip() for c in args.controls.split(",") if c.strip())
     if set(controls) - set(CONTROLS):
-        raise SystemExit(f"--controls: unknown control(s) {sorted(set(controls) - set(CONTROLS))}; choose from {', '.join(CONTROLS)}")
+        raise SystemExit(
+            f"--controls: unknown control(s) {sorted(set(controls) - set(CONTROLS))}; choose from {', '.join(CONTROLS)}"
+        )
     novel_episodes = (10 if args.quick else args.novel_episodes) if args.novel_episodes else 0
-    novel_methods = tuple(m for m in list_methods() if m != "learngene") if args.novel_methods == "all" else tuple(m.strip() for m in args.novel_methods.split(",") if m.strip())
+    novel_methods = (
+        tuple(m for m in list_methods() if m != "learngene")
+        if args.novel_methods == "all"
+        else tuple(m.strip() for m in args.novel_methods.split(",") if m.strip())
+    )
     unknown = sorted(set(novel_methods) - set(list_methods()) | ({"learngene"} & set(novel_methods)))
     if unknown:
-        raise SystemExit(f"--novel-methods: unknown or implied method(s) {unknown}; choose from {', '.join(m for m in list_methods() if m != 'learngene')} or all (the learngene is always in)")
-    results = run(data, seeds, args.quick, args.workers, args.work, episodes, final_episodes, arms, tuple(args.set), controls, novel_episodes, novel_methods, args.seeded_seeds)
+        raise SystemExit(
+            f"--novel-methods: unknown or implied method(s) {unknown}; choose from {', '.join(m for m in list_methods() if m != 'learngene')} or all (the learngene is always in)"
+        )
+    results = run(
+        data,
+        seeds,
+        args.quick,
+        args.workers,
+        args.work,
+        episodes,
+        final_episodes,
+        arms,
+        tuple(args.set),
+        controls,
+        novel_episodes,
+        novel_methods,
+        args.seeded_seeds,
+    )
     results["wall_seconds"] = time.time() - started
     results["command"] = shlex.join(["python", "benchmarks/efficacy.py", *sys.argv[1:]])
     out = Path(args.out)
@@ -609,7 +991,17 @@ def main(args) -> int:
     out.with_suffix(".md").write_text(md)
     if args.methods_page and novel_episodes:
         page = Path(args.methods_page)
-        page.write_text(json.dumps({"protocol": results["protocol"], "winner": results["winner"], "command": results["command"], "data": {d: {"novel": v["novel"]} for d, v in results["data"].items() if "novel" in v}}, indent=1))
+        page.write_text(
+            json.dumps(
+                {
+                    "protocol": results["protocol"],
+                    "winner": results["winner"],
+                    "command": results["command"],
+                    "data": {d: {"novel": v["novel"]} for d, v in results["data"].items() if "novel" in v},
+                },
+                indent=1,
+            )
+        )
         page.with_suffix(".md").write_text(render_methods_page(results))
     print(md)
     return 0

@@ -25,6 +25,7 @@ episodes, 1/5/10-shot: hours on a CPU); `--quick` took about 10 minutes on 2 CPU
 methods (expect about twice that with all of them);
 `--tiny` is a smoke test of every code path (seconds of compute, meaningless numbers).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,10 +53,14 @@ from gtl_ray.evaluation.methods import get_method, list_methods, needs_learngene
 from gtl_ray.learngene import Learngene  # noqa: E402
 
 log = logging.getLogger("benchmarks.efficacy")
-DEFAULT_OUT = ROOT / "benchmarks" / "results" / "efficacy_{profile}.json"  #: efficacy.json is every method's table from the ablation (--methods-page)
+DEFAULT_OUT = (
+    ROOT / "benchmarks" / "results" / "efficacy_{profile}.json"
+)  #: efficacy.json is every method's table from the ablation (--methods-page)
 ABLATION_OUT = ROOT / "benchmarks" / "results" / "ablation.json"
 ALL_METHODS = tuple(list_methods())
-ANY_SHAPE = tuple(m for m in ALL_METHODS if get_method(m).same_shape is None)  #: methods for descendants of other shapes
+ANY_SHAPE = tuple(
+    m for m in ALL_METHODS if get_method(m).same_shape is None
+)  #: methods for descendants of other shapes
 
 
 @dataclass(frozen=True)
@@ -97,10 +102,20 @@ PROFILES = {
     "tiny": Profile(
         "tiny",
         overrides=(
-            "model.width=0.125", "population.size=4", "population.cpus_per_member=0.5", "evolution.generations=2",
-            "evolution.tournament_size=2", "lifetime.epochs=1", "lifetime.train_per_class=10", "lifetime.query_per_class=5",
-            "data.num_classes=40", "data.images_per_class=20", "data.splits={base: 20, val: 5, novel: 10}",
-            "evaluation.query=5", "evaluation.steps=5", "pretrain.epochs=1",
+            "model.width=0.125",
+            "population.size=4",
+            "population.cpus_per_member=0.5",
+            "evolution.generations=2",
+            "evolution.tournament_size=2",
+            "lifetime.epochs=1",
+            "lifetime.train_per_class=10",
+            "lifetime.query_per_class=5",
+            "data.num_classes=40",
+            "data.images_per_class=20",
+            "data.splits={base: 20, val: 5, novel: 10}",
+            "evaluation.query=5",
+            "evaluation.steps=5",
+            "pretrain.epochs=1",
         ),
         shots=(1,),
         episodes=4,
@@ -119,29 +134,72 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default=str(ROOT / "configs" / "quickstart.yaml"))
     p.add_argument("--learngene", help="evaluate this learngene instead of evolving one (main table and scalability)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable; wins over the profile)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override (repeatable; wins over the profile)",
+    )
     p.add_argument("--quick", action="store_true", help="about 20 minutes on 2 CPU cores (estimate)")
     p.add_argument("--tiny", action="store_true", help="smoke test: every code path, meaningless numbers")
     p.add_argument("--local", action="store_true", help="evolve in process (evolve_local) and evaluate without Ray")
     p.add_argument("--skip", default="", help="comma-separated sections to skip: scalability, shares")
     p.add_argument("--storage", help="where the benchmark's runs go (default: the config's storage)")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads of this process (pre-training); more than the idle cores thrashes")
-    p.add_argument("--out", help=f"JSON path; .md and _*.png are written next to it (default {str(DEFAULT_OUT).format(profile='PROFILE')}, PROFILE one of {', '.join(PROFILES)}; with --ablation {ABLATION_OUT})")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads of this process (pre-training); more than the idle cores thrashes",
+    )
+    p.add_argument(
+        "--out",
+        help=f"JSON path; .md and _*.png are written next to it (default {str(DEFAULT_OUT).format(profile='PROFILE')}, PROFILE one of {', '.join(PROFILES)}; with --ablation {ABLATION_OUT})",
+    )
     g = p.add_argument_group("--ablation (benchmarks/ablation.py: the evolution options' matrix on val classes)")
     g.add_argument("--ablation", action="store_true", help="run the ablation instead of the efficacy tables")
-    g.add_argument("--data", default="offline,glyphs", help="data sets: offline (configs/quickstart.yaml), glyphs (configs/glyphs.yaml)")
+    g.add_argument(
+        "--data",
+        default="offline,glyphs",
+        help="data sets: offline (configs/quickstart.yaml), glyphs (configs/glyphs.yaml)",
+    )
     g.add_argument("--seeds", default="0,1,2", help="evolution seeds per arm")
-    g.add_argument("--arms", help="only these matrix arms (comma-separated FITNESS/ENV/WRITE-BACK/INIT names); default: all 24")
+    g.add_argument(
+        "--arms", help="only these matrix arms (comma-separated FITNESS/ENV/WRITE-BACK/INIT names); default: all 24"
+    )
     g.add_argument("--episodes", type=int, default=100, help="val episodes per matrix arm")
-    g.add_argument("--controls", default="today,p1,rest,equal", help="the winner's controls to run (comma-separated from today, p1, rest, equal): today's settings, P=1, the winner with each rest_init, the equal-compute heuristic")
-    g.add_argument("--novel-episodes", type=int, default=0, help="after the winner is chosen, the final table on novel classes with this many episodes (0: none)")
-    g.add_argument("--novel-methods", default="scratch,full,heuristic,narrow", help="the final table's methods beside the learngene (comma-separated registered names, or all)")
-    g.add_argument("--seeded-seeds", type=int, default=0, help="run the final table's methods that start from the learngene (learngene+aft) from the first N seeds only (0: every seed)")
-    g.add_argument("--methods-page", help="with --novel-episodes, also write the final tables alone (every method, every data set) to this JSON path and its .md")
+    g.add_argument(
+        "--controls",
+        default="today,p1,rest,equal",
+        help="the winner's controls to run (comma-separated from today, p1, rest, equal): today's settings, P=1, the winner with each rest_init, the equal-compute heuristic",
+    )
+    g.add_argument(
+        "--novel-episodes",
+        type=int,
+        default=0,
+        help="after the winner is chosen, the final table on novel classes with this many episodes (0: none)",
+    )
+    g.add_argument(
+        "--novel-methods",
+        default="scratch,full,heuristic,narrow",
+        help="the final table's methods beside the learngene (comma-separated registered names, or all)",
+    )
+    g.add_argument(
+        "--seeded-seeds",
+        type=int,
+        default=0,
+        help="run the final table's methods that start from the learngene (learngene+aft) from the first N seeds only (0: every seed)",
+    )
+    g.add_argument(
+        "--methods-page",
+        help="with --novel-episodes, also write the final tables alone (every method, every data set) to this JSON path and its .md",
+    )
     g.add_argument("--final-episodes", type=int, default=300, help="val episodes for the arms that matter")
     g.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")
-    g.add_argument("--work", default="/tmp/gtl-ablation", help="cache of finished units (an interrupted ablation resumes from it)")
+    g.add_argument(
+        "--work", default="/tmp/gtl-ablation", help="cache of finished units (an interrupted ablation resumes from it)"
+    )
     args = p.parse_args(argv)
     args.out = args.out or str(ABLATION_OUT if args.ablation else str(DEFAULT_OUT).format(profile=profile_name(args)))
     return args
@@ -194,7 +252,11 @@ def deeper_depth(config: GTLConfig) -> int:
 
 
 def section_overrides(shots: tuple[int, ...], episodes: int, methods: tuple[str, ...]) -> list[str]:
-    return [f"evaluation.shots={json.dumps(list(shots))}", f"evaluation.episodes={episodes}", f"evaluation.methods={json.dumps(list(methods))}"]
+    return [
+        f"evaluation.shots={json.dumps(list(shots))}",
+        f"evaluation.episodes={episodes}",
+        f"evaluation.methods={json.dumps(list(methods))}",
+    ]
 
 
 class Bench:
@@ -227,7 +289,15 @@ class Bench:
             from gtl_ray.service.executors import RayExecutor
 
             executor = RayExecutor()
-        evaluation = evaluate(config, gene if any(needs_learngene(m) for m in methods) else None, methods, splits=self.splits, cache_dir=self.cache, executor=executor, progress=progress)
+        evaluation = evaluate(
+            config,
+            gene if any(needs_learngene(m) for m in methods) else None,
+            methods,
+            splits=self.splits,
+            cache_dir=self.cache,
+            executor=executor,
+            progress=progress,
+        )
         self.paired += [{**tags, **p} for p in evaluation.paired()]
         return [{**tags, **row} for row in evaluation.rows()]
 
@@ -236,17 +306,29 @@ def run_scalability(bench: Bench, gene: Learngene) -> list[dict[str, Any]]:
     p, config = bench.profile, bench.config
     episodes = min(p.scale_episodes, config.evaluation.episodes)
     depth = deeper_depth(config)
-    variants = [("wider x1.5", config.model.width * 1.5, None), ("wider x2", config.model.width * 2, None), (f"deeper (depth {depth})", None, depth)]
+    variants = [
+        ("wider x1.5", config.model.width * 1.5, None),
+        ("wider x2", config.model.width * 2, None),
+        (f"deeper (depth {depth})", None, depth),
+    ]
     rows = []
     for label, width, deeper in variants:
         extra = section_overrides(p.scale_shots, episodes, p.scale_methods)
         extra += [f"evaluation.descendant.width={width}"] if width else [f"evaluation.descendant.depth={deeper}"]
         log.info("scalability: %s", label)
-        rows += bench.evaluate(bench.configure(*extra), gene, variant=label, width=width or config.model.width, depth=deeper or config.model.depth)
+        rows += bench.evaluate(
+            bench.configure(*extra),
+            gene,
+            variant=label,
+            width=width or config.model.width,
+            depth=deeper or config.model.depth,
+        )
     return rows
 
 
-def run_shares(bench: Bench, main_gene: Learngene | None, main_curve: list[dict[str, float]]) -> tuple[list[dict[str, Any]], dict[str, list]]:
+def run_shares(
+    bench: Bench, main_gene: Learngene | None, main_curve: list[dict[str, float]]
+) -> tuple[list[dict[str, Any]], dict[str, list]]:
     """Rows per target share (heuristic and learngene) plus scratch as share 0; curves per share."""
     p = bench.profile
     episodes = min(p.share_episodes, bench.config.evaluation.episodes)
@@ -256,7 +338,12 @@ def run_shares(bench: Bench, main_gene: Learngene | None, main_curve: list[dict[
     for share in p.shares:
         reuse = main_gene is not None and not p.share_overrides and math.isclose(share, bench.config.learngene.share)
         name = f"{bench.config.name}-share{round(100 * share):02d}"
-        config = bench.configure(*p.share_overrides, f"learngene.share={share}", f"name={name}", *section_overrides(p.share_shots, episodes, ("heuristic", "learngene")))
+        config = bench.configure(
+            *p.share_overrides,
+            f"learngene.share={share}",
+            f"name={name}",
+            *section_overrides(p.share_shots, episodes, ("heuristic", "learngene")),
+        )
         log.info("shares: %s learngene at share %.2f", "reusing the main" if reuse else "evolving a", share)
         gene, curve, _ = (main_gene, main_curve, None) if reuse else evolve_gene(config, bench.args.local)
         curves[f"{share:.2f}"] = curve
@@ -267,7 +354,9 @@ def run_shares(bench: Bench, main_gene: Learngene | None, main_curve: list[dict[
 # ------------------------------------------------------------------ output
 
 
-def plot_accuracy(sections: dict[str, list[dict[str, Any]]], key: str | None, title: str, reference: dict[str, Any] | None = None) -> bytes:
+def plot_accuracy(
+    sections: dict[str, list[dict[str, Any]]], key: str | None, title: str, reference: dict[str, Any] | None = None
+) -> bytes:
     """Grouped bars: accuracy (± CI) per method for each group (shots, variant or share);
     `reference` (a row) is drawn as a dashed line."""
     fig, ax = report.new_figure(7.0, 3.6)
@@ -275,9 +364,18 @@ def plot_accuracy(sections: dict[str, list[dict[str, Any]]], key: str | None, ti
     methods = list(dict.fromkeys(r["method"] for rows in sections.values() for r in rows))
     width = 0.8 / max(1, len(methods))
     for i, method in enumerate(methods):
-        rows = {(r[key] if key else f"{r['shots']}-shot"): r for s in sections.values() for r in s if r["method"] == method}
+        rows = {
+            (r[key] if key else f"{r['shots']}-shot"): r for s in sections.values() for r in s if r["method"] == method
+        }
         xs = [g for g, name in enumerate(groups) if name in rows]
-        ax.bar([x + i * width for x in xs], [100 * rows[groups[x]]["mean"] for x in xs], width, yerr=[100 * rows[groups[x]]["ci95"] for x in xs], label=method, capsize=2)
+        ax.bar(
+            [x + i * width for x in xs],
+            [100 * rows[groups[x]]["mean"] for x in xs],
+            width,
+            yerr=[100 * rows[groups[x]]["ci95"] for x in xs],
+            label=method,
+            capsize=2,
+        )
     ax.set_xticks([g + width * (len(methods) - 1) / 2 for g in range(len(groups))], [str(g) for g in groups])
     if reference is not None:
         ax.axhline(100 * reference["mean"], color="0.3", ls="--", lw=1, label=reference["method"])
@@ -290,14 +388,29 @@ def plot_accuracy(sections: dict[str, list[dict[str, Any]]], key: str | None, ti
 def write_outputs(out: Path, data: dict[str, Any]) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     stem = out.with_suffix("")
-    plots = {"curve": report.plot_fitness({"main run": [c for c in data["curve"]]}, "evolution: member fitness per generation") if data["curve"] else None}
-    plots["accuracy"] = plot_accuracy({"main": data["results"]}, None, "descendants on novel classes") if data["results"] else None
+    plots = {
+        "curve": report.plot_fitness(
+            {"main run": [c for c in data["curve"]]}, "evolution: member fitness per generation"
+        )
+        if data["curve"]
+        else None
+    }
+    plots["accuracy"] = (
+        plot_accuracy({"main": data["results"]}, None, "descendants on novel classes") if data["results"] else None
+    )
     if data.get("scalability"):
         shots = data["scalability"][0]["shots"]
-        plots["scalability"] = plot_accuracy({"s": data["scalability"]}, "variant", f"other descendant shapes (5-way {shots}-shot)")
+        plots["scalability"] = plot_accuracy(
+            {"s": data["scalability"]}, "variant", f"other descendant shapes (5-way {shots}-shot)"
+        )
     if data.get("shares"):
         shots, scratch = data["shares"][0]["shots"], [r for r in data["shares"] if r["share"] == 0]
-        plots["shares"] = plot_accuracy({"s": [r for r in data["shares"] if r["share"] > 0]}, "share", f"learngene share of parameters (5-way {shots}-shot)", scratch[0] if scratch else None)
+        plots["shares"] = plot_accuracy(
+            {"s": [r for r in data["shares"] if r["share"] > 0]},
+            "share",
+            f"learngene share of parameters (5-way {shots}-shot)",
+            scratch[0] if scratch else None,
+        )
     data["plots"] = {k: f"{stem.name}_{k}.png" for k, v in plots.items() if v}
     for key, png in plots.items():
         if png:
@@ -318,15 +431,41 @@ def render_markdown(data: dict[str, Any]) -> str:
         report.describe_code(data["code"]),
     ]
     if data["results"]:
-        parts += ["## Descendants on novel classes (ancestry shape)", report.markdown_table(*report.accuracy_table(data["results"])), f"accuracy in % (mean ± 95% CI over {data['results'][0]['episodes']} episodes, the same episodes for every method); instinct: nearest-centroid accuracy before any training; transferred: share of the descendant's backbone parameters; sample-grads: images forwarded and back-propagated (preparation: pre-training and distillation; fine-tuning: per episode, per shot count). `sparse` is fine-tuned densely (its pruned weights start from the descendant's own initialization).", report.markdown_table(["method", "what it is"], [[m, get_method(m).summary] for m in dict.fromkeys(r["method"] for r in data["results"]) if m in ALL_METHODS])]
+        parts += [
+            "## Descendants on novel classes (ancestry shape)",
+            report.markdown_table(*report.accuracy_table(data["results"])),
+            f"accuracy in % (mean ± 95% CI over {data['results'][0]['episodes']} episodes, the same episodes for every method); instinct: nearest-centroid accuracy before any training; transferred: share of the descendant's backbone parameters; sample-grads: images forwarded and back-propagated (preparation: pre-training and distillation; fine-tuning: per episode, per shot count). `sparse` is fine-tuned densely (its pruned weights start from the descendant's own initialization).",
+            report.markdown_table(
+                ["method", "what it is"],
+                [
+                    [m, get_method(m).summary]
+                    for m in dict.fromkeys(r["method"] for r in data["results"])
+                    if m in ALL_METHODS
+                ],
+            ),
+        ]
         if data.get("paired"):
             parts += [report.markdown_table(*report.paired_table(data["paired"]))]
     if data.get("scalability"):
-        parts += ["## Scalability: other descendant shapes", report.markdown_table(*report.accuracy_table(data["scalability"], ("variant", "width", "depth"))), f"{data['scalability'][0]['episodes']} episodes per cell; the ancestry shape is the main table."]
+        parts += [
+            "## Scalability: other descendant shapes",
+            report.markdown_table(*report.accuracy_table(data["scalability"], ("variant", "width", "depth"))),
+            f"{data['scalability'][0]['episodes']} episodes per cell; the ancestry shape is the main table.",
+        ]
     if data.get("shares"):
-        parts += ["## Learngene share of parameters", report.markdown_table(*report.accuracy_table(data["shares"], ("share", "gene_share"))), f"{data['shares'][0]['episodes']} episodes per cell; share 0 is scratch; {data['share_note']}"]
+        parts += [
+            "## Learngene share of parameters",
+            report.markdown_table(*report.accuracy_table(data["shares"], ("share", "gene_share"))),
+            f"{data['shares'][0]['episodes']} episodes per cell; share 0 is scratch; {data['share_note']}",
+        ]
     if data["curve"]:
-        parts += ["## Evolution curve", report.markdown_table(["generation", "min", "median", "max"], [[g, f"{c['min']:.3f}", f"{c['median']:.3f}", f"{c['max']:.3f}"] for g, c in enumerate(data["curve"])])]
+        parts += [
+            "## Evolution curve",
+            report.markdown_table(
+                ["generation", "min", "median", "max"],
+                [[g, f"{c['min']:.3f}", f"{c['median']:.3f}", f"{c['max']:.3f}"] for g, c in enumerate(data["curve"])],
+            ),
+        ]
     parts += [f"![{k}]({v})" for k, v in data.get("plots", {}).items()]
     return "\n\n".join(parts) + "\n"
 
@@ -353,7 +492,13 @@ def main(argv: list[str] | None = None) -> int:
         import ray
 
         clock = time.time()
-        ray.init(address="local", num_cpus=args.num_cpus or os.cpu_count(), include_dashboard=False, namespace="gtl_ray", log_to_driver=False)
+        ray.init(
+            address="local",
+            num_cpus=args.num_cpus or os.cpu_count(),
+            include_dashboard=False,
+            namespace="gtl_ray",
+            log_to_driver=False,
+        )
         timings["ray_start"] = time.time() - clock
     try:
         bench = Bench(args, profile, base)
@@ -368,9 +513,24 @@ def main(argv: list[str] | None = None) -> int:
         results = bench.evaluate(bench.config, gene)
         paired = list(bench.paired)
         timings["evaluation"] = time.time() - clock
-        data: dict[str, Any] = {"benchmark": "efficacy", "profile": profile.name, "command": shlex.join(["python", "benchmarks/efficacy.py"] + list(sys.argv[1:] if argv is None else argv))}
-        data.update(machine=machine, code=report.code_version(ROOT), profile_settings=asdict(profile), learngene={"source": source, "share": gene.share, "num_params": gene.num_params, "checksum": gene.checksum})
-        data.update(results=results, paired=paired, scalability=[], shares=[], curve=[{"generation": g, **c} for g, c in enumerate(curve)])
+        data: dict[str, Any] = {
+            "benchmark": "efficacy",
+            "profile": profile.name,
+            "command": shlex.join(["python", "benchmarks/efficacy.py"] + list(sys.argv[1:] if argv is None else argv)),
+        }
+        data.update(
+            machine=machine,
+            code=report.code_version(ROOT),
+            profile_settings=asdict(profile),
+            learngene={"source": source, "share": gene.share, "num_params": gene.num_params, "checksum": gene.checksum},
+        )
+        data.update(
+            results=results,
+            paired=paired,
+            scalability=[],
+            shares=[],
+            curve=[{"generation": g, **c} for g, c in enumerate(curve)],
+        )
         if "scalability" not in skip:
             clock = time.time()
             data["scalability"] = run_scalability(bench, gene)
@@ -378,7 +538,9 @@ def main(argv: list[str] | None = None) -> int:
         if "shares" not in skip:
             clock = time.time()
             data["shares"], data["share_curves"] = run_shares(bench, None if args.learngene else gene, curve)
-            data["share_note"] = "share genes evolved with " + (", ".join(profile.share_overrides) or "the main run's settings")
+            data["share_note"] = "share genes evolved with " + (
+                ", ".join(profile.share_overrides) or "the main run's settings"
+            )
             timings["shares"] = time.time() - clock
         shutil.rmtree(bench.cache, ignore_errors=True)
     finally:

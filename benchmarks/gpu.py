@@ -23,6 +23,7 @@ Data: procedural images of the shape's size (synthetic, offline): `quickstart` i
 configs/quickstart.yaml, `cifar_fs` configs/cifar_fs_vgg11.yaml with 600 procedural images per
 class in place of CIFAR-100 (same counts and size).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,9 +60,30 @@ from systems import mean_after_first, run_gtl, write_outputs  # noqa: E402
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "gpu.json"
 SHAPES = {
     "quickstart": ("configs/quickstart.yaml", ()),
-    "cifar_fs": ("configs/cifar_fs_vgg11.yaml", ("data.format=procedural", "data.path=null", "data.num_classes=100", "data.images_per_class=600", "data.splits={base: 64, val: 16, novel: 20}")),
+    "cifar_fs": (
+        "configs/cifar_fs_vgg11.yaml",
+        (
+            "data.format=procedural",
+            "data.path=null",
+            "data.num_classes=100",
+            "data.images_per_class=600",
+            "data.splits={base: 64, val: 16, novel: 20}",
+        ),
+    ),
 }
-TINY_SHAPE = ("model.width=0.125", "lifetime.epochs=1", "lifetime.train_per_class=10", "lifetime.query_per_class=5", "data.num_classes=40", "data.images_per_class=20", "data.splits={base: 20, val: 5, novel: 10}", "evaluation.shots=[1]", "evaluation.query=5", "evolution.tournament_size=2", "evolution.elites=1")
+TINY_SHAPE = (
+    "model.width=0.125",
+    "lifetime.epochs=1",
+    "lifetime.train_per_class=10",
+    "lifetime.query_per_class=5",
+    "data.num_classes=40",
+    "data.images_per_class=20",
+    "data.splits={base: 20, val: 5, novel: 10}",
+    "evaluation.shots=[1]",
+    "evaluation.query=5",
+    "evolution.tournament_size=2",
+    "evolution.elites=1",
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +101,24 @@ class Profile:
 
 PROFILES = {
     "full": Profile("full", lifetimes=6, precisions=("fp32", "bf16", "fp16"), generations=6),
-    "quick": Profile("quick", lifetimes=3, generations=3, population_precisions=("fp32",), shape_overrides=("data.images_per_class=60",)),
-    "tiny": Profile("tiny", lifetimes=2, precisions=("fp32",), layouts=(False,), members_per_device=(2,), cpu_population=2, generations=2, population_precisions=("fp32",), shape_overrides=TINY_SHAPE),
+    "quick": Profile(
+        "quick",
+        lifetimes=3,
+        generations=3,
+        population_precisions=("fp32",),
+        shape_overrides=("data.images_per_class=60",),
+    ),
+    "tiny": Profile(
+        "tiny",
+        lifetimes=2,
+        precisions=("fp32",),
+        layouts=(False,),
+        members_per_device=(2,),
+        cpu_population=2,
+        generations=2,
+        population_precisions=("fp32",),
+        shape_overrides=TINY_SHAPE,
+    ),
 }
 
 
@@ -99,12 +137,23 @@ class Utilization:
 
             pynvml.nvmlInit()
             handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
-            return lambda: [(pynvml.nvmlDeviceGetUtilizationRates(h).gpu / 100, pynvml.nvmlDeviceGetMemoryInfo(h).used) for h in handles]
+            return lambda: [
+                (pynvml.nvmlDeviceGetUtilizationRates(h).gpu / 100, pynvml.nvmlDeviceGetMemoryInfo(h).used)
+                for h in handles
+            ]
         except Exception:  # no pynvml or no driver library: try the command line
             if shutil.which("nvidia-smi") is None:
                 return None
             query = ["nvidia-smi", "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits"]
-            return lambda: [(float(u) / 100, float(m) * 2**20) for u, m in (line.split(",") for line in subprocess.run(query, capture_output=True, text=True, timeout=5).stdout.strip().splitlines())]
+            return lambda: [
+                (float(u) / 100, float(m) * 2**20)
+                for u, m in (
+                    line.split(",")
+                    for line in subprocess.run(query, capture_output=True, text=True, timeout=5)
+                    .stdout.strip()
+                    .splitlines()
+                )
+            ]
 
     def __enter__(self) -> "Utilization":
         """May be entered again: the samples of every block add up."""
@@ -127,21 +176,36 @@ class Utilization:
         if not self.samples:
             return {"utilization": None, "nvml_memory_used_bytes": None}
         per_device = list(zip(*self.samples))
-        return {"utilization": [statistics.fmean(u for u, _ in d) for d in per_device], "nvml_memory_used_bytes": [max(m for _, m in d) for d in per_device]}
+        return {
+            "utilization": [statistics.fmean(u for u, _ in d) for d in per_device],
+            "nvml_memory_used_bytes": [max(m for _, m in d) for d in per_device],
+        }
 
 
 def lifetime_rows(configure, profile: Profile, device: str, compile_too: bool) -> list[dict[str, Any]]:
     """Members lived back to back in this process, per precision x placement x layout. The rows
     take turns, one lifetime each, so that a machine's changing load falls on all of them alike."""
     base_host = load_splits(configure().data).base
-    grid = [("fp32", False, False, False)] + [(p, True, cl, False) for p in profile.precisions for cl in profile.layouts]
+    grid = [("fp32", False, False, False)] + [
+        (p, True, cl, False) for p in profile.precisions for cl in profile.layouts
+    ]
     grid += [(p, True, True, True) for p in profile.precisions] if compile_too else []
     rows = []
     for precision, on_device, channels_last, compiled in grid:
         if precision == "fp16" and device == "cpu":
             continue
-        config = configure(f"population.precision={precision}", f"population.data_on_device={str(on_device).lower()}", f"population.channels_last={str(channels_last).lower()}", f"population.compile={str(compiled).lower()}")
-        row = {"precision": precision, "placement": "device" if on_device else "host", "channels_last": channels_last, "compile": compiled}
+        config = configure(
+            f"population.precision={precision}",
+            f"population.data_on_device={str(on_device).lower()}",
+            f"population.channels_last={str(channels_last).lower()}",
+            f"population.compile={str(compiled).lower()}",
+        )
+        row = {
+            "precision": precision,
+            "placement": "device" if on_device else "host",
+            "channels_last": channels_last,
+            "compile": compiled,
+        }
         rows.append((row, config, resident(base_host, config, compute_for(config, device)), Utilization(), [], []))
     for member in range(profile.lifetimes):
         for row, config, base, sampler, seconds, images in rows:
@@ -153,9 +217,18 @@ def lifetime_rows(configure, profile: Profile, device: str, compile_too: bool) -
                 outcome = live(config, base, 1, member, None, device)
                 seconds.append(time.perf_counter() - start)
             images.append(outcome.lifetime_sample_grads + outcome.fitness_sample_grads)
-            row["peak_memory_bytes"] = max(row.get("peak_memory_bytes") or 0, torch.cuda.max_memory_allocated()) if device == "cuda" else None
+            row["peak_memory_bytes"] = (
+                max(row.get("peak_memory_bytes") or 0, torch.cuda.max_memory_allocated()) if device == "cuda" else None
+            )
     for row, _, _, sampler, seconds, images in rows:
-        row.update({"images_per_s": sum(images[1:]) / sum(seconds[1:]), "first_lifetime_s": seconds[0], "lifetime_s": statistics.fmean(seconds[1:]), **sampler.summary()})
+        row.update(
+            {
+                "images_per_s": sum(images[1:]) / sum(seconds[1:]),
+                "first_lifetime_s": seconds[0],
+                "lifetime_s": statistics.fmean(seconds[1:]),
+                **sampler.summary(),
+            }
+        )
     today = rows[0][0]["images_per_s"]  # host placement, fp32
     for row, *_ in rows:
         row["vs_host_fp32"] = row["images_per_s"] / today
@@ -172,29 +245,65 @@ def population_rows(configure, profile: Profile, device: str) -> list[dict[str, 
             share = [f"population.gpus_per_member={1 / per_device:g}"] if gpus else ["population.gpus_per_member=0"]
             for per_actor in sorted(k for k in {1, 2, per_device} if size % k == 0):
                 name = f"pop-{precision}-m{per_device}-k{per_actor}"
-                config = configure(*share, "population.cpus_per_member=1", f"population.size={size}", f"population.members_per_actor={per_actor}", f"population.precision={precision}", f"evolution.generations={profile.generations}", f"name={name}")
+                config = configure(
+                    *share,
+                    "population.cpus_per_member=1",
+                    f"population.size={size}",
+                    f"population.members_per_actor={per_actor}",
+                    f"population.precision={precision}",
+                    f"evolution.generations={profile.generations}",
+                    f"name={name}",
+                )
                 with Utilization() as sampler:
                     manifest, wall = run_gtl(config)
                 later = manifest["generations"][1:] or manifest["generations"]
                 images = sum(g["sample_grads"]["lifetime"] + g["sample_grads"]["fitness"] for g in later)
-                results = [json.loads(line) for f in Path(config.storage, config.name).glob("tune-from-*/*/result.json") for line in f.read_text().splitlines() if line.strip()]
-                rows.append({
-                    "precision": precision, "members_per_device": per_device, "members_per_actor": per_actor, "population": size, "devices": max(gpus, 1),
-                    "seconds_per_generation": mean_after_first([g["timing"]["wall"] for g in manifest["generations"]]),
-                    "images_per_s_per_device": images / sum(g["timing"]["wall"] for g in later) / max(gpus, 1),
-                    "member_peak_memory_bytes": max((r.get("device_memory_peak_bytes", 0) for r in results), default=0) or None,
-                    "devices_seen": sorted({r["device"] for r in results}), "wall_s": wall, **sampler.summary(),
-                })
+                results = [
+                    json.loads(line)
+                    for f in Path(config.storage, config.name).glob("tune-from-*/*/result.json")
+                    for line in f.read_text().splitlines()
+                    if line.strip()
+                ]
+                rows.append(
+                    {
+                        "precision": precision,
+                        "members_per_device": per_device,
+                        "members_per_actor": per_actor,
+                        "population": size,
+                        "devices": max(gpus, 1),
+                        "seconds_per_generation": mean_after_first(
+                            [g["timing"]["wall"] for g in manifest["generations"]]
+                        ),
+                        "images_per_s_per_device": images / sum(g["timing"]["wall"] for g in later) / max(gpus, 1),
+                        "member_peak_memory_bytes": max(
+                            (r.get("device_memory_peak_bytes", 0) for r in results), default=0
+                        )
+                        or None,
+                        "devices_seen": sorted({r["device"] for r in results}),
+                        "wall_s": wall,
+                        **sampler.summary(),
+                    }
+                )
     return rows
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--shape", choices=sorted(SHAPES), default="quickstart")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable; wins over the shape and profile)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override (repeatable; wins over the shape and profile)",
+    )
     p.add_argument("--quick", action="store_true", help="a few minutes on 2 CPU cores")
     p.add_argument("--tiny", action="store_true", help="smoke test of every measurement")
-    p.add_argument("--compile", action="store_true", help="also rows with population.compile=true (minutes of compilation per row on a CPU)")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="also rows with population.compile=true (minutes of compilation per row on a CPU)",
+    )
     p.add_argument("--out", default=str(DEFAULT_OUT))
     return p.parse_args(argv)
 
@@ -206,9 +315,17 @@ def main(argv: list[str] | None = None) -> int:
     path, shape = SHAPES[args.shape]
 
     def configure(*extra: str) -> GTLConfig:
-        return load_config(ROOT / path, [*shape, *profile.shape_overrides, f"storage={workdir}", "name=gpu", *extra, *args.set])
+        return load_config(
+            ROOT / path, [*shape, *profile.shape_overrides, f"storage={workdir}", "name=gpu", *extra, *args.set]
+        )
 
-    out: dict[str, Any] = {"benchmark": "gpu", "profile": profile.name, "profile_settings": asdict(profile), "shape": args.shape, "device": device}
+    out: dict[str, Any] = {
+        "benchmark": "gpu",
+        "profile": profile.name,
+        "profile_settings": asdict(profile),
+        "shape": args.shape,
+        "device": device,
+    }
     out["command"] = shlex.join(["python", "benchmarks/gpu.py"] + list(sys.argv[1:] if argv is None else argv))
     out["machine"], out["code"] = report.machine_description(), report.code_version(ROOT)
     torch.set_num_threads(1)  # as a member of 1 CPU
@@ -218,7 +335,14 @@ def main(argv: list[str] | None = None) -> int:
         out["lifetimes"] = lifetime_rows(configure, profile, device, args.compile)
         timings["lifetimes"] = time.time() - clock
         clock = time.time()
-        ray.init(address="local", num_cpus=max(profile.cpu_population, *profile.members_per_device, os.cpu_count() or 1) * max(torch.cuda.device_count(), 1), include_dashboard=False, namespace=NAMESPACE, log_to_driver=False)
+        ray.init(
+            address="local",
+            num_cpus=max(profile.cpu_population, *profile.members_per_device, os.cpu_count() or 1)
+            * max(torch.cuda.device_count(), 1),
+            include_dashboard=False,
+            namespace=NAMESPACE,
+            log_to_driver=False,
+        )
         out["population"] = population_rows(configure, profile, device)
         timings["population"] = time.time() - clock
     finally:
@@ -237,16 +361,68 @@ def render_markdown(out: dict[str, Any]) -> str:
         f"`{out['command']}` — {out['wall_seconds']:.0f} s wall on {m['cpu_count']} CPU cores ({m['cpu_model']}, load average {m['load_average_1min']:.1f} at start, {m['load_average_1min_at_end']:.1f} at end), GPUs: {', '.join(m['gpus']) or 'none'}; Python {m['python']}, torch {m['torch']}, Ray {m['ray']}.",
     ]
     if no_gpu:
-        lines.append("**No GPU was measured:** this machine has no CUDA device, so every row ran the same code paths on the CPU (one torch thread per member). The figures show that the paths run and what they cost on a CPU; they say nothing about GPU utilization or the GPU speed-up. The GPU table is not measured yet: run `python benchmarks/gpu.py --shape quickstart` and `--shape cifar_fs` (full profile) on a CUDA machine. On a CPU the host and device placements are the same tensors, so their rows differ only by the machine's load.")
+        lines.append(
+            "**No GPU was measured:** this machine has no CUDA device, so every row ran the same code paths on the CPU (one torch thread per member). The figures show that the paths run and what they cost on a CPU; they say nothing about GPU utilization or the GPU speed-up. The GPU table is not measured yet: run `python benchmarks/gpu.py --shape quickstart` and `--shape cifar_fs` (full profile) on a CUDA machine. On a CPU the host and device placements are the same tensors, so their rows differ only by the machine's load."
+        )
     lines += [
         "## Lifetimes in one process (lifetime + fitness, lifetimes 1..)",
-        report.markdown_table(["precision", "data", "channels_last", "compile", "images/s", "vs host fp32", "s per lifetime", "first lifetime s", "peak memory GiB", "utilization"], [
-            [r["precision"], r["placement"], r["channels_last"], r["compile"], f"{r['images_per_s']:.0f}", f"{r['vs_host_fp32']:.2f}", f"{r['lifetime_s']:.2f}", f"{r['first_lifetime_s']:.2f}", gib(r["peak_memory_bytes"]), util(r["utilization"])] for r in out["lifetimes"]
-        ]),
+        report.markdown_table(
+            [
+                "precision",
+                "data",
+                "channels_last",
+                "compile",
+                "images/s",
+                "vs host fp32",
+                "s per lifetime",
+                "first lifetime s",
+                "peak memory GiB",
+                "utilization",
+            ],
+            [
+                [
+                    r["precision"],
+                    r["placement"],
+                    r["channels_last"],
+                    r["compile"],
+                    f"{r['images_per_s']:.0f}",
+                    f"{r['vs_host_fp32']:.2f}",
+                    f"{r['lifetime_s']:.2f}",
+                    f"{r['first_lifetime_s']:.2f}",
+                    gib(r["peak_memory_bytes"]),
+                    util(r["utilization"]),
+                ]
+                for r in out["lifetimes"]
+            ],
+        ),
         "## Populations on Ray (generations 1..)",
-        report.markdown_table(["precision", "members per device", "members per actor", "P", "devices", "s per generation", "images/s per device", "member peak memory GiB", "utilization"], [
-            [r["precision"], r["members_per_device"], r["members_per_actor"], r["population"], r["devices"], f"{r['seconds_per_generation']:.2f}", f"{r['images_per_s_per_device']:.0f}", gib(r["member_peak_memory_bytes"]), util(r["utilization"])] for r in out["population"]
-        ]),
+        report.markdown_table(
+            [
+                "precision",
+                "members per device",
+                "members per actor",
+                "P",
+                "devices",
+                "s per generation",
+                "images/s per device",
+                "member peak memory GiB",
+                "utilization",
+            ],
+            [
+                [
+                    r["precision"],
+                    r["members_per_device"],
+                    r["members_per_actor"],
+                    r["population"],
+                    r["devices"],
+                    f"{r['seconds_per_generation']:.2f}",
+                    f"{r['images_per_s_per_device']:.0f}",
+                    gib(r["member_peak_memory_bytes"]),
+                    util(r["utilization"]),
+                ]
+                for r in out["population"]
+            ],
+        ),
         "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in out["timings"].items()),
         report.describe_code(out["code"]),
     ]

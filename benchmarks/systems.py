@@ -30,6 +30,7 @@ Measured (keys of the JSON):
   support images against the lifetime's epochs x training images.
 - `gpu`: with `--gpu` on a machine with CUDA, members' device and training samples/s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,9 +77,17 @@ log = logging.getLogger("benchmarks.systems")
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "systems.json"
 #: a tiny model and a short lifetime: overhead is what is measured
 TINY_RUN = (
-    "model.width=0.125", "population.cpus_per_member=1", "evolution.tournament_size=2", "lifetime.epochs=1",
-    "lifetime.train_per_class=10", "lifetime.query_per_class=5", "data.num_classes=40", "data.images_per_class=20",
-    "data.splits={base: 20, val: 5, novel: 10}", "evaluation.shots=[1]", "evaluation.query=5",
+    "model.width=0.125",
+    "population.cpus_per_member=1",
+    "evolution.tournament_size=2",
+    "lifetime.epochs=1",
+    "lifetime.train_per_class=10",
+    "lifetime.query_per_class=5",
+    "data.num_classes=40",
+    "data.images_per_class=20",
+    "data.splits={base: 20, val: 5, novel: 10}",
+    "evaluation.shots=[1]",
+    "evaluation.query=5",
 )
 
 
@@ -96,17 +105,33 @@ class Profile:
 PROFILES = {
     "full": Profile("full", generations=12, store_generations=200, scheduler_generations=12),
     "quick": Profile("quick"),
-    "tiny": Profile("tiny", sweep=(2, 4), generations=2, compare_population=2, store_generations=4, scheduler_populations=(4, 16), scheduler_generations=2),
+    "tiny": Profile(
+        "tiny",
+        sweep=(2, 4),
+        generations=2,
+        compare_population=2,
+        store_generations=4,
+        scheduler_populations=(4, 16),
+        scheduler_generations=2,
+    ),
 }
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default=str(ROOT / "configs" / "quickstart.yaml"))
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override (repeatable; wins over the tiny-run settings)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override (repeatable; wins over the tiny-run settings)",
+    )
     p.add_argument("--quick", action="store_true", help="a few minutes on 2 CPU cores")
     p.add_argument("--tiny", action="store_true", help="smoke test of every measurement")
-    p.add_argument("--gpu", action="store_true", help="also measure members on GPUs (skipped when CUDA is not available)")
+    p.add_argument(
+        "--gpu", action="store_true", help="also measure members on GPUs (skipped when CUDA is not available)"
+    )
     p.add_argument("--num-cpus", type=int, help="logical CPUs of the local Ray (default: max(sweep P, real cores))")
     p.add_argument("--out", default=str(DEFAULT_OUT))
     return p.parse_args(argv)
@@ -156,7 +181,12 @@ def object_store_costs(gene: Learngene, repeats: int = 20) -> dict[str, float]:
     ray.get([sink.take.remote(gene) for _ in range(repeats)])
     t3 = time.perf_counter()
     ray.kill(sink)
-    return {"put_s": (t1 - t0) / repeats, "get_s": (t2 - t1) / repeats, "submit_call_s": (t3 - t2) / repeats, "gene_bytes": gene_bytes(gene)}
+    return {
+        "put_s": (t1 - t0) / repeats,
+        "get_s": (t2 - t1) / repeats,
+        "submit_call_s": (t3 - t2) / repeats,
+        "gene_bytes": gene_bytes(gene),
+    }
 
 
 def generation_split(manifest: dict[str, Any], store: dict[str, float]) -> dict[str, Any]:
@@ -188,7 +218,13 @@ def checkpoint_bytes(config: GTLConfig, run_dir: str) -> dict[str, Any]:
         folder = Path(run_dir) / "generations" / "0000"
     gtl = sum(f.stat().st_size for f in folder.iterdir())
     full = config.population.size * state_bytes(newborn(config, 0, 0))
-    return {"gtl_generation_bytes": gtl, "full_population_bytes": full, "checkpoint_bytes_ratio": gtl / full, "manifest_bytes": (Path(run_dir) / "manifest.json").stat().st_size, "lineage_bytes": (Path(run_dir) / "lineage.parquet").stat().st_size}
+    return {
+        "gtl_generation_bytes": gtl,
+        "full_population_bytes": full,
+        "checkpoint_bytes_ratio": gtl / full,
+        "manifest_bytes": (Path(run_dir) / "manifest.json").stat().st_size,
+        "lineage_bytes": (Path(run_dir) / "lineage.parquet").stat().st_size,
+    }
 
 
 # ------------------------------------------------------------------ stock PBT side
@@ -208,14 +244,28 @@ class PBTMember(tune.Trainable):
         start = time.perf_counter()
         life, generation = self.gtl.lifetime, self.iteration
         rng_key = (self.trial_id, generation)  # PBT's exploit replaces the config, so key by trial
-        task = sample_task(self.base, life.n_way, life.train_per_class, life.query_per_class, numpy_rng(self.gtl.seed, "pbt-env", *rng_key))
-        fit(self.model, task.support_x, task.support_y, lifetime_settings(self.gtl), torch_generator(self.gtl.seed, "pbt-life", *rng_key))
+        task = sample_task(
+            self.base,
+            life.n_way,
+            life.train_per_class,
+            life.query_per_class,
+            numpy_rng(self.gtl.seed, "pbt-env", *rng_key),
+        )
+        fit(
+            self.model,
+            task.support_x,
+            task.support_y,
+            lifetime_settings(self.gtl),
+            torch_generator(self.gtl.seed, "pbt-life", *rng_key),
+        )
         fitness = accuracy(self.model, task.query_x, task.query_y)
         self._log("step", generation=generation, lifetime_s=time.perf_counter() - start)
         return {"fitness": fitness, "generation": generation}
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
-        data = safetensors.torch.save({k: v.contiguous() for k, v in self.model.state_dict().items()}, metadata={"trial": self.trial_id})
+        data = safetensors.torch.save(
+            {k: v.contiguous() for k, v in self.model.state_dict().items()}, metadata={"trial": self.trial_id}
+        )
         Path(checkpoint_dir, "model.safetensors").write_bytes(data)
         self._log("save", bytes=len(data))
 
@@ -242,13 +292,29 @@ def run_pbt(config: GTLConfig, base: ImageSet, workdir: str) -> dict[str, Any]:
     from ray.tune.schedulers import PopulationBasedTraining
 
     log_path = os.path.join(workdir, "pbt-events.jsonl")
-    scheduler = PopulationBasedTraining(time_attr="training_iteration", metric="fitness", mode="max", perturbation_interval=1, quantile_fraction=0.25, synch=True, custom_explore_fn=lambda c: c)
-    trainable = tune.with_resources(tune.with_parameters(PBTMember, data=base.to_arrays()), {"cpu": config.population.cpus_per_member})
+    scheduler = PopulationBasedTraining(
+        time_attr="training_iteration",
+        metric="fitness",
+        mode="max",
+        perturbation_interval=1,
+        quantile_fraction=0.25,
+        synch=True,
+        custom_explore_fn=lambda c: c,
+    )
+    trainable = tune.with_resources(
+        tune.with_parameters(PBTMember, data=base.to_arrays()), {"cpu": config.population.cpus_per_member}
+    )
     tuner = tune.Tuner(
         trainable,
-        param_space={"gtl": config.to_dict(), "member": tune.grid_search(list(range(config.population.size))), "log": log_path},
+        param_space={
+            "gtl": config.to_dict(),
+            "member": tune.grid_search(list(range(config.population.size))),
+            "log": log_path,
+        },
         tune_config=tune.TuneConfig(scheduler=scheduler, reuse_actors=True),
-        run_config=tune.RunConfig(name="pbt", storage_path=workdir, stop={"training_iteration": config.evolution.generations}, verbose=0),
+        run_config=tune.RunConfig(
+            name="pbt", storage_path=workdir, stop={"training_iteration": config.evolution.generations}, verbose=0
+        ),
     )
     start = time.perf_counter()
     tuner.fit()
@@ -318,7 +384,13 @@ def flatness(generations: list[int], used: list[int], tolerance: int) -> dict[st
     saw-tooth: Ray frees released objects in batches); flat when it grows less than `tolerance`."""
     slope = float(np.polyfit(generations, used, 1)[0]) if len(used) > 1 else 0.0
     growth = slope * (generations[-1] - generations[0]) if len(used) > 1 else 0.0
-    return {"min": min(used), "max": max(used), "fitted_growth_bytes": growth, "tolerance_bytes": tolerance, "flat": abs(growth) <= tolerance}
+    return {
+        "min": min(used),
+        "max": max(used),
+        "fitted_growth_bytes": growth,
+        "tolerance_bytes": tolerance,
+        "flat": abs(growth) <= tolerance,
+    }
 
 
 def scheduler_seconds(config: GTLConfig, generations: int) -> list[float]:
@@ -327,12 +399,34 @@ def scheduler_seconds(config: GTLConfig, generations: int) -> list[float]:
     the background checkpoint are not in this figure."""
     P = config.population.size
     gene = extract_learngene(newborn(config, 0, 0), config.learngene.share)
-    pool = LearngenePool.options(name=pool_name(config.name), namespace=NAMESPACE).remote(config.to_dict(), config.storage, [], Strategy(config).init(None), [], [], 0)
+    pool = LearngenePool.options(name=pool_name(config.name), namespace=NAMESPACE).remote(
+        config.to_dict(), config.storage, [], Strategy(config).init(None), [], [], 0
+    )
     rng = np.random.default_rng(0)
     try:
         for g in range(generations):
             fitness = rng.random(P).tolist()
-            records = [LineageRecord(g, m, member_id(g, m), None, False, "none", 0, [0], fitness[m], 0.0, None, gene.checksum, [], fitness[m], 0, 0) for m in range(P)]
+            records = [
+                LineageRecord(
+                    g,
+                    m,
+                    member_id(g, m),
+                    None,
+                    False,
+                    "none",
+                    0,
+                    [0],
+                    fitness[m],
+                    0.0,
+                    None,
+                    gene.checksum,
+                    [],
+                    fitness[m],
+                    0,
+                    0,
+                )
+                for m in range(P)
+            ]
             ray.get([pool.submit.remote(g, m, gene, records[m]) for m in range(P)])
         summaries = ray.get(pool.finished.remote())["generations"]
     finally:
@@ -353,8 +447,17 @@ def fitness_cost(config: GTLConfig, members: int) -> dict[str, Any]:
     # or narrow), its rest started per evaluation.rest_init, as fitness descendants are.
     inherited = extract_learngene(newborn(config, 0, members), config.learngene.share)
     lifetime_config = dataclasses.replace(config, evolution=dataclasses.replace(config.evolution, fitness="lifetime"))
-    out: dict[str, Any] = {"members": members, "fitness_episodes": config.evolution.fitness_episodes, "fitness_shots": config.evolution.fitness_shots, "evaluation_steps": config.evaluation.steps}
-    lifetimes, scores, grads = [], {"descendant": [], "instinct": []}, {"lifetime": [], "descendant": [], "instinct": []}
+    out: dict[str, Any] = {
+        "members": members,
+        "fitness_episodes": config.evolution.fitness_episodes,
+        "fitness_shots": config.evolution.fitness_shots,
+        "evaluation_steps": config.evaluation.steps,
+    }
+    lifetimes, scores, grads = (
+        [],
+        {"descendant": [], "instinct": []},
+        {"lifetime": [], "descendant": [], "instinct": []},
+    )
     for m in range(members):
         outcome = live(lifetime_config, base, 1, m, inherited)
         lifetimes.append(outcome.seconds)
@@ -377,15 +480,29 @@ def fitness_cost(config: GTLConfig, members: int) -> dict[str, Any]:
 def gpu_variant(configure: Callable[..., GTLConfig], population: int, generations: int) -> dict[str, Any]:
     """Members on GPUs (a fraction each): the device they trained on and samples/s, vs CPU."""
     if not torch.cuda.is_available():
-        return {"skipped": True, "reason": "no CUDA GPU visible to torch on this machine (torch.cuda.is_available() is False)"}
+        return {
+            "skipped": True,
+            "reason": "no CUDA GPU visible to torch on this machine (torch.cuda.is_available() is False)",
+        }
     runs = {}
     for device, extra in (("cpu", []), ("cuda", [f"population.gpus_per_member={1 / population}"])):
         cfg = configure(f"gpu-{device}", population, generations, *extra)
         manifest, wall = run_gtl(cfg)
         lineage = RunStore(cfg.storage, cfg.name).load_lineage(manifest)
-        results = [json.loads(line) for f in Path(cfg.storage, cfg.name).glob("tune-from-*/*/result.json") for line in f.read_text().splitlines() if line.strip()]
+        results = [
+            json.loads(line)
+            for f in Path(cfg.storage, cfg.name).glob("tune-from-*/*/result.json")
+            for line in f.read_text().splitlines()
+            if line.strip()
+        ]
         samples = cfg.lifetime.n_way * cfg.lifetime.train_per_class * cfg.lifetime.epochs
-        runs[device] = {"devices_seen": sorted({r.get("device") for r in results if "device" in r}), "samples_per_s_per_member": statistics.fmean(samples / r.lifetime_seconds for r in lineage if r.generation > 0), "wall_s": wall}
+        runs[device] = {
+            "devices_seen": sorted({r.get("device") for r in results if "device" in r}),
+            "samples_per_s_per_member": statistics.fmean(
+                samples / r.lifetime_seconds for r in lineage if r.generation > 0
+            ),
+            "wall_s": wall,
+        }
     return {"skipped": False, "gpus": torch.cuda.device_count(), **runs}
 
 
@@ -401,14 +518,24 @@ def main(argv: list[str] | None = None) -> int:
     base = list(TINY_RUN) + list(args.set) + [f"storage={workdir}"]
 
     def configure(name: str, population: int, generations: int, *extra: str) -> GTLConfig:
-        return load_config(args.config, base + [f"name={name}", f"population.size={population}", f"evolution.generations={generations}", *extra])
+        return load_config(
+            args.config,
+            base + [f"name={name}", f"population.size={population}", f"evolution.generations={generations}", *extra],
+        )
 
-    out: dict[str, Any] = {"benchmark": "systems", "profile": profile.name, "profile_settings": asdict(profile), "command": shlex.join(["python", "benchmarks/systems.py"] + list(sys.argv[1:] if argv is None else argv))}
+    out: dict[str, Any] = {
+        "benchmark": "systems",
+        "profile": profile.name,
+        "profile_settings": asdict(profile),
+        "command": shlex.join(["python", "benchmarks/systems.py"] + list(sys.argv[1:] if argv is None else argv)),
+    }
     out["machine"] = report.machine_description()
     out["code"] = report.code_version(ROOT)
     num_cpus = args.num_cpus or max(max(profile.sweep), os.cpu_count() or 1)
     out["ray_logical_cpus"] = num_cpus
-    out["note"] = f"{num_cpus} logical CPUs on {os.cpu_count()} real cores: members of 1 CPU run concurrently and share the cores; lifetimes stretch, overhead is measured as is."
+    out["note"] = (
+        f"{num_cpus} logical CPUs on {os.cpu_count()} real cores: members of 1 CPU run concurrently and share the cores; lifetimes stretch, overhead is measured as is."
+    )
     timings: dict[str, float] = {}
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, namespace=NAMESPACE, log_to_driver=False)
     try:
@@ -450,9 +577,20 @@ def main(argv: list[str] | None = None) -> int:
         gene_size = store["gene_bytes"]
         gtl_handoff = compare.population.size * gene_size  # every member fetches its parent's gene
         out["pbt"] = pbt
-        out["gtl_handoff"] = {"gene_bytes": gene_size, "parent_bytes_per_generation": gtl_handoff, "io_bytes_per_generation": 2 * gtl_handoff, "generation_wall_s": ray_generation}
-        out["handoff_bytes_ratio_vs_pbt"] = gtl_handoff / pbt["exploit_bytes_per_generation"] if pbt["exploit_bytes_per_generation"] else None
-        out["handoff_io_bytes_ratio_vs_pbt"] = 2 * gtl_handoff / pbt["checkpoint_io_bytes_per_generation"] if pbt["checkpoint_io_bytes_per_generation"] else None
+        out["gtl_handoff"] = {
+            "gene_bytes": gene_size,
+            "parent_bytes_per_generation": gtl_handoff,
+            "io_bytes_per_generation": 2 * gtl_handoff,
+            "generation_wall_s": ray_generation,
+        }
+        out["handoff_bytes_ratio_vs_pbt"] = (
+            gtl_handoff / pbt["exploit_bytes_per_generation"] if pbt["exploit_bytes_per_generation"] else None
+        )
+        out["handoff_io_bytes_ratio_vs_pbt"] = (
+            2 * gtl_handoff / pbt["checkpoint_io_bytes_per_generation"]
+            if pbt["checkpoint_io_bytes_per_generation"]
+            else None
+        )
         out["handoff_time_ratio_vs_pbt"] = ray_generation / pbt["generation_wall_s"]
         gtl_overhead = ray_generation - mean_after_first([g["timing"]["lifetime_max"] for g in manifest["generations"]])
         out["gtl_handoff"]["generation_overhead_s"] = gtl_overhead
@@ -461,27 +599,40 @@ def main(argv: list[str] | None = None) -> int:
 
         clock = time.time()
         log.info("object store over %d generations", profile.store_generations)
-        samples = object_store_over_generations(configure("store", profile.compare_population, profile.store_generations))
+        samples = object_store_over_generations(
+            configure("store", profile.compare_population, profile.store_generations)
+        )
         out["object_store_bytes"], out["object_store_generations"] = list(samples.values()), list(samples)
-        out["object_store_flat"] = flatness(out["object_store_generations"], out["object_store_bytes"], 2 * profile.compare_population * gene_size)
+        out["object_store_flat"] = flatness(
+            out["object_store_generations"], out["object_store_bytes"], 2 * profile.compare_population * gene_size
+        )
         timings["object_store"] = time.time() - clock
 
         clock = time.time()
         out["scheduler_seconds_per_generation"], out["scheduler_seconds_all"] = {}, {}
         for P in profile.scheduler_populations:
             log.info("scheduler at P=%d", P)
-            seconds = scheduler_seconds(configure(f"sched-{P}", P, profile.scheduler_generations + 1, "evolution.tournament_size=3"), profile.scheduler_generations)
+            seconds = scheduler_seconds(
+                configure(f"sched-{P}", P, profile.scheduler_generations + 1, "evolution.tournament_size=3"),
+                profile.scheduler_generations,
+            )
             out["scheduler_seconds_per_generation"][str(P)] = float(statistics.median(seconds))
             out["scheduler_seconds_all"][str(P)] = seconds
         timings["scheduler"] = time.time() - clock
 
         clock = time.time()
-        fitness_config = load_config(args.config, (list(TINY_RUN) if profile.name == "tiny" else []) + list(args.set) + [f"storage={workdir}"])
+        fitness_config = load_config(
+            args.config, (list(TINY_RUN) if profile.name == "tiny" else []) + list(args.set) + [f"storage={workdir}"]
+        )
         log.info("fitness cost at %s's settings", Path(args.config).name)
         out["fitness_cost"] = fitness_cost(fitness_config, 2 if profile.name == "tiny" else 4)
         timings["fitness_cost"] = time.time() - clock
 
-        out["gpu"] = gpu_variant(configure, profile.compare_population, profile.generations) if args.gpu else {"skipped": True, "reason": "not requested (pass --gpu on a machine with CUDA GPUs)"}
+        out["gpu"] = (
+            gpu_variant(configure, profile.compare_population, profile.generations)
+            if args.gpu
+            else {"skipped": True, "reason": "not requested (pass --gpu on a machine with CUDA GPUs)"}
+        )
     finally:
         ray.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -489,7 +640,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_outputs(path: Path, out: dict[str, Any], timings: dict[str, float], started: float, render: Callable[[dict[str, Any]], str] | None = None) -> str:
+def write_outputs(
+    path: Path,
+    out: dict[str, Any],
+    timings: dict[str, float],
+    started: float,
+    render: Callable[[dict[str, Any]], str] | None = None,
+) -> str:
     """Close the record (total time, load at the end), write the JSON and the Markdown page
     (`render`, this benchmark's by default) beside it; returns the page."""
     timings["total"] = out["wall_seconds"] = time.time() - started
@@ -504,29 +661,105 @@ def write_outputs(path: Path, out: dict[str, Any], timings: dict[str, float], st
 
 def render_markdown(out: dict[str, Any]) -> str:
     m = out["machine"]
-    split_rows = [[P, f"{s['wall_s']:.3f}", f"{s['lifetime_max_s']:.3f}", f"{s['selection_s']:.4f}", f"{s['object_store_s']:.4f}", f"{s['other_scheduling_s']:.3f}", "" if s["checkpoint_background_s"] is None else f"{s['checkpoint_background_s']:.3f}", f"{s['overhead_share']:.3f}"] for P, s in out["generation_split"].items()]
+    split_rows = [
+        [
+            P,
+            f"{s['wall_s']:.3f}",
+            f"{s['lifetime_max_s']:.3f}",
+            f"{s['selection_s']:.4f}",
+            f"{s['object_store_s']:.4f}",
+            f"{s['other_scheduling_s']:.3f}",
+            "" if s["checkpoint_background_s"] is None else f"{s['checkpoint_background_s']:.3f}",
+            f"{s['overhead_share']:.3f}",
+        ]
+        for P, s in out["generation_split"].items()
+    ]
     pbt, gtl, rl, flat = out["pbt"], out["gtl_handoff"], out["ray_vs_local"], out["object_store_flat"]
     lines = [
         f"# Systems benchmark ({out['profile']})",
         f"`{out['command']}` — {out['wall_seconds']:.0f} s wall on {m['cpu_count']} CPU cores ({m['cpu_model']}, load average {m['load_average_1min']:.1f} at start), Ray with {out['ray_logical_cpus']} logical CPUs; Python {m['python']}, torch {m['torch']}, Ray {m['ray']}. {out['note']}",
         "## Generation wall time split (mean s per generation, generations 1..)",
-        report.markdown_table(["P", "wall", "longest lifetime", "selection", "object store", "other", "checkpoint (background)", "overhead share"], split_rows),
+        report.markdown_table(
+            [
+                "P",
+                "wall",
+                "longest lifetime",
+                "selection",
+                "object store",
+                "other",
+                "checkpoint (background)",
+                "overhead share",
+            ],
+            split_rows,
+        ),
         "## Ratios (gtl_ray / reference; lower is better)",
-        report.markdown_table(["measure", "value", "detail"], [
-            ["ray_vs_local_time_ratio", f"{out['ray_vs_local_time_ratio']:.3f}", f"whole run: Ray {rl['ray_wall_s']:.1f} s (Tune and member start-up included) vs in process {rl['local_wall_s']:.1f} s"],
-            ["ray_vs_local generation ratio", f"{rl['generation_ratio']:.3f}", f"per generation (1..): Ray {rl['ray_generation_wall_s']:.3f} s vs in process {rl['local_generation_wall_s']:.3f} s; ideal {rl['ideal_ratio']:.2f} (members in parallel on the real cores)"],
-            ["handoff_bytes_ratio_vs_pbt", _num(out["handoff_bytes_ratio_vs_pbt"]), f"parents' learngenes {gtl['parent_bytes_per_generation']} B vs PBT exploit clones {pbt['exploit_bytes_per_generation']:.0f} B per generation ({pbt['exploits']} exploits of {pbt['full_state_bytes']} B)"],
-            ["handoff_io_bytes_ratio_vs_pbt", _num(out["handoff_io_bytes_ratio_vs_pbt"]), f"all gene traffic {gtl['io_bytes_per_generation']} B vs all PBT checkpoint saves + restores {pbt['checkpoint_io_bytes_per_generation']:.0f} B per generation"],
-            ["handoff_time_ratio_vs_pbt", f"{out['handoff_time_ratio_vs_pbt']:.3f}", f"generation wall {gtl['generation_wall_s']:.2f} s vs PBT {pbt['generation_wall_s']:.2f} s (PBT longest lifetime {pbt['lifetime_max_s']:.2f} s)"],
-            ["handoff_overhead_ratio_vs_pbt", f"{out['handoff_overhead_ratio_vs_pbt']:.3f}", f"generation wall minus longest lifetime: {gtl['generation_overhead_s']:.3f} s vs PBT {pbt['generation_wall_s'] - pbt['lifetime_max_s']:.2f} s"],
-            ["checkpoint_bytes_ratio", f"{out['checkpoint_bytes_ratio']:.3f}", f"{out['gtl_generation_bytes']} B vs {out['full_population_bytes']} B of full state_dicts"],
-        ]),
+        report.markdown_table(
+            ["measure", "value", "detail"],
+            [
+                [
+                    "ray_vs_local_time_ratio",
+                    f"{out['ray_vs_local_time_ratio']:.3f}",
+                    f"whole run: Ray {rl['ray_wall_s']:.1f} s (Tune and member start-up included) vs in process {rl['local_wall_s']:.1f} s",
+                ],
+                [
+                    "ray_vs_local generation ratio",
+                    f"{rl['generation_ratio']:.3f}",
+                    f"per generation (1..): Ray {rl['ray_generation_wall_s']:.3f} s vs in process {rl['local_generation_wall_s']:.3f} s; ideal {rl['ideal_ratio']:.2f} (members in parallel on the real cores)",
+                ],
+                [
+                    "handoff_bytes_ratio_vs_pbt",
+                    _num(out["handoff_bytes_ratio_vs_pbt"]),
+                    f"parents' learngenes {gtl['parent_bytes_per_generation']} B vs PBT exploit clones {pbt['exploit_bytes_per_generation']:.0f} B per generation ({pbt['exploits']} exploits of {pbt['full_state_bytes']} B)",
+                ],
+                [
+                    "handoff_io_bytes_ratio_vs_pbt",
+                    _num(out["handoff_io_bytes_ratio_vs_pbt"]),
+                    f"all gene traffic {gtl['io_bytes_per_generation']} B vs all PBT checkpoint saves + restores {pbt['checkpoint_io_bytes_per_generation']:.0f} B per generation",
+                ],
+                [
+                    "handoff_time_ratio_vs_pbt",
+                    f"{out['handoff_time_ratio_vs_pbt']:.3f}",
+                    f"generation wall {gtl['generation_wall_s']:.2f} s vs PBT {pbt['generation_wall_s']:.2f} s (PBT longest lifetime {pbt['lifetime_max_s']:.2f} s)",
+                ],
+                [
+                    "handoff_overhead_ratio_vs_pbt",
+                    f"{out['handoff_overhead_ratio_vs_pbt']:.3f}",
+                    f"generation wall minus longest lifetime: {gtl['generation_overhead_s']:.3f} s vs PBT {pbt['generation_wall_s'] - pbt['lifetime_max_s']:.2f} s",
+                ],
+                [
+                    "checkpoint_bytes_ratio",
+                    f"{out['checkpoint_bytes_ratio']:.3f}",
+                    f"{out['gtl_generation_bytes']} B vs {out['full_population_bytes']} B of full state_dicts",
+                ],
+            ],
+        ),
         f"## Object store bytes after generations ({len(out['object_store_bytes'])} of {out['profile_settings']['store_generations']} sampled)",
         f"min {flat['min']} B, max {flat['max']} B (a saw-tooth: released objects are freed in batches); growth over the run from a least-squares line {flat['fitted_growth_bytes']:.0f} B, flat: {flat['flat']} (tolerance {flat['tolerance_bytes']} B = 2 x P genes). Series in MB: {', '.join(f'{b / 1e6:.2f}' for b in out['object_store_bytes'])}",
         "## Scheduler seconds per generation (tournament + pool post, median)",
-        report.markdown_table(["P", "seconds"], [[P, f"{s:.4f}"] for P, s in out["scheduler_seconds_per_generation"].items()]),
+        report.markdown_table(
+            ["P", "seconds"], [[P, f"{s:.4f}"] for P, s in out["scheduler_seconds_per_generation"].items()]
+        ),
         f"## Cost of scoring a member (in process, one thread; {out['fitness_cost']['fitness_episodes']} episodes of {out['fitness_cost']['fitness_shots']} shots, {out['fitness_cost']['evaluation_steps']} fine-tuning steps each)",
-        report.markdown_table(["fitness", "seconds per member", "on top of the lifetime", "sample-gradients per member"], [["lifetime (the lifetime itself)", f"{out['fitness_cost']['lifetime_s']:.2f}", "-", f"{out['fitness_cost']['lifetime_sample_grads']:.0f}"]] + [[mode, f"{out['fitness_cost'][f'{mode}_fitness_s']:.2f}", f"{100 * out['fitness_cost'][f'{mode}_extra_share']:.0f}%", f"{out['fitness_cost'][f'{mode}_sample_grads']:.0f}"] for mode in ("descendant", "instinct")]),
+        report.markdown_table(
+            ["fitness", "seconds per member", "on top of the lifetime", "sample-gradients per member"],
+            [
+                [
+                    "lifetime (the lifetime itself)",
+                    f"{out['fitness_cost']['lifetime_s']:.2f}",
+                    "-",
+                    f"{out['fitness_cost']['lifetime_sample_grads']:.0f}",
+                ]
+            ]
+            + [
+                [
+                    mode,
+                    f"{out['fitness_cost'][f'{mode}_fitness_s']:.2f}",
+                    f"{100 * out['fitness_cost'][f'{mode}_extra_share']:.0f}%",
+                    f"{out['fitness_cost'][f'{mode}_sample_grads']:.0f}",
+                ]
+                for mode in ("descendant", "instinct")
+            ],
+        ),
         "## GPU variant",
         json.dumps(out["gpu"]),
         "Timings (s): " + ", ".join(f"{k} {v:.0f}" for k, v in out["timings"].items()),

@@ -6,6 +6,7 @@ tournaments and mutation; the learngene then initializes descendants for new tas
 The names that need torch (models, configs checked against them, gene surgery) are imported on
 first use: `gtl-ray inspect` and the learngene pool import this package without torch.
 """
+
 from typing import Any
 
 from gtl_ray.config import GTLConfig
@@ -13,7 +14,17 @@ from gtl_ray.errors import GTLError
 from gtl_ray.learngene import Learngene
 
 __version__ = "0.1.0"
-__all__ = ["GTLConfig", "GTLError", "Learngene", "create_model", "extract_learngene", "implant", "list_models", "load_config", "register_model"]
+__all__ = [
+    "GTLConfig",
+    "GTLError",
+    "Learngene",
+    "create_model",
+    "extract_learngene",
+    "implant",
+    "list_models",
+    "load_config",
+    "register_model",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,7 @@
 Every command validates its config before Ray starts. Exit codes: 0 success, 2 bad input (a
 one-line message naming the culprit; traceback only with --debug), 1 anything else.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from gtl_ray.service.capacity import total_demand
 
     check = check_source(config.data)
-    print(f"{args.config}: valid (population {config.population.size}, {config.evolution.generations} generations, demand {total_demand(config)})")
+    print(
+        f"{args.config}: valid (population {config.population.size}, {config.evolution.generations} generations, demand {total_demand(config)})"
+    )
     for line in check.checked:
         print(f"data ({config.data.format}) checked: {line}")
     for line in check.not_checked:
@@ -49,7 +52,15 @@ def cmd_evolve(args: argparse.Namespace) -> int:
     from gtl_ray.progress import stderr_unless
     from gtl_ray.service.run import evolve
 
-    outcome = evolve(config, resume=args.resume, force=args.force, overwrite=args.overwrite, address=args.address, config_path=args.config, progress=stderr_unless(args.json))
+    outcome = evolve(
+        config,
+        resume=args.resume,
+        force=args.force,
+        overwrite=args.overwrite,
+        address=args.address,
+        config_path=args.config,
+        progress=stderr_unless(args.json),
+    )
     if args.json:
         print(json.dumps(outcome.__dict__, indent=1))
         return 0
@@ -59,7 +70,9 @@ def cmd_evolve(args: argparse.Namespace) -> int:
     if outcome.generations:
         lifetime = sum(g["timing"]["lifetime_max"] for g in outcome.generations)
         wall = sum(g["timing"]["wall"] for g in outcome.generations)
-        print(f"wall time: {outcome.wall_seconds:.1f} s; per generation {wall / len(outcome.generations):.2f} s, of which lifetime {lifetime / len(outcome.generations):.2f} s and other {(wall - lifetime) / len(outcome.generations):.2f} s")
+        print(
+            f"wall time: {outcome.wall_seconds:.1f} s; per generation {wall / len(outcome.generations):.2f} s, of which lifetime {lifetime / len(outcome.generations):.2f} s and other {(wall - lifetime) / len(outcome.generations):.2f} s"
+        )
     return 0
 
 
@@ -72,7 +85,9 @@ def _check_gene_fits(config: GTLConfig, gene: Any, uri: str) -> None:
 
     shape = config.descendant_shape()
     try:
-        implant(gene, create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way))
+        implant(
+            gene, create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way)
+        )
     except LearngeneError as exc:
         raise LearngeneError(f"--learngene {uri}: {exc}") from None
 
@@ -104,7 +119,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     gene_methods = [m for m in methods if needs_learngene(m)]
     if gene_methods and not args.learngene:
         others = ",".join(m for m in methods if m not in gene_methods) or "scratch"
-        raise GTLError(f"evaluate: --learngene URI is needed by {', '.join(map(repr, gene_methods))} (or leave them out: --methods {others})")
+        raise GTLError(
+            f"evaluate: --learngene URI is needed by {', '.join(map(repr, gene_methods))} (or leave them out: --methods {others})"
+        )
     from gtl_ray import storage
     from gtl_ray.evaluation import evaluate, format_table
     from gtl_ray.learngene import Learngene
@@ -121,7 +138,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not ray.is_initialized():
         ray.init(address=args.address, namespace="gtl_ray")
     cache = RunStore(config.storage, config.name).pretrained_dir
-    evaluation = evaluate(config, gene, methods, cache_dir=cache, executor=RayExecutor(), progress=stderr_unless(args.json).counter("evaluate", "episodes"))
+    evaluation = evaluate(
+        config,
+        gene,
+        methods,
+        cache_dir=cache,
+        executor=RayExecutor(),
+        progress=stderr_unless(args.json).counter("evaluate", "episodes"),
+    )
     report = evaluation.to_json()
     if args.out:
         storage.write_bytes_atomic(args.out, json.dumps(report, indent=1).encode())
@@ -145,7 +169,11 @@ def cmd_descend(args: argparse.Namespace) -> int:
 
     _check_gene_fits(config, Learngene.load(args.learngene), args.learngene)
     result = descend(config, args.learngene, args.out, address=args.address)
-    print(json.dumps(result, indent=1) if args.json else f"descendant saved to {result['path']} (test accuracy {result['test_accuracy']:.4f})")
+    print(
+        json.dumps(result, indent=1)
+        if args.json
+        else f"descendant saved to {result['path']} (test accuracy {result['test_accuracy']:.4f})"
+    )
     return 0
 
 
@@ -165,7 +193,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gtl-ray", description="Genetic Transfer Learning on Ray: evolve learngenes, initialize descendants.")
+    parser = argparse.ArgumentParser(
+        prog="gtl-ray", description="Genetic Transfer Learning on Ray: evolve learngenes, initialize descendants."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # `--debug` after the command too; SUPPRESS keeps the value given before it when absent here.
@@ -174,27 +204,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_config(p: argparse.ArgumentParser) -> None:
         p.add_argument("config", help="experiment YAML (see configs/)")
-        p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a dotted config key; the value is parsed as YAML (repeatable)")
-        p.add_argument("--storage", help="storage root for runs (local folder, s3://, gs://); default: config 'storage'")
+        p.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="override a dotted config key; the value is parsed as YAML (repeatable)",
+        )
+        p.add_argument(
+            "--storage", help="storage root for runs (local folder, s3://, gs://); default: config 'storage'"
+        )
         p.add_argument("--name", help="run name (default: config 'name')")
 
-    p = sub.add_parser("validate", parents=[debug], help="validate a config and check its data paths, without starting Ray")
+    p = sub.add_parser(
+        "validate", parents=[debug], help="validate a config and check its data paths, without starting Ray"
+    )
     with_config(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("evolve", parents=[debug], help="evolve a learngene with a population on Ray")
     with_config(p)
     p.add_argument("--resume", action="store_true", help="continue the run from its last complete generation")
-    p.add_argument("--force", action="store_true", help="with --resume: accept a config that differs from the stored one")
+    p.add_argument(
+        "--force", action="store_true", help="with --resume: accept a config that differs from the stored one"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing run of the same name")
-    p.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS, a local `ray start` cluster, else a new local Ray)")
+    p.add_argument(
+        "--address",
+        help="Ray cluster address (default: RAY_ADDRESS, a local `ray start` cluster, else a new local Ray)",
+    )
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
     p.set_defaults(func=cmd_evolve)
 
-    p = sub.add_parser("evaluate", parents=[debug], help="few-shot evaluation: learngene vs. baselines on novel classes")
+    p = sub.add_parser(
+        "evaluate", parents=[debug], help="few-shot evaluation: learngene vs. baselines on novel classes"
+    )
     with_config(p)
     p.add_argument("--learngene", help="learngene file (local path or URI)")
-    p.add_argument("--methods", help="comma-separated registered methods (scratch,full,heuristic,learngene,narrow,distilled,sparse,random_slice,aft,learngene+aft), or all")
+    p.add_argument(
+        "--methods",
+        help="comma-separated registered methods (scratch,full,heuristic,learngene,narrow,distilled,sparse,random_slice,aft,learngene+aft), or all",
+    )
     p.add_argument("--address", help="Ray cluster address")
     p.add_argument("--out", help="also write the JSON results here")
     p.add_argument("--json", action="store_true", help='print {"results": [...]} as JSON')
@@ -247,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug or an environment failure: one line unless --debug
         if args.debug:
             raise
-        print(f"gtl-ray: unexpected {type(exc).__name__}: {_message(exc)} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"gtl-ray: unexpected {type(exc).__name__}: {_message(exc)} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -10,6 +10,7 @@ fp16 is for CUDA only: it needs grad scaling and CPU kernels gain nothing from i
 check refuses it without `population.gpus_per_member`, and a process that would compute in fp16
 without a CUDA device stops with a ConfigError naming `population.precision`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,9 +49,13 @@ class Compute:
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
-            raise ConfigError(f"population.precision: {self.precision!r} is not allowed; choose one of {', '.join(PRECISIONS)}")
+            raise ConfigError(
+                f"population.precision: {self.precision!r} is not allowed; choose one of {', '.join(PRECISIONS)}"
+            )
         if self.precision == "fp16" and self.device_type != "cuda":
-            raise ConfigError(f"population.precision: fp16 needs a CUDA device, this process computes on {self.device!r} (use bf16 or fp32 on CPU)")
+            raise ConfigError(
+                f"population.precision: fp16 needs a CUDA device, this process computes on {self.device!r} (use bf16 or fp32 on CPU)"
+            )
 
     @property
     def device_type(self) -> str:

@@ -6,6 +6,7 @@ overrides) onto them, checking keys and types. Value ranges are checked by
 This module imports nothing else of gtl_ray but its errors, so every module can import the
 schema without an import cycle. Nothing else in gtl_ray reads YAML.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,7 +46,9 @@ class PopulationConfig:
     gpus_per_member: float = 0.0  #: GPUs each member actor holds (fractions allowed)
     cpus_per_member: float = 1.0  #: CPUs each member actor holds; also its torch thread count
     max_failures: int = 3  #: times a failed member (dead actor, lost node) is restarted
-    resource_timeout_s: float = 600.0  #: how long a member may wait for room on the cluster (start-up, lost node) before the run stops
+    resource_timeout_s: float = (
+        600.0  #: how long a member may wait for room on the cluster (start-up, lost node) before the run stops
+    )
     #: forward passes' autocast dtype, for lifetimes, fitness, the final selection, evaluation and
     #: pre-training alike (weights stay fp32; fp16: CUDA only, with grad scaling)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
@@ -76,7 +79,9 @@ class EvolutionConfig:
     fitness: Literal["lifetime", "descendant", "instinct"] = "lifetime"
     fitness_episodes: int = 2  #: descendant / instinct: episodes per member, the same for all members of a generation
     fitness_shots: int = 5  #: descendant / instinct: support images per class of a fitness episode
-    init: Literal["random", "pretrained", "narrow"] = "random"  #: generation 0's genes: random, the pre-trained network's slots, or the gene-shaped network pre-trained alone
+    init: Literal["random", "pretrained", "narrow"] = (
+        "random"  #: generation 0's genes: random, the pre-trained network's slots, or the gene-shaped network pre-trained alone
+    )
     hall_of_fame: int = 4  #: best genes kept across generations (candidates for the final gene)
 
 
@@ -349,7 +354,9 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {quote(value)}")
         if len(value) > MAX_STRING or "\x00" in value:
-            raise ConfigError(f"{key}: expected a string of at most {MAX_STRING} characters without NUL, got {quote(value)}")
+            raise ConfigError(
+                f"{key}: expected a string of at most {MAX_STRING} characters without NUL, got {quote(value)}"
+            )
         return value
     raise ConfigError(f"{key}: unsupported value {quote(value)}")
 

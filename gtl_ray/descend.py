@@ -2,6 +2,7 @@
 novel classes, with `descend.train_per_class` images each — through Ray Train's TorchTrainer
 (data-parallel workers from `descend.num_workers` / `descend.use_gpu`), then is saved as
 safetensors."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ def split_per_class(images: ImageSet, train_per_class: int, seed: int) -> tuple[
     train, test = [], []
     for c, index in enumerate(images.indices_by_class()):
         if len(index) <= train_per_class:
-            raise DataError(f"descend.train_per_class={train_per_class}: class {images.class_names[c]!r} has only {len(index)} images (need at least one more to test)")
+            raise DataError(
+                f"descend.train_per_class={train_per_class}: class {images.class_names[c]!r} has only {len(index)} images (need at least one more to test)"
+            )
         order = rng.permutation(index)
         train.append(order[:train_per_class])
         test.append(order[train_per_class:])
@@ -72,15 +75,33 @@ def _train_loop(loop_config: dict[str, Any]) -> None:
     core = model.module if hasattr(model, "module") else model
     for epoch in range(d.epochs):
         fit(model, images.images[train_idx], images.labels[train_idx], settings, generator, compute)
-        acc = accuracy(core, images.images[test_idx], images.labels[test_idx], compute) if epoch == d.epochs - 1 else float("nan")
+        acc = (
+            accuracy(core, images.images[test_idx], images.labels[test_idx], compute)
+            if epoch == d.epochs - 1
+            else float("nan")
+        )
         ray.train.report({"epoch": epoch + 1, "test_accuracy": acc})
     if rank == 0:
         state = {k: v.detach().cpu().contiguous() for k, v in core.state_dict().items()}
-        meta = {"gtl_ray": json.dumps({"kind": "descendant", "arch": shape.arch, "width": shape.width, "depth": shape.depth, "classes": list(images.class_names), "learngene_checksum": gene.checksum, "test_accuracy": acc})}
+        meta = {
+            "gtl_ray": json.dumps(
+                {
+                    "kind": "descendant",
+                    "arch": shape.arch,
+                    "width": shape.width,
+                    "depth": shape.depth,
+                    "classes": list(images.class_names),
+                    "learngene_checksum": gene.checksum,
+                    "test_accuracy": acc,
+                }
+            )
+        }
         storage.write_bytes_atomic(loop_config["out"], safetensors.torch.save(state, metadata=meta))
 
 
-def descend(config: GTLConfig, learngene_uri: str, out: str | None = None, address: str | None = None) -> dict[str, Any]:
+def descend(
+    config: GTLConfig, learngene_uri: str, out: str | None = None, address: str | None = None
+) -> dict[str, Any]:
     """Train a learngene-initialized descendant on the novel classes; returns where it went and
     its test accuracy (fraction)."""
     from ray.train import RunConfig, ScalingConfig
@@ -97,13 +118,30 @@ def descend(config: GTLConfig, learngene_uri: str, out: str | None = None, addre
         ray.init(address=address, namespace="gtl_ray")
     trainer = TorchTrainer(
         _train_loop,
-        train_loop_config={"config": config.to_dict(), "data": [ray.put(novel.to_arrays())], "gene": [ray.put(gene)], "train": train, "test": test, "out": out},
+        train_loop_config={
+            "config": config.to_dict(),
+            "data": [ray.put(novel.to_arrays())],
+            "gene": [ray.put(gene)],
+            "train": train,
+            "test": test,
+            "out": out,
+        },
         scaling_config=ScalingConfig(num_workers=config.descend.num_workers, use_gpu=config.descend.use_gpu),
-        run_config=RunConfig(name="descend-train", storage_path=run_root if storage.is_uri(run_root) else os.path.abspath(run_root)),
+        run_config=RunConfig(
+            name="descend-train", storage_path=run_root if storage.is_uri(run_root) else os.path.abspath(run_root)
+        ),
     )
     result = trainer.fit()
     if result.error is not None:
         raise result.error
     # Ray Train keeps metrics only with checkpoints; the saved file's header is the record.
     saved = read_descendant_header(out)
-    return {"path": out, "test_accuracy": float(saved["test_accuracy"]), "train_images": int(len(train)), "test_images": int(len(test)), "arch": shape.arch, "width": shape.width, "depth": shape.depth}
+    return {
+        "path": out,
+        "test_accuracy": float(saved["test_accuracy"]),
+        "train_images": int(len(train)),
+        "test_images": int(len(test)),
+        "arch": shape.arch,
+        "width": shape.width,
+        "depth": shape.depth,
+    }

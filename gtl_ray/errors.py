@@ -2,6 +2,7 @@
 
 Anything that is not a GTLError is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 

@@ -5,6 +5,7 @@ imports Ray; `gtl_ray.service.executors.RayExecutor` runs the same functions as 
 `fn(shared, item)` must be a module-level function so that it can travel to another process;
 `shared` is what every item needs (moved once), `item` what differs.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterator, Protocol, Sequence, TypeVar

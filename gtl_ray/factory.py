@@ -3,6 +3,7 @@
 Sits above both `models` and `learngene` (which imports `models`), so neither imports the other's
 user-facing entry point.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ One definition, shared by evaluation episodes on novel classes, `descendant` / `
 fitness on base classes, and the final selection on val classes, so that evolution optimizes
 exactly what evaluation measures.
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,7 +48,9 @@ def nearest_centroid_accuracy(model: Network, task: Task, compute: Compute = CPU
     return float((predicted == task.query_y.to(predicted.device)).float().mean())
 
 
-def linear_probe_accuracy(model: Network, task: Task, steps: int, lr: float, compute: Compute = CPU) -> tuple[float, int]:
+def linear_probe_accuracy(
+    model: Network, task: Task, steps: int, lr: float, compute: Compute = CPU
+) -> tuple[float, int]:
     """Train only a linear head (fp32) on frozen (eval-mode) features of the support set;
     returns (query accuracy, sample-gradients)."""
     support, query = embed(model, task.support_x, compute), embed(model, task.query_x, compute)
@@ -62,7 +65,14 @@ def linear_probe_accuracy(model: Network, task: Task, steps: int, lr: float, com
         return float((head(query).argmax(1) == query_y).float().mean()), steps * len(support)
 
 
-def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generator: torch.Generator, compute: Compute = CPU, objective: Objective | None = None) -> tuple[float, int]:
+def finetune_accuracy(
+    model: Network,
+    task: Task,
+    ev: EvaluationConfig,
+    generator: torch.Generator,
+    compute: Compute = CPU,
+    objective: Objective | None = None,
+) -> tuple[float, int]:
     """Fine-tune per `evaluation.finetune` on the support set, score the query set; returns
     (query accuracy as a fraction, sample-gradients spent). `model` is on `compute.device`.
     `objective` replaces the cross-entropy of full fine-tuning (e.g. cross-entropy plus a feature
@@ -75,6 +85,8 @@ def finetune_accuracy(model: Network, task: Task, ev: EvaluationConfig, generato
         model = compact(model) or model  # a gene with a zero rest: its narrow network, same numbers
     if ev.finetune == "linear":
         return linear_probe_accuracy(model, task, ev.steps, ev.lr, compute)
-    settings = SGDSettings(lr=ev.lr, momentum=0.9, weight_decay=5e-4, batch_size=min(25, len(task.support_x)), steps=ev.steps, augment=True)
+    settings = SGDSettings(
+        lr=ev.lr, momentum=0.9, weight_decay=5e-4, batch_size=min(25, len(task.support_x)), steps=ev.steps, augment=True
+    )
     spent = fit(model, task.support_x, task.support_y, settings, generator, compute, objective=objective)
     return accuracy(model, task.query_x, task.query_y, compute), spent

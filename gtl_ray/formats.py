@@ -5,6 +5,7 @@
 - gzip: only where a format is compressed on purpose (the CIFAR-100 .tar.gz), with a ceiling on
   both the inflated size and the inflation ratio (a gzip bomb is refused, not inflated).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ def inflate(data: bytes, source: str, kind: str = "unpacked") -> bytes:
             total += len(piece)
             out.append(piece)
             if total > cap or engine.unconsumed_tail:
-                raise StorageError(f"{source}: inflates to more than {cap} bytes (limit: {MAX_INFLATE_RATIO}x its size, at most {storage.limit(kind)}; set GTL_RAY_MAX_{kind.upper()}_BYTES to allow more)")
+                raise StorageError(
+                    f"{source}: inflates to more than {cap} bytes (limit: {MAX_INFLATE_RATIO}x its size, at most {storage.limit(kind)}; set GTL_RAY_MAX_{kind.upper()}_BYTES to allow more)"
+                )
             if not engine.eof:
                 raise StorageError(f"{source}: truncated gzip data")
             rest = engine.unused_data  # a gzip file may hold several members
@@ -43,6 +46,7 @@ def inflate(data: bytes, source: str, kind: str = "unpacked") -> bytes:
 
 def parse_json(data: bytes | str, source: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Strict JSON: UTF-8, no NaN/Infinity, no duplicate keys, nesting at most `max_depth`."""
+
     def refuse_constant(name: str) -> Any:
         raise ValueError(f"{name} is not allowed")
 

@@ -1,5 +1,6 @@
 """What `gtl-ray inspect` shows: a learngene file's header, or a run's progress and the family
 line of its final learngene."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -55,10 +56,32 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
         gene_uri = store.path(final["learngene"])
         gene = inspect_gene(gene_uri)
         if gene["checksum"] != final["checksum"]:
-            raise StorageError(f"{gene_uri}: checksum {gene['checksum']} differs from the manifest's {quote(final['checksum'])} (file swapped or edited)")
+            raise StorageError(
+                f"{gene_uri}: checksum {gene['checksum']} differs from the manifest's {quote(final['checksum'])} (file swapped or edited)"
+            )
         leaf = final.get("id", "")
-        out["final_learngene"] = {"path": gene_uri, "checksum": final["checksum"], "share": gene["share"], "architecture": gene["architecture"], "num_params": gene["num_params"], "elites": [store.path(e) for e in final["elites"]], "id": leaf, "val_scores": _scores(final.get("val_scores")), "scored_on": str(final.get("scored_on"))}
-        out["final_lineage"] = [{"id": r.id, "parent": r.parent, "elite": r.elite, "mutation": r.mutation, "channels_mutated": r.channels_mutated, "fitness": r.fitness} for r in ancestry(lineage, leaf)]
+        out["final_learngene"] = {
+            "path": gene_uri,
+            "checksum": final["checksum"],
+            "share": gene["share"],
+            "architecture": gene["architecture"],
+            "num_params": gene["num_params"],
+            "elites": [store.path(e) for e in final["elites"]],
+            "id": leaf,
+            "val_scores": _scores(final.get("val_scores")),
+            "scored_on": str(final.get("scored_on")),
+        }
+        out["final_lineage"] = [
+            {
+                "id": r.id,
+                "parent": r.parent,
+                "elite": r.elite,
+                "mutation": r.mutation,
+                "channels_mutated": r.channels_mutated,
+                "fitness": r.fitness,
+            }
+            for r in ancestry(lineage, leaf)
+        ]
     return out
 
 
@@ -90,18 +113,31 @@ def _flat(value: Any) -> str:
 def format_inspection(info: dict[str, Any]) -> str:
     if info["kind"] == "learngene":
         return "\n".join(f"{k:14s} {_flat(v)}" for k, v in info.items() if k != "kind")
-    lines = [f"run {info['name']} (seed {info['seed']}): {info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}", "gen   min    median max    wall_s  lifetime_s  other_s"]
+    lines = [
+        f"run {info['name']} (seed {info['seed']}): {info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}",
+        "gen   min    median max    wall_s  lifetime_s  other_s",
+    ]
     for g, (fit, t) in enumerate(zip(info["fitness"], info["timing"])):
-        lines.append(f"{g:<5d} {fit['min']:.3f}  {fit['median']:.3f}  {fit['max']:.3f}  {t['wall']:7.2f} {t['lifetime_max']:10.2f}  {t['scheduling']:7.2f}")
+        lines.append(
+            f"{g:<5d} {fit['min']:.3f}  {fit['median']:.3f}  {fit['max']:.3f}  {t['wall']:7.2f} {t['lifetime_max']:10.2f}  {t['scheduling']:7.2f}"
+        )
     final = info.get("final_learngene")
     if final:
-        lines.append(f"final learngene: {final['path']} ({final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']})")
+        lines.append(
+            f"final learngene: {final['path']} ({final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']})"
+        )
         chain = " <- ".join(f"{r['id']}{'*' if r['elite'] else ''}({r['fitness']:.2f})" for r in info["final_lineage"])
-        lines.append(f"family line (* = elite): {chain}" if final["id"] != INITIAL else "family line: none, the final gene is the one evolution started from (evolution.init)")
+        lines.append(
+            f"family line (* = elite): {chain}"
+            if final["id"] != INITIAL
+            else "family line: none, the final gene is the one evolution started from (evolution.init)"
+        )
         scores = final["val_scores"]
         evolved = {k: v for k, v in scores.items() if k != INITIAL}
         if evolved:  # final.selection: val
             best = max(evolved, key=evolved.__getitem__)
             start = f", the start gene {scores[INITIAL]:.3f}" if INITIAL in scores else ""
-            lines.append(f"final selection (descendant accuracy, {final['scored_on']} classes): best evolved {best} {evolved[best]:.3f}{start}")
+            lines.append(
+                f"final selection (descendant accuracy, {final['scored_on']} classes): best evolved {best} {evolved[best]:.3f}{start}"
+            )
     return "\n".join(lines)

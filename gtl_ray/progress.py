@@ -4,6 +4,7 @@ fitness, seconds per generation and ETA; episodes done of an evaluation. Generat
 from 1 here (`generation 3/50`: the third of 50 is complete); files and TensorBoard steps count
 from 0.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,11 @@ class Progress:
     def resuming(self, generation: int, planned: int, accepted: Sequence[tuple[str, Any, Any]]) -> None:
         """A resumed run: the first generation it lives (0-based `generation`) and the config
         differences --force accepted, as (key, stored value, new value)."""
-        forced = f" (accepted with --force: {', '.join(f'{k} {_value(old)} -> {_value(new)}' for k, old, new in accepted)})" if accepted else ""
+        forced = (
+            f" (accepted with --force: {', '.join(f'{k} {_value(old)} -> {_value(new)}' for k, old, new in accepted)})"
+            if accepted
+            else ""
+        )
         if generation >= planned:
             self.line(f"resuming: all {planned} generations done, choosing the final learngene{forced}")
         else:
@@ -67,7 +72,9 @@ class Progress:
     def placed(self, members: int, need: Mapping[str, float], seconds: float, generation: int, planned: int) -> None:
         """Every member has its actor: the population is at work on `generation` (0-based)."""
         each = ", ".join(f"{k} {v:g}" for k, v in need.items() if v)
-        self.line(f"{members} members placed in {duration(seconds)} ({each} each); living generation {generation + 1}/{planned}")
+        self.line(
+            f"{members} members placed in {duration(seconds)} ({each} each); living generation {generation + 1}/{planned}"
+        )
 
     def generation(self, summary: Mapping[str, Any], planned: int) -> None:
         """One line for a completed generation (a GenerationSummary as a dict)."""
@@ -77,7 +84,9 @@ class Progress:
         left = planned - done
         eta = f"ETA {duration(left * per)}" if left > 0 else "done"
         fit = summary["fitness"]
-        self.line(f"generation {done}/{planned} | fitness best {fraction(fit['max'])} median {fraction(fit['median'])} | {per:.1f} s/gen | {eta}")
+        self.line(
+            f"generation {done}/{planned} | fitness best {fraction(fit['max'])} median {fraction(fit['median'])} | {per:.1f} s/gen | {eta}"
+        )
 
     # -------------------------------------------------------------- evaluate
 
@@ -99,7 +108,9 @@ class Progress:
             text = f"{label}: {done}/{total} {unit}"
             if 0 < done:
                 per = (now - state["start"]) / done
-                text += f" | {per:.1f} s/{unit.rstrip('s')}" + ("" if finished else f" | ETA {duration(per * (total - done))}")
+                text += f" | {per:.1f} s/{unit.rstrip('s')}" + (
+                    "" if finished else f" | ETA {duration(per * (total - done))}"
+                )
             if self.stream is None:
                 return
             if tty:

@@ -1,5 +1,6 @@
 """Registries by name (timm-style) for data sources, mutation operators and evaluation methods:
 register with a decorator, list the names, look one up with an error that lists the known ones."""
+
 from __future__ import annotations
 
 from typing import Callable, Generic, TypeVar

@@ -8,6 +8,7 @@ offline, alone or moved; it loads nothing from the network. Evaluation results a
 writes (`{"results": rows}`; extra sections of row lists, as the efficacy benchmark writes, are
 shown too). The plotting helpers and `machine_description` are shared with `benchmarks/`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,9 +34,16 @@ def machine_description() -> dict[str, Any]:
     import ray
     import torch
 
-    cpu = next((line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
-    mem = next((int(line.split()[1]) * 1024 for line in _read_lines("/proc/meminfo") if line.startswith("MemTotal")), None)
-    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor(),
+    )
+    mem = next(
+        (int(line.split()[1]) * 1024 for line in _read_lines("/proc/meminfo") if line.startswith("MemTotal")), None
+    )
+    gpus = (
+        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    )
     return {
         "cpu_count": os.cpu_count(),
         "cpu_model": cpu,
@@ -57,16 +65,25 @@ def code_version(root: str | os.PathLike) -> dict[str, Any]:
 
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10).stdout.rstrip("\n")
+            return subprocess.run(
+                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+            ).stdout.rstrip("\n")
         except (OSError, subprocess.SubprocessError):
             return ""
 
-    return {"commit": git("rev-parse", "HEAD").strip() or None, "modified": git("status", "--porcelain", "--untracked-files=no").splitlines()}
+    return {
+        "commit": git("rev-parse", "HEAD").strip() or None,
+        "modified": git("status", "--porcelain", "--untracked-files=no").splitlines(),
+    }
 
 
 def describe_code(code: dict[str, Any]) -> str:
     """One line for a results page: the commit and what was modified on top of it."""
-    changed = f" with {len(code['modified'])} modified files ({', '.join(m[3:] for m in code['modified'])})" if code["modified"] else ""
+    changed = (
+        f" with {len(code['modified'])} modified files ({', '.join(m[3:] for m in code['modified'])})"
+        if code["modified"]
+        else ""
+    )
     return f"Code: commit {(code['commit'] or 'unknown')[:10]}{changed}."
 
 
@@ -113,7 +130,14 @@ def plot_fitness(curves: dict[str, Sequence[dict[str, float]]], title: str = "fi
     for label, curve in curves.items():
         gens = list(range(len(curve)))
         line = ax.plot(gens, [100 * c["median"] for c in curve], marker="o", label=f"{label} median")[0]
-        ax.fill_between(gens, [100 * c["min"] for c in curve], [100 * c["max"] for c in curve], color=line.get_color(), alpha=0.2, label=f"{label} min..max")
+        ax.fill_between(
+            gens,
+            [100 * c["min"] for c in curve],
+            [100 * c["max"] for c in curve],
+            color=line.get_color(),
+            alpha=0.2,
+            label=f"{label} min..max",
+        )
     ax.set(xlabel="generation", ylabel="query accuracy of members (%)", title=title)
     _integer_ticks(ax, "x")
     ax.grid(alpha=0.3)
@@ -166,7 +190,14 @@ def family_figure(lineage: Sequence[Any], chain_ids: set[str], elite_ids: Sequen
             rank[r.id] = k
             grid[k, generation] = 100 * r.fitness
     pale = ListedColormap(colormaps["Greys"](np.linspace(0.04, 0.55, 256)))  # light enough for the lines on top
-    cells = ax.imshow(grid, origin="upper", aspect="auto", cmap=pale, interpolation="nearest", extent=(-0.5, generations - 0.5, members - 0.5, -0.5))
+    cells = ax.imshow(
+        grid,
+        origin="upper",
+        aspect="auto",
+        cmap=pale,
+        interpolation="nearest",
+        extent=(-0.5, generations - 0.5, members - 0.5, -0.5),
+    )
     fig.colorbar(cells, ax=ax, label="fitness (%)", pad=0.02)
     halo = [patheffects.withStroke(linewidth=3.5, foreground="white")]
 
@@ -182,15 +213,51 @@ def family_figure(lineage: Sequence[Any], chain_ids: set[str], elite_ids: Sequen
     kin = sorted(set().union(*(edges(e) for e in elite_ids)) - on_chain) if elite_ids else []
     if kin:
         segments = [[(by_id[a].generation, rank[a]), (by_id[b].generation, rank[b])] for a, b in kin]
-        ax.add_collection(LineCollection(segments, colors="tab:blue", linewidths=1.3, zorder=3, path_effects=halo, label="ancestry of the final elites", gid="elite-ancestry"))
+        ax.add_collection(
+            LineCollection(
+                segments,
+                colors="tab:blue",
+                linewidths=1.3,
+                zorder=3,
+                path_effects=halo,
+                label="ancestry of the final elites",
+                gid="elite-ancestry",
+            )
+        )
     if chain:
         xs, ys = [r.generation for r in chain], [rank[r.id] for r in chain]
-        ax.plot(xs, ys, color="tab:red", lw=2.4, zorder=5, path_effects=[patheffects.withStroke(linewidth=4.5, foreground="white")], label="line of the final learngene", gid="line-of-descent")
+        ax.plot(
+            xs,
+            ys,
+            color="tab:red",
+            lw=2.4,
+            zorder=5,
+            path_effects=[patheffects.withStroke(linewidth=4.5, foreground="white")],
+            label="line of the final learngene",
+            gid="line-of-descent",
+        )
         for elite, marker, label in ((True, "s", "passed on unchanged (elite)"), (False, "o", "mutated")):
             picked = [r for r in chain if bool(r.elite) == elite]
             if picked:
-                ax.scatter([r.generation for r in picked], [rank[r.id] for r in picked], marker=marker, s=22, color="tab:red", edgecolors="white", linewidths=0.8, zorder=6, label=label, gid="descent-marks")
-    ax.set(xlim=(-0.5, generations - 0.5), ylim=(members - 0.5, -0.5), xlabel="generation", ylabel="rank in its generation (0: fittest)", title=f"family tree: {members} members x {generations} generations")
+                ax.scatter(
+                    [r.generation for r in picked],
+                    [rank[r.id] for r in picked],
+                    marker=marker,
+                    s=22,
+                    color="tab:red",
+                    edgecolors="white",
+                    linewidths=0.8,
+                    zorder=6,
+                    label=label,
+                    gid="descent-marks",
+                )
+    ax.set(
+        xlim=(-0.5, generations - 0.5),
+        ylim=(members - 0.5, -0.5),
+        xlabel="generation",
+        ylabel="rank in its generation (0: fittest)",
+        title=f"family tree: {members} members x {generations} generations",
+    )
     _integer_ticks(ax, "xy")
     if chain or kin:
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, frameon=False)
@@ -236,7 +303,11 @@ def accuracy_table(rows: Sequence[dict[str, Any]], extra: Sequence[str] = ()) ->
                 cells.append(f"{100 * r[field]:.2f} ± {100 * r[field.replace('mean', 'ci95')]:.2f}" if r else "")
         if compute:
             present = [by[key + (s,)] for s in shots if key + (s,) in by]
-            cells += [f"{100 * (present[0]['transferred_share'] or 0):.1f}%", f"{present[0].get('preparation_sample_grads') or 0:,}", " / ".join(f"{r.get('finetune_sample_grads') or 0:,.0f}" for r in present)]
+            cells += [
+                f"{100 * (present[0]['transferred_share'] or 0):.1f}%",
+                f"{present[0].get('preparation_sample_grads') or 0:,}",
+                " / ".join(f"{r.get('finetune_sample_grads') or 0:,.0f}" for r in present),
+            ]
         body.append(cells)
     return head, body
 
@@ -244,7 +315,10 @@ def accuracy_table(rows: Sequence[dict[str, Any]], extra: Sequence[str] = ()) ->
 def paired_table(paired: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """Paired differences as (head, body): shots, `method - versus`, points (mean ± 95% CI of
     the per-episode difference). Shared with benchmarks/."""
-    return ["shots", "paired difference", "points (mean ± 95% CI)"], [[f"{p['shots']}-shot", f"{p['method']} - {p['versus']}", f"{100 * p['mean']:+.2f} ± {100 * p['ci95']:.2f}"] for p in paired]
+    return ["shots", "paired difference", "points (mean ± 95% CI)"], [
+        [f"{p['shots']}-shot", f"{p['method']} - {p['versus']}", f"{100 * p['mean']:+.2f} ± {100 * p['ci95']:.2f}"]
+        for p in paired
+    ]
 
 
 def markdown_table(head: Sequence[Any], body: Sequence[Sequence[Any]]) -> str:
@@ -270,12 +344,20 @@ def _evaluation_html(evaluation: dict[str, list[dict[str, Any]]]) -> str:
         if section == "paired" and isinstance(rows, list) and rows:
             parts.append(f"<h3>paired differences</h3>{_table(*paired_table(rows))}")
             continue
-        if not (isinstance(rows, list) and rows and isinstance(rows[0], dict) and "method" in rows[0] and "instinct_mean" in rows[0]):
+        if not (
+            isinstance(rows, list)
+            and rows
+            and isinstance(rows[0], dict)
+            and "method" in rows[0]
+            and "instinct_mean" in rows[0]
+        ):
             continue
         extra = [k for k in ("variant", "width", "depth", "share") if k in rows[0]]
         head, body = accuracy_table(rows, extra)
         episodes = sorted({r["episodes"] for r in rows})
-        parts.append(f"<h3>{_e(section)}</h3>{_table(head, body)}<p class=muted>accuracy in % (mean ± 95% CI over {_e(', '.join(map(str, episodes)))} episodes, same episodes for every method)</p>")
+        parts.append(
+            f"<h3>{_e(section)}</h3>{_table(head, body)}<p class=muted>accuracy in % (mean ± 95% CI over {_e(', '.join(map(str, episodes)))} episodes, same episodes for every method)</p>"
+        )
     return "".join(parts)
 
 
@@ -304,30 +386,59 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
     chain = info.get("final_lineage") or []
     images = {
         "fitness.png": (plot_fitness({"members": info["fitness"]}) if info["fitness"] else None, "fitness curve"),
-        "family.png": (plot_family(lineage, {r["id"] for r in chain}, (manifest.get("final") or {}).get("elite_ids", [])) if lineage else None, "family tree"),
+        "family.png": (
+            plot_family(lineage, {r["id"] for r in chain}, (manifest.get("final") or {}).get("elite_ids", []))
+            if lineage
+            else None,
+            "family tree",
+        ),
         "timing.png": (plot_timing(info["timing"]) if info["timing"] else None, "generation timing"),
     }
-    figure = {k: _image(k, data, alt) if data else "<p class=muted>no generation completed yet</p>" for k, (data, alt) in images.items()}
+    figure = {
+        k: _image(k, data, alt) if data else "<p class=muted>no generation completed yet</p>"
+        for k, (data, alt) in images.items()
+    }
 
     curve_rows = [[g, f["min"], f["median"], f["max"], f["mean"]] for g, f in enumerate(info["fitness"])]
-    timing_rows = [[g] + [t.get(k) for k in TIMING_KEYS] + [1 - t["lifetime_max"] / t["wall"] if t.get("wall") else None] for g, t in enumerate(info["timing"])]
+    timing_rows = [
+        [g] + [t.get(k) for k in TIMING_KEYS] + [1 - t["lifetime_max"] / t["wall"] if t.get("wall") else None]
+        for g, t in enumerate(info["timing"])
+    ]
     final = info.get("final_learngene")
     if final:
-        tree = _table(["generation", "member", "parent", "elite", "mutation", "channels mutated", "fitness"], [[int(r["id"][1:5]), r["id"], r["parent"] or "random gene", "yes" if r["elite"] else "", r["mutation"], r["channels_mutated"], r["fitness"]] for r in reversed(chain)])
+        tree = _table(
+            ["generation", "member", "parent", "elite", "mutation", "channels mutated", "fitness"],
+            [
+                [
+                    int(r["id"][1:5]),
+                    r["id"],
+                    r["parent"] or "random gene",
+                    "yes" if r["elite"] else "",
+                    r["mutation"],
+                    r["channels_mutated"],
+                    r["fitness"],
+                ]
+                for r in reversed(chain)
+            ],
+        )
         final_html = f"<p>Final learngene <code>{_e(final['path'])}</code>: {_e(final['architecture'])}, share {final['share']:.4f}, {_e(final['num_params'])} parameters, <code>{_e(final['checksum'])}</code>.</p><p>Line of descent, generation 0 first:</p>{tree}"
     else:
         final_html = "<p class=muted>The run has no final learngene yet (still running or interrupted).</p>"
-    evaluation_html = _evaluation_html(evaluation) if evaluation else f"<p class=muted>No evaluation found. Write one with <code>gtl-ray evaluate CONFIG --learngene {_e(run_dir)}/final/learngene.safetensors --out {_e(run_dir)}/evaluation.json</code> and run <code>gtl-ray report</code> again.</p>"
+    evaluation_html = (
+        _evaluation_html(evaluation)
+        if evaluation
+        else f"<p class=muted>No evaluation found. Write one with <code>gtl-ray evaluate CONFIG --learngene {_e(run_dir)}/final/learngene.safetensors --out {_e(run_dir)}/evaluation.json</code> and run <code>gtl-ray report</code> again.</p>"
+    )
     config = json.dumps(manifest.get("config", {}), indent=1, sort_keys=True)
-    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>gtl_ray run {_e(info['name'])}</title><style>{CSS}</style></head><body>
-<h1>gtl_ray run <code>{_e(info['name'])}</code></h1>
-<p>{_e(info['generations_completed'])}/{_e(info['generations_planned'])} generations, population {_e(info['population'])}, seed {_e(info['seed'])}. Run directory: <code>{_e(run_dir)}</code>.</p>
-<h2 id="fitness">Fitness per generation</h2>{figure['fitness.png']}
-{_table(['generation', 'min', 'median', 'max', 'mean'], curve_rows)}
+    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>gtl_ray run {_e(info["name"])}</title><style>{CSS}</style></head><body>
+<h1>gtl_ray run <code>{_e(info["name"])}</code></h1>
+<p>{_e(info["generations_completed"])}/{_e(info["generations_planned"])} generations, population {_e(info["population"])}, seed {_e(info["seed"])}. Run directory: <code>{_e(run_dir)}</code>.</p>
+<h2 id="fitness">Fitness per generation</h2>{figure["fitness.png"]}
+{_table(["generation", "min", "median", "max", "mean"], curve_rows)}
 <p class=muted>fitness: each member's query accuracy (0..1) on its own environment after its lifetime.</p>
-<h2 id="family">Family tree of the final learngene</h2>{figure['family.png']}{final_html}
-<h2 id="timing">Timing per generation</h2>{figure['timing.png']}
-{_table(['generation'] + [f'{k} (s)' for k in TIMING_KEYS] + ['overhead share'], timing_rows)}
+<h2 id="family">Family tree of the final learngene</h2>{figure["family.png"]}{final_html}
+<h2 id="timing">Timing per generation</h2>{figure["timing.png"]}
+{_table(["generation"] + [f"{k} (s)" for k in TIMING_KEYS] + ["overhead share"], timing_rows)}
 <p class=muted>wall: from posting a generation to its last result; scheduling: wall minus the longest lifetime; selection: tournament and hand-off post; checkpoint: background write of the generation (off the critical path); overhead share: 1 - lifetime_max / wall.</p>
 <h2 id="evaluation">Evaluation on novel classes</h2>{evaluation_html}
 <details><summary>config</summary><pre>{html.escape(config, quote=False)}</pre></details>

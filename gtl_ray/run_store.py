@@ -17,6 +17,7 @@ generation valid; `clean_incomplete` removes what a crash left behind. The manif
 the strategy's state after the last complete generation (parents, assignments, hall of fame), so
 a resume continues exactly where the run stopped. Reads verify checksums.
 """
+
 from __future__ import annotations
 
 import json
@@ -110,7 +111,16 @@ class RunStore:
                 parent.gene.save(self.path(self.parent_file(INITIAL, False)))
         self._write_manifest(config, [], state, compute, final=None)
 
-    def write_generation(self, config: GTLConfig, summary: GenerationSummary, genes: list[Learngene], lineage: list[LineageRecord], earlier: list[GenerationSummary], state: EvolutionState, compute: dict[str, int]) -> None:
+    def write_generation(
+        self,
+        config: GTLConfig,
+        summary: GenerationSummary,
+        genes: list[Learngene],
+        lineage: list[LineageRecord],
+        earlier: list[GenerationSummary],
+        state: EvolutionState,
+        compute: dict[str, int],
+    ) -> None:
         """Genes, offspring, lineage, then the manifest that makes the generation count."""
         for member, gene in enumerate(genes):
             gene.save(self.gene_path(summary.generation, member))
@@ -123,7 +133,14 @@ class RunStore:
         write_lineage(self.path(LINEAGE), lineage)
         self._write_manifest(config, earlier + [summary], state, compute, final=None)
 
-    def write_final(self, config: GTLConfig, choice: FinalChoice, summaries: list[GenerationSummary], state: EvolutionState, compute: dict[str, int]) -> None:
+    def write_final(
+        self,
+        config: GTLConfig,
+        choice: FinalChoice,
+        summaries: list[GenerationSummary],
+        state: EvolutionState,
+        compute: dict[str, int],
+    ) -> None:
         final, elites = choice.final, choice.elites
         final.gene.save(self.final_learngene)
         for place, parent in enumerate(elites, start=1):
@@ -141,7 +158,14 @@ class RunStore:
         }
         self._write_manifest(config, summaries, state, compute, final=record)
 
-    def _write_manifest(self, config: GTLConfig, summaries: list[GenerationSummary], state: EvolutionState, compute: dict[str, int], final: dict[str, Any] | None) -> None:
+    def _write_manifest(
+        self,
+        config: GTLConfig,
+        summaries: list[GenerationSummary],
+        state: EvolutionState,
+        compute: dict[str, int],
+        final: dict[str, Any] | None,
+    ) -> None:
         manifest = {
             "version": MANIFEST_VERSION,
             "name": self.name,
@@ -161,7 +185,13 @@ class RunStore:
     def _state_record(self, state: EvolutionState, reptile: bool) -> dict[str, Any]:
         def ref(p: Parent) -> dict[str, Any]:
             fitness = None if math.isnan(p.fitness) else p.fitness
-            return {"id": p.id, "fitness": fitness, "averaged": list(p.averaged), "path": self.parent_file(p.id, reptile), "checksum": p.gene.checksum}
+            return {
+                "id": p.id,
+                "fitness": fitness,
+                "averaged": list(p.averaged),
+                "path": self.parent_file(p.id, reptile),
+                "checksum": p.gene.checksum,
+            }
 
         return {
             "generation": state.generation,
@@ -190,7 +220,9 @@ class RunStore:
         try:
             return [GenerationSummary(**s) for s in manifest["generations"]]
         except TypeError as exc:
-            raise StorageError(f"{self.path(MANIFEST)}: field 'generations' has entries of the wrong shape: {exc}") from None
+            raise StorageError(
+                f"{self.path(MANIFEST)}: field 'generations' has entries of the wrong shape: {exc}"
+            ) from None
 
     def stored_config(self, manifest: dict[str, Any]) -> GTLConfig:
         return from_dict(manifest["config"])
@@ -215,7 +247,10 @@ class RunStore:
     def load_generation(self, manifest: dict[str, Any], generation: int) -> list[Learngene]:
         """The genes generation `generation` passed on, each verified."""
         summary = self.summaries(manifest)[generation]
-        return [self.load_gene(f"generations/{generation:04d}/member-{m:04d}.safetensors", c) for m, c in enumerate(summary.checksums)]
+        return [
+            self.load_gene(f"generations/{generation:04d}/member-{m:04d}.safetensors", c)
+            for m, c in enumerate(summary.checksums)
+        ]
 
     def load_state(self, manifest: dict[str, Any]) -> EvolutionState:
         """The strategy's state after the last complete generation, every gene verified."""
@@ -227,9 +262,18 @@ class RunStore:
             fitness = math.nan if ref["fitness"] is None else float(ref["fitness"])
             return Parent(ref["id"], cache[ref["path"]], fitness, tuple(ref["averaged"]))
 
-        assignments = tuple(Assignment(record["generation"], a["member"], a["parent"], a["elite"]) for a in record["assignments"])
+        assignments = tuple(
+            Assignment(record["generation"], a["member"], a["parent"], a["elite"]) for a in record["assignments"]
+        )
         start = record.get("start")  # absent in manifests written before it was kept
-        return EvolutionState(record["generation"], tuple(map(parent, record["parents"])), assignments, tuple(map(parent, record["hall_of_fame"])), tuple(map(parent, record["leaders"])), None if start is None else parent(start))
+        return EvolutionState(
+            record["generation"],
+            tuple(map(parent, record["parents"])),
+            assignments,
+            tuple(map(parent, record["hall_of_fame"])),
+            tuple(map(parent, record["leaders"])),
+            None if start is None else parent(start),
+        )
 
     def load_lineage(self, manifest: dict[str, Any]) -> list[LineageRecord]:
         """Lineage rows of completed generations only (a crash may have left later rows)."""
@@ -277,17 +321,37 @@ def _check_manifest(manifest: Any, where: str) -> None:
         raise StorageError(f"{where}: not a gtl_ray manifest (a JSON object expected, got {type(manifest).__name__})")
     if manifest.get("version") != MANIFEST_VERSION:
         fail("version", f"is {quote(manifest.get('version'))}; this gtl_ray reads manifest version {MANIFEST_VERSION}")
-    for key, kind in (("name", str), ("seed", int), ("config", dict), ("population", int), ("generations_planned", int), ("generations_completed", int), ("generations", list), ("state", dict), ("compute", dict)):
+    for key, kind in (
+        ("name", str),
+        ("seed", int),
+        ("config", dict),
+        ("population", int),
+        ("generations_planned", int),
+        ("generations_completed", int),
+        ("generations", list),
+        ("state", dict),
+        ("compute", dict),
+    ):
         if not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool):
             fail(key, f"must be a {kind.__name__}")
     done, summaries = manifest["generations_completed"], manifest["generations"]
     if not 0 <= done == len(summaries) or done > manifest["generations_planned"] + 10**6:
         fail("generations_completed", f"is {done} but {len(summaries)} generation summaries are recorded")
     for i, summary in enumerate(summaries):
-        if not isinstance(summary, dict) or summary.get("generation") != i or not isinstance(summary.get("checksums"), list) or len(summary["checksums"]) != manifest["population"]:
-            fail(f"generations[{i}]", f"must describe generation {i} with one checksum per member ({manifest['population']})")
+        if (
+            not isinstance(summary, dict)
+            or summary.get("generation") != i
+            or not isinstance(summary.get("checksums"), list)
+            or len(summary["checksums"]) != manifest["population"]
+        ):
+            fail(
+                f"generations[{i}]",
+                f"must describe generation {i} with one checksum per member ({manifest['population']})",
+            )
     state = manifest["state"]
-    if state.get("generation") != done or not all(isinstance(state.get(k), list) for k in ("parents", "assignments", "hall_of_fame", "leaders")):
+    if state.get("generation") != done or not all(
+        isinstance(state.get(k), list) for k in ("parents", "assignments", "hall_of_fame", "leaders")
+    ):
         fail("state", f"must hold generation {done} with lists parents, assignments, hall_of_fame, leaders")
     if state.get("start") is not None and (not isinstance(state["start"], dict) or state["start"].get("id") != INITIAL):
         fail("state.start", f"must be null or the {INITIAL!r} gene's entry")
@@ -296,21 +360,45 @@ def _check_manifest(manifest: Any, where: str) -> None:
         refs["start"] = [state["start"]]
     for key, entries in refs.items():
         for ref in entries:
-            if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not isinstance(ref.get("checksum"), str) or not isinstance(ref.get("averaged"), list) or not isinstance(ref.get("fitness"), (int, float, type(None))):
+            if (
+                not isinstance(ref, dict)
+                or not isinstance(ref.get("id"), str)
+                or not isinstance(ref.get("checksum"), str)
+                or not isinstance(ref.get("averaged"), list)
+                or not isinstance(ref.get("fitness"), (int, float, type(None)))
+            ):
                 fail(f"state.{key}", "entries need id, checksum, averaged and fitness")
             expected = [RunStore.parent_file(ref["id"], r) for r in (False, True)]
             if ref.get("path") not in expected:
-                fail(f"state.{key}", f"path {quote(ref.get('path'))} of {quote(ref['id'])} is not inside the run (expected {expected[0]})")
+                fail(
+                    f"state.{key}",
+                    f"path {quote(ref.get('path'))} of {quote(ref['id'])} is not inside the run (expected {expected[0]})",
+                )
     ids = {ref["id"] for ref in state["parents"]}
     for a in state["assignments"]:
-        if not isinstance(a, dict) or not isinstance(a.get("member"), int) or not isinstance(a.get("elite"), bool) or (a.get("parent") is not None and a.get("parent") not in ids):
+        if (
+            not isinstance(a, dict)
+            or not isinstance(a.get("member"), int)
+            or not isinstance(a.get("elite"), bool)
+            or (a.get("parent") is not None and a.get("parent") not in ids)
+        ):
             fail("state.assignments", "entries need member, elite and a parent listed in state.parents")
     if len(state["assignments"]) != manifest["population"]:
         fail("state.assignments", f"must have one entry per member ({manifest['population']})")
     final = manifest.get("final")
-    if final is not None and (not isinstance(final, dict) or final.get("learngene") != FINAL or not isinstance(final.get("checksum"), str)):
-        fail("final", f"must name {FINAL} and its checksum, got {quote(final.get('learngene') if isinstance(final, dict) else final)}")
+    if final is not None and (
+        not isinstance(final, dict) or final.get("learngene") != FINAL or not isinstance(final.get("checksum"), str)
+    ):
+        fail(
+            "final",
+            f"must name {FINAL} and its checksum, got {quote(final.get('learngene') if isinstance(final, dict) else final)}",
+        )
     if final is not None:
         elites = final.get("elites")
-        if not isinstance(elites, list) or elites != [f"final/elite-{r:02d}.safetensors" for r in range(1, len(elites) + 1)] or not isinstance(final.get("elite_checksums"), list) or len(final["elite_checksums"]) != len(elites):
+        if (
+            not isinstance(elites, list)
+            or elites != [f"final/elite-{r:02d}.safetensors" for r in range(1, len(elites) + 1)]
+            or not isinstance(final.get("elite_checksums"), list)
+            or len(final["elite_checksums"]) != len(elites)
+        ):
             fail("final.elites", f"must be final/elite-01.safetensors, ... with one checksum each, got {quote(elites)}")

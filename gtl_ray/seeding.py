@@ -4,6 +4,7 @@ Every random draw in gtl_ray comes from one of these, never from global state, a
 the clock, so that the same config and seed give the same lineage on any cluster layout.
 torch is imported by the torch streams only (the learngene pool draws numpy streams alone).
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -9,6 +9,7 @@ reads at most the kind's limit (plus one byte, to notice a file larger than its 
 never decompresses implicitly. Decoding the bytes (strict JSON, bounded gzip) is
 `gtl_ray.formats`.
 """
+
 from __future__ import annotations
 
 import os
@@ -150,7 +151,12 @@ def _too_big(location: str, kind: str, size: int | str) -> StorageError:
     )
 
 
-_SPECIAL = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+_SPECIAL = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _refuse_type(location: str, mode: int | None, info_type: Any = None) -> StorageError:
@@ -234,7 +240,9 @@ def _read_capped(read: Any, location: str, size: int, kind: str, cap: int) -> by
     raise _too_big(location, kind, f"more than {cap}")
 
 
-def open_random_access(location: str, kind: str = "data", resolved: tuple[pafs.FileSystem, str] | None = None) -> pa.NativeFile:
+def open_random_access(
+    location: str, kind: str = "data", resolved: tuple[pafs.FileSystem, str] | None = None
+) -> pa.NativeFile:
     """A seekable native (Arrow-owned, no Python object inside) file for formats read in pieces
     (Parquet), after the checks of `check_file`; the caller closes it. Arrow's I/O threads
     never hold a Python buffer this way: one they release while the interpreter exits takes

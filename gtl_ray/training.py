@@ -4,6 +4,7 @@ Every random draw comes from the given torch.Generator (see `Plan`).
 
 The loss is cross-entropy unless an `Objective` replaces it (feature distillation, a fine-tuning
 regularizer): one training loop for all of them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,7 +39,9 @@ class Objective(nn.Module):
 
     lr: float | None = None
 
-    def forward(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    def forward(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -117,7 +120,9 @@ def fit(
     counted)."""
     params = list(parameters) if parameters is not None else [p for p in model.parameters() if p.requires_grad]
     extra = [p for p in objective.parameters() if p.requires_grad] if objective is not None else []
-    groups = [{"params": params}] + ([{"params": extra, "lr": objective.lr or settings.lr, "weight_decay": 0.0}] if extra else [])
+    groups = [{"params": params}] + (
+        [{"params": extra, "lr": objective.lr or settings.lr, "weight_decay": 0.0}] if extra else []
+    )
     optimizer = torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
     plan = Plan.draw(len(images), images.shape[-1], settings, generator).to(images.device)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, len(plan.sizes)))
@@ -146,7 +151,12 @@ def predict(model: nn.Module, images: torch.Tensor, compute: Compute = CPU, batc
     """Predicted class of each uint8 image, in eval mode, on the device."""
     model.eval()
     with compute.autocast():
-        return torch.cat([model(compute.inputs(normalize(images[i : i + batch_size]))).argmax(1) for i in range(0, len(images), batch_size)])
+        return torch.cat(
+            [
+                model(compute.inputs(normalize(images[i : i + batch_size]))).argmax(1)
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, compute: Compute = CPU) -> float:
@@ -160,4 +170,9 @@ def embed(model: nn.Module, images: torch.Tensor, compute: Compute = CPU, batch_
     """Pooled features (`model.embed`) of uint8 images, in eval mode, float32 on the device."""
     model.eval()
     with compute.autocast():
-        return torch.cat([model.embed(compute.inputs(normalize(images[i : i + batch_size]))).float() for i in range(0, len(images), batch_size)])
+        return torch.cat(
+            [
+                model.embed(compute.inputs(normalize(images[i : i + batch_size]))).float()
+                for i in range(0, len(images), batch_size)
+            ]
+        )

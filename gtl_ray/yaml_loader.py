@@ -10,6 +10,7 @@ surprising documents; this loader refuses them before anything is expanded or re
 - and it reads numbers in exponent form without a dot (`1e-9`, `5E3`) as floats, as YAML 1.2
   does, where PyYAML's YAML 1.1 rules make them strings.
 """
+
 from __future__ import annotations
 
 import re
@@ -88,7 +89,9 @@ def read_mapping(path: str) -> dict[str, Any]:
         data = storage.read_bytes(str(path), "config")
     except StorageError as exc:  # missing, a FIFO, a folder, too big
         message = str(exc)
-        raise ConfigError(f"config file not found: {path}" if message.startswith("file not found") else f"config file {message}") from None
+        raise ConfigError(
+            f"config file not found: {path}" if message.startswith("file not found") else f"config file {message}"
+        ) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -8,6 +8,7 @@ torch==2.13.0 the Makefile installs. Two knobs torchvision lacks, both defaultin
 4096 units, irrelevant to a learngene). `UserNet` is what a user might write: a residual add, a
 concatenation, a conv with a bias and no BatchNorm.
 """
+
 from __future__ import annotations
 
 import torch
@@ -37,7 +38,12 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    def __init__(self, layers: tuple[int, ...] = (2, 2, 2, 2), num_classes: int = 1000, widths: tuple[int, ...] = (64, 128, 256, 512)):
+    def __init__(
+        self,
+        layers: tuple[int, ...] = (2, 2, 2, 2),
+        num_classes: int = 1000,
+        widths: tuple[int, ...] = (64, 128, 256, 512),
+    ):
         super().__init__()
         self.inplanes = widths[0]
         self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
@@ -85,8 +91,12 @@ class VGG(nn.Module):
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, hidden), nn.ReLU(True), nn.Dropout(p=dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(p=dropout),
+            nn.Linear(512 * 7 * 7, hidden),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
             nn.Linear(hidden, num_classes),
         )
         for m in self.modules():

@@ -1,6 +1,7 @@
 """Shared fixtures: one local Ray for the whole session (4 fake GPUs to check placement), the one
 way to build the tiny, fast config (`tiny`), and one tiny evolution on Ray shared by the service,
 report and inspection tests (`tiny_run`)."""
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,17 @@ TINY = [
 #: `make test` (xdist, --dist loadfile --no-loadscope-reorder) files are handed to the workers in
 #: collection order, so these start first and the short files fill in behind them: a long file
 #: started near the end would leave the other worker idle while it runs.
-LONGEST_FIRST = ("test_service.py", "test_faults.py", "test_cli.py", "test_monitoring.py", "test_soak.py", "test_benchmarks.py", "test_bad_input.py", "test_exit.py", "test_compute.py")
+LONGEST_FIRST = (
+    "test_service.py",
+    "test_faults.py",
+    "test_cli.py",
+    "test_monitoring.py",
+    "test_soak.py",
+    "test_benchmarks.py",
+    "test_bad_input.py",
+    "test_exit.py",
+    "test_compute.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -56,7 +67,9 @@ def ray_session():
         # 19: a first 10 generations' peak of 4.2 MB against 6.6 MB later). A batch of 8 frees
         # within a generation, so the soak sees what is alive. Read by the raylet ray.init starts.
         os.environ.setdefault("RAY_free_objects_batch_size", "8")
-        ray.init(address="local", num_cpus=4, num_gpus=4, include_dashboard=False, namespace="gtl_ray", log_to_driver=False)
+        ray.init(
+            address="local", num_cpus=4, num_gpus=4, include_dashboard=False, namespace="gtl_ray", log_to_driver=False
+        )
     yield ray
     ray.shutdown()
 
@@ -100,9 +113,17 @@ def resumed_run(ray_session, tmp_path_factory):
     from gtl_ray.run_store import RunStore
     from gtl_ray.service.run import evolve
 
-    short = tiny("evolution.elites=1", "evolution.generations=2", storage=tmp_path_factory.mktemp("runs"), name="resumed")
+    short = tiny(
+        "evolution.elites=1", "evolution.generations=2", storage=tmp_path_factory.mktemp("runs"), name="resumed"
+    )
     first, resumed = io.StringIO(), io.StringIO()
     evolve(short, progress=Progress(first))
     longer = dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3))
     outcome = evolve(longer, resume=True, force=True, progress=Progress(resumed))
-    return longer, outcome, RunStore(longer.storage, longer.name), first.getvalue().splitlines(), resumed.getvalue().splitlines()
+    return (
+        longer,
+        outcome,
+        RunStore(longer.storage, longer.name),
+        first.getvalue().splitlines(),
+        resumed.getvalue().splitlines(),
+    )

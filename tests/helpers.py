@@ -6,6 +6,7 @@ A subprocess is started with `start_new_session=True`, so every process it start
 Ray's gcs_server, raylet, workers, dashboard) shares its session id; `end_session` SIGKILLs those
 processes by pid and nothing else (never `ray stop`: other Ray clusters run on this machine).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -119,7 +120,9 @@ def signature(storage: Path | str, name: str) -> dict[str, Any]:
 
 def assert_same_run(got: dict[str, Any], reference: dict[str, Any], population: int, generations: int) -> None:
     assert got["generations"] == reference["generations"] == generations
-    assert len(got["ids"]) == population * generations and len(set(got["ids"])) == population * generations  # none lost or duplicated
+    assert (
+        len(got["ids"]) == population * generations and len(set(got["ids"])) == population * generations
+    )  # none lost or duplicated
     assert got["lineage"] == reference["lineage"]
     assert got["final"] == reference["final"] is not None
 
@@ -131,7 +134,9 @@ def store_run(directory: Path, name: str = "stored", *overrides: str) -> tuple[P
     from gtl_ray.evolution import evolve_local
     from gtl_ray.run_store import RunStore
 
-    path = write_config(directory / "config.yaml", directory / "runs", name, "evolution.generations=1", "population.size=2", *overrides)
+    path = write_config(
+        directory / "config.yaml", directory / "runs", name, "evolution.generations=1", "population.size=2", *overrides
+    )
     config = load_config(path)
     store = RunStore(config.storage, config.name)
     evolve_local(config, store=store)
@@ -194,7 +199,9 @@ class OwnSession:
     def __init__(self, args: list[str], log: Path, env: dict[str, str]):
         self.log = log
         self.handle = open(log, "w")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.leftovers: list[int] = []
 
     def __enter__(self) -> "OwnSession":
@@ -250,7 +257,9 @@ def _evolve_in_background(config, **kwargs: Any) -> tuple[threading.Thread, dict
     return thread, box
 
 
-def _wait_for_generations(config, count: int, thread: threading.Thread, box: dict[str, Any], timeout: float = 150.0) -> None:
+def _wait_for_generations(
+    config, count: int, thread: threading.Thread, box: dict[str, Any], timeout: float = 150.0
+) -> None:
     from gtl_ray.run_store import RunStore
 
     store, deadline = RunStore(config.storage, config.name), time.time() + timeout
@@ -258,7 +267,9 @@ def _wait_for_generations(config, count: int, thread: threading.Thread, box: dic
         if store.exists() and store.read_manifest()["generations_completed"] >= count:
             return
         time.sleep(0.05)
-    raise RuntimeError(f"the run did not checkpoint {count} generation(s) (thread alive: {thread.is_alive()}, error: {box.get('error')!r})")
+    raise RuntimeError(
+        f"the run did not checkpoint {count} generation(s) (thread alive: {thread.is_alive()}, error: {box.get('error')!r})"
+    )
 
 
 def _member_actors(state: str | None = "ALIVE") -> list[dict]:
@@ -266,7 +277,11 @@ def _member_actors(state: str | None = "ALIVE") -> list[dict]:
     import ray
 
     actors = ray._private.state.actors().values()
-    return [a for a in actors if a["ActorClassName"].endswith("ResourceTrainable") and (state is None or a["State"] == state)]
+    return [
+        a
+        for a in actors
+        if a["ActorClassName"].endswith("ResourceTrainable") and (state is None or a["State"] == state)
+    ]
 
 
 def _pending_members(config) -> list[int]:
@@ -297,7 +312,10 @@ def scenario_placement(config, cluster) -> dict[str, Any]:
     for path in glob.glob(os.path.join(outcome.run_dir, "tune-from-*", "*", "result.json")):
         with open(path) as handle:
             rows += [json.loads(line) for line in handle if line.strip()]
-    return {"members": [{"member": r["member"], "node": r["node_id"], "gpu_ids": r["gpu_ids"]} for r in rows], "workers": sorted(w.node_id for w in cluster.worker_nodes)}
+    return {
+        "members": [{"member": r["member"], "node": r["node_id"], "gpu_ids": r["gpu_ids"]} for r in rows],
+        "workers": sorted(w.node_id for w in cluster.worker_nodes),
+    }
 
 
 def scenario_member_kill(config, cluster) -> dict[str, Any]:
@@ -357,11 +375,17 @@ def scenario_driver_kill(config, cluster) -> dict[str, Any]:
     path = Path(config.storage) / f"{config.name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    with OwnSession(slow_cli("evolve", str(path), "--address", cluster.address), path.with_suffix(".log"), subprocess_env(float(os.environ.get(DELAY_ENV) or 0))) as driver:
+    with OwnSession(
+        slow_cli("evolve", str(path), "--address", cluster.address),
+        path.with_suffix(".log"),
+        subprocess_env(float(os.environ.get(DELAY_ENV) or 0)),
+    ) as driver:
         deadline = time.time() + 180
         while not (store.exists() and store.read_manifest()["generations_completed"] >= 1):
             if driver.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"no generation checkpointed before the driver ended or 180 s passed:\n{driver.tail()}")
+                raise RuntimeError(
+                    f"no generation checkpointed before the driver ended or 180 s passed:\n{driver.tail()}"
+                )
             time.sleep(0.05)
         pending = _pending_members(config)
         os.kill(driver.proc.pid, signal.SIGKILL)
@@ -479,7 +503,9 @@ def main(argv: list[str]) -> int:
 
     (config_path,) = argv
     started = time.time()
-    cluster = Cluster(initialize_head=True, connect=False, head_node_args={"num_cpus": 1, "num_gpus": 0, "include_dashboard": False})
+    cluster = Cluster(
+        initialize_head=True, connect=False, head_node_args={"num_cpus": 1, "num_gpus": 0, "include_dashboard": False}
+    )
     ray.init(address=cluster.address, runtime_env=slow_runtime_env(float(os.environ.get(DELAY_ENV) or 0)))
     try:
         for _ in range(2):

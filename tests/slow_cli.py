@@ -1,5 +1,6 @@
 """`gtl-ray` whose Ray stretches every lifetime by $GTL_RAY_TEST_DELAY_S seconds, for fault tests
 that must land inside a generation (the delay lives in test code, never in gtl_ray)."""
+
 from __future__ import annotations
 
 import functools

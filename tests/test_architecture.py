@@ -8,6 +8,7 @@
 - one module reads YAML;
 - the learngene pool and the run readers import neither torch nor Tune.
 """
+
 from __future__ import annotations
 
 import ast
@@ -52,7 +53,9 @@ def imports(name: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             for alias in node.names:
                 full = f"{base}.{alias.name}"
                 found.add(full if full in MODULES else base)
@@ -63,7 +66,11 @@ GRAPH = {name: {m for m in imports(name) if m in MODULES and m != name} for name
 
 
 def test_science_packages_never_import_ray():
-    offenders = {n: sorted(m for m in imports(n) if m == "ray" or m.startswith("ray.")) for n in MODULES if n.split(".")[1:2] and n.split(".")[1] in SCIENCE}
+    offenders = {
+        n: sorted(m for m in imports(n) if m == "ray" or m.startswith("ray."))
+        for n in MODULES
+        if n.split(".")[1:2] and n.split(".")[1] in SCIENCE
+    }
     assert {n: m for n, m in offenders.items() if m} == {}
 
 

@@ -4,6 +4,7 @@
 Config values are checked key by key in test_config.py and data sources in test_data_sources.py;
 here the same mistakes go through `gtl-ray evolve / evaluate / descend / inspect`, end to end.
 """
+
 from __future__ import annotations
 
 import io
@@ -102,10 +103,26 @@ def test_gpu_request_no_node_can_hold_fails_before_the_local_ray_starts(tmp_path
     before Ray starts, instead of starting one that could never hold a member."""
     storage = tmp_path / "runs"
     path = write_config(tmp_path / "config.yaml", storage, "gpus")
-    with OwnSession([GTL_RAY, "evolve", str(path), "--storage", str(storage), "--set", "population.gpus_per_member=2", "--address", "local"], tmp_path / "gpu.log", subprocess_env()) as run:
+    with OwnSession(
+        [
+            GTL_RAY,
+            "evolve",
+            str(path),
+            "--storage",
+            str(storage),
+            "--set",
+            "population.gpus_per_member=2",
+            "--address",
+            "local",
+        ],
+        tmp_path / "gpu.log",
+        subprocess_env(),
+    ) as run:
         code = run.proc.wait(180)
         err = run.log.read_text()
-    line = assert_refused(code, err, "population.gpus_per_member=2", "no node can hold one member", "GPU 0", "local Ray")
+    line = assert_refused(
+        code, err, "population.gpus_per_member=2", "no node can hold one member", "GPU 0", "local Ray"
+    )
     assert "'GPU': 2.0" in line
     assert "Started a local Ray instance" not in err and "ray.init" not in err
     assert nothing_written(storage)
@@ -116,7 +133,9 @@ def test_gpu_request_no_node_of_a_running_ray_can_hold_fails_fast(ray_session, t
     storage = tmp_path / "runs"
     path = write_config(tmp_path / "config.yaml", storage, "gpus", "population.gpus_per_member=5")
     code = main(["evolve", str(path), "--storage", str(storage)])
-    line = assert_refused(code, capsys.readouterr().err, "population.gpus_per_member=5", "no node can hold one member", "GPU 4/4")
+    line = assert_refused(
+        code, capsys.readouterr().err, "population.gpus_per_member=5", "no node can hold one member", "GPU 4/4"
+    )
     assert "'GPU': 5.0" in line
     assert nothing_written(storage)
 
@@ -125,7 +144,9 @@ def test_population_larger_than_the_local_ray_fails_fast(ray_session, tmp_path, 
     """16 one-CPU members against the session's 4-CPU local Ray (no autoscaler): one member fits
     a node, but a generation needs all 16 at once, so it could never complete."""
     storage = tmp_path / "runs"
-    path = write_config(tmp_path / "config.yaml", storage, "too-big", "population.size=16", "population.cpus_per_member=1")
+    path = write_config(
+        tmp_path / "config.yaml", storage, "too-big", "population.size=16", "population.cpus_per_member=1"
+    )
     code = main(["evolve", str(path), "--storage", str(storage)])
     line = assert_refused(code, capsys.readouterr().err, "population.size=16", "CPU 16", "CPU 4")
     assert "population.cpus_per_member" in line
@@ -141,7 +162,9 @@ def png(rng: np.random.Generator, size: int = 32) -> bytes:
     return out.getvalue()
 
 
-def write_parquet(path: Path, per_class: dict[str, int], image_column: str = "image", broken_row: int | None = None) -> Path:
+def write_parquet(
+    path: Path, per_class: dict[str, int], image_column: str = "image", broken_row: int | None = None
+) -> Path:
     rng = np.random.default_rng(0)
     labels = [name for name, count in per_class.items() for _ in range(count)]
     images = [b"\x89PNG but not really" if i == broken_row else png(rng) for i in range(len(labels))]
@@ -171,7 +194,9 @@ def test_parquet_data_set_is_usable(parquet_data):
     from gtl_ray.data import load_splits
     from gtl_ray.service.run import check_environments
 
-    config = load_config(None, [s for s in tiny_overrides() if not s.startswith("data.")] + parquet_args(parquet_data)[1::2])
+    config = load_config(
+        None, [s for s in tiny_overrides() if not s.startswith("data.")] + parquet_args(parquet_data)[1::2]
+    )
     check_environments(config, load_splits(config.data).base)
 
 
@@ -189,10 +214,23 @@ def test_bad_data_is_refused_before_ray_starts(capsys, config_file, parquet_data
     storage = tmp_path / "runs"
     args = {
         "missing_file": parquet_args(parquet_data, base="nowhere.parquet"),
-        "misnamed_column": parquet_args(parquet_data, base=str(write_parquet(parquet_data / "renamed.parquet", {f"b{i}": 15 for i in range(5)}, image_column="picture"))),
-        "unreadable_image": parquet_args(parquet_data, base=str(write_parquet(parquet_data / "broken.parquet", {f"b{i}": 15 for i in range(5)}, broken_row=7))),
-        "too_few_images": parquet_args(parquet_data, base=str(write_parquet(parquet_data / "small.parquet", {"b0": 15, "b1": 15, "b2": 3, "b3": 15, "b4": 15}))),
-        "too_few_classes": parquet_args(parquet_data, base=str(write_parquet(parquet_data / "four.parquet", {f"b{i}": 15 for i in range(4)}))),
+        "misnamed_column": parquet_args(
+            parquet_data,
+            base=str(
+                write_parquet(parquet_data / "renamed.parquet", {f"b{i}": 15 for i in range(5)}, image_column="picture")
+            ),
+        ),
+        "unreadable_image": parquet_args(
+            parquet_data,
+            base=str(write_parquet(parquet_data / "broken.parquet", {f"b{i}": 15 for i in range(5)}, broken_row=7)),
+        ),
+        "too_few_images": parquet_args(
+            parquet_data,
+            base=str(write_parquet(parquet_data / "small.parquet", {"b0": 15, "b1": 15, "b2": 3, "b3": 15, "b4": 15})),
+        ),
+        "too_few_classes": parquet_args(
+            parquet_data, base=str(write_parquet(parquet_data / "four.parquet", {f"b{i}": 15 for i in range(4)}))
+        ),
     }[case]
     assert_refused(*run_cli(capsys, "evolve", config_file, "--storage", storage, *args), *names)
     assert nothing_written(storage)
@@ -207,7 +245,9 @@ def test_a_class_missing_from_the_data_is_named(capsys, config_file, tmp_path):
     splits = "data.splits={base: [c0, c1, c2, c3, zebra], val: 0, novel: [c5, c6, c7, c8, c9]}"
     storage = tmp_path / "runs"
     args = ["--set", "data.format=folder", "--set", f"data.path={data}", "--set", splits]
-    assert_refused(*run_cli(capsys, "evolve", config_file, "--storage", storage, *args), "data.splits.base", "'zebra'", "not found")
+    assert_refused(
+        *run_cli(capsys, "evolve", config_file, "--storage", storage, *args), "data.splits.base", "'zebra'", "not found"
+    )
     assert nothing_written(storage)
 
 
@@ -269,7 +309,12 @@ def test_corrupt_or_foreign_learngene_files_are_refused(capsys, genes, tmp_path,
 def test_learngene_of_another_architecture_is_refused_before_ray(capsys, genes, tmp_path, command):
     config = write_config(tmp_path / "config.yaml", tmp_path / "runs", "genes")
     extra = ["--methods", "learngene"] if command == "evaluate" else []
-    line = assert_refused(*run_cli(capsys, command, config, "--learngene", genes["resnet"], *extra), "resnet.safetensors", "resnet12", "vgg")
+    line = assert_refused(
+        *run_cli(capsys, command, config, "--learngene", genes["resnet"], *extra),
+        "resnet.safetensors",
+        "resnet12",
+        "vgg",
+    )
     assert "cannot go into" in line
     assert nothing_written(tmp_path / "runs")
 
@@ -278,7 +323,12 @@ def test_learngene_too_wide_for_a_narrower_descendant_is_refused(capsys, tmp_pat
     wide = tmp_path / "wide.safetensors"
     extract_learngene(create_model("vgg11", width=0.5)).save(str(wide))
     config = write_config(tmp_path / "config.yaml", tmp_path / "runs", "genes")
-    assert_refused(*run_cli(capsys, "descend", config, "--learngene", wide), "wide.safetensors", "features.stages.0.0", "does not fit")
+    assert_refused(
+        *run_cli(capsys, "descend", config, "--learngene", wide),
+        "wide.safetensors",
+        "features.stages.0.0",
+        "does not fit",
+    )
     assert nothing_written(tmp_path / "runs")
 
 
@@ -299,7 +349,12 @@ def test_an_error_raised_inside_a_ray_task_is_shown_as_one_line(ray_session):
 
 @pytest.mark.parametrize(
     "argv,names",
-    [(["fly"], ["invalid choice: 'fly'"]), (["evolve", "CONFIG", "--bogus"], ["unrecognized arguments: --bogus"]), (["evolve"], ["required: config"]), (["--storage", "x"], ["COMMAND"])],
+    [
+        (["fly"], ["invalid choice: 'fly'"]),
+        (["evolve", "CONFIG", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["evolve"], ["required: config"]),
+        (["--storage", "x"], ["COMMAND"]),
+    ],
 )
 def test_unknown_command_and_flag(capsys, config_file, argv, names):
     """argparse's own refusals: exit 2, its usage, then one `gtl-ray ...: error:` line."""
@@ -311,12 +366,22 @@ def test_unknown_command_and_flag(capsys, config_file, argv, names):
 
 @pytest.mark.parametrize("command", ["validate", "evolve"])
 def test_unsupported_storage_scheme(capsys, config_file, command):
-    assert_refused(*run_cli(capsys, command, config_file, "--storage", "ftp://example.com/runs"), "'ftp'", "ftp://example.com/runs", "s3://")
+    assert_refused(
+        *run_cli(capsys, command, config_file, "--storage", "ftp://example.com/runs"),
+        "'ftp'",
+        "ftp://example.com/runs",
+        "s3://",
+    )
 
 
 def test_resume_of_a_run_that_does_not_exist(capsys, config_file, tmp_path):
     storage = tmp_path / "runs"
-    assert_refused(*run_cli(capsys, "evolve", config_file, "--storage", storage, "--resume"), "no run at", str(storage / "bad"), "without --resume")
+    assert_refused(
+        *run_cli(capsys, "evolve", config_file, "--storage", storage, "--resume"),
+        "no run at",
+        str(storage / "bad"),
+        "without --resume",
+    )
     assert nothing_written(storage)
 
 
@@ -331,7 +396,9 @@ def test_resume_with_a_changed_config_is_refused_naming_the_fields_unless_forced
     before = sorted(p.relative_to(store.run_dir) for p in Path(store.run_dir).rglob("*"))
     manifest = Path(store.path("manifest.json")).read_bytes()
     changed = ["--set", "evolution.mutation_rate=0.3", "--set", "lifetime.lr=0.1"]
-    line = assert_refused(*run_cli(capsys, "evolve", path, "--resume", *changed), "lifetime.lr", "evolution.mutation_rate", "--force")
+    line = assert_refused(
+        *run_cli(capsys, "evolve", path, "--resume", *changed), "lifetime.lr", "evolution.mutation_rate", "--force"
+    )
     assert "cannot resume" in line
     assert sorted(p.relative_to(store.run_dir) for p in Path(store.run_dir).rglob("*")) == before
     assert Path(store.path("manifest.json")).read_bytes() == manifest

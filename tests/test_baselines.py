@@ -1,5 +1,6 @@
 """The transfer-learning baselines beside the learngene: each does what its name says (narrow,
 distilled, sparse, random_slice, aft), and incompatible choices are refused before any work."""
+
 from __future__ import annotations
 
 import copy
@@ -63,7 +64,18 @@ def _randomized(arch: str, **kw) -> torch.nn.Module:
 
 
 def test_every_baseline_is_registered():
-    assert list_methods() == ["scratch", "full", "heuristic", "learngene", "narrow", "distilled", "sparse", "random_slice", "aft", "learngene+aft"]
+    assert list_methods() == [
+        "scratch",
+        "full",
+        "heuristic",
+        "learngene",
+        "narrow",
+        "distilled",
+        "sparse",
+        "random_slice",
+        "aft",
+        "learngene+aft",
+    ]
 
 
 @pytest.mark.parametrize("arch, depth", [("vgg11", None), ("resnet12", 2)])
@@ -71,12 +83,16 @@ def test_narrow_network_has_exactly_the_genes_shape(arch, depth):
     model = create_model(arch, width=0.25, depth=depth, num_classes=7)
     gene = extract_learngene(model, 0.2)
     narrow = narrow_network(model, gene.rho)
-    assert {k: v.shape for k, v in extract_tensors(narrow, 1.0).items()} == {k: v.shape for k, v in gene.tensors.items()}
+    assert {k: v.shape for k, v in extract_tensors(narrow, 1.0).items()} == {
+        k: v.shape for k, v in gene.tensors.items()
+    }
     assert sum(p.numel() for p in narrow.features.parameters()) == gene.num_params
     assert narrow(torch.zeros(2, 3, 32, 32)).shape == (2, 7)
     # a width multiplier rounds otherwise: k = ceil(rho * C) is not round(C * width * rho)
     by_width = create_model(arch, width=0.25 * gene.rho, depth=depth)
-    assert [u.conv.out_channels for u in find_units(by_width).values()] != [u.conv.out_channels for u in find_units(narrow).values()]
+    assert [u.conv.out_channels for u in find_units(by_width).values()] != [
+        u.conv.out_channels for u in find_units(narrow).values()
+    ]
 
 
 def test_narrow_and_distilled_implant_gene_shaped_weights_of_their_own(prepared):
@@ -86,12 +102,18 @@ def test_narrow_and_distilled_implant_gene_shaped_weights_of_their_own(prepared)
         gene = getattr(s, name)
         assert {k: v.shape for k, v in gene.tensors.items()} == {k: v.shape for k, v in s.heuristic.tensors.items()}
         assert gene.num_params == s.heuristic.num_params and gene.info["baseline"] == name
-        assert not np.allclose(gene.tensors["features.stages.1.0.conv.weight"], s.heuristic.tensors["features.stages.1.0.conv.weight"])
-    assert not np.allclose(s.narrow.tensors["features.stages.1.0.conv.weight"], s.distilled.tensors["features.stages.1.0.conv.weight"])
+        assert not np.allclose(
+            gene.tensors["features.stages.1.0.conv.weight"], s.heuristic.tensors["features.stages.1.0.conv.weight"]
+        )
+    assert not np.allclose(
+        s.narrow.tensors["features.stages.1.0.conv.weight"], s.distilled.tensors["features.stages.1.0.conv.weight"]
+    )
     model = fresh_descendant(config, 1, 0)
     initialize("narrow", model, s)
     block = s.narrow.tensors["features.stages.2.0.conv.weight"]
-    assert np.array_equal(model.features.stages[2][0].conv.weight[: block.shape[0], : block.shape[1]].detach().numpy(), block)
+    assert np.array_equal(
+        model.features.stages[2][0].conv.weight[: block.shape[0], : block.shape[1]].detach().numpy(), block
+    )
 
 
 def _best_linear_fit_error(student, teacher, images) -> float:
@@ -121,7 +143,9 @@ def test_sparse_transfers_exactly_the_share_by_magnitude():
     original = {n: u.conv.weight.detach().clone() for n, u in find_units(target).items()}
     keep = extract_learngene(source, 0.2).num_params
     sparse = magnitude_prune(source, keep)
-    kept = sum(int(m.sum()) for m in sparse.masks.values()) + sum(2 * u.bn.num_features for u in find_units(source).values())
+    kept = sum(int(m.sum()) for m in sparse.masks.values()) + sum(
+        2 * u.bn.num_features for u in find_units(source).values()
+    )
     assert sparse.kept == kept == keep and sparse.share == pytest.approx(keep / source.backbone_parameter_count())
     weights = {n: u.conv.weight.detach().abs() for n, u in find_units(source).items()}
     smallest_kept = min(float(w[sparse.masks[n]].min()) for n, w in weights.items() if sparse.masks[n].any())
@@ -138,11 +162,22 @@ def test_sparse_transfers_exactly_the_share_by_magnitude():
 def test_sparse_method_matches_the_genes_parameter_budget(prepared):
     _, base, p = prepared
     assert p.sources.sparse.kept == p.sources.heuristic.num_params
-    assert p.transferred["sparse"] == pytest.approx(p.transferred["heuristic"]) and 0.15 < p.transferred["sparse"] < 0.25
+    assert (
+        p.transferred["sparse"] == pytest.approx(p.transferred["heuristic"]) and 0.15 < p.transferred["sparse"] < 0.25
+    )
     assert p.transferred["full"] == 1.0 and p.transferred["scratch"] == p.transferred["aft"] == 0.0
     cost = p.sample_grads["full"]
     assert cost == 3 * len(base)
-    assert p.sample_grads == {"scratch": 0, "full": cost, "heuristic": cost, "narrow": cost, "distilled": cost + 2 * len(base), "random_slice": cost, "sparse": cost, "aft": cost}
+    assert p.sample_grads == {
+        "scratch": 0,
+        "full": cost,
+        "heuristic": cost,
+        "narrow": cost,
+        "distilled": cost + 2 * len(base),
+        "random_slice": cost,
+        "sparse": cost,
+        "aft": cost,
+    }
 
 
 def test_random_slice_is_seeded_and_not_the_prefix():
@@ -218,9 +253,14 @@ def test_aft_changes_the_fine_tuned_weights(prepared):
 
 
 def test_incompatible_methods_are_refused_before_any_work():
-    with pytest.raises(ConfigError, match=r"'sparse' needs a descendant of the ancestry network's shape.*no place in a network of another width.*narrow"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'sparse' needs a descendant of the ancestry network's shape.*no place in a network of another width.*narrow",
+    ):
         tiny("evaluation.methods=[scratch, sparse]", "evaluation.descendant.width=0.25")
-    tiny("evaluation.methods=[scratch, narrow, distilled, random_slice, aft]", "evaluation.descendant.width=0.25")  # wider: fine
+    tiny(
+        "evaluation.methods=[scratch, narrow, distilled, random_slice, aft]", "evaluation.descendant.width=0.25"
+    )  # wider: fine
     with pytest.raises(ConfigError, match=r"'narrow'.*does not fit evaluation.descendant"):
         tiny("evaluation.methods=[narrow]", "evaluation.descendant.width=0.03125")
     with pytest.raises(ConfigError, match=r"'aft'.*evaluation.finetune=linear"):
@@ -241,7 +281,10 @@ def test_cli_refuses_before_ray_starts(capsys, tmp_path):
     args = ["evaluate", "configs/quickstart.yaml", "--storage", str(tmp_path)]
     assert main(args + ["--methods", "all"]) == 2
     err = capsys.readouterr().err
-    assert "'learngene', 'learngene+aft'" in err and "--methods scratch,full,heuristic,narrow,distilled,sparse,random_slice,aft" in err
+    assert (
+        "'learngene', 'learngene+aft'" in err
+        and "--methods scratch,full,heuristic,narrow,distilled,sparse,random_slice,aft" in err
+    )
     assert main(args + ["--methods", "scratch,sparse", "--set", "evaluation.descendant.width=0.5"]) == 2
     assert "'sparse' needs a descendant of the ancestry network's shape" in capsys.readouterr().err
 

@@ -1,5 +1,6 @@
 """The benchmarks' `--quick --tiny` paths end to end. Each runs in its own process because it
 starts (and stops) its own local Ray; the test checks the JSON's keys and types, not numbers."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ROW_KEYS = {"method": str, "n_way": int, "shots": int, "mean": float, "ci95": float, "episodes": int, "instinct_mean": float, "instinct_ci95": float}
+ROW_KEYS = {
+    "method": str,
+    "n_way": int,
+    "shots": int,
+    "mean": float,
+    "ci95": float,
+    "episodes": int,
+    "instinct_mean": float,
+    "instinct_ci95": float,
+}
 MACHINE_KEYS = {"cpu_count", "cpu_model", "device", "python", "torch", "ray"}
 
 
@@ -18,7 +28,10 @@ def run_benchmark(script: str, tmp_path: Path, *extra: str, title: str | None = 
     out = tmp_path / "results" / f"{script}.json"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick", "--tiny", "--out", str(out), *extra],
-        capture_output=True, text=True, timeout=400, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert proc.stdout.startswith(f"# {title or script.capitalize()} benchmark")  # the Markdown page is printed
@@ -42,7 +55,10 @@ def test_efficacy_tiny(tmp_path):
 
     check_rows(data["results"], set(list_methods()), transferred_share=float, preparation_sample_grads=int)
     assert {(p["versus"], p["shots"]) for p in data["paired"]} == {(m, 1) for m in list_methods() if m != "learngene"}
-    assert "learngene - sparse" in out.with_suffix(".md").read_text() and "fine-tuned densely" in out.with_suffix(".md").read_text()
+    assert (
+        "learngene - sparse" in out.with_suffix(".md").read_text()
+        and "fine-tuned densely" in out.with_suffix(".md").read_text()
+    )
     check_rows(data["scalability"], {"scratch", "learngene"}, variant=str)
     assert len({r["variant"] for r in data["scalability"]}) == 3
     check_rows(data["shares"], {"scratch", "heuristic", "learngene"}, share=float, gene_share=float)
@@ -61,16 +77,38 @@ def test_systems_tiny(tmp_path):
     assert set(data["overhead_share"]) == {str(p) for p in sweep}
     assert all(0.0 <= v <= 1.0 for v in data["overhead_share"].values())
     for split in data["generation_split"].values():
-        assert {"wall_s", "lifetime_max_s", "selection_s", "object_store_s", "other_scheduling_s", "checkpoint_background_s"} <= set(split)
-    for key in ("ray_vs_local_time_ratio", "handoff_bytes_ratio_vs_pbt", "handoff_time_ratio_vs_pbt", "checkpoint_bytes_ratio"):
+        assert {
+            "wall_s",
+            "lifetime_max_s",
+            "selection_s",
+            "object_store_s",
+            "other_scheduling_s",
+            "checkpoint_background_s",
+        } <= set(split)
+    for key in (
+        "ray_vs_local_time_ratio",
+        "handoff_bytes_ratio_vs_pbt",
+        "handoff_time_ratio_vs_pbt",
+        "checkpoint_bytes_ratio",
+    ):
         assert isinstance(data[key], float) and data[key] > 0, key
     assert data["pbt"]["exploits"] >= 1 and data["pbt"]["full_state_bytes"] > data["gtl_handoff"]["gene_bytes"]
-    assert len(data["object_store_bytes"]) == len(data["object_store_generations"]) >= data["profile_settings"]["store_generations"] // 2
+    assert (
+        len(data["object_store_bytes"])
+        == len(data["object_store_generations"])
+        >= data["profile_settings"]["store_generations"] // 2
+    )
     assert all(isinstance(b, int) and b > 0 for b in data["object_store_bytes"])
-    assert set(data["scheduler_seconds_per_generation"]) == {str(p) for p in data["profile_settings"]["scheduler_populations"]}
+    assert set(data["scheduler_seconds_per_generation"]) == {
+        str(p) for p in data["profile_settings"]["scheduler_populations"]
+    }
     assert data["gpu"]["skipped"] is True and data["gpu"]["reason"]
     cost = data["fitness_cost"]
-    assert cost["lifetime_s"] > 0 and cost["descendant_fitness_s"] > 0 and cost["descendant_extra_share"] > cost["instinct_extra_share"] > 0
+    assert (
+        cost["lifetime_s"] > 0
+        and cost["descendant_fitness_s"] > 0
+        and cost["descendant_extra_share"] > cost["instinct_extra_share"] > 0
+    )
     assert MACHINE_KEYS <= set(data["machine"]) and out.with_suffix(".md").exists()
 
 
@@ -84,29 +122,72 @@ def test_ablation_quick_on_tiny_data(tmp_path):
     arms = "lifetime/own-env/lamarckian/random,descendant/shared-env/reptile/pretrained"
     out = tmp_path / "ablation.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "efficacy.py"), "--ablation", "--quick", "--data", "offline", "--seeds", "0", "--arms", arms, "--controls", "p1,equal", "--novel-episodes", "10", "--novel-methods", "scratch,full,heuristic,narrow,learngene+aft", "--methods-page", str(tmp_path / "methods.json"), "--workers", "1", "--work", str(tmp_path / "work"), "--out", str(out), *data_only],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "efficacy.py"),
+            "--ablation",
+            "--quick",
+            "--data",
+            "offline",
+            "--seeds",
+            "0",
+            "--arms",
+            arms,
+            "--controls",
+            "p1,equal",
+            "--novel-episodes",
+            "10",
+            "--novel-methods",
+            "scratch,full,heuristic,narrow,learngene+aft",
+            "--methods-page",
+            str(tmp_path / "methods.json"),
+            "--workers",
+            "1",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(out),
+            *data_only,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     data = json.loads(out.read_text())
     offline = data["data"]["offline"]
     assert set(offline["matrix"]) == set(arms.split(",")) and data["winner"]["arm"] in arms.split(",")
     assert {"winner", "winner, P=1 (no selection)", "winner vs equal-compute heuristic"} <= set(offline["final"])
-    for name in ("winner", "winner, P=1 (no selection)", "winner vs equal-compute heuristic"):  # narrow, and the equal-compute narrow
+    for name in (
+        "winner",
+        "winner, P=1 (no selection)",
+        "winner vs equal-compute heuristic",
+    ):  # narrow, and the equal-compute narrow
         assert len(offline["final"][name]["5-shot vs narrow"]) == 2
     assert {"narrow"} <= set(offline["final_baselines"]["equal-compute narrow"])
     for figures in list(offline["matrix"].values()) + list(offline["final"].values()):
         assert 0 <= figures["5-shot"] <= 1 and len(figures["5-shot vs heuristic"]) == 2 and figures["sample_grads"] > 0
-    assert offline["matrix"]["descendant/shared-env/reptile/pretrained"]["sample_grads"] > offline["matrix"]["lifetime/own-env/lamarckian/random"]["sample_grads"]
+    assert (
+        offline["matrix"]["descendant/shared-env/reptile/pretrained"]["sample_grads"]
+        > offline["matrix"]["lifetime/own-env/lamarckian/random"]["sample_grads"]
+    )
     novel = offline["novel"]
     assert novel["seeds"] == 1 and {"scratch", "full", "heuristic", "narrow"} <= set(novel["methods"])
     assert all(len(row["5-shot learngene minus this"]) == 2 for row in novel["methods"].values())
-    assert novel["methods"]["learngene+aft"]["seeds"] == 1 and novel["methods"]["learngene+aft"]["preparation_sample_grads"] >= novel["learngene"]["sample_grads"]
-    assert novel["methods"]["full"]["transferred_share"] == 1.0 and novel["methods"]["scratch"]["transferred_share"] == 0.0
+    assert (
+        novel["methods"]["learngene+aft"]["seeds"] == 1
+        and novel["methods"]["learngene+aft"]["preparation_sample_grads"] >= novel["learngene"]["sample_grads"]
+    )
+    assert (
+        novel["methods"]["full"]["transferred_share"] == 1.0 and novel["methods"]["scratch"]["transferred_share"] == 0.0
+    )
     assert out.with_suffix(".md").read_text().startswith("# Ablation of the evolution options")
     page = json.loads((tmp_path / "methods.json").read_text())
     assert page["data"]["offline"]["novel"] == novel and page["winner"] == data["winner"]
-    assert (tmp_path / "methods.md").read_text().startswith("# Every way to transfer 20%") and "| learngene+aft |" in (tmp_path / "methods.md").read_text()
+    assert (tmp_path / "methods.md").read_text().startswith("# Every way to transfer 20%") and "| learngene+aft |" in (
+        tmp_path / "methods.md"
+    ).read_text()
 
 
 @pytest.mark.bench
@@ -119,7 +200,11 @@ def test_gpu_tiny(tmp_path):
         assert row["images_per_s"] > 0 and row["lifetime_s"] > 0 and row["vs_host_fp32"] > 0
     assert [r["members_per_actor"] for r in data["population"]] == [1, 2]
     for row in data["population"]:
-        assert row["seconds_per_generation"] > 0 and row["images_per_s_per_device"] > 0 and row["devices_seen"] == [data["device"]]
+        assert (
+            row["seconds_per_generation"] > 0
+            and row["images_per_s_per_device"] > 0
+            and row["devices_seen"] == [data["device"]]
+        )
     if data["device"] == "cpu":
         assert all(r["utilization"] is None for r in data["lifetimes"] + data["population"])
         assert "No GPU was measured" in out.with_suffix(".md").read_text()
@@ -134,7 +219,12 @@ def test_a_cached_final_table_unit_is_extended_not_redone(tmp_path):
 
     def unit(episodes, first_episode=0):
         calls.append(first_episode)
-        return {"scores": {"m": {"5": [float(i) for i in range(first_episode, episodes)]}}, "instinct": {"m": {"5": [0.5] * (episodes - first_episode)}}, "seconds": 1.0, "preparation": {"m": 7}}
+        return {
+            "scores": {"m": {"5": [float(i) for i in range(first_episode, episodes)]}},
+            "instinct": {"m": {"5": [0.5] * (episodes - first_episode)}},
+            "seconds": 1.0,
+            "preparation": {"m": 7},
+        }
 
     first = _cached_episodes(str(tmp_path), "unit-{}.json", 3, unit, 3)
     grown = _cached_episodes(str(tmp_path), "unit-{}.json", 5, unit, 5)

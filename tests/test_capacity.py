@@ -1,8 +1,19 @@
 """Capacity decisions as pure functions of demand and node room (no cluster)."""
+
 from __future__ import annotations
 
 from gtl_ray.config_checks import load_config
-from gtl_ray.service.capacity import NodeRoom, actor_resources, local_gpu_shortfall, local_shortfall, member_resources, no_node_fits, population_demand, stall_message, total_demand
+from gtl_ray.service.capacity import (
+    NodeRoom,
+    actor_resources,
+    local_gpu_shortfall,
+    local_shortfall,
+    member_resources,
+    no_node_fits,
+    population_demand,
+    stall_message,
+    total_demand,
+)
 from tests.conftest import TINY
 
 
@@ -19,7 +30,12 @@ def test_demand_per_member_and_in_total():
 
 
 def test_a_pack_of_members_asks_for_their_shares_in_one_bundle():
-    c = config("population.size=64", "population.cpus_per_member=0.5", "population.gpus_per_member=0.25", "population.members_per_actor=4")
+    c = config(
+        "population.size=64",
+        "population.cpus_per_member=0.5",
+        "population.gpus_per_member=0.25",
+        "population.members_per_actor=4",
+    )
     assert member_resources(c) == {"CPU": 0.5, "GPU": 0.25}  # what one evaluation task holds
     assert actor_resources(c) == {"CPU": 2.0, "GPU": 1.0}
     assert population_demand(c) == [{"CPU": 2.0, "GPU": 1.0}] * 16 and total_demand(c) == {"CPU": 32.0, "GPU": 16.0}
@@ -35,7 +51,11 @@ def test_a_member_fits_when_one_node_has_room_by_total():
     cpu_node = NodeRoom("10.0.0.1", {"CPU": 16.0}, {"CPU": 16.0})
     assert no_node_fits(c, [cpu_node, gpu_node]) is None
     reason = no_node_fits(c, [cpu_node])
-    assert "population.gpus_per_member=1" in reason and "no node can hold one member" in reason and "10.0.0.1 CPU 16/16, GPU 0/0" in reason
+    assert (
+        "population.gpus_per_member=1" in reason
+        and "no node can hold one member" in reason
+        and "10.0.0.1 CPU 16/16, GPU 0/0" in reason
+    )
     assert "no live node" in no_node_fits(c, [])
 
 
@@ -44,7 +64,9 @@ def test_a_local_ray_about_to_start_must_have_the_gpus_one_member_actor_asks_for
     assert local_gpu_shortfall(config("population.gpus_per_member=1"), 1) is None
     reason = local_gpu_shortfall(config("population.gpus_per_member=0.5"), 0)
     assert "population.gpus_per_member=0.5" in reason and "no node can hold one member" in reason and "GPU 0" in reason
-    packed = config("population.size=8", "population.gpus_per_member=0.5", "population.members_per_actor=4")  # 2 GPUs an actor
+    packed = config(
+        "population.size=8", "population.gpus_per_member=0.5", "population.members_per_actor=4"
+    )  # 2 GPUs an actor
     assert local_gpu_shortfall(packed, 2) is None
     assert "population.members_per_actor=4" in local_gpu_shortfall(packed, 1)
 
@@ -52,11 +74,18 @@ def test_a_local_ray_about_to_start_must_have_the_gpus_one_member_actor_asks_for
 def test_a_local_ray_must_hold_the_whole_population_at_once():
     c = config("population.size=16", "population.cpus_per_member=1")
     line = local_shortfall(c, {"CPU": 4.0, "GPU": 4.0})
-    assert "population.size=16" in line and "CPU 16" in line and "CPU 4" in line and "population.cpus_per_member" in line
+    assert (
+        "population.size=16" in line and "CPU 16" in line and "CPU 4" in line and "population.cpus_per_member" in line
+    )
     assert local_shortfall(c, {"CPU": 16.0}) is None
 
 
 def test_stall_message_names_members_room_and_checkpoint():
     c = config("population.resource_timeout_s=5")
     line = stall_message(c, [2, 3], [NodeRoom("h", {"CPU": 1.0}, {"CPU": 0.0})], checkpointed=1)
-    assert "member(s) 2, 3" in line and "population.resource_timeout_s=5 s" in line and "h CPU 0/1" in line and "generation 1" in line
+    assert (
+        "member(s) 2, 3" in line
+        and "population.resource_timeout_s=5 s" in line
+        and "h CPU 0/1" in line
+        and "generation 1" in line
+    )

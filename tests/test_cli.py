@@ -1,5 +1,6 @@
 """Every CLI command with its human and --json output, exit codes, and `ray job submit` of the
 quickstart against a head this test starts (token auth on)."""
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ def sets(*extra: str) -> list[str]:
 @pytest.fixture(scope="module")
 def cli_run(ray_session, tmp_path_factory):
     storage = tmp_path_factory.mktemp("cli")
-    return storage, ["configs/quickstart.yaml", "--storage", str(storage), "--name", "cli"] + sets("evolution.generations=2")
+    return storage, ["configs/quickstart.yaml", "--storage", str(storage), "--name", "cli"] + sets(
+        "evolution.generations=2"
+    )
 
 
 def run_json(capsys, argv: list[str]) -> dict:
@@ -54,7 +57,9 @@ def quiet(err: str) -> bool:
 
 def test_evolve_inspect_evaluate_descend_json(cli_run, capsys, monkeypatch):
     storage, args = cli_run
-    monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")  # Tune's new output engine prints tables on stdout unless evolve silences it
+    monkeypatch.setenv(
+        "RAY_AIR_NEW_OUTPUT", "1"
+    )  # Tune's new output engine prints tables on stdout unless evolve silences it
     capsys.readouterr()
     assert main(["evolve", *args, "--json"]) == 0
     out, err = capsys.readouterr()
@@ -67,13 +72,33 @@ def test_evolve_inspect_evaluate_descend_json(cli_run, capsys, monkeypatch):
     assert len(run["fitness"]) == 2 and set(run["fitness"][0]) >= {"min", "median", "max"}
     assert run["final_learngene"]["checksum"] == gene["checksum"]
     assert run["final_lineage"][0]["id"].startswith("g0001")
-    assert main(["evaluate", *args, "--learngene", outcome["final_learngene"], "--methods", "scratch,learngene", "--json"]) == 0
+    assert (
+        main(["evaluate", *args, "--learngene", outcome["final_learngene"], "--methods", "scratch,learngene", "--json"])
+        == 0
+    )
     out, err = capsys.readouterr()
     results = json.loads(out)["results"]
     assert quiet(err)
     assert [r["method"] for r in results] == ["scratch", "learngene"]
-    assert all({"method", "n_way", "shots", "mean", "ci95", "episodes"} <= set(r) and 0 <= r["mean"] <= 1 for r in results)
-    descendant = run_json(capsys, ["descend", *args, "--learngene", outcome["final_learngene"], "--width", "0.25", "--set", "descend.epochs=1", "--set", "descend.train_per_class=5", "--json"])
+    assert all(
+        {"method", "n_way", "shots", "mean", "ci95", "episodes"} <= set(r) and 0 <= r["mean"] <= 1 for r in results
+    )
+    descendant = run_json(
+        capsys,
+        [
+            "descend",
+            *args,
+            "--learngene",
+            outcome["final_learngene"],
+            "--width",
+            "0.25",
+            "--set",
+            "descend.epochs=1",
+            "--set",
+            "descend.train_per_class=5",
+            "--json",
+        ],
+    )
     assert Path(descendant["path"]).is_file() and 0 <= descendant["test_accuracy"] <= 1 and descendant["width"] == 0.25
 
 
@@ -87,7 +112,11 @@ def test_human_readable_outputs(cli_run, capsys):
     assert "family line" in out and "final learngene" in out
     assert main(["evolve", *args, "--resume"]) == 0  # progress goes to stderr, results to stdout
     out, err = capsys.readouterr()
-    assert f"run {storage / 'cli'} is already complete" in err and "already complete" not in out and "generations completed: 2" in out
+    assert (
+        f"run {storage / 'cli'} is already complete" in err
+        and "already complete" not in out
+        and "generations completed: 2" in out
+    )
 
 
 def test_bad_input_exits_2_with_one_line(capsys, tmp_path):
@@ -100,7 +129,14 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path):
     assert exit_info.value.code == 2
 
 
-@pytest.mark.parametrize("argv", [["--debug", "validate", "configs/quickstart.yaml"], ["validate", "configs/quickstart.yaml", "--debug"], ["validate", "--debug", "configs/quickstart.yaml"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--debug", "validate", "configs/quickstart.yaml"],
+        ["validate", "configs/quickstart.yaml", "--debug"],
+        ["validate", "--debug", "configs/quickstart.yaml"],
+    ],
+)
 def test_debug_is_accepted_before_or_after_the_command(argv):
     from gtl_ray.errors import ConfigError
 
@@ -109,7 +145,13 @@ def test_debug_is_accepted_before_or_after_the_command(argv):
 
 
 def test_python_dash_m_entry_point():
-    out = subprocess.run([sys.executable, "-m", "gtl_ray", "validate", "configs/quickstart.yaml"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "gtl_ray", "validate", "configs/quickstart.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0 and "valid" in out.stdout
 
 
@@ -138,20 +180,52 @@ def test_ray_job_submit_quickstart_against_local_head(tmp_path):
     port, dashboard = _free_port(), _free_port()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "RAY_AUTH_MODE": "token"}
     env.pop("RAY_ADDRESS", None)
-    subprocess.run([str(BIN / "ray"), "get-auth-token", "--generate"], env=env, capture_output=True, check=True, timeout=60)
+    subprocess.run(
+        [str(BIN / "ray"), "get-auth-token", "--generate"], env=env, capture_output=True, check=True, timeout=60
+    )
     current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
     previous = current.read_text() if current.exists() else None
     try:
         subprocess.run(
-            [str(BIN / "ray"), "start", "--head", f"--port={port}", f"--dashboard-port={dashboard}", "--dashboard-host=127.0.0.1", "--include-dashboard=true", "--num-cpus=2", f"--temp-dir={temp_dir}", "--disable-usage-stats",
-             # Own ports for the agents, so they never collide with another Ray on this machine.
-             f"--dashboard-agent-listen-port={_free_port()}", f"--dashboard-agent-grpc-port={_free_port()}",
-             f"--metrics-export-port={_free_port()}", f"--runtime-env-agent-port={_free_port()}"],
-            env=env, capture_output=True, check=True, timeout=180,
+            [
+                str(BIN / "ray"),
+                "start",
+                "--head",
+                f"--port={port}",
+                f"--dashboard-port={dashboard}",
+                "--dashboard-host=127.0.0.1",
+                "--include-dashboard=true",
+                "--num-cpus=2",
+                f"--temp-dir={temp_dir}",
+                "--disable-usage-stats",
+                # Own ports for the agents, so they never collide with another Ray on this machine.
+                f"--dashboard-agent-listen-port={_free_port()}",
+                f"--dashboard-agent-grpc-port={_free_port()}",
+                f"--metrics-export-port={_free_port()}",
+                f"--runtime-env-agent-port={_free_port()}",
+            ],
+            env=env,
+            capture_output=True,
+            check=True,
+            timeout=180,
         )
         storage = tmp_path / "runs"
-        command = [str(BIN / "ray"), "job", "submit", "--address", f"http://127.0.0.1:{dashboard}", "--working-dir", str(REPO), "--",
-                   "gtl-ray", "evolve", "configs/quickstart.yaml", "--storage", str(storage), *sets("evolution.generations=2")]
+        command = [
+            str(BIN / "ray"),
+            "job",
+            "submit",
+            "--address",
+            f"http://127.0.0.1:{dashboard}",
+            "--working-dir",
+            str(REPO),
+            "--",
+            "gtl-ray",
+            "evolve",
+            "configs/quickstart.yaml",
+            "--storage",
+            str(storage),
+            *sets("evolution.generations=2"),
+        ]
         for _ in range(20):  # the head's job agent comes up a little after `ray start` returns
             submit = subprocess.run(command, env=env, capture_output=True, text=True, timeout=420)
             if "No available agent" not in submit.stderr + submit.stdout:
@@ -162,7 +236,13 @@ def test_ray_job_submit_quickstart_against_local_head(tmp_path):
         manifest = json.loads((storage / "quickstart" / "manifest.json").read_text())
         assert manifest["generations_completed"] == 2 and manifest["final"] is not None
         # Without the token the job server refuses the client: auth is really on.
-        refused = subprocess.run([str(BIN / "ray"), "job", "list", "--address", f"http://127.0.0.1:{dashboard}"], env={**env, "RAY_AUTH_MODE": "disabled"}, capture_output=True, text=True, timeout=120)
+        refused = subprocess.run(
+            [str(BIN / "ray"), "job", "list", "--address", f"http://127.0.0.1:{dashboard}"],
+            env={**env, "RAY_AUTH_MODE": "disabled"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert refused.returncode != 0
     finally:
         _kill_cluster(temp_dir)

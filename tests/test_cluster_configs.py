@@ -20,6 +20,7 @@ from the `kubernetes-validate` package, when installed.
 
 cluster/README.md's table of GPU demand is checked against the configs and `total_demand`.
 """
+
 from __future__ import annotations
 
 import copy
@@ -44,11 +45,18 @@ KUBERNETES_VERSION = "1.30.0"  #: PodTemplate schema version the manifests are v
 #: longer match an edited instance type (the autoscaler plans with `resources`, not the hardware).
 HARDWARE = {
     # AWS
-    "m5.2xlarge": (8, 0), "g5.xlarge": (4, 1), "g5.2xlarge": (8, 1), "g5.12xlarge": (48, 4),
-    "g5.48xlarge": (192, 8), "p4d.24xlarge": (96, 8),
+    "m5.2xlarge": (8, 0),
+    "g5.xlarge": (4, 1),
+    "g5.2xlarge": (8, 1),
+    "g5.12xlarge": (48, 4),
+    "g5.48xlarge": (192, 8),
+    "p4d.24xlarge": (96, 8),
     # GCP
-    "n2-standard-8": (8, 0), "g2-standard-8": (8, 1), "g2-standard-96": (96, 8),
-    "a2-highgpu-1g": (12, 1), "a2-highgpu-8g": (96, 8),
+    "n2-standard-8": (8, 0),
+    "g2-standard-8": (8, 1),
+    "g2-standard-96": (96, 8),
+    "a2-highgpu-1g": (12, 1),
+    "a2-highgpu-8g": (96, 8),
 }
 
 SECRET_PATTERNS = {
@@ -133,7 +141,11 @@ def _gpu_configs() -> list[str]:
     """Every config in configs/ whose members ask for a GPU (the paper configs at least)."""
     present = {p.name for p in (ROOT / "configs").glob("*.yaml")}
     names = sorted(present - set(PAPER_CONFIGS))
-    gpu = [n for n in names if (yaml.safe_load((ROOT / "configs" / n).read_text()) or {}).get("population", {}).get("gpus_per_member", 0)]
+    gpu = [
+        n
+        for n in names
+        if (yaml.safe_load((ROOT / "configs" / n).read_text()) or {}).get("population", {}).get("gpus_per_member", 0)
+    ]
     return list(PAPER_CONFIGS) + gpu
 
 
@@ -240,8 +252,14 @@ def test_default_commands_are_all_replaced(name: str) -> None:
     """defaults.yaml installs a nightly Ray wheel and binds the dashboard to 0.0.0.0; none of it may
     survive the merge, and every `ray start` runs with token auth."""
     config = _launcher(name)
-    keys = ("initialization_commands", "setup_commands", "head_setup_commands", "worker_setup_commands",
-            "head_start_ray_commands", "worker_start_ray_commands")
+    keys = (
+        "initialization_commands",
+        "setup_commands",
+        "head_setup_commands",
+        "worker_setup_commands",
+        "head_start_ray_commands",
+        "worker_start_ray_commands",
+    )
     commands = [c for key in keys for c in config[key]]
     for command in commands:
         assert "ray-wheels" not in command and "dev0" not in command, f"{name}: default command left: {command}"
@@ -299,7 +317,9 @@ def test_no_secrets_under_cluster_and_docker() -> None:
     findings = []
     for path in _scan_files():
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            findings += [f"{path.relative_to(ROOT)}:{number}: {kind}" for kind, p in SECRET_PATTERNS.items() if p.search(line)]
+            findings += [
+                f"{path.relative_to(ROOT)}:{number}: {kind}" for kind, p in SECRET_PATTERNS.items() if p.search(line)
+            ]
     assert not findings, findings
 
 
@@ -340,8 +360,10 @@ def _cpu_quantity(value: str | int) -> float:
 
 
 def _cluster_specs() -> list[tuple[str, dict[str, Any]]]:
-    return [("raycluster.yaml", _manifest("kuberay/raycluster.yaml")["spec"]),
-            ("rayjob.yaml", _manifest("kuberay/rayjob.yaml")["spec"]["rayClusterSpec"])]
+    return [
+        ("raycluster.yaml", _manifest("kuberay/raycluster.yaml")["spec"]),
+        ("rayjob.yaml", _manifest("kuberay/rayjob.yaml")["spec"]["rayClusterSpec"]),
+    ]
 
 
 @pytest.mark.parametrize("name", KUBERAY_MANIFESTS)
@@ -421,8 +443,12 @@ def test_pod_templates_pass_kubernetes_schema(which: int) -> None:
     )
     name, spec = _cluster_specs()[which]
     for group_name, group in _groups(spec):
-        pod_template = {"apiVersion": "v1", "kind": "PodTemplate",
-                        "metadata": {"name": f"{name}-{group_name}"}, "template": group["template"]}
+        pod_template = {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": {"name": f"{name}-{group_name}"},
+            "template": group["template"],
+        }
         try:
             kubernetes_validate.validate(pod_template, KUBERNETES_VERSION, strict=True)
         except kubernetes_validate.ValidationError as exc:
@@ -435,8 +461,11 @@ def test_kubernetes_schema_check_refuses_a_typo() -> None:
     template = copy.deepcopy(spec["headGroupSpec"]["template"])
     template["spec"]["containers"][0]["resource"] = {}  # "resources" misspelled
     with pytest.raises(kubernetes_validate.ValidationError, match="resource"):
-        kubernetes_validate.validate({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"},
-                                      "template": template}, KUBERNETES_VERSION, strict=True)
+        kubernetes_validate.validate(
+            {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"}, "template": template},
+            KUBERNETES_VERSION,
+            strict=True,
+        )
 
 
 def test_rayjob_runs_gtl_ray_and_cleans_up() -> None:
@@ -449,7 +478,11 @@ def test_rayjob_runs_gtl_ray_and_cleans_up() -> None:
     assert not re.search(r"[<>&;|$`]", entrypoint), f"entrypoint needs no shell syntax: {entrypoint}"
     assert "--storage" in entrypoint, "the cluster is deleted after the run: results must go to a bucket"
     assert (ROOT / entrypoint.split()[2]).is_file(), f"{entrypoint.split()[2]} does not exist"
-    (paper,) = re.findall(r"^  # entrypoint: (gtl-ray evolve configs/cifar_fs_vgg11\.yaml.*)$", (CLUSTER / "kuberay/rayjob.yaml").read_text(), re.M)
+    (paper,) = re.findall(
+        r"^  # entrypoint: (gtl-ray evolve configs/cifar_fs_vgg11\.yaml.*)$",
+        (CLUSTER / "kuberay/rayjob.yaml").read_text(),
+        re.M,
+    )
     # the paper config's data.path is a placeholder: the entrypoint must name the data and a bucket
     assert "--set data.path=s3://" in paper and "--storage s3://" in paper and not re.search(r"[<>&;|$`]", paper), paper
     assert "rayClusterSpec" in spec or "clusterSelector" in spec

@@ -1,5 +1,6 @@
 """A gene carried with a zero rest runs as its narrow network (`learngene.compact`): the same
 outputs and, trained alike, the same weights; refused wherever the rest is not dead."""
+
 from __future__ import annotations
 
 import copy
@@ -52,7 +53,10 @@ def test_training_the_narrow_network_is_training_the_wide_one():
     narrow = compact(model)
     wide = copy.deepcopy(model)
     generator = torch.Generator().manual_seed(1)
-    x, y = torch.randn(10, 3, 32, 32, generator=generator, dtype=torch.float64), torch.randint(0, 5, (10,), generator=generator)
+    x, y = (
+        torch.randn(10, 3, 32, 32, generator=generator, dtype=torch.float64),
+        torch.randint(0, 5, (10,), generator=generator),
+    )
     train(wide, x, y)
     train(narrow, x, y)
     assert dead_rest_blocks(wide) == dead_rest_blocks(model)
@@ -75,7 +79,14 @@ def test_the_global_random_stream_is_untouched():
 
 @pytest.mark.parametrize(
     "case",
-    ["default rest", "scaled 0.1", "resnet12 (LeakyReLU, shortcuts)", "a dead channel's BN shift", "a dead channel's running mean", "no gene"],
+    [
+        "default rest",
+        "scaled 0.1",
+        "resnet12 (LeakyReLU, shortcuts)",
+        "a dead channel's BN shift",
+        "a dead channel's running mean",
+        "no gene",
+    ],
 )
 def test_a_rest_that_is_not_dead_is_not_compacted(case):
     if case == "default rest":

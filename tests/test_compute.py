@@ -2,6 +2,7 @@
 of a fit planned up front equal drawing step by step (the CPU results of earlier versions), the
 device-resident and host data paths give the same member, layouts and precisions, and bf16
 end to end within noise of fp32."""
+
 from __future__ import annotations
 
 import math
@@ -22,9 +23,13 @@ from gtl_ray.seeding import numpy_rng, torch_generator
 from gtl_ray.training import SGDSettings, _batches, fit
 
 
-def fit_step_by_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings: SGDSettings, generator: torch.Generator) -> None:
+def fit_step_by_step(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, settings: SGDSettings, generator: torch.Generator
+) -> None:
     """The training loop as it was before `Plan`: draws interleaved with the steps, on the CPU."""
-    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay
+    )
     batches = list(_batches(len(images), settings, generator))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, len(batches)))
     model.train()
@@ -43,7 +48,14 @@ def small_net() -> nn.Module:
     return create_model("vgg11", width=0.125, num_classes=4)
 
 
-@pytest.mark.parametrize("settings", [SGDSettings(lr=0.05, batch_size=16, epochs=2), SGDSettings(lr=0.05, batch_size=16, steps=3), SGDSettings(lr=0.05, batch_size=16, epochs=1, augment=False)])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        SGDSettings(lr=0.05, batch_size=16, epochs=2),
+        SGDSettings(lr=0.05, batch_size=16, steps=3),
+        SGDSettings(lr=0.05, batch_size=16, epochs=1, augment=False),
+    ],
+)
 def test_a_planned_fit_equals_drawing_step_by_step(settings):
     images = torch.randint(0, 256, (40, 3, 32, 32), dtype=torch.uint8, generator=torch_generator(1, "img"))
     labels = torch.arange(40) % 4
@@ -60,11 +72,18 @@ def test_device_resident_and_host_paths_give_the_same_member(tiny_config):
     (on a GPU the device path gathers, normalizes and augments there with the same draws)."""
     outcomes = []
     for on_device in ("true", "false"):
-        config = tiny_config(f"population.data_on_device={on_device}", "evolution.fitness=descendant", "evolution.fitness_episodes=1")
+        config = tiny_config(
+            f"population.data_on_device={on_device}", "evolution.fitness=descendant", "evolution.fitness_episodes=1"
+        )
         base = load_splits(config.data).base
         outcomes.append(live(config, resident(base, config, compute_for(config, "cpu")), 1, 2, None, "cpu"))
     a, b = outcomes
-    assert (a.gene.checksum, a.fitness, a.lifetime_accuracy, a.environment) == (b.gene.checksum, b.fitness, b.lifetime_accuracy, b.environment)
+    assert (a.gene.checksum, a.fitness, a.lifetime_accuracy, a.environment) == (
+        b.gene.checksum,
+        b.fitness,
+        b.lifetime_accuracy,
+        b.environment,
+    )
 
 
 def test_episodes_are_gathered_where_the_images_live(tiny_config):
@@ -107,12 +126,25 @@ def test_bf16_runs_end_to_end_within_noise_of_fp32(tiny_config, tmp_path):
     """Same seed, same environments and births: the mean fitness over P x G members differs by
     less than 3 standard errors of a difference of two such means (each member's fitness is a
     query accuracy over n_way x query_per_class images; CPU autocast in bf16)."""
-    learn = ["lifetime.epochs=5", "lifetime.train_per_class=15", "lifetime.query_per_class=5", "evolution.generations=2"]
-    runs = {p: evolve_local(tiny_config(*learn, f"population.precision={p}", name=p), cache_dir=str(tmp_path)) for p in ("fp32", "bf16")}
+    learn = [
+        "lifetime.epochs=5",
+        "lifetime.train_per_class=15",
+        "lifetime.query_per_class=5",
+        "evolution.generations=2",
+    ]
+    runs = {
+        p: evolve_local(tiny_config(*learn, f"population.precision={p}", name=p), cache_dir=str(tmp_path))
+        for p in ("fp32", "bf16")
+    }
     means = {p: statistics.fmean(r.fitness for r in run.lineage) for p, run in runs.items()}
     n = len(runs["fp32"].lineage) * 5 * 5
     noise = 3 * math.sqrt(2 * means["fp32"] * (1 - means["fp32"]) / n)
     assert means["fp32"] > 0.3 and abs(means["bf16"] - means["fp32"]) < noise, (means, noise)
     config = tiny_config("population.precision=bf16", "evaluation.episodes=2", name="bf16-eval")
     table = evaluate(config, runs["bf16"].final, methods=["scratch", "learngene"], cache_dir=str(tmp_path))
-    assert all(0.0 <= s.accuracy <= 1.0 and 0.0 <= s.instinct <= 1.0 for episodes in table.scores.values() for e in episodes for s in e.values())
+    assert all(
+        0.0 <= s.accuracy <= 1.0 and 0.0 <= s.instinct <= 1.0
+        for episodes in table.scores.values()
+        for e in episodes
+        for s in e.values()
+    )

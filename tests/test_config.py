@@ -12,8 +12,12 @@ def test_defaults_and_quickstart_validate():
 
 
 def test_set_overrides_parse_yaml_values():
-    config = load_config("configs/quickstart.yaml", ["evaluation.shots=[1,5]", "model.width=0.5", "evolution.inheritance=darwinian"])
-    assert config.evaluation.shots == [1, 5] and config.model.width == 0.5 and config.evolution.inheritance == "darwinian"
+    config = load_config(
+        "configs/quickstart.yaml", ["evaluation.shots=[1,5]", "model.width=0.5", "evolution.inheritance=darwinian"]
+    )
+    assert (
+        config.evaluation.shots == [1, 5] and config.model.width == 0.5 and config.evolution.inheritance == "darwinian"
+    )
 
 
 @pytest.mark.parametrize(
@@ -25,32 +29,50 @@ def test_set_overrides_parse_yaml_values():
         ("learngene.share=1.5", r"learngene.share: must be in \(0, 1\)"),
         ("evolution.tournament_size=99", "evolution.tournament_size: must be between 1 and population.size"),
         ("evolution.elites=4", "evolution.elites: must be >= 0 and < population.size"),
-        ("evolution.inheritance=lysenko", "evolution.inheritance: 'lysenko' is not allowed; choose one of lamarckian, darwinian"),
+        (
+            "evolution.inheritance=lysenko",
+            "evolution.inheritance: 'lysenko' is not allowed; choose one of lamarckian, darwinian",
+        ),
         ("lifetime.n_way=70", "lifetime.n_way: 70 classes asked but data.splits.base has only 64"),
         ("model.arch=alexnet", "model.arch: unknown architecture 'alexnet'; registered:"),
         ("evaluation.methods=[scratch,magic]", "evaluation.methods: unknown method 'magic'"),
         ("population.gpus_per_member=1.5", "population.gpus_per_member: fractions are allowed only below 1"),
         ("evolution.inheritance=lysenko", "choose one of lamarckian, darwinian, reptile"),
-        ("evolution.fitness=luck", "evolution.fitness: 'luck' is not allowed; choose one of lifetime, descendant, instinct"),
+        (
+            "evolution.fitness=luck",
+            "evolution.fitness: 'luck' is not allowed; choose one of lifetime, descendant, instinct",
+        ),
         ("evolution.init=zoo", "evolution.init: 'zoo' is not allowed; choose one of random, pretrained, narrow"),
         ("evolution.step_size=0", r"evolution.step_size: must be in \(0, 1\]"),
         ("evolution.top_k=99", "evolution.top_k: must be between 1 and population.size"),
         ("evolution.fitness_episodes=0", "evolution.fitness_episodes: must be >= 1"),
-        ("evolution.fitness=descendant|evolution.fitness_shots=50", "evolution.fitness_shots: fitness_shots \\+ evaluation.query = 65 but data.images_per_class is 60"),
+        (
+            "evolution.fitness=descendant|evolution.fitness_shots=50",
+            "evolution.fitness_shots: fitness_shots \\+ evaluation.query = 65 but data.images_per_class is 60",
+        ),
         ("evolution.hall_of_fame=0", "evolution.hall_of_fame: must be >= 1"),
         ("final.selection=best", "final.selection: 'best' is not allowed; choose one of last_generation, val"),
         ("final.val_episodes=0", "final.val_episodes: must be >= 1"),
-        ("evaluation.rest_init=zero", "evaluation.rest_init: 'zero' is not allowed; choose one of default, scaled, zero_cross"),
+        (
+            "evaluation.rest_init=zero",
+            "evaluation.rest_init: 'zero' is not allowed; choose one of default, scaled, zero_cross",
+        ),
         ("evaluation.rest_scale=2", r"evaluation.rest_scale: must be in \[0, 1\]"),
         ("lifetime.environments=0", "lifetime.environments: must be >= 1"),
         ("lifetime.shared_environment=maybe", "lifetime.shared_environment: expected true or false"),
         ("population.precision=fp8", "population.precision: 'fp8' is not allowed; choose one of fp32, bf16, fp16"),
-        ("population.precision=fp16", r"population.precision: fp16 runs on CUDA only and needs population.gpus_per_member > 0 \(on CPU choose bf16 or fp32\)"),
+        (
+            "population.precision=fp16",
+            r"population.precision: fp16 runs on CUDA only and needs population.gpus_per_member > 0 \(on CPU choose bf16 or fp32\)",
+        ),
         ("population.channels_last=maybe", "population.channels_last: expected true or false"),
         ("population.compile=1", "population.compile: expected true or false"),
         ("population.members_per_actor=0", "population.members_per_actor: must be >= 1"),
         ("population.members_per_actor=3", r"population.members_per_actor: must divide population.size \(4\)"),
-        ("population.gpus_per_member=0.3|population.members_per_actor=4", "population.members_per_actor: 4 members of population.gpus_per_member=0.3 make an actor of 1.2 GPUs"),
+        (
+            "population.gpus_per_member=0.3|population.members_per_actor=4",
+            "population.members_per_actor: 4 members of population.gpus_per_member=0.3 make an actor of 1.2 GPUs",
+        ),
     ],
 )
 def test_bad_values_name_the_key(override, message):

@@ -2,6 +2,7 @@
 segment, every section (descend, pretrain, evaluation.descendant) is checked under its own key,
 counts and sizes are bounded, and storage must persist and be a folder — all before Ray starts
 and before anything is written."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,7 +21,12 @@ def config_file(tmp_path):
 @pytest.mark.parametrize("name", ["..", ".", "a/b", "../escape", "a\\b", "", "n" * 129, "sp ace", "a\0b", "~root", "*"])
 def test_name_is_one_path_segment(capsys, config_file, tmp_path, name):
     storage = tmp_path / "runs"
-    line = assert_refused(*run_cli(capsys, "validate", config_file, "--name", name) if name else run_cli(capsys, "validate", config_file, "--set", "name=''"), "name")
+    line = assert_refused(
+        *run_cli(capsys, "validate", config_file, "--name", name)
+        if name
+        else run_cli(capsys, "validate", config_file, "--set", "name=''"),
+        "name",
+    )
     assert "path segment" in line or "string" in line
     assert nothing_written(storage) and not (tmp_path / "runs").exists()
 
@@ -88,7 +94,9 @@ def test_every_section_is_checked_under_its_own_key(capsys, config_file, tmp_pat
         ("FILE/runs", ["storage", "which is a file"]),
     ],
 )
-def test_storage_must_persist_and_be_a_folder_before_ray_starts(capsys, config_file, tmp_path, monkeypatch, storage, names):
+def test_storage_must_persist_and_be_a_folder_before_ray_starts(
+    capsys, config_file, tmp_path, monkeypatch, storage, names
+):
     monkeypatch.delenv("GTL_RAY_ALLOW_MOCK_STORAGE", raising=False)
     (tmp_path / "file").write_text("not a folder")
     storage = storage.replace("FILE", str(tmp_path / "file"))

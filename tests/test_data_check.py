@@ -1,5 +1,6 @@
 """`gtl-ray validate` checks a config's data without loading it (gtl_ray.data.splits.check_source
 and each source's registered check)."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -15,7 +16,9 @@ from tests.test_data_sources import cifar_files, image_table, png, write_cifar_f
 
 
 def write_config(path, data: dict) -> str:
-    path.write_text(yaml.safe_dump({"data": {"image_size": 32, **data}, "lifetime": {"n_way": 2}, "evaluation": {"n_way": 2}}))
+    path.write_text(
+        yaml.safe_dump({"data": {"image_size": 32, **data}, "lifetime": {"n_way": 2}, "evaluation": {"n_way": 2}})
+    )
     return str(path)
 
 
@@ -24,7 +27,13 @@ def test_validate_refuses_a_missing_data_path_naming_it(tmp_path, capsys):
     assert main(["validate", config]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"gtl-ray: error: image folder '{tmp_path / 'nowhere'}' not found"]
-    config = write_config(tmp_path / "p.yaml", {"format": "parquet", "splits": {"base": str(tmp_path / "train"), "val": None, "novel": str(tmp_path / "test")}})
+    config = write_config(
+        tmp_path / "p.yaml",
+        {
+            "format": "parquet",
+            "splits": {"base": str(tmp_path / "train"), "val": None, "novel": str(tmp_path / "test")},
+        },
+    )
     assert main(["validate", config]) == 2
     assert "data.splits.base: Parquet location" in capsys.readouterr().err
     config = write_config(tmp_path / "x.yaml", {"format": "cifar100", "path": str(tmp_path / "cifar.tar.gz")})
@@ -34,40 +43,69 @@ def test_validate_refuses_a_missing_data_path_naming_it(tmp_path, capsys):
 
 def test_validate_says_what_it_checked_and_what_it_did_not(tmp_path, capsys):
     write_tree(tmp_path / "data", ["a", "b", "c", "d"], per_class=3)
-    config = write_config(tmp_path / "c.yaml", {"format": "folder", "path": str(tmp_path / "data"), "splits": {"base": 2, "val": 0, "novel": 2}})
+    config = write_config(
+        tmp_path / "c.yaml",
+        {"format": "folder", "path": str(tmp_path / "data"), "splits": {"base": 2, "val": 0, "novel": 2}},
+    )
     assert main(["validate", config]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith(f"{config}: valid")
     assert f"data (folder) checked: base: 2 classes, 6 image files under {tmp_path / 'data'}" in out
     assert "data (folder) checked: val: none" in out
-    assert any(line.startswith("data (folder) not checked: only the first image of each split was decoded") for line in out)
+    assert any(
+        line.startswith("data (folder) not checked: only the first image of each split was decoded") for line in out
+    )
 
 
 def test_parquet_check_reads_footers_only(tmp_path):
     (tmp_path / "train").mkdir()
     pq.write_table(image_table([0, 1], "struct"), tmp_path / "train" / "a.parquet")
     pq.write_table(image_table([1, 2, 0], "struct"), tmp_path / "train" / "b.parquet")
-    pq.write_table(pa.table({"image": [b"not an image"], "label": [0]}), tmp_path / "test.parquet")  # decoding is left to load time
-    config = DataConfig(format="parquet", path=str(tmp_path), splits=SplitsConfig(base="train", val=None, novel="test.parquet"))
+    pq.write_table(
+        pa.table({"image": [b"not an image"], "label": [0]}), tmp_path / "test.parquet"
+    )  # decoding is left to load time
+    config = DataConfig(
+        format="parquet", path=str(tmp_path), splits=SplitsConfig(base="train", val=None, novel="test.parquet")
+    )
     check = check_source(config)
-    assert check.checked == [f"base: 2 Parquet files, 5 rows at {tmp_path / 'train'}", "val: none", f"novel: 1 Parquet file, 1 rows at {tmp_path / 'test.parquet'}"]
+    assert check.checked == [
+        f"base: 2 Parquet files, 5 rows at {tmp_path / 'train'}",
+        "val: none",
+        f"novel: 1 Parquet file, 1 rows at {tmp_path / 'test.parquet'}",
+    ]
     assert "decoded" in check.not_checked[0]
     pq.write_table(pa.table({"image": [png((1, 2, 3))], "label": [0.5]}), tmp_path / "float.parquet")
     with pytest.raises(DataError, match="float.parquet: label column 'label' has type double"):
-        check_source(DataConfig(format="parquet", path=str(tmp_path), splits=SplitsConfig(base="train", val=None, novel="float.parquet")))
+        check_source(
+            DataConfig(
+                format="parquet", path=str(tmp_path), splits=SplitsConfig(base="train", val=None, novel="float.parquet")
+            )
+        )
     pq.write_table(pa.table({"picture": [png((1, 2, 3))], "label": [0]}), tmp_path / "nocol.parquet")
     with pytest.raises(DataError, match=r"nocol.parquet: no column 'image'"):
-        check_source(DataConfig(format="parquet", path=str(tmp_path), splits=SplitsConfig(base="nocol.parquet", val=None, novel="train")))
+        check_source(
+            DataConfig(
+                format="parquet", path=str(tmp_path), splits=SplitsConfig(base="nocol.parquet", val=None, novel="train")
+            )
+        )
     (tmp_path / "junk.parquet").write_bytes(b"hello")
     with pytest.raises(DataError, match="cannot read Parquet file .*junk.parquet"):
-        check_source(DataConfig(format="parquet", path=str(tmp_path), splits=SplitsConfig(base="junk.parquet", val=None, novel="train")))
+        check_source(
+            DataConfig(
+                format="parquet", path=str(tmp_path), splits=SplitsConfig(base="junk.parquet", val=None, novel="train")
+            )
+        )
 
 
 def test_cifar_check_folder_archive_and_class_counts(tmp_path):
     folder = write_cifar_folder(tmp_path / "c", cifar_files())
-    assert check_source(DataConfig(format="cifar100", path=str(folder))).checked == [f"{folder}: train.bin, test.bin (300 records) and fine_label_names.txt readable"]
+    assert check_source(DataConfig(format="cifar100", path=str(folder))).checked == [
+        f"{folder}: train.bin, test.bin (300 records) and fine_label_names.txt readable"
+    ]
     archive = write_cifar_tar(tmp_path / "c.tar.gz", cifar_files())
-    assert check_source(DataConfig(format="cifar100", path=str(archive))).checked == [f"{archive}: a readable gzip archive"]
+    assert check_source(DataConfig(format="cifar100", path=str(archive))).checked == [
+        f"{archive}: a readable gzip archive"
+    ]
     (tmp_path / "junk.tar.gz").write_bytes(b"not an archive")
     with pytest.raises(DataError, match="neither a folder nor a .tar.gz"):
         check_source(DataConfig(format="cifar100", path=str(tmp_path / "junk.tar.gz")))

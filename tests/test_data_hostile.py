@@ -1,6 +1,7 @@
 """Hostile data files: a CIFAR archive bomb, images whose header declares a huge size, FIFOs and
 oversized files among the data, Parquet declaring more than it holds — each refused with a
 DataError naming the file (exit 2 before Ray starts through the CLI)."""
+
 from __future__ import annotations
 
 import gzip
@@ -37,7 +38,9 @@ def png_declaring(width: int, height: int) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize("size,message", [((8000, 8000), "header declares 8000x8000 pixels"), ((100_000, 100_000), "cannot decode image")])
+@pytest.mark.parametrize(
+    "size,message", [((8000, 8000), "header declares 8000x8000 pixels"), ((100_000, 100_000), "cannot decode image")]
+)
 def test_an_image_declaring_a_huge_size_is_refused_before_decoding(size, message):
     with pytest.raises(DataError, match=message) as info:
         decode_image(png_declaring(*size), 32, "folder/cat/huge.png")
@@ -74,7 +77,14 @@ def test_cifar_archive_bomb_is_refused(capsys, tmp_path, monkeypatch):
     with pytest.raises(DataError, match="inflates to more than 5000000 bytes"):
         load_splits(DataConfig(format="cifar100", path=str(bomb)))
     config = write_config(tmp_path / "c.yaml", tmp_path / "runs", "bomb")
-    args = ["--set", "data.format=cifar100", "--set", f"data.path={bomb}", "--set", "data.splits={base: 20, val: 0, novel: 10}"]
+    args = [
+        "--set",
+        "data.format=cifar100",
+        "--set",
+        f"data.path={bomb}",
+        "--set",
+        "data.splits={base: 20, val: 0, novel: 10}",
+    ]
     assert_refused(*run_cli(capsys, "evolve", config, *args), "cifar-100-binary.tar.gz", "inflates")
     assert nothing_written(tmp_path / "runs")
 
@@ -134,7 +144,12 @@ def test_parquet_fifo_and_declared_size(tmp_path, monkeypatch):
     images = [png_declaring(2, 2)] * 4
     pq.write_table(pa.table({"image": images, "label": [0, 0, 1, 1]}), tmp_path / "base.parquet")
     pq.write_table(pa.table({"image": images, "label": [2, 2, 3, 3]}), tmp_path / "novel.parquet")
-    config = DataConfig(format="parquet", path=str(tmp_path), image_size=8, splits=SplitsConfig(base="base.parquet", val=0, novel="fifo.parquet"))
+    config = DataConfig(
+        format="parquet",
+        path=str(tmp_path),
+        image_size=8,
+        splits=SplitsConfig(base="base.parquet", val=0, novel="fifo.parquet"),
+    )
     os.mkfifo(tmp_path / "fifo.parquet")
     with pytest.raises(DataError, match="fifo.parquet.*neither a file nor a folder"):
         load_splits(config)
@@ -142,7 +157,12 @@ def test_parquet_fifo_and_declared_size(tmp_path, monkeypatch):
     (tmp_path / "fifo.parquet").symlink_to("/dev/zero")
     with pytest.raises(DataError, match="fifo.parquet"):
         load_splits(config)
-    config = DataConfig(format="parquet", path=str(tmp_path), image_size=8, splits=SplitsConfig(base="base.parquet", val=0, novel="novel.parquet"))
+    config = DataConfig(
+        format="parquet",
+        path=str(tmp_path),
+        image_size=8,
+        splits=SplitsConfig(base="base.parquet", val=0, novel="novel.parquet"),
+    )
     assert len(load_splits(config).base) == 4
     monkeypatch.setenv("GTL_RAY_MAX_DATA_BYTES", str((tmp_path / "base.parquet").stat().st_size + 1))
     monkeypatch.setattr(pq.ParquetFile, "metadata", property(lambda self: _Declares(10**13)))

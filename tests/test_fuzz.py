@@ -7,6 +7,7 @@ in the example's sandbox (the command's working directory and the folders it was
 Examples are bounded and derandomized (the same examples on every run) so the whole module runs
 in well under a minute; the Hypothesis example database is off (it would write to the repo).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -34,12 +35,41 @@ from tests.helpers import ROOT, store_run, write_config
 from tests.test_lineage import family
 
 HANG_SECONDS = 30
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 GENE = extract_learngene(create_model("vgg11", width=0.0625))
 
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=12)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=12)
-YAML_WORDS = [".inf", "-.inf", ".nan", "1e-9", "1e999", "~", "null", "yes", "0x10", "0o7", "&a [1]", "*a", "!!binary AAAA", "!!python/name:os.system", "[", "{", "'", '"\\0"', "..", "a/b", "2020-13-45", "9" * 5000]
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=12,
+)
+YAML_WORDS = [
+    ".inf",
+    "-.inf",
+    ".nan",
+    "1e-9",
+    "1e999",
+    "~",
+    "null",
+    "yes",
+    "0x10",
+    "0o7",
+    "&a [1]",
+    "*a",
+    "!!binary AAAA",
+    "!!python/name:os.system",
+    "[",
+    "{",
+    "'",
+    '"\\0"',
+    "..",
+    "a/b",
+    "2020-13-45",
+    "9" * 5000,
+]
 
 
 class Hang(Exception):
@@ -51,7 +81,11 @@ def _alarm(*_: Any) -> None:
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 @contextlib.contextmanager
@@ -99,7 +133,9 @@ def run_clean(root: Path, *argv: str) -> int:
 
 
 def gene_bytes(meta: Any, tensors: dict | None = None) -> bytes:
-    return safetensors.numpy.save(tensors or GENE.tensors, metadata={"gtl_ray": json.dumps(meta, allow_nan=True, default=str)})
+    return safetensors.numpy.save(
+        tensors or GENE.tensors, metadata={"gtl_ray": json.dumps(meta, allow_nan=True, default=str)}
+    )
 
 
 header_edits = st.one_of(
@@ -148,11 +184,22 @@ def stored_run(tmp_path_factory) -> Path:
     return Path(store_run(tmp_path_factory.mktemp("fuzz-run"))[1].run_dir)
 
 
-arrow_columns = st.sampled_from([pa.int32(), pa.int64(), pa.float64(), pa.string(), pa.bool_(), pa.list_(pa.int32()), pa.list_(pa.string())])
-cell_values = st.none() | st.booleans() | st.integers(-(2**31), 2**31 - 1) | st.floats() | st.text(max_size=12) | st.lists(st.integers(-5, 5), max_size=3)
+arrow_columns = st.sampled_from(
+    [pa.int32(), pa.int64(), pa.float64(), pa.string(), pa.bool_(), pa.list_(pa.int32()), pa.list_(pa.string())]
+)
+cell_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**31), 2**31 - 1)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.lists(st.integers(-5, 5), max_size=3)
+)
 lineage_edits = st.one_of(
     st.tuples(st.just("cell"), st.integers(0, 3), st.sampled_from(SCHEMA.names), cell_values),
-    st.tuples(st.just("column"), st.sampled_from(SCHEMA.names), arrow_columns, st.lists(cell_values, min_size=4, max_size=4)),
+    st.tuples(
+        st.just("column"), st.sampled_from(SCHEMA.names), arrow_columns, st.lists(cell_values, min_size=4, max_size=4)
+    ),
     st.tuples(st.just("drop"), st.sampled_from(SCHEMA.names), st.none(), st.none()),
 )
 
@@ -167,7 +214,9 @@ def mutated_table(edits: list) -> pa.Table | None:
         table = pa.Table.from_pylist(rows)
         for op, name, kind, values in edits:
             if op == "column" and name in table.column_names:
-                table = table.set_column(table.column_names.index(name), name, pa.array(values, type=kind, from_pandas=True))
+                table = table.set_column(
+                    table.column_names.index(name), name, pa.array(values, type=kind, from_pandas=True)
+                )
             elif op == "drop" and name in table.column_names:
                 table = table.drop_columns([name])
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -209,13 +258,21 @@ def leaves(raw: dict, prefix: str = "") -> list[str]:
     return out
 
 
-KEYS = leaves(yaml.safe_load((ROOT / "configs" / "quickstart.yaml").read_text())) + ["evaluation.descendant.depth", "descend.lr", "pretrain.batch_size", "bogus"]
+KEYS = leaves(yaml.safe_load((ROOT / "configs" / "quickstart.yaml").read_text())) + [
+    "evaluation.descendant.depth",
+    "descend.lr",
+    "pretrain.batch_size",
+    "bogus",
+]
 
 
 @FUZZ
 @given(
     sets=st.lists(st.tuples(st.sampled_from(KEYS), json_values | st.sampled_from(YAML_WORDS)), max_size=3),
-    inserts=st.lists(st.tuples(st.integers(0, 5000), st.text(alphabet="&*!{}[]:-,#%@`|>'\"\n\t .e0123456789abc\\", max_size=8)), max_size=3),
+    inserts=st.lists(
+        st.tuples(st.integers(0, 5000), st.text(alphabet="&*!{}[]:-,#%@`|>'\"\n\t .e0123456789abc\\", max_size=8)),
+        max_size=3,
+    ),
 )
 def test_fuzz_config(config_text, sets, inserts):
     text = config_text
@@ -226,18 +283,35 @@ def test_fuzz_config(config_text, sets, inserts):
         (root / "c.yaml").write_text(text.replace("RUNS", str(root / "runs")))
         argv = ["validate", str(root / "c.yaml")]
         for key, value in sets:
-            argv += ["--set", f"{key}={value if isinstance(value, str) and value in YAML_WORDS else json.dumps(value, default=str)}"]
+            argv += [
+                "--set",
+                f"{key}={value if isinstance(value, str) and value in YAML_WORDS else json.dumps(value, default=str)}",
+            ]
         run_clean(root, *argv)
 
 
 # ---------------------------------------------------------------- evaluation JSON (report)
 
-ROW = {"method": "learngene", "n_way": 5, "shots": 1, "mean": 0.5, "ci95": 0.02, "episodes": 4, "instinct_mean": 0.3, "instinct_ci95": 0.01}
+ROW = {
+    "method": "learngene",
+    "n_way": 5,
+    "shots": 1,
+    "mean": 0.5,
+    "ci95": 0.02,
+    "episodes": 4,
+    "instinct_mean": 0.3,
+    "instinct_ci95": 0.01,
+}
 
 
 @settings(FUZZ, max_examples=200)
 @given(
-    edits=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(sorted(ROW) + ["variant", "width", "depth", "share", "x"]), json_values), max_size=4),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 2), st.sampled_from(sorted(ROW) + ["variant", "width", "depth", "share", "x"]), json_values
+        ),
+        max_size=4,
+    ),
     section=st.sampled_from(["results", "scalability", "<b>", ""]),
     extra=json_values,
 )

@@ -1,5 +1,6 @@
 """The glyphs data source (gtl_ray.data.glyphs, gtl_ray.data.fonts): one class per Unicode
 character, one image per (font file, character) render with a seeded jitter."""
+
 from __future__ import annotations
 
 import shutil
@@ -59,7 +60,9 @@ def test_same_config_same_bytes_other_seed_other_bytes():
 def test_instances_do_not_depend_on_how_many_are_drawn(catalogue):
     classes = choose_classes(catalogue, 3, seed=0)
     few, many = render_glyphs(classes, 2, 32, seed=0), render_glyphs(classes, 5, 32, seed=0)
-    assert np.array_equal(few.images.numpy().reshape(3, 2, 3, 32, 32), many.images.numpy().reshape(3, 5, 3, 32, 32)[:, :2])
+    assert np.array_equal(
+        few.images.numpy().reshape(3, 2, 3, 32, 32), many.images.numpy().reshape(3, 5, 3, 32, 32)[:, :2]
+    )
     other = render_glyphs(classes, 2, 32, seed=1)
     assert not np.array_equal(few.images.numpy(), other.images.numpy())
 
@@ -119,7 +122,12 @@ def test_no_two_classes_look_alike(catalogue):
     for path in fonts:
         members = [k for k, c in enumerate(classes) if path in c.fonts]
         font = load_font(path, DESCRIPTOR_FONT_SIZE)
-        x = np.stack([np.asarray(fit_square(render_glyph(font, classes[k].char), DESCRIPTOR_SIZE), np.float32) / 255 for k in members])
+        x = np.stack(
+            [
+                np.asarray(fit_square(render_glyph(font, classes[k].char), DESCRIPTOR_SIZE), np.float32) / 255
+                for k in members
+            ]
+        )
         flat, mirror = x.reshape(len(x), -1), x[:, :, ::-1].reshape(len(x), -1)
         same = np.abs(flat[:, None] - flat[None]).mean(-1) < LOOKALIKE_DIFF
         mirrored = np.abs(flat[:, None] - mirror[None]).mean(-1) < LOOKALIKE_DIFF
@@ -138,7 +146,15 @@ def test_user_font_folder(user_fonts):
     catalogue = glyph_catalogue(str(user_fonts))
     assert catalogue.min_fonts == 3 and 40 < len(catalogue.classes) < 100
     assert all(len(c.fonts) == 3 and all(user_fonts in p.parents for p in c.fonts) for c in catalogue.classes)
-    splits = load_splits(DataConfig(format="glyphs", path=str(user_fonts), num_classes=20, images_per_class=5, splits=SplitsConfig(base=10, val=0, novel=10)))
+    splits = load_splits(
+        DataConfig(
+            format="glyphs",
+            path=str(user_fonts),
+            num_classes=20,
+            images_per_class=5,
+            splits=SplitsConfig(base=10, val=0, novel=10),
+        )
+    )
     assert splits.val is None and splits.base.num_classes == 10 and len(splits.novel) == 50
     assert all(ord(name.split(" ", 1)[1]) < 128 for name in splits.base.class_names)  # TeX fonts: ASCII only
 
@@ -180,8 +196,12 @@ def test_bad_font_folders_name_the_culprit(tmp_path, user_fonts):
 
 def test_too_many_classes_says_how_many_there_are(user_fonts):
     available = len(glyph_catalogue(str(user_fonts)).classes)
-    config = DataConfig(format="glyphs", path=str(user_fonts), num_classes=500, splits=SplitsConfig(base=400, val=0, novel=100))
-    with pytest.raises(DataError, match=rf"data.num_classes: 500 asked, but the 3 font files in .* draw 1..{available} glyph classes"):
+    config = DataConfig(
+        format="glyphs", path=str(user_fonts), num_classes=500, splits=SplitsConfig(base=400, val=0, novel=100)
+    )
+    with pytest.raises(
+        DataError, match=rf"data.num_classes: 500 asked, but the 3 font files in .* draw 1..{available} glyph classes"
+    ):
         load_splits(config)
     with pytest.raises(DataError, match="data.images_per_class must be >= 1, got 0"):
         render_glyphs([], 0, 32, seed=0)
@@ -194,7 +214,10 @@ def test_config_checks():
         load_config("configs/glyphs.yaml", ["data.splits.base=94"])
     with pytest.raises(ConfigError, match="data.splits: glyphs data takes class counts"):
         load_config("configs/glyphs.yaml", ["data.splits.novel=['U+0041 A', 'U+0042 B']"])
-    with pytest.raises(ConfigError, match="lifetime.train_per_class: train_per_class \\+ query_per_class = 45 but data.images_per_class is 40"):
+    with pytest.raises(
+        ConfigError,
+        match="lifetime.train_per_class: train_per_class \\+ query_per_class = 45 but data.images_per_class is 40",
+    ):
         load_config("configs/glyphs.yaml", ["lifetime.train_per_class=30", "data.images_per_class=40"])
     with pytest.raises(ConfigError, match="data.format: 'glyph' is not allowed; choose one of procedural, glyphs"):
         load_config("configs/glyphs.yaml", ["data.format=glyph"])

@@ -51,7 +51,16 @@ def test_round_trip_is_exact_on_slots_and_leaves_rest_untouched(arch):
     assert torch.equal(target.head.weight, before["head.weight"])
 
 
-@pytest.mark.parametrize("arch,kw", [("vgg11", {"width": 2.0}), ("vgg11", {"width": 1.5}), ("vgg11", {"depth": 13}), ("resnet12", {"width": 2.0}), ("resnet12", {"depth": 2})])
+@pytest.mark.parametrize(
+    "arch,kw",
+    [
+        ("vgg11", {"width": 2.0}),
+        ("vgg11", {"width": 1.5}),
+        ("vgg11", {"depth": 13}),
+        ("resnet12", {"width": 2.0}),
+        ("resnet12", {"depth": 2}),
+    ],
+)
 def test_implant_into_wider_and_deeper(arch, kw):
     gene = extract_learngene(fresh(arch))
     target = fresh(arch, 3, **kw)
@@ -59,7 +68,9 @@ def test_implant_into_wider_and_deeper(arch, kw):
     units = target.units()
     for name in gene.units:
         k_out, k_in = gene.channels[name]
-        assert np.array_equal(units[name].conv.weight[:k_out, :k_in].detach().numpy(), gene.tensors[f"{name}.conv.weight"])
+        assert np.array_equal(
+            units[name].conv.weight[:k_out, :k_in].detach().numpy(), gene.tensors[f"{name}.conv.weight"]
+        )
     assert filled is target
 
 
@@ -126,7 +137,9 @@ def test_create_model_with_a_learngene_file_or_object(tmp_path):
         model = create_model("vgg11", width=0.5, num_classes=3, learngene=source)
         assert model.head.out_features == 3 and model.width == 0.5
         for name, (k_out, k_in) in gene.channels.items():
-            assert np.array_equal(model.units()[name].conv.weight[:k_out, :k_in].detach().numpy(), gene.tensors[f"{name}.conv.weight"])
+            assert np.array_equal(
+                model.units()[name].conv.weight[:k_out, :k_in].detach().numpy(), gene.tensors[f"{name}.conv.weight"]
+            )
     with pytest.raises(LearngeneError, match=r"layer 'features.stages.0.0'.*does not fit"):
         create_model("vgg11", width=0.0625, learngene=gene)
     with pytest.raises(StorageError, match="not found"):
@@ -141,7 +154,13 @@ def test_genes_of_a_run_record_preprocessing_and_provenance(tiny_config, tmp_pat
 
     config = tiny_config("data.image_size=32")
     gene = live(config, load_splits(config.data).base, 0, 2, None).gene
-    assert gene.preprocessing == {"image_size": 32, "channels": "RGB", "scale": "uint8 / 255, then (x - mean) / std per channel", "mean": [0.5] * 3, "std": [0.25] * 3}
+    assert gene.preprocessing == {
+        "image_size": 32,
+        "channels": "RGB",
+        "scale": "uint8 / 255, then (x - mean) / std per channel",
+        "mean": [0.5] * 3,
+        "std": [0.25] * 3,
+    }
     assert gene.provenance == {"run": "tiny", "generation": 0, "member": 2, "config_digest": config_digest(config)}
     assert config_digest(config) != config_digest(tiny_config("seed=1"))
     gene.save(str(tmp_path / "g.safetensors"))
@@ -150,5 +169,9 @@ def test_genes_of_a_run_record_preprocessing_and_provenance(tiny_config, tmp_pat
     assert main(["inspect", str(tmp_path / "g.safetensors")]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines()}
-    assert all(part in lines["preprocessing"] for part in ("image_size 32", "mean [0.5, 0.5, 0.5]", "std [0.25, 0.25, 0.25]"))
-    assert all(part in lines["provenance"] for part in ("run tiny", "generation 0", "member 2", "config_digest sha256:"))
+    assert all(
+        part in lines["preprocessing"] for part in ("image_size 32", "mean [0.5, 0.5, 0.5]", "std [0.25, 0.25, 0.25]")
+    )
+    assert all(
+        part in lines["provenance"] for part in ("run tiny", "generation 0", "member 2", "config_digest sha256:")
+    )

@@ -1,5 +1,6 @@
 """Learngenes of any CNN (gtl_ray.learngene.units / surgery): torchvision's ResNet-18 and VGG11-BN
 (definitions copied in tests/cnn_zoo.py) and a user-defined net."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,12 @@ def seeded(build, seed=0, **kw):
 
 
 def conv_bn_params(model: nn.Module) -> int:
-    return sum(p.numel() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d)) for p in m.parameters(recurse=False))
+    return sum(
+        p.numel()
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))
+        for p in m.parameters(recurse=False)
+    )
 
 
 def test_units_of_resnet18_follow_torchvision_names_and_pair_batchnorms():
@@ -41,7 +47,11 @@ def test_units_of_user_net_pair_only_matching_batchnorms():
     assert units["merge"].bn is not None and units["stem.0"].is_input
 
 
-@pytest.mark.parametrize("build", [lambda: resnet18(num_classes=5), lambda: vgg11_bn(num_classes=5, hidden=64), UserNet], ids=["resnet18", "vgg11_bn", "usernet"])
+@pytest.mark.parametrize(
+    "build",
+    [lambda: resnet18(num_classes=5), lambda: vgg11_bn(num_classes=5, hidden=64), UserNet],
+    ids=["resnet18", "vgg11_bn", "usernet"],
+)
 def test_share_is_solved_over_conv_and_batchnorm_parameters(build):
     model = seeded(build)
     gene = extract_learngene(model)
@@ -62,7 +72,11 @@ def test_resnet18_blocks_chain_through_residual_adds():
     assert channels["layer2.0.downsample.0"] == channels["layer2.0.conv2"][:1] + channels["layer2.0.conv1"][1:]
 
 
-@pytest.mark.parametrize("build", [lambda: resnet18(num_classes=5), lambda: vgg11_bn(num_classes=5, hidden=64), UserNet], ids=["resnet18", "vgg11_bn", "usernet"])
+@pytest.mark.parametrize(
+    "build",
+    [lambda: resnet18(num_classes=5), lambda: vgg11_bn(num_classes=5, hidden=64), UserNet],
+    ids=["resnet18", "vgg11_bn", "usernet"],
+)
 def test_round_trip_is_exact_and_leaves_the_rest_untouched(build, tmp_path):
     source, target = seeded(build, 1), seeded(build, 2)
     before = {k: v.clone() for k, v in target.state_dict().items()}
@@ -87,7 +101,10 @@ def test_user_net_gene_goes_into_a_wider_user_net():
     gene = extract_learngene(seeded(UserNet, 1, width=16))
     assert "side.conv.bias" in gene.tensors and "side.bn.weight" not in gene.tensors
     wide = implant(gene, seeded(UserNet, 2, width=40))
-    assert np.array_equal(wide.merge.weight[: gene.channels["merge"][0], : gene.channels["merge"][1]].detach().numpy(), gene.tensors["merge.conv.weight"])
+    assert np.array_equal(
+        wide.merge.weight[: gene.channels["merge"][0], : gene.channels["merge"][1]].detach().numpy(),
+        gene.tensors["merge.conv.weight"],
+    )
     assert wide(torch.zeros(2, 3, 16, 16)).shape == (2, 5)
 
 
@@ -96,7 +113,9 @@ def test_resnet18_gene_goes_into_a_wider_resnet18_by_names():
     wide = implant(gene, seeded(resnet18, 2, num_classes=5, widths=(128, 256, 512, 1024)))
     block = gene.tensors["layer4.1.conv2.conv.weight"]
     assert np.array_equal(wide.layer4[1].conv2.weight[: block.shape[0], : block.shape[1]].detach().numpy(), block)
-    assert np.array_equal(wide.layer4[1].bn2.running_var[: block.shape[0]].numpy(), gene.tensors["layer4.1.conv2.bn.running_var"])
+    assert np.array_equal(
+        wide.layer4[1].bn2.running_var[: block.shape[0]].numpy(), gene.tensors["layer4.1.conv2.bn.running_var"]
+    )
 
 
 def test_builtin_vgg11_gene_goes_into_torchvision_vgg11_bn_by_kernel_order():
@@ -113,23 +132,37 @@ def test_builtin_vgg11_gene_goes_into_torchvision_vgg11_bn_by_kernel_order():
 
 def test_inferred_map_refuses_other_layouts_and_explicit_map_names_shapes():
     gene = extract_learngene(create_model("vgg11"))
-    with pytest.raises(LearngeneError, match=r"first layer 'features.stages.0.0' reads the image but would go to layer 'layer1.0.conv1' of ResNet"):
+    with pytest.raises(
+        LearngeneError,
+        match=r"first layer 'features.stages.0.0' reads the image but would go to layer 'layer1.0.conv1' of ResNet",
+    ):
         implant(gene, resnet18())
     resnet12 = extract_learngene(create_model("resnet12"))
-    with pytest.raises(LearngeneError, match=r"'features.stages.3.0.shortcut' \(1x1 kernel\) has no 1x1 layer left in ResNet \(the learngene has 4, the target 3\)"):
+    with pytest.raises(
+        LearngeneError,
+        match=r"'features.stages.3.0.shortcut' \(1x1 kernel\) has no 1x1 layer left in ResNet \(the learngene has 4, the target 3\)",
+    ):
         implant(resnet12, resnet18())
-    with pytest.raises(LearngeneError, match=r"layer 'conv1': learngene block \(29, 3, 3, 3\) .*does not fit the target kernel \(64, 3, 7, 7\)"):
+    with pytest.raises(
+        LearngeneError,
+        match=r"layer 'conv1': learngene block \(29, 3, 3, 3\) .*does not fit the target kernel \(64, 3, 7, 7\)",
+    ):
         implant(gene, resnet18(), {"conv1": "features.stages.0.0"})
     target = implant(gene, resnet18(), {"layer1.0.conv2": "features.stages.1.0"})  # a subset is fine
     k_out, k_in = gene.channels["features.stages.1.0"]
-    assert np.array_equal(target.layer1[0].conv2.weight[:k_out, :k_in].detach().numpy(), gene.tensors["features.stages.1.0.conv.weight"])
+    assert np.array_equal(
+        target.layer1[0].conv2.weight[:k_out, :k_in].detach().numpy(), gene.tensors["features.stages.1.0.conv.weight"]
+    )
 
 
 def test_batchnorm_and_bias_must_have_somewhere_to_go():
     gene = extract_learngene(UserNet())
     plain = UserNet()
     plain.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.ReLU())
-    with pytest.raises(LearngeneError, match=r"layer 'stem.0' of UserNet: the learngene's 'stem.0' has BatchNorm entries but this conv \(kernel \(16, 3, 3, 3\)\)"):
+    with pytest.raises(
+        LearngeneError,
+        match=r"layer 'stem.0' of UserNet: the learngene's 'stem.0' has BatchNorm entries but this conv \(kernel \(16, 3, 3, 3\)\)",
+    ):
         implant(gene, plain)
     no_bias = UserNet()
     no_bias.side = nn.Conv2d(16, 16, 1, bias=False)

@@ -1,6 +1,7 @@
 """The lineage table's schema (gtl_ray.evolution.lineage): column types, nulls, values and family
 relations are checked on read, each violation naming the file, row and column; `ancestry`
 cannot loop on a cycle. End to end through `gtl-ray inspect` on a stored run."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,7 +21,24 @@ CHECKSUM = "sha256:" + "ab" * 32
 
 
 def record(generation: int, member: int, parent: str | None, **changes) -> LineageRecord:
-    base = LineageRecord(generation, member, member_id(generation, member), parent, False, "gaussian", 3, [1, 2], 0.5, 1.0, CHECKSUM if generation else None, CHECKSUM, [], 0.5, 100, 0)
+    base = LineageRecord(
+        generation,
+        member,
+        member_id(generation, member),
+        parent,
+        False,
+        "gaussian",
+        3,
+        [1, 2],
+        0.5,
+        1.0,
+        CHECKSUM if generation else None,
+        CHECKSUM,
+        [],
+        0.5,
+        100,
+        0,
+    )
     return dataclasses.replace(base, **changes)
 
 
@@ -36,7 +54,11 @@ def write(path: Path, table: pa.Table) -> Path:
 
 def replaced(table: pa.Table, name: str, values: list, kind: pa.DataType | None = None) -> pa.Table:
     index = table.column_names.index(name)
-    return table.set_column(index, pa.field(name, kind or table.schema.field(name).type), pa.array(values, type=kind or table.schema.field(name).type))
+    return table.set_column(
+        index,
+        pa.field(name, kind or table.schema.field(name).type),
+        pa.array(values, type=kind or table.schema.field(name).type),
+    )
 
 
 def test_valid_table_round_trips_and_extra_columns_are_ignored(tmp_path):
@@ -122,7 +144,11 @@ def test_files_that_are_not_lineage_tables(tmp_path):
     (tmp_path / "junk.parquet").write_bytes(b"PAR1 but not really PAR1")
     (tmp_path / "empty.parquet").write_bytes(b"")
     os.mkfifo(tmp_path / "fifo.parquet")
-    for name, message in (("junk.parquet", "not a readable lineage Parquet file"), ("empty.parquet", "not a readable"), ("fifo.parquet", "FIFO")):
+    for name, message in (
+        ("junk.parquet", "not a readable lineage Parquet file"),
+        ("empty.parquet", "not a readable"),
+        ("fifo.parquet", "FIFO"),
+    ):
         with pytest.raises(LineageError if name != "fifo.parquet" else Exception, match=message):
             read_lineage(str(tmp_path / name))
 
@@ -135,7 +161,9 @@ def test_declared_size_over_the_limit_is_refused(tmp_path, monkeypatch):
     pq.write_table(to_table(rows), path, compression="zstd", use_dictionary=False)
     assert path.stat().st_size < 100_000
     monkeypatch.setenv("GTL_RAY_MAX_LINEAGE_BYTES", "200000")
-    with pytest.raises(LineageError, match="big.parquet: lineage table declares [0-9]+ bytes uncompressed, more than 200000"):
+    with pytest.raises(
+        LineageError, match="big.parquet: lineage table declares [0-9]+ bytes uncompressed, more than 200000"
+    ):
         read_lineage(str(path))
 
 

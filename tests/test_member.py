@@ -1,6 +1,7 @@
 """A member actor's generation loop without a cluster: a pack of K members lives each member the
 pool has not heard from, in member order, and a pack restarted mid-generation relives only
 those (the pool's answers are faked; the Ray runs are in test_service.py)."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -29,11 +30,33 @@ class FakePool:
 
 def packed(monkeypatch, pool: FakePool, members: range) -> MemberTrainable:
     monkeypatch.setattr(ray, "get", lambda value: value)
-    lived = lambda strategy, base, a, parent, device: SimpleNamespace(outcome=SimpleNamespace(gene=SimpleNamespace(tensors={})), record=SimpleNamespace(generation=a.generation, member=a.member))  # noqa: E731
+    lived = lambda strategy, base, a, parent, device: SimpleNamespace(
+        outcome=SimpleNamespace(gene=SimpleNamespace(tensors={})),
+        record=SimpleNamespace(generation=a.generation, member=a.member),
+    )  # noqa: E731
     monkeypatch.setattr(member_module, "live_assignment", lived)
-    monkeypatch.setattr(MemberTrainable, "_result", lambda self, record, norm, payload: {"generation": record.generation, "member": record.member, "fitness": float(record.member), "lifetime_accuracy": 0.5, "gene_norm": norm, "lifetime_s": 1.0, "channels_mutated": 2, "elite": record.member == 3})
+    monkeypatch.setattr(
+        MemberTrainable,
+        "_result",
+        lambda self, record, norm, payload: {
+            "generation": record.generation,
+            "member": record.member,
+            "fitness": float(record.member),
+            "lifetime_accuracy": 0.5,
+            "gene_norm": norm,
+            "lifetime_s": 1.0,
+            "channels_mutated": 2,
+            "elite": record.member == 3,
+        },
+    )
     trainable = MemberTrainable.__new__(MemberTrainable)  # no Tune actor: only the loop is under test
-    trainable.pool, trainable.members, trainable.strategy, trainable.base, trainable.device = pool, members, None, None, "cpu"
+    trainable.pool, trainable.members, trainable.strategy, trainable.base, trainable.device = (
+        pool,
+        members,
+        None,
+        None,
+        "cpu",
+    )
     trainable._ask_next()
     return trainable
 
@@ -43,7 +66,17 @@ def test_a_pack_lives_its_members_in_order_each_generation(monkeypatch):
     trainable = packed(monkeypatch, pool, range(2, 4))
     first, second = trainable.step(), trainable.step()
     assert pool.asked == pool.submitted == [(0, 2), (0, 3), (1, 2), (1, 3)]
-    assert first == {"generation": 0, "member": 2, "members": [2, 3], "fitness": 2.5, "lifetime_accuracy": 0.5, "gene_norm": 0.0, "lifetime_s": 2.0, "channels_mutated": 4, "elite": True}
+    assert first == {
+        "generation": 0,
+        "member": 2,
+        "members": [2, 3],
+        "fitness": 2.5,
+        "lifetime_accuracy": 0.5,
+        "gene_norm": 0.0,
+        "lifetime_s": 2.0,
+        "channels_mutated": 4,
+        "elite": True,
+    }
     assert second["generation"] == 1
 
 

@@ -1,5 +1,6 @@
 """What a user watches: TensorBoard (step = generation, continuous across resumes, the last
 generation included), the live progress lines, the Ray metrics' Grafana dashboard."""
+
 from __future__ import annotations
 
 import io
@@ -16,11 +17,27 @@ from gtl_ray.service.tensorboard import PopulationBoard, event_file_name
 
 REPO = Path(__file__).resolve().parents[1]
 DASHBOARD = REPO / "cluster" / "grafana" / "gtl-ray-dashboard.json"
-GENERATION_LINE = re.compile(r"generation (\d+)/(\d+) \| fitness best (1\.00|\.\d\d) median (1\.00|\.\d\d) \| \d+\.\d s/gen \| (ETA \d+(\.\d)? (s|min|h)|done)")
+GENERATION_LINE = re.compile(
+    r"generation (\d+)/(\d+) \| fitness best (1\.00|\.\d\d) median (1\.00|\.\d\d) \| \d+\.\d s/gen \| (ETA \d+(\.\d)? (s|min|h)|done)"
+)
 
 
 def summary(generation: int, best: float = 0.72) -> dict:
-    return GenerationSummary(generation, {"min": 0.2, "median": 0.53, "max": best, "mean": 0.5}, 1, ["c"] * 4, {"wall": 11.2, "lifetime_max": 10.0, "lifetime_mean": 9.0, "scheduling": 1.2, "selection": 0.01, "checkpoint": 0.1}, {"lifetime": 800, "fitness": 0}).__dict__
+    return GenerationSummary(
+        generation,
+        {"min": 0.2, "median": 0.53, "max": best, "mean": 0.5},
+        1,
+        ["c"] * 4,
+        {
+            "wall": 11.2,
+            "lifetime_max": 10.0,
+            "lifetime_mean": 9.0,
+            "scheduling": 1.2,
+            "selection": 0.01,
+            "checkpoint": 0.1,
+        },
+        {"lifetime": 800, "fitness": 0},
+    ).__dict__
 
 
 def scalars(directory: str | Path) -> dict[str, list]:
@@ -29,7 +46,9 @@ def scalars(directory: str | Path) -> dict[str, list]:
 
     accumulator = EventAccumulator(str(directory), size_guidance={"scalars": 0, "histograms": 0})
     accumulator.Reload()
-    return {tag: accumulator.Scalars(tag) for tag in accumulator.Tags()["scalars"]} | {f"histogram:{tag}": accumulator.Histograms(tag) for tag in accumulator.Tags()["histograms"]}
+    return {tag: accumulator.Scalars(tag) for tag in accumulator.Tags()["scalars"]} | {
+        f"histogram:{tag}": accumulator.Histograms(tag) for tag in accumulator.Tags()["histograms"]
+    }
 
 
 # ---------------------------------------------------------------- progress lines
@@ -66,7 +85,11 @@ def test_episode_counter_with_eta_and_quiet():
     for done, at in ((0, 0.0), (10, 5.0), (20, 10.0), (30, 12.0), (40, 16.0)):
         now[0] = at
         count(done, 40)
-    assert out.getvalue().splitlines() == ["evaluate: 0/40 episodes", "evaluate: 20/40 episodes | 0.5 s/episode | ETA 10 s", "evaluate: 40/40 episodes | 0.4 s/episode"]
+    assert out.getvalue().splitlines() == [
+        "evaluate: 0/40 episodes",
+        "evaluate: 20/40 episodes | 0.5 s/episode | ETA 10 s",
+        "evaluate: 40/40 episodes | 0.4 s/episode",
+    ]
     Progress.quiet().counter("evaluate", "episodes")(1, 1)  # writes nowhere, raises nothing
 
 
@@ -100,7 +123,16 @@ def test_tensorboard_steps_are_generations_across_a_resume(resumed_run):
     config, _, store, _, _ = resumed_run
     G = config.evolution.generations
     figures = scalars(store.tensorboard_dir)
-    assert {"fitness/min", "fitness/median", "fitness/max", "fitness/mean", "time/wall_s", "time/checkpoint_s", "sample_grads/lifetime", "histogram:fitness/members"} <= set(figures)
+    assert {
+        "fitness/min",
+        "fitness/median",
+        "fitness/max",
+        "fitness/mean",
+        "time/wall_s",
+        "time/checkpoint_s",
+        "sample_grads/lifetime",
+        "histogram:fitness/members",
+    } <= set(figures)
     for tag, events in figures.items():
         assert [e.step for e in events] == list(range(G)), tag  # 0..G-1, none twice
     last = store.read_manifest()["generations"][-1]
@@ -109,7 +141,10 @@ def test_tensorboard_steps_are_generations_across_a_resume(resumed_run):
     assert figures["time/checkpoint_s"][-1].value > 0  # written after the last checkpoint
     # Tune's per-member curves step by generation too: generations 0-1, then 2 after the resume.
     members = sorted(Path(store.run_dir).glob("tune-from-*/MemberTrainable_*"))
-    steps = {str(m.relative_to(store.run_dir)).split("/")[0]: [e.step for e in scalars(m)["ray/tune/fitness"]] for m in members}
+    steps = {
+        str(m.relative_to(store.run_dir)).split("/")[0]: [e.step for e in scalars(m)["ray/tune/fitness"]]
+        for m in members
+    }
     assert steps == {"tune-from-0000": [0, 1], "tune-from-0002": [2]}
     assert not any(tag.startswith("ray/tune/population") for m in members for tag in scalars(m))
 
@@ -139,14 +174,19 @@ def test_board_failures_are_logged_not_raised(tmp_path, caplog):
 def test_grafana_dashboard_plots_every_exported_metric():
     dashboard = json.loads(DASHBOARD.read_text())
     panels = dashboard["panels"]
-    assert len({p["id"] for p in panels}) == len(panels) and all({"title", "type", "gridPos", "targets"} <= set(p) for p in panels)
+    assert len({p["id"] for p in panels}) == len(panels) and all(
+        {"title", "type", "gridPos", "targets"} <= set(p) for p in panels
+    )
     exprs = [t["expr"] for p in panels for t in p["targets"]]
     used = {name for expr in exprs for name in re.findall(r"\bray_gtl_[a-z_]+", expr)}
     assert used == {exported_name(n) for n in METRICS}
     assert all('run=~"$run"' in expr for expr in exprs)
     assert all(p["datasource"]["uid"] == "${datasource}" for p in panels)
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
-    assert variables["datasource"]["query"] == "prometheus" and "ray_gtl_generations_completed" in variables["run"]["query"]["query"]
+    assert (
+        variables["datasource"]["query"] == "prometheus"
+        and "ray_gtl_generations_completed" in variables["run"]["query"]["query"]
+    )
 
 
 def test_readme_names_the_exported_metrics():

@@ -1,4 +1,5 @@
 """The procedural data set (gtl_ray.data.procedural) and its count-based class split."""
+
 from __future__ import annotations
 
 import numpy as np

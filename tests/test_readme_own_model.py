@@ -1,5 +1,6 @@
 """README sections "Use a learngene in your own model" and "Your own data": their code runs and
 their config fragments are valid, so the docs cannot rot."""
+
 from __future__ import annotations
 
 import contextlib
@@ -43,7 +44,10 @@ def test_use_a_learngene_in_your_own_model_runs(tmp_path, monkeypatch):
     assert printed[1:] == ["['stem.0', 'body.1']", "MyNet generic 0.2"]
     assert namespace["logits"].shape == (4, 10)
     k_out, k_in = gene.channels["features.stages.1.0"]
-    assert (namespace["mine"].body[1].weight[:k_out, :k_in].detach().numpy() == gene.tensors["features.stages.1.0.conv.weight"]).all()
+    assert (
+        namespace["mine"].body[1].weight[:k_out, :k_in].detach().numpy()
+        == gene.tensors["features.stages.1.0.conv.weight"]
+    ).all()
 
 
 def test_your_own_data_fragments_are_valid_configs(tmp_path):

@@ -1,5 +1,6 @@
 """`gtl-ray report`: one offline HTML page with the fitness curve, the family tree of the final
 learngene, per-generation timing and evaluation tables, for a real (tiny) run on Ray."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,13 +27,30 @@ def run_dir(tiny_run) -> str:
 
 
 def rows(shots=(1, 5)):
-    return [{"method": m, "n_way": 5, "shots": s, "mean": 0.4 + 0.1 * i, "ci95": 0.02, "episodes": 4, "instinct_mean": 0.3, "instinct_ci95": 0.01} for s in shots for i, m in enumerate(["scratch", "learngene"])]
+    return [
+        {
+            "method": m,
+            "n_way": 5,
+            "shots": s,
+            "mean": 0.4 + 0.1 * i,
+            "ci95": 0.02,
+            "episodes": 4,
+            "instinct_mean": 0.3,
+            "instinct_ci95": 0.01,
+        }
+        for s in shots
+        for i, m in enumerate(["scratch", "learngene"])
+    ]
 
 
 def test_report_shows_curve_family_tree_and_timing(run_dir, tmp_path):
     out = tmp_path / "out"
     html = Path(write_report(run_dir, str(out))).read_text()
-    for name, alt in (("fitness.png", "fitness curve"), ("family.png", "family tree"), ("timing.png", "generation timing")):
+    for name, alt in (
+        ("fitness.png", "fitness curve"),
+        ("family.png", "family tree"),
+        ("timing.png", "generation timing"),
+    ):
         assert (out / name).read_bytes().startswith(PNG)
         assert f'alt="{alt}" data-file="{name}" src="data:image/png;base64,' in html
     chain = inspect_run(run_dir)["final_lineage"]
@@ -46,8 +64,14 @@ def test_report_shows_curve_family_tree_and_timing(run_dir, tmp_path):
 
 def test_default_location_and_evaluation_tables(run_dir):
     evaluation = Path(run_dir, "evaluation.json")
-    paired = [{"method": "learngene", "versus": "scratch", "shots": 5, "mean": 0.1, "ci95": 0.03, "episodes": 4}]  # as `evaluate --out` writes it
-    evaluation.write_text(json.dumps({"results": rows(), "scalability": [dict(r, variant="wider x2") for r in rows((5,))], "paired": paired}))
+    paired = [
+        {"method": "learngene", "versus": "scratch", "shots": 5, "mean": 0.1, "ci95": 0.03, "episodes": 4}
+    ]  # as `evaluate --out` writes it
+    evaluation.write_text(
+        json.dumps(
+            {"results": rows(), "scalability": [dict(r, variant="wider x2") for r in rows((5,))], "paired": paired}
+        )
+    )
     try:
         path = write_report(run_dir)
     finally:
@@ -93,8 +117,33 @@ def synthetic_lineage(P: int, G: int, elites: int = 2, seed: int = 0) -> tuple[l
             else:
                 a, b = rng.choice(P, 2, replace=False)
                 parent, elite = max(previous[a], previous[b], key=lambda r: r.fitness), False
-            fitness = 0.2 if parent is None else parent.fitness if elite else float(np.clip(0.004 + 0.995 * parent.fitness + rng.normal(0, 0.02), 0, 1))
-            current.append(LineageRecord(g, m, member_id(g, m), parent.id if parent else None, elite, "none" if elite else "gaussian", 0 if elite else 3, [0, 1], fitness, 1.0, parent.gene_checksum if parent else None, _checksum(f"c{g}-{m}"), [], fitness, 0, 0))
+            fitness = (
+                0.2
+                if parent is None
+                else parent.fitness
+                if elite
+                else float(np.clip(0.004 + 0.995 * parent.fitness + rng.normal(0, 0.02), 0, 1))
+            )
+            current.append(
+                LineageRecord(
+                    g,
+                    m,
+                    member_id(g, m),
+                    parent.id if parent else None,
+                    elite,
+                    "none" if elite else "gaussian",
+                    0 if elite else 3,
+                    [0, 1],
+                    fitness,
+                    1.0,
+                    parent.gene_checksum if parent else None,
+                    _checksum(f"c{g}-{m}"),
+                    [],
+                    fitness,
+                    0,
+                    0,
+                )
+            )
         rows += current
         previous = current
     last = sorted(previous, key=lambda r: -r.fitness)
@@ -108,12 +157,30 @@ def _checksum(text: str) -> str:
 def synthetic_run(source: str, target: Path, P: int, G: int) -> tuple[list[LineageRecord], str, list[str]]:
     """A copy of a real run's folder whose manifest and lineage say P members x G generations."""
     rows, final, elites = synthetic_lineage(P, G)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("tune-from-*", "generations", "tensorboard", "report"))
+    shutil.copytree(
+        source, target, ignore=shutil.ignore_patterns("tune-from-*", "generations", "tensorboard", "report")
+    )
     manifest = json.loads((target / "manifest.json").read_text())
     timing = manifest["generations"][0]["timing"]
     manifest.update(population=P, generations_planned=G, generations_completed=G)
-    manifest["generations"] = [{"generation": g, "fitness": {"min": 0.2, "median": 0.5, "max": 0.7, "mean": 0.5}, "best_member": 0, "checksums": [_checksum(f"c{g}-{m}") for m in range(P)], "timing": timing, "sample_grads": {"lifetime": 1, "fitness": 0}} for g in range(G)]
-    manifest["state"] = {"generation": G, "parents": [], "assignments": [{"member": m, "parent": None, "elite": False} for m in range(P)], "hall_of_fame": [], "leaders": []}
+    manifest["generations"] = [
+        {
+            "generation": g,
+            "fitness": {"min": 0.2, "median": 0.5, "max": 0.7, "mean": 0.5},
+            "best_member": 0,
+            "checksums": [_checksum(f"c{g}-{m}") for m in range(P)],
+            "timing": timing,
+            "sample_grads": {"lifetime": 1, "fitness": 0},
+        }
+        for g in range(G)
+    ]
+    manifest["state"] = {
+        "generation": G,
+        "parents": [],
+        "assignments": [{"member": m, "parent": None, "elite": False} for m in range(P)],
+        "hall_of_fame": [],
+        "leaders": [],
+    }
     manifest["final"].update(id=final, elite_ids=elites)
     (target / "manifest.json").write_text(json.dumps(manifest))
     write_lineage(str(target / "lineage.parquet"), rows)
@@ -132,11 +199,16 @@ def test_family_tree_is_readable_at_paper_scale(run_dir, tmp_path):
     chain = ancestry(rows, final)
     ax = family_figure(rows, {r.id for r in chain}, elites).axes[0]
     (line,) = [a for a in ax.lines if a.get_gid() == "line-of-descent"]
-    rank = {r.id: sorted((x for x in rows if x.generation == r.generation), key=lambda x: (-x.fitness, x.member)).index(r) for r in chain}
+    rank = {
+        r.id: sorted((x for x in rows if x.generation == r.generation), key=lambda x: (-x.fitness, x.member)).index(r)
+        for r in chain
+    }
     assert list(line.get_xdata()) == list(range(G)) and list(line.get_ydata()) == [rank[r.id] for r in reversed(chain)]
     (kin,) = [c for c in ax.collections if c.get_gid() == "elite-ancestry"]
     assert 0 < len(kin.get_segments()) <= len(elites) * (G - 1)  # elites' ancestry only, not P x G edges
     marks = [c for c in ax.collections if c.get_gid() == "descent-marks"]
-    assert line.get_zorder() > max(kin.get_zorder(), ax.images[0].get_zorder()) and all(m.get_zorder() > line.get_zorder() for m in marks)  # on top
+    assert line.get_zorder() > max(kin.get_zorder(), ax.images[0].get_zorder()) and all(
+        m.get_zorder() > line.get_zorder() for m in marks
+    )  # on top
     assert sum(len(m.get_offsets()) for m in marks) == G
     assert ax.get_title() == "family tree: 64 members x 50 generations" and "fittest" in ax.get_ylabel()

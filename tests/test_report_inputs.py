@@ -1,6 +1,7 @@
 """`gtl-ray report` and `inspect` on hostile inputs, without Ray: every value from a file is
 HTML-escaped, the evaluation JSON is parsed into typed rows (gtl_ray.evaluation.results_file) before
 anything is written, `--out` must be a folder, and a swapped final learngene is noticed."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,17 @@ def run(stored, tmp_path) -> Path:
 
 
 def row(**changes):
-    return {"method": "learngene", "n_way": 5, "shots": 1, "mean": 0.5, "ci95": 0.02, "episodes": 4, "instinct_mean": 0.3, "instinct_ci95": 0.01, **changes}
+    return {
+        "method": "learngene",
+        "n_way": 5,
+        "shots": 1,
+        "mean": 0.5,
+        "ci95": 0.02,
+        "episodes": 4,
+        "instinct_mean": 0.3,
+        "instinct_ci95": 0.01,
+        **changes,
+    }
 
 
 def test_values_from_files_are_escaped(run):
@@ -41,7 +52,11 @@ def test_values_from_files_are_escaped(run):
     manifest["config"]["data"]["path"] = SCRIPT
     manifest["config"]["model"]["arch"] = SCRIPT
     (run / "manifest.json").write_text(json.dumps(manifest))
-    evaluation = {"results": [row(method=SCRIPT)], SCRIPT: [row(variant=SCRIPT, method="scratch")], "machine": {"cpu": SCRIPT}}
+    evaluation = {
+        "results": [row(method=SCRIPT)],
+        SCRIPT: [row(variant=SCRIPT, method="scratch")],
+        "machine": {"cpu": SCRIPT},
+    }
     (run / "evaluation.json").write_text(json.dumps(evaluation))
     page = Path(write_report(str(run), str(run / "out"))).read_text()
     assert "<script" not in page.lower() and page.count("&lt;script&gt;") >= 5, page
@@ -94,15 +109,21 @@ def test_evaluation_json_that_is_a_fifo_or_too_big(capsys, run, tmp_path, monkey
     (run / "evaluation.json").unlink()
     (run / "evaluation.json").write_text(json.dumps({"results": [row()] * 100}))
     monkeypatch.setenv("GTL_RAY_MAX_EVALUATION_BYTES", "100")
-    assert_refused(*run_cli(capsys, "report", run, "--out", tmp_path / "b"), "evaluation.json", "limit for evaluation files")
+    assert_refused(
+        *run_cli(capsys, "report", run, "--out", tmp_path / "b"), "evaluation.json", "limit for evaluation files"
+    )
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_report_out_must_be_a_folder(capsys, run, tmp_path):
     (tmp_path / "file.html").write_text("mine")
-    assert_refused(*run_cli(capsys, "report", run, "--out", tmp_path / "file.html"), "file.html", "is a file, not a folder")
+    assert_refused(
+        *run_cli(capsys, "report", run, "--out", tmp_path / "file.html"), "file.html", "is a file, not a folder"
+    )
     assert (tmp_path / "file.html").read_text() == "mine"
-    assert_refused(*run_cli(capsys, "report", run, "--out", tmp_path / "file.html" / "sub"), "file.html", "cannot write")
+    assert_refused(
+        *run_cli(capsys, "report", run, "--out", tmp_path / "file.html" / "sub"), "file.html", "cannot write"
+    )
     assert main_ok(capsys, "report", run, "--out", tmp_path / "fine")
     assert (tmp_path / "fine" / "report.html").exists() and (tmp_path / "fine" / "fitness.png").exists()
 
@@ -129,7 +150,15 @@ def test_text_that_is_not_utf8_is_written_escaped(run):
 
 
 def test_benchmark_sections_are_kept_and_others_skipped():
-    sections = parse_evaluation({"results": [row()], "scalability": [row(variant="wider x2", width=0.25, depth=None)], "curve": [{"min": 0.1}], "machine": {"cpu": "x"}}, "e.json")
+    sections = parse_evaluation(
+        {
+            "results": [row()],
+            "scalability": [row(variant="wider x2", width=0.25, depth=None)],
+            "curve": [{"min": 0.1}],
+            "machine": {"cpu": "x"},
+        },
+        "e.json",
+    )
     assert list(sections) == ["results", "scalability"]
     assert sections["scalability"][0]["variant"] == "wider x2" and "variant" not in sections["results"][0]
     with pytest.raises(EvaluationFileError, match="e.json: section 'results' row 0: field 'instinct_mean'"):

@@ -1,4 +1,5 @@
 """Episodes, ImageSet helpers and batch transforms (gtl_ray.data.sampler / imageset / transforms)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -2,6 +2,7 @@
 shared and multiple environments, descendant and instinct fitness (common random numbers),
 pre-trained initialization, Reptile write-back, the final choice on val, how the rest of a
 gene-carrying network starts."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +28,16 @@ from gtl_ray.seeding import torch_init_seed
 from tests.conftest import tiny
 from tests.helpers import comparable
 
-SCIENCE = ["evolution.inheritance=reptile", "evolution.fitness=descendant", "evolution.init=pretrained", "final.selection=val", "final.val_episodes=4", "lifetime.shared_environment=true", "evaluation.rest_init=zero_cross", "evolution.elites=1"]
+SCIENCE = [
+    "evolution.inheritance=reptile",
+    "evolution.fitness=descendant",
+    "evolution.init=pretrained",
+    "final.selection=val",
+    "final.val_episodes=4",
+    "lifetime.shared_environment=true",
+    "evaluation.rest_init=zero_cross",
+    "evolution.elites=1",
+]
 
 
 def by_generation(lineage):
@@ -80,7 +90,9 @@ def test_pretrained_init_starts_every_member_from_the_heuristic_gene(tmp_path):
     config = tiny("evolution.init=pretrained", "evolution.elites=1", "evolution.generations=1")
     result = evolve_local(config, cache_dir=str(tmp_path))
     base = load_splits(config.data).base
-    heuristic = extract_learngene(pretrain(config, base, "vgg11", config.model.width, None, str(tmp_path)), config.learngene.share)
+    heuristic = extract_learngene(
+        pretrain(config, base, "vgg11", config.model.width, None, str(tmp_path)), config.learngene.share
+    )
     elite, *others = by_generation(result.lineage)[0]
     assert elite.inherited_checksum == heuristic.checksum and elite.mutation == "none" and elite.parent is None
     assert all(r.inherited_checksum != heuristic.checksum and r.channels_mutated > 0 for r in others)
@@ -104,8 +116,12 @@ def test_final_selection_on_val_picks_the_best_scored_candidate(caplog):
     config = tiny("final.selection=val", "final.val_episodes=3", "evolution.hall_of_fame=2")
     result = evolve_local(config)
     choice = result.choice
-    assert choice.split == "val" and set(choice.val_scores) == {p.id for p in result.state.hall_of_fame} | {p.id for p in result.state.leaders}
-    assert choice.val_scores[choice.final.id] == max(choice.val_scores.values()) and result.compute["final_selection"] > 0
+    assert choice.split == "val" and set(choice.val_scores) == {p.id for p in result.state.hall_of_fame} | {
+        p.id for p in result.state.leaders
+    }
+    assert (
+        choice.val_scores[choice.final.id] == max(choice.val_scores.values()) and result.compute["final_selection"] > 0
+    )
     splits = load_splits(config.data)
     with caplog.at_level(logging.WARNING, logger="gtl_ray.evolution.final"):
         without_val = evolve_local(config, splits=dataclasses.replace(splits, val=None))
@@ -115,21 +131,36 @@ def test_final_selection_on_val_picks_the_best_scored_candidate(caplog):
 def test_the_start_gene_is_a_final_candidate_and_is_handed_back_when_evolution_only_harms_it(tmp_path):
     # Lifetimes at lr 5 wreck every gene they train (val scores at chance, 0.2); the narrow gene
     # evolution started from is well above it. Selection on val must then return the start.
-    harmful = ("evolution.init=narrow", "pretrain.epochs=10", "lifetime.lr=5", "final.selection=val", "final.val_episodes=4", "evolution.elites=1", "evolution.generations=2")
+    harmful = (
+        "evolution.init=narrow",
+        "pretrain.epochs=10",
+        "lifetime.lr=5",
+        "final.selection=val",
+        "final.val_episodes=4",
+        "evolution.elites=1",
+        "evolution.generations=2",
+    )
     config = tiny(*harmful, storage=tmp_path, name="harmful")
     result = evolve_local(config, store=RunStore(config.storage, config.name))
     scores = result.choice.val_scores
     assert set(scores) == {p.id for p in result.state.hall_of_fame} | {p.id for p in result.state.leaders} | {INITIAL}
     assert result.choice.final.id == INITIAL and result.final.checksum == result.state.start.gene.checksum
     assert scores[INITIAL] > max(v for k, v in scores.items() if k != INITIAL)
-    store = RunStore(config.storage, config.name)  # the start survives the run files (resume, the service's final choice)
+    store = RunStore(
+        config.storage, config.name
+    )  # the start survives the run files (resume, the service's final choice)
     manifest = store.read_manifest()
-    assert store.load_state(manifest).start.gene.checksum == result.final.checksum and manifest["final"]["id"] == INITIAL
+    assert (
+        store.load_state(manifest).start.gene.checksum == result.final.checksum and manifest["final"]["id"] == INITIAL
+    )
     shown = format_inspection(inspect_run(str(tmp_path / "harmful")))  # what `gtl-ray inspect` prints
     assert "the one evolution started from" in shown and f"the start gene {scores[INITIAL]:.3f}" in shown
     where = tmp_path / "harmful" / "manifest.json"
     original = where.read_text()
-    for field, value, why in (("id", "g0001m0000", "state.start"), ("path", "../../elsewhere.safetensors", "not inside the run")):
+    for field, value, why in (
+        ("id", "g0001m0000", "state.start"),
+        ("path", "../../elsewhere.safetensors", "not inside the run"),
+    ):
         hostile = json.loads(original)
         hostile["state"]["start"][field] = value
         where.write_text(json.dumps(hostile))
@@ -137,7 +168,9 @@ def test_the_start_gene_is_a_final_candidate_and_is_handed_back_when_evolution_o
             store.read_manifest()
     without = evolve_local(tiny(*harmful, "final.include_start=false"))
     assert INITIAL not in without.choice.val_scores and without.choice.final.id != INITIAL
-    assert {k: v for k, v in scores.items() if k != INITIAL} == without.choice.val_scores  # the same candidates, the same episodes
+    assert {
+        k: v for k, v in scores.items() if k != INITIAL
+    } == without.choice.val_scores  # the same candidates, the same episodes
 
 
 def test_rest_init_shapes_only_the_weights_outside_the_gene():
@@ -154,13 +187,19 @@ def test_rest_init_shapes_only_the_weights_outside_the_gene():
         for w in (zero_w, scaled_w):
             assert torch.equal(w[:k_out, :k_in], torch.from_numpy(gene.tensors[f"{name}.conv.weight"]))
         assert torch.count_nonzero(zero_w[:k_out, k_in:]) == 0 and torch.equal(zero_w[k_out:], default_w[k_out:])
-        assert torch.allclose(scaled_w[k_out:], 0.5 * default_w[k_out:]) and torch.allclose(scaled_w[:k_out, k_in:], 0.5 * default_w[:k_out, k_in:])
+        assert torch.allclose(scaled_w[k_out:], 0.5 * default_w[k_out:]) and torch.allclose(
+            scaled_w[:k_out, k_in:], 0.5 * default_w[:k_out, k_in:]
+        )
 
 
 def test_the_science_options_together_are_deterministic_by_seed(tmp_path):
     a = evolve_local(tiny(*SCIENCE), cache_dir=str(tmp_path))
     b = evolve_local(tiny(*SCIENCE), cache_dir=str(tmp_path))
-    assert comparable(a.lineage) == comparable(b.lineage) and a.final.checksum == b.final.checksum and a.compute == b.compute
+    assert (
+        comparable(a.lineage) == comparable(b.lineage)
+        and a.final.checksum == b.final.checksum
+        and a.compute == b.compute
+    )
     c = evolve_local(tiny(*SCIENCE, "seed=1"), cache_dir=str(tmp_path))
     assert c.final.checksum != a.final.checksum
 
@@ -174,7 +213,9 @@ def test_narrow_init_starts_every_member_from_the_narrow_baseline_gene(tmp_path)
     result = evolve_local(config, cache_dir=str(tmp_path))
     base = load_splits(config.data).base
     narrow = narrow_gene(config, base, config.learngene.share, str(tmp_path))
-    heuristic = extract_learngene(pretrain(config, base, "vgg11", config.model.width, None, str(tmp_path)), config.learngene.share)
+    heuristic = extract_learngene(
+        pretrain(config, base, "vgg11", config.model.width, None, str(tmp_path)), config.learngene.share
+    )
     assert narrow.checksum != heuristic.checksum
     elite, *others = by_generation(result.lineage)[0]
     assert elite.inherited_checksum == narrow.checksum and elite.mutation == "none" and elite.parent is None

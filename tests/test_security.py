@@ -1,6 +1,7 @@
 """Security properties checked statically: gtl_ray never deserializes with pickle (or evaluates
 input), cluster configs keep token auth and hold no credentials, and no dashboard gtl_ray starts
 listens on every interface."""
+
 from __future__ import annotations
 
 import ast
@@ -16,11 +17,23 @@ CLUSTER = ROOT / "cluster"
 
 #: (module alias or None for a builtin, function) calls that unpickle or execute their input.
 UNSAFE_CALLS = {
-    ("pickle", "load"), ("pickle", "loads"), ("pickle", "Unpickler"),
-    ("cloudpickle", "load"), ("cloudpickle", "loads"),
-    ("dill", "load"), ("dill", "loads"), ("joblib", "load"), ("marshal", "loads"), ("shelve", "open"),
-    ("torch", "load"), ("yaml", "unsafe_load"), ("yaml", "full_load"),
-    (None, "eval"), (None, "exec"), (None, "compile"), (None, "__import__"),
+    ("pickle", "load"),
+    ("pickle", "loads"),
+    ("pickle", "Unpickler"),
+    ("cloudpickle", "load"),
+    ("cloudpickle", "loads"),
+    ("dill", "load"),
+    ("dill", "loads"),
+    ("joblib", "load"),
+    ("marshal", "loads"),
+    ("shelve", "open"),
+    ("torch", "load"),
+    ("yaml", "unsafe_load"),
+    ("yaml", "full_load"),
+    (None, "eval"),
+    (None, "exec"),
+    (None, "compile"),
+    (None, "__import__"),
 }
 SAFE_YAML_LOADERS = {"SafeLoader", "CSafeLoader"}
 
@@ -50,11 +63,19 @@ def unsafe_calls(source: str, filename: str = "<source>") -> list[str]:
         bad = name in UNSAFE_CALLS
         if function == "load" and module in ("np", "numpy"):
             flag = keywords.get("allow_pickle")
-            bad = isinstance(flag, ast.Constant) and flag.value is True or (flag is not None and not isinstance(flag, ast.Constant))
+            bad = (
+                isinstance(flag, ast.Constant)
+                and flag.value is True
+                or (flag is not None and not isinstance(flag, ast.Constant))
+            )
         if (module, function) == ("yaml", "load"):
             loader = keywords.get("Loader", node.args[1] if len(node.args) > 1 else None)
             bad = loader is None or (_dotted(loader) or (None, ""))[1] not in SAFE_YAML_LOADERS
-        if module == "subprocess" and isinstance(keywords.get("shell"), ast.Constant) and keywords["shell"].value is True:
+        if (
+            module == "subprocess"
+            and isinstance(keywords.get("shell"), ast.Constant)
+            and keywords["shell"].value is True
+        ):
             bad = True
         if bad:
             found.append(f"{filename}:{node.lineno}: {module + '.' if module else ''}{function}(...)")
@@ -69,17 +90,36 @@ def test_scanner_catches_every_kind_of_unsafe_call():
     planted = "\n".join(
         [
             "import pickle, torch, yaml, numpy as np, subprocess, cloudpickle",
-            "pickle.loads(b)", "cloudpickle.load(f)", "torch.load(path)", "np.load(path, allow_pickle=True)",
-            "eval(text)", "exec(text)", "yaml.load(text)", "yaml.load(text, Loader=yaml.Loader)", "subprocess.run(cmd, shell=True)",
+            "pickle.loads(b)",
+            "cloudpickle.load(f)",
+            "torch.load(path)",
+            "np.load(path, allow_pickle=True)",
+            "eval(text)",
+            "exec(text)",
+            "yaml.load(text)",
+            "yaml.load(text, Loader=yaml.Loader)",
+            "subprocess.run(cmd, shell=True)",
         ]
     )
     assert len(unsafe_calls(planted)) == 9
-    harmless = "\n".join(["import yaml, numpy as np, re", "yaml.safe_load(t)", "yaml.load(t, Loader=yaml.SafeLoader)", "np.load(p)", "np.load(p, allow_pickle=False)", "re.compile('x')", "model.eval()"])
+    harmless = "\n".join(
+        [
+            "import yaml, numpy as np, re",
+            "yaml.safe_load(t)",
+            "yaml.load(t, Loader=yaml.SafeLoader)",
+            "np.load(p)",
+            "np.load(p, allow_pickle=False)",
+            "re.compile('x')",
+            "model.eval()",
+        ]
+    )
     assert unsafe_calls(harmless) == []
 
 
 def test_package_never_unpickles_or_evaluates_input():
-    findings = [hit for path in package_sources() for hit in unsafe_calls(path.read_text(), str(path.relative_to(ROOT)))]
+    findings = [
+        hit for path in package_sources() for hit in unsafe_calls(path.read_text(), str(path.relative_to(ROOT)))
+    ]
     assert not findings, findings
 
 
@@ -116,7 +156,9 @@ def test_ray_init_default_dashboard_host_is_loopback():
 
     default = inspect.signature(ray.init).parameters["dashboard_host"].default
     assert default in ("127.0.0.1", "localhost"), default
-    assert "ray.init(" in inspect.getsource(RayCluster.connect) and "dashboard_host" not in inspect.getsource(RayCluster.connect)
+    assert "ray.init(" in inspect.getsource(RayCluster.connect) and "dashboard_host" not in inspect.getsource(
+        RayCluster.connect
+    )
 
 
 # ---------------------------------------------------------------- cluster configs
@@ -172,10 +214,14 @@ def test_launcher_configs_start_every_node_with_token_auth_and_a_loopback_dashbo
         for key in ("head_start_ray_commands", "worker_start_ray_commands"):
             commands = " ".join(config.get(key) or [])
             assert "ray start" in commands, f"{path.name}: {key} starts no Ray"
-            assert commands.count("RAY_AUTH_MODE=token") >= commands.count("ray start"), f"{path.name}: {key}: a `ray start` without RAY_AUTH_MODE=token"
+            assert commands.count("RAY_AUTH_MODE=token") >= commands.count("ray start"), (
+                f"{path.name}: {key}: a `ray start` without RAY_AUTH_MODE=token"
+            )
         head = " ".join(config.get("head_start_ray_commands") or [])
         host = re.search(r"--dashboard-host[= ](\S+)", head)
-        assert host is None or host.group(1) in ("127.0.0.1", "localhost"), f"{path.name}: dashboard bound to {host.group(1)}"
+        assert host is None or host.group(1) in ("127.0.0.1", "localhost"), (
+            f"{path.name}: dashboard bound to {host.group(1)}"
+        )
 
 
 def test_kuberay_manifests_turn_token_auth_on():
@@ -184,4 +230,6 @@ def test_kuberay_manifests_turn_token_auth_on():
         pytest.skip("no KubeRay manifests")
     for path in manifests:
         text = path.read_text()
-        assert re.search(r"authOptions:\s*\n\s*mode:\s*token", text) or "RAY_AUTH_MODE" in text, f"{path.name}: no token auth"
+        assert re.search(r"authOptions:\s*\n\s*mode:\s*token", text) or "RAY_AUTH_MODE" in text, (
+            f"{path.name}: no token auth"
+        )

@@ -46,7 +46,9 @@ def test_bad_knobs_raise():
 
 
 def _gene(rng):
-    return {f"u{i}.conv.weight": rng.normal(size=(64, 32, 3, 3)).astype(np.float32) for i in range(6)} | {"u0.bn.weight": np.ones(64, np.float32)}
+    return {f"u{i}.conv.weight": rng.normal(size=(64, 32, 3, 3)).astype(np.float32) for i in range(6)} | {
+        "u0.bn.weight": np.ones(64, np.float32)
+    }
 
 
 @pytest.mark.parametrize("operator", ["gaussian", "redraw"])
@@ -55,7 +57,9 @@ def test_mutation_rate_matches_and_only_masked_channels_change(operator):
     out, record = mutate_tensors(tensors, operator, 0.1, 0.1, numpy_rng(0, "m"))
     assert record.channels_total == 6 * 64
     assert abs(record.channels_mutated / record.channels_total - 0.1) < 0.04
-    changed = sum(int((~np.all(out[k] == v, axis=(1, 2, 3))).sum()) for k, v in tensors.items() if k.endswith("conv.weight"))
+    changed = sum(
+        int((~np.all(out[k] == v, axis=(1, 2, 3))).sum()) for k, v in tensors.items() if k.endswith("conv.weight")
+    )
     assert changed == record.channels_mutated
     assert np.array_equal(out["u0.bn.weight"], tensors["u0.bn.weight"])
 

@@ -1,5 +1,6 @@
 """The Ray service end to end on the session's local Ray: evolve, lineage, elites, checkpoints,
 equality with the in-process reference, resume, placement and flat object-store use."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,6 +16,7 @@ from gtl_ray.run_store import RunStore
 from gtl_ray.service.capacity import population_demand, total_demand
 from gtl_ray.service.run import evolve
 from tests.helpers import comparable
+
 
 def member_results(run_dir: str) -> list[dict]:
     rows = []
@@ -94,7 +96,9 @@ def test_resume_extends_an_interrupted_run_to_the_same_result(resumed_run, finis
     _, outcome_full, full_store = finished_run
     longer, outcome, store, _, _ = resumed_run  # 2 generations, then resumed with --force to 3
     assert outcome.generations_completed == 3
-    assert comparable(store.load_lineage(store.read_manifest())) == comparable(full_store.load_lineage(full_store.read_manifest()))
+    assert comparable(store.load_lineage(store.read_manifest())) == comparable(
+        full_store.load_lineage(full_store.read_manifest())
+    )
     assert Learngene.load(outcome.final_learngene).checksum == Learngene.load(outcome_full.final_learngene).checksum
     from gtl_ray.errors import GTLError
 
@@ -136,7 +140,9 @@ def test_ray_run_equals_in_process_reference_with_the_science_options(ray_sessio
     reference = evolve_local(config, cache_dir=store.pretrained_dir)
     assert comparable(store.load_lineage(manifest)) == comparable(reference.lineage)
     assert Learngene.load(outcome.final_learngene).checksum == reference.final.checksum == manifest["final"]["checksum"]
-    assert manifest["final"]["scored_on"] == "val" and manifest["final"]["val_scores"] == pytest.approx(reference.choice.val_scores)
+    assert manifest["final"]["scored_on"] == "val" and manifest["final"]["val_scores"] == pytest.approx(
+        reference.choice.val_scores
+    )
     assert outcome.compute == reference.compute and outcome.compute["pretrain"] > 0 and outcome.compute["fitness"] > 0
     state = store.load_state(manifest)  # reptile parents come back from their own files, verified
     assert [p.gene.checksum for p in state.parents] == [p.gene.checksum for p in reference.state.parents]
@@ -146,12 +152,20 @@ def test_packed_members_give_the_same_lineage_and_resume_as_one_actor_each(ray_s
     """population.members_per_actor=2: two trials of two members each, holding two members'
     resources, reach the lineage and final learngene of four actors, across a resume too."""
     _, outcome_full, full_store = finished_run
-    short = tiny_config("evolution.elites=1", "population.members_per_actor=2", "evolution.generations=2", name="packed")
+    short = tiny_config(
+        "evolution.elites=1", "population.members_per_actor=2", "evolution.generations=2", name="packed"
+    )
     assert population_demand(short) == [{"CPU": 1.0}] * 2 and total_demand(short) == {"CPU": 2.0}
     evolve(short)
-    outcome = evolve(dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3)), resume=True, force=True)
+    outcome = evolve(
+        dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3)),
+        resume=True,
+        force=True,
+    )
     store = RunStore(short.storage, short.name)
-    assert comparable(store.load_lineage(store.read_manifest())) == comparable(full_store.load_lineage(full_store.read_manifest()))
+    assert comparable(store.load_lineage(store.read_manifest())) == comparable(
+        full_store.load_lineage(full_store.read_manifest())
+    )
     assert Learngene.load(outcome.final_learngene).checksum == Learngene.load(outcome_full.final_learngene).checksum
     rows = member_results(outcome.run_dir)
     assert {tuple(r["members"]) for r in rows} == {(0, 1), (2, 3)} and len(rows) == 2 * 3

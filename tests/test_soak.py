@@ -25,6 +25,7 @@ generation would exceed it within a few generations. This needs the session's Ra
 objects promptly (conftest: free_objects_batch_size 8, not Ray's 100, which at P = 8 keeps ~6
 generations of dead genes in the store and made this bound flake).
 """
+
 from __future__ import annotations
 
 import json
@@ -44,7 +45,13 @@ SOAK_G = {4: 24, 64: 30}
 SOAK_OUT_ENV = "GTL_RAY_SOAK_OUT"
 MiB = 1 << 20
 #: figure: (ratio, slack); members_private_bytes' slack is per member
-BOUNDS = {"object_store_bytes": (1.2, 1 * MiB), "driver_rss_bytes": (1.0, 32 * MiB), "driver_fds": (1.0, 8), "pool_rss_bytes": (1.0, 32 * MiB), "members_private_bytes": (1.0, 8 * MiB)}
+BOUNDS = {
+    "object_store_bytes": (1.2, 1 * MiB),
+    "driver_rss_bytes": (1.0, 32 * MiB),
+    "driver_fds": (1.0, 8),
+    "pool_rss_bytes": (1.0, 32 * MiB),
+    "members_private_bytes": (1.0, 8 * MiB),
+}
 #: a member actor's process names, idle and in a task (/proc/PID/comm keeps 15 characters)
 MEMBER_COMMS = {"ray::ResourceTr", "ray::MemberTrai"}
 
@@ -66,7 +73,11 @@ def members_private_bytes(pids: set[int]) -> int:
                 if comm.read().strip() not in MEMBER_COMMS:
                     continue
             with open(f"/proc/{entry}/smaps_rollup") as rollup:
-                total += sum(int(line.split()[1]) * 1024 for line in rollup if line.startswith(("Private_Clean:", "Private_Dirty:")))
+                total += sum(
+                    int(line.split()[1]) * 1024
+                    for line in rollup
+                    if line.startswith(("Private_Clean:", "Private_Dirty:"))
+                )
         except OSError:
             continue  # a process that ended meanwhile
     return total
@@ -125,7 +136,11 @@ class Sampler(threading.Thread):
         self.samples += 1
         if self.samples % self.members_every == 0:
             actors = self.ray._private.state.actors().values()
-            self.note(figures, "members_private_bytes", members_private_bytes({a["Pid"] for a in actors if a.get("State") == "ALIVE" and a.get("Pid")}))
+            self.note(
+                figures,
+                "members_private_bytes",
+                members_private_bytes({a["Pid"] for a in actors if a.get("State") == "ALIVE" and a.get("Pid")}),
+            )
 
     @staticmethod
     def note(figures: dict[str, int], figure: str, value: int) -> None:
@@ -147,9 +162,22 @@ def write_report(path: str, report: dict, sampler: Sampler, seen: list[int]) -> 
     import ray
     import torch
 
-    series = {figure: [sampler.per_generation[g].get(figure) for g in seen] for figure in report["bounds"]}  # None: not sampled
-    machine = {"cpu_count": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__, "ray": ray.__version__}
-    out = {**report, "bounds": {k: f"last10 <= {ratio:g} x first10 + {slack}" for k, (ratio, slack) in report["bounds"].items()}, "generations_sampled": seen, "series": series, "machine": machine}
+    series = {
+        figure: [sampler.per_generation[g].get(figure) for g in seen] for figure in report["bounds"]
+    }  # None: not sampled
+    machine = {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "ray": ray.__version__,
+    }
+    out = {
+        **report,
+        "bounds": {k: f"last10 <= {ratio:g} x first10 + {slack}" for k, (ratio, slack) in report["bounds"].items()},
+        "generations_sampled": seen,
+        "series": series,
+        "machine": machine,
+    }
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as handle:
         json.dump(out, handle, indent=1)
@@ -211,4 +239,6 @@ def test_soak_many_members_many_generations_stays_flat(ray_session, tmp_path, po
     assert report["members_private_bytes"][0] > 0, "the members' memory was never sampled"
     for figure, (ratio, slack) in limits.items():
         early, late = report[figure]
-        assert late <= early * ratio + slack, f"{figure} grew from {early} (first 10 generations) to {late} (last 10): {report}"
+        assert late <= early * ratio + slack, (
+            f"{figure} grew from {early} (first 10 generations) to {late} (last 10): {report}"
+        )

@@ -1,5 +1,6 @@
 """gtl_ray.storage: the bounded reader (limits per kind, only regular files, no implicit
 decompression), the test-only scheme and storage roots."""
+
 from __future__ import annotations
 
 import gzip
@@ -59,7 +60,9 @@ def test_fifo_device_folder_and_missing_file_are_refused_before_opening(tmp_path
 def test_size_limit_per_kind_and_its_override(tmp_path, monkeypatch):
     big = tmp_path / "config.yaml"
     big.write_bytes(b"#" * (storage.LIMITS["config"] + 1))
-    message = _refused_quickly(str(big), "config.yaml", "limit for config files", "GTL_RAY_MAX_CONFIG_BYTES", kind="config")
+    message = _refused_quickly(
+        str(big), "config.yaml", "limit for config files", "GTL_RAY_MAX_CONFIG_BYTES", kind="config"
+    )
     assert str(storage.LIMITS["config"]) in message
     monkeypatch.setenv("GTL_RAY_MAX_CONFIG_BYTES", str(2 * storage.LIMITS["config"]))
     assert len(storage.read_bytes(str(big), "config")) == storage.LIMITS["config"] + 1

@@ -1,5 +1,6 @@
 """The evolution strategy as pure functions: tournaments with elitism, mutation, write-back
 (Lamarckian, Darwinian, Reptile), hall of fame, final genes; deterministic by seed."""
+
 from __future__ import annotations
 
 import math
@@ -16,7 +17,17 @@ from tests.conftest import TINY
 
 
 def config(*extra: str):
-    return load_config(None, TINY + ["population.size=6", "evolution.tournament_size=2", "evolution.elites=2", "evolution.hall_of_fame=3", *extra])
+    return load_config(
+        None,
+        TINY
+        + [
+            "population.size=6",
+            "evolution.tournament_size=2",
+            "evolution.elites=2",
+            "evolution.hall_of_fame=3",
+            *extra,
+        ],
+    )
 
 
 def genes(count: int, seed: int = 0):
@@ -33,7 +44,11 @@ FITNESS = [0.3, 0.9, 0.5, 0.7, 0.1, 0.6]  # ranking: 1, 3, 5, 2, 0, 4
 def test_init_random_and_pretrained():
     s = Strategy(config())
     state = s.init(None)
-    assert state.generation == 0 and state.parents == () and all(a.parent is None and not a.elite for a in state.assignments)
+    assert (
+        state.generation == 0
+        and state.parents == ()
+        and all(a.parent is None and not a.elite for a in state.assignments)
+    )
     gene = genes(1)[0]
     state = s.init(gene)
     assert [p.id for p in state.parents] == [INITIAL] and math.isnan(state.parents[0].fitness)
@@ -64,7 +79,10 @@ def test_tell_is_deterministic_by_seed_and_seed_matters():
     a = Strategy(config()).tell(Strategy(config()).init(None), FITNESS, genes(6))[1]
     b = Strategy(config()).tell(Strategy(config()).init(None), FITNESS, genes(6))[1]
     assert a == b
-    others = [Strategy(config(f"seed={seed}")).tell(Strategy(config(f"seed={seed}")).init(None), FITNESS, genes(6))[1] for seed in range(1, 6)]
+    others = [
+        Strategy(config(f"seed={seed}")).tell(Strategy(config(f"seed={seed}")).init(None), FITNESS, genes(6))[1]
+        for seed in range(1, 6)
+    ]
     assert any(o != a for o in others)
 
 
@@ -100,7 +118,11 @@ def test_darwinian_passes_on_what_was_inherited():
 
 
 def test_reptile_moves_each_parent_along_the_mean_step_of_the_top_k():
-    s = Strategy(config("evolution.inheritance=reptile", "evolution.top_k=2", "evolution.step_size=0.5", "evolution.mutation_rate=0"))
+    s = Strategy(
+        config(
+            "evolution.inheritance=reptile", "evolution.top_k=2", "evolution.step_size=0.5", "evolution.mutation_rate=0"
+        )
+    )
     start = genes(1, seed=7)[0]
     state = s.init(start)  # everyone inherits `start` (mutation off)
     trained = genes(6)
@@ -109,7 +131,9 @@ def test_reptile_moves_each_parent_along_the_mean_step_of_the_top_k():
     for p in state.parents:
         assert p.averaged == ("g0000m0001", "g0000m0003")
         for key, value in p.gene.tensors.items():
-            expected = start.tensors[key].astype(np.float64) + 0.5 * np.mean([t.tensors[key].astype(np.float64) - start.tensors[key] for t in top], axis=0)
+            expected = start.tensors[key].astype(np.float64) + 0.5 * np.mean(
+                [t.tensors[key].astype(np.float64) - start.tensors[key] for t in top], axis=0
+            )
             np.testing.assert_allclose(value, expected, rtol=1e-5, atol=1e-6)
 
 

@@ -1,6 +1,7 @@
 """Config files and `--set` values through the bounded YAML loader (gtl_ray.yaml_loader): alias
 bombs and deep nesting fail fast with a short message, duplicate keys are refused, exponent
 numbers are floats, and a config file must be a regular UTF-8 file of bounded size."""
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,9 @@ def inline_bomb(levels: int = 8, width: int = 9) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-@pytest.mark.parametrize("key", ["evaluation.methods", "data.splits.base", "evaluation.shots", "name", "population", "model.width"])
+@pytest.mark.parametrize(
+    "key", ["evaluation.methods", "data.splits.base", "evaluation.shots", "name", "population", "model.width"]
+)
 def test_a_small_alias_bomb_in_a_value_is_never_expanded(capsys, tmp_path, key):
     """Under the alias limit (72 aliases, 9**8 leaves): refused fast, the message quoting a
     bounded prefix of the value instead of rendering it."""

@@ -3,6 +3,7 @@
 Every source (`procedural`, `glyphs`, `cifar100`, `parquet`, `folder`) returns the same `Splits` of uint8
 `ImageSet`s; consumers never see file formats.
 """
+
 from gtl_ray.data.imageset import ImageSet
 from gtl_ray.data.splits import Splits, list_sources, load_splits
 from gtl_ray.data.sampler import EpisodeSampler, Task, sample_task

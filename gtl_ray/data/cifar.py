@@ -4,6 +4,7 @@ Reads `cifar-100-binary.tar.gz` or its extracted folder through gtl_ray.storage 
 never unpickles (the Python version of CIFAR is a pickle; the binary version is raw bytes).
 train.bin and test.bin are merged, giving 600 images per class.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,7 +15,16 @@ import numpy as np
 from gtl_ray import formats, storage
 from gtl_ray.config import DataConfig, SplitSpec
 from gtl_ray.data.imageset import ImageSet, from_groups
-from gtl_ray.data.splits import SPLIT_NAMES, DataCheck, Splits, is_empty_spec, read_class_list, read_head, register_check, register_source
+from gtl_ray.data.splits import (
+    SPLIT_NAMES,
+    DataCheck,
+    Splits,
+    is_empty_spec,
+    read_class_list,
+    read_head,
+    register_check,
+    register_source,
+)
 from gtl_ray.data.transforms import resize_images
 from gtl_ray.errors import DataError, StorageError
 from gtl_ray.seeding import numpy_rng
@@ -51,7 +61,9 @@ def read_cifar_files(path: str) -> dict[str, bytes]:
             members = {m.name.rsplit("/", 1)[-1]: m for m in archive.getmembers() if m.isfile()}
             missing = [name for name in FILES if name not in members]
             if missing:
-                raise DataError(f"CIFAR-100 archive {path!r} has no {', '.join(missing)} (is it cifar-100-binary.tar.gz?)")
+                raise DataError(
+                    f"CIFAR-100 archive {path!r} has no {', '.join(missing)} (is it cifar-100-binary.tar.gz?)"
+                )
             return {name: archive.extractfile(members[name]).read() for name in FILES}
     except (tarfile.TarError, EOFError, OSError, StorageError) as exc:
         raise DataError(f"cannot read CIFAR-100 archive {path!r}: {exc}") from None
@@ -60,12 +72,16 @@ def read_cifar_files(path: str) -> dict[str, bytes]:
 def parse_records(data: bytes, name: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Records of a CIFAR-100 .bin file -> images uint8 (n, 3, 32, 32), fine labels (n,)."""
     if len(data) == 0 or len(data) % RECORD_BYTES:
-        raise DataError(f"CIFAR-100 file {name}: {len(data)} bytes is not a whole number of {RECORD_BYTES}-byte records")
+        raise DataError(
+            f"CIFAR-100 file {name}: {len(data)} bytes is not a whole number of {RECORD_BYTES}-byte records"
+        )
     records = np.frombuffer(data, dtype=np.uint8).reshape(-1, RECORD_BYTES)
     fine = records[:, 1].astype(np.int64)
     if fine.max() >= num_classes:
         row = int(np.argmax(fine >= num_classes))
-        raise DataError(f"CIFAR-100 file {name}: record {row} has fine label {fine[row]}, but there are {num_classes} class names")
+        raise DataError(
+            f"CIFAR-100 file {name}: record {row} has fine label {fine[row]}, but there are {num_classes} class names"
+        )
     return records[:, 2:].reshape(-1, 3, 32, 32), fine
 
 
@@ -78,10 +94,14 @@ def _split_names(split: str, spec: SplitSpec | None, seed: int) -> list[str] | N
     if isinstance(spec, int) and not isinstance(spec, bool):
         names = read_class_list(CIFAR_FS_LISTS[split])
         if spec > len(names):
-            raise DataError(f"data.splits.{split}: {spec} classes asked but the CIFAR-FS {split} split has {len(names)}")
+            raise DataError(
+                f"data.splits.{split}: {spec} classes asked but the CIFAR-FS {split} split has {len(names)}"
+            )
         keep = np.sort(numpy_rng(seed, "split", split).choice(len(names), size=spec, replace=False))
         return [names[i] for i in keep]
-    raise DataError(f"data.splits.{split}: cifar100 takes a class count (CIFAR-FS split) or a list of class names, got {spec!r}")
+    raise DataError(
+        f"data.splits.{split}: cifar100 takes a class count (CIFAR-FS split) or a list of class names, got {spec!r}"
+    )
 
 
 @register_source("cifar100")
@@ -107,7 +127,9 @@ def load_cifar100(config: DataConfig) -> Splits:
             continue
         missing = [n for n in names if n not in index]
         if missing:
-            raise DataError(f"data.splits.{split}: classes {missing} are not CIFAR-100 fine labels (fine_label_names.txt)")
+            raise DataError(
+                f"data.splits.{split}: classes {missing} are not CIFAR-100 fine labels (fine_label_names.txt)"
+            )
         for n in names:
             if n in owner:
                 raise DataError(f"data.splits.{split}: class {n!r} is also in split {owner[n]!r}")
@@ -123,7 +145,6 @@ def load_cifar100(config: DataConfig) -> Splits:
     if result["base"] is None or result["novel"] is None:
         raise DataError("data.splits: base and novel must not be empty for cifar100")
     return Splits(base=result["base"], val=result["val"], novel=result["novel"])
-
 
 
 @register_check("cifar100")
@@ -146,11 +167,23 @@ def check_cifar100(config: DataConfig) -> DataCheck:
             read_head(storage.join(path, name), 1)
         for name in ("train.bin", "test.bin"):
             if sizes[name] == 0 or sizes[name] % RECORD_BYTES:
-                raise DataError(f"CIFAR-100 file {name}: {sizes[name]} bytes is not a whole number of {RECORD_BYTES}-byte records")
+                raise DataError(
+                    f"CIFAR-100 file {name}: {sizes[name]} bytes is not a whole number of {RECORD_BYTES}-byte records"
+                )
         records = sum(sizes[n] // RECORD_BYTES for n in ("train.bin", "test.bin"))
-        return DataCheck([f"{path}: train.bin, test.bin ({records} records) and fine_label_names.txt readable"], ["labels and class names are read when evolve / evaluate load the data"])
+        return DataCheck(
+            [f"{path}: train.bin, test.bin ({records} records) and fine_label_names.txt readable"],
+            ["labels and class names are read when evolve / evaluate load the data"],
+        )
     head = read_head(path, 512)
     kind = "gzip" if head[:2] == GZIP_MAGIC else "tar" if head[257:262] == b"ustar" else None
     if kind is None:
-        raise DataError(f"data.path: {path!r} is neither a folder nor a .tar.gz / .tar archive (cifar-100-binary.tar.gz or its extracted folder)")
-    return DataCheck([f"{path}: a readable {kind} archive"], ["the archive's members (train.bin, test.bin, fine_label_names.txt) and records are read when evolve / evaluate load the data"])
+        raise DataError(
+            f"data.path: {path!r} is neither a folder nor a .tar.gz / .tar archive (cifar-100-binary.tar.gz or its extracted folder)"
+        )
+    return DataCheck(
+        [f"{path}: a readable {kind} archive"],
+        [
+            "the archive's members (train.bin, test.bin, fine_label_names.txt) and records are read when evolve / evaluate load the data"
+        ],
+    )

@@ -2,6 +2,7 @@
 
 Only the classes a split needs are decoded. Works on local paths and storage URIs.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,17 @@ import torch
 from gtl_ray import storage
 from gtl_ray.config import DataConfig
 from gtl_ray.data.imageset import ImageSet, decode_image, decode_many
-from gtl_ray.data.splits import SPLIT_NAMES, DataCheck, Splits, assign_classes, is_empty_spec, register_check, register_source, split_specs, warn_overlap
+from gtl_ray.data.splits import (
+    SPLIT_NAMES,
+    DataCheck,
+    Splits,
+    assign_classes,
+    is_empty_spec,
+    register_check,
+    register_source,
+    split_specs,
+    warn_overlap,
+)
 from gtl_ray.errors import DataError, StorageError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -22,7 +33,9 @@ def class_folders(location: str) -> list[str]:
         raise DataError(f"image folder {location!r} not found")
     if not storage.is_dir(location):
         raise DataError(f"image folder {location!r} is not a folder")
-    names = [n for n in storage.list_dir(location) if not n.startswith(".") and storage.is_dir(storage.join(location, n))]
+    names = [
+        n for n in storage.list_dir(location) if not n.startswith(".") and storage.is_dir(storage.join(location, n))
+    ]
     if not names:
         raise DataError(f"image folder {location!r} has no class sub-folders")
     return names
@@ -90,7 +103,9 @@ def split_classes(config: DataConfig) -> dict[str, tuple[str, list[str]] | None]
 @register_source("folder")
 def load_folder(config: DataConfig) -> Splits:
     """Splits of `data.path` (see `split_classes`); `val` may be absent (`splits.val` is then None)."""
-    parts = {s: None if c is None else read_classes(c[0], c[1], config.image_size) for s, c in split_classes(config).items()}
+    parts = {
+        s: None if c is None else read_classes(c[0], c[1], config.image_size) for s, c in split_classes(config).items()
+    }
     splits = Splits(base=parts["base"], val=parts["val"], novel=parts["novel"])
     warn_overlap(splits, f"image folder {config.path!r}")
     return splits
@@ -113,4 +128,7 @@ def check_folder(config: DataConfig) -> DataCheck:
             raise DataError(f"cannot read image {files[0][0]!r}: {exc}") from None
         decode_image(first, config.image_size, repr(files[0][0]))
         checked.append(f"{split}: {len(names)} classes, {sum(map(len, files))} image files under {location}")
-    return DataCheck(checked, ["only the first image of each split was decoded; the others are decoded when evolve / evaluate load the data"])
+    return DataCheck(
+        checked,
+        ["only the first image of each split was decoded; the others are decoded when evolve / evaluate load the data"],
+    )

@@ -10,6 +10,7 @@ names), and a glyph that serves many code points is never trusted.
 Rendering uses Pillow's basic layout engine (no shaping, no dependency on libraqm), so the same
 font file gives the same pixels on any machine with the same Pillow and FreeType.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -31,7 +32,9 @@ def default_font_dir() -> Path:
     """The fonts shipped inside matplotlib (DejaVu, STIX, Computer Modern), found without importing it."""
     spec = importlib.util.find_spec("matplotlib")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("data.path: null means matplotlib's fonts, but matplotlib is not installed (pip install matplotlib)")
+        raise DataError(
+            "data.path: null means matplotlib's fonts, but matplotlib is not installed (pip install matplotlib)"
+        )
     return Path(list(spec.submodule_search_locations)[0]) / "mpl-data" / "fonts" / "ttf"
 
 
@@ -44,7 +47,11 @@ def font_files(path: str | None) -> list[Path]:
         raise DataError(f"data.path: font folder {str(folder)!r} not found")
     if not folder.is_dir():
         raise DataError(f"data.path: {str(folder)!r} is not a folder of .ttf/.otf files")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in FONT_EXTENSIONS and p.is_file() and not p.name.startswith("."))
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in FONT_EXTENSIONS and p.is_file() and not p.name.startswith(".")
+    )
     if not files:
         raise DataError(f"data.path: font folder {str(folder)!r} has no font files ({', '.join(FONT_EXTENSIONS)})")
     return files

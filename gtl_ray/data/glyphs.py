@@ -24,6 +24,7 @@ stroke weight, ink and paper grey, pixel noise. When F < data.images_per_class, 
 font differ only by that jitter. Deterministic; nothing is cached on disk (the class analysis is
 cached in memory per process).
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,7 +67,17 @@ PAPER = (0.70, 1.00)  #: background grey level (0 black, 1 white)
 INK = (0.00, 0.35)  #: glyph grey level
 NOISE = (0.00, 0.05)  #: standard deviation of Gaussian pixel noise
 SUPERSAMPLE = 2  #: glyphs are drawn at this multiple of the image size, then box-reduced
-FIELDS = ("fill", "aspect", "rotation", "dx", "dy", "bold", "paper", "ink", "noise")  #: draw order (part of determinism)
+FIELDS = (
+    "fill",
+    "aspect",
+    "rotation",
+    "dx",
+    "dy",
+    "bold",
+    "paper",
+    "ink",
+    "noise",
+)  #: draw order (part of determinism)
 
 
 @dataclass(frozen=True)
@@ -157,12 +168,20 @@ def _catalogue(key: tuple[tuple[str, int, int], ...]) -> GlyphCatalogue:
     )
     logger.info(
         "glyphs: %d font files, %d characters in >= %d fonts, %d with ink, %d look-alikes dropped -> %d classes (%.1f s)",
-        len(files), len(candidates), min_fonts, len(covered), len(lookalikes), len(classes), time.perf_counter() - start,
+        len(files),
+        len(candidates),
+        min_fonts,
+        len(covered),
+        len(lookalikes),
+        len(classes),
+        time.perf_counter() - start,
     )
     return GlyphCatalogue(classes=classes, fonts=files, min_fonts=min_fonts, lookalikes=lookalikes)
 
 
-def _lookalikes(codes: list[int], fonts_of: dict[int, list[int]], descriptors: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, int]:
+def _lookalikes(
+    codes: list[int], fonts_of: dict[int, list[int]], descriptors: dict[int, tuple[np.ndarray, np.ndarray]]
+) -> dict[int, int]:
     """Greedy by code point: a character is dropped when it looks like an earlier kept one."""
     wanted = set(codes)
     near: Counter[tuple[int, int]] = Counter()

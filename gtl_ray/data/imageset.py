@@ -4,6 +4,7 @@ All images of a split live in one uint8 tensor: small enough for the data sets G
 (CIFAR-FS, miniImageNet at 84x84 is ~1.3 GB), trivially shared through the Ray object store via
 `to_arrays`, and fast to index for episodes without a DataLoader.
 """
+
 from __future__ import annotations
 
 import io
@@ -36,11 +37,15 @@ class ImageSet:
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4 or self.images.shape[1] != 3:
-            raise DataError(f"ImageSet.images must be uint8 (N, 3, S, S), got {self.images.dtype} {tuple(self.images.shape)}")
+            raise DataError(
+                f"ImageSet.images must be uint8 (N, 3, S, S), got {self.images.dtype} {tuple(self.images.shape)}"
+            )
         if self.images.shape[2] != self.images.shape[3]:
             raise DataError(f"ImageSet.images must be square, got {tuple(self.images.shape[2:])}")
         if self.labels.dtype != torch.int64 or self.labels.shape != (self.images.shape[0],):
-            raise DataError(f"ImageSet.labels must be int64 ({self.images.shape[0]},), got {self.labels.dtype} {tuple(self.labels.shape)}")
+            raise DataError(
+                f"ImageSet.labels must be int64 ({self.images.shape[0]},), got {self.labels.dtype} {tuple(self.labels.shape)}"
+            )
         object.__setattr__(self, "class_names", tuple(str(n) for n in self.class_names))
         if len(set(self.class_names)) != len(self.class_names):
             raise DataError(f"ImageSet.class_names has duplicates: {self.class_names}")
@@ -139,12 +144,22 @@ def decode_image(data: bytes, size: int, where: str) -> np.ndarray:
         with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as img:
             width, height = img.size
             if width * height > max_image_pixels():
-                raise DataError(f"image {where}: its header declares {width}x{height} pixels, more than {max_image_pixels()} (GTL_RAY_MAX_IMAGE_PIXELS)")
+                raise DataError(
+                    f"image {where}: its header declares {width}x{height} pixels, more than {max_image_pixels()} (GTL_RAY_MAX_IMAGE_PIXELS)"
+                )
             img = img.convert("RGB")
             if img.size != (size, size):
                 img = img.resize((size, size), Image.Resampling.BILINEAR)
             return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise DataError(f"cannot decode image {where}: {' '.join(str(exc).split())[:200]}") from None
 
 
@@ -155,7 +170,9 @@ def decode_many(count: int, fetch: Callable[[int], bytes], where: Callable[[int]
 
     need = count * 3 * size * size
     if need > limit("decoded"):
-        raise DataError(f"{count} images of {size}x{size} px take {need} bytes decoded, more than {limit('decoded')}: lower data.image_size or set GTL_RAY_MAX_DECODED_BYTES")
+        raise DataError(
+            f"{count} images of {size}x{size} px take {need} bytes decoded, more than {limit('decoded')}: lower data.image_size or set GTL_RAY_MAX_DECODED_BYTES"
+        )
     out = np.empty((count, 3, size, size), dtype=np.uint8)
 
     def work(i: int) -> None:

@@ -10,6 +10,7 @@ own label space: class ids are renumbered 0..k-1 from the split's sorted label v
 labels that restart at 0 in every split are fine. String labels are class names; a name found in
 both base and novel is warned about. `val` may be left out (null): `Splits.val` is then None.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,15 @@ import torch
 from gtl_ray import storage
 from gtl_ray.config import DataConfig
 from gtl_ray.data.imageset import ImageSet, decode_many
-from gtl_ray.data.splits import SPLIT_NAMES, DataCheck, Splits, is_empty_spec, register_check, register_source, warn_overlap
+from gtl_ray.data.splits import (
+    SPLIT_NAMES,
+    DataCheck,
+    Splits,
+    is_empty_spec,
+    register_check,
+    register_source,
+    warn_overlap,
+)
 from gtl_ray.errors import DataError, StorageError, quote
 
 
@@ -71,7 +80,9 @@ def _image_bytes(column: pa.ChunkedArray, name: str, where: str) -> list[bytes |
 
 def _shown(location: str, path: str) -> str:
     """A file as the user would write it (with the URI scheme when there is one)."""
-    return f"Parquet file {location.split('://', 1)[0]}://{path}" if storage.is_uri(location) else f"Parquet file {path}"
+    return (
+        f"Parquet file {location.split('://', 1)[0]}://{path}" if storage.is_uri(location) else f"Parquet file {path}"
+    )
 
 
 def _footer(fs: pafs.FileSystem, path: str, shown: str, image_column: str, label_column: str) -> tuple[pa.Schema, int]:
@@ -112,7 +123,9 @@ def _read_columns(parquet: pq.ParquetFile, shown: str, wanted: list[str]) -> pa.
     meta = parquet.metadata
     declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     if declared > storage.limit("data"):
-        raise DataError(f"{shown}: declares {declared} bytes uncompressed, more than {storage.limit('data')} (set GTL_RAY_MAX_DATA_BYTES to allow more)")
+        raise DataError(
+            f"{shown}: declares {declared} bytes uncompressed, more than {storage.limit('data')} (set GTL_RAY_MAX_DATA_BYTES to allow more)"
+        )
     return parquet.read(columns=wanted, use_threads=False)
 
 
@@ -187,7 +200,9 @@ def load_parquet(config: DataConfig) -> Splits:
     """Splits from one Parquet location per split; each split is its own label space (see
     `read_parquet_split`), and `val` may be absent (`splits.val` is then None)."""
     parts = {
-        split: None if location is None else read_parquet_split(location, config.image_column, config.label_column, config.image_size, split)
+        split: None
+        if location is None
+        else read_parquet_split(location, config.image_column, config.label_column, config.image_size, split)
         for split, location in split_locations(config).items()
     }
     splits = Splits(base=parts["base"], val=parts["val"], novel=parts["novel"])
@@ -215,4 +230,9 @@ def check_parquet(config: DataConfig) -> DataCheck:
         if rows == 0:
             raise DataError(f"data.splits.{split}: Parquet split {location!r} is empty (0 rows)")
         checked.append(f"{split}: {len(files)} Parquet file{'s' if len(files) > 1 else ''}, {rows} rows at {location}")
-    return DataCheck(checked, ["images are decoded and labels read (classes counted) only when evolve / evaluate load the data; a bad image then fails naming its file and row"])
+    return DataCheck(
+        checked,
+        [
+            "images are decoded and labels read (classes counted) only when evolve / evaluate load the data; a bad image then fails naming its file and row"
+        ],
+    )

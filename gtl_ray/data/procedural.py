@@ -15,6 +15,7 @@ Deterministic: class definitions come from numpy_rng(seed, "classes"), instance 
 numpy_rng(seed, "image", c, i), so instances do not depend on how many were generated.
 Rendering is vectorised over chunks of images with numpy.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,16 @@ from gtl_ray.seeding import numpy_rng
 
 COLOURS = np.array(
     [
-        [0.90, 0.15, 0.15], [0.95, 0.55, 0.10], [0.95, 0.90, 0.20], [0.20, 0.75, 0.25], [0.20, 0.80, 0.85],
-        [0.20, 0.30, 0.90], [0.55, 0.25, 0.80], [0.90, 0.35, 0.70], [0.95, 0.95, 0.95], [0.08, 0.08, 0.08],
+        [0.90, 0.15, 0.15],
+        [0.95, 0.55, 0.10],
+        [0.95, 0.90, 0.20],
+        [0.20, 0.75, 0.25],
+        [0.20, 0.80, 0.85],
+        [0.20, 0.30, 0.90],
+        [0.55, 0.25, 0.80],
+        [0.90, 0.35, 0.70],
+        [0.95, 0.95, 0.95],
+        [0.08, 0.08, 0.08],
     ],
     dtype=np.float32,
 )
@@ -91,12 +100,44 @@ TEXTURE_NAMES = tuple(TEXTURES)
 
 # Per-instance uniform draws, one row per image (column order is part of the determinism contract).
 FIELDS = (
-    "cx", "cy", "scale", "rot", "tex_jit", "phase",
-    "c1r", "c1g", "c1b", "c2r", "c2g", "c2b",
-    "bgr", "bgg", "bgb", "bg_angle", "bg_freq", "bg_contrast", "bg_phase",
-    "d_on", "d_shape", "d_texture", "d_c1", "d_c2", "d_shade", "d_x", "d_y", "d_scale", "d_rot", "d_phase",
-    "l1_angle", "l1_off", "l1_grey", "l2_angle", "l2_off", "l2_grey",
-    "bright", "noise",
+    "cx",
+    "cy",
+    "scale",
+    "rot",
+    "tex_jit",
+    "phase",
+    "c1r",
+    "c1g",
+    "c1b",
+    "c2r",
+    "c2g",
+    "c2b",
+    "bgr",
+    "bgg",
+    "bgb",
+    "bg_angle",
+    "bg_freq",
+    "bg_contrast",
+    "bg_phase",
+    "d_on",
+    "d_shape",
+    "d_texture",
+    "d_c1",
+    "d_c2",
+    "d_shade",
+    "d_x",
+    "d_y",
+    "d_scale",
+    "d_rot",
+    "d_phase",
+    "l1_angle",
+    "l1_off",
+    "l1_grey",
+    "l2_angle",
+    "l2_off",
+    "l2_grey",
+    "bright",
+    "noise",
 )
 F = {name: i for i, name in enumerate(FIELDS)}
 
@@ -169,14 +210,16 @@ def _render(defs: np.ndarray, p: np.ndarray, noise: np.ndarray, size: int) -> np
     p = p.astype(np.float32)
     col = lambda name: p[:, F[name], None, None]  # noqa: E731
     rgb = lambda *names: p[:, [F[name] for name in names]]  # noqa: E731
-    grid = ((np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1)
+    grid = (np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1
     x, y = grid[None, None, :], grid[None, :, None]
     pixel = 2.0 / size
 
     # Background: random colour, a random low-contrast grating, two thin lines.
     bg = rgb("bgr", "bgg", "bgb") * 0.6 + 0.15
     ang = col("bg_angle") * np.pi
-    grating = np.sin(2 * np.pi * (0.5 + 2.5 * col("bg_freq")) * (x * np.cos(ang) + y * np.sin(ang)) + 6.3 * col("bg_phase"))
+    grating = np.sin(
+        2 * np.pi * (0.5 + 2.5 * col("bg_freq")) * (x * np.cos(ang) + y * np.sin(ang)) + 6.3 * col("bg_phase")
+    )
     img = bg[:, :, None, None] * (1 + 0.25 * col("bg_contrast") * grating)[:, None]
     for line in ("l1", "l2"):
         a = col(f"{line}_angle") * np.pi
@@ -189,22 +232,39 @@ def _render(defs: np.ndarray, p: np.ndarray, noise: np.ndarray, size: int) -> np
     shade = 0.75 + 0.5 * p[:, F["d_shade"], None]
     lo, hi = DISTRACTOR_SCALE
     _paint_object(
-        img, x, y, pixel,
-        shape=_pick(p[:, F["d_shape"]], len(SHAPES)), texture=_pick(p[:, F["d_texture"]], len(TEXTURES)),
-        c1=COLOURS[_pick(p[:, F["d_c1"]], len(COLOURS))] * shade, c2=COLOURS[_pick(p[:, F["d_c2"]], len(COLOURS))] * shade,
-        cx=col("d_x") * 1.5 - 0.75, cy=col("d_y") * 1.5 - 0.75, scale=lo + (hi - lo) * col("d_scale"),
-        rot=col("d_rot") * 2 * np.pi, phase=col("d_phase") * 2 * np.pi, jitter=np.zeros_like(col("d_rot")),
+        img,
+        x,
+        y,
+        pixel,
+        shape=_pick(p[:, F["d_shape"]], len(SHAPES)),
+        texture=_pick(p[:, F["d_texture"]], len(TEXTURES)),
+        c1=COLOURS[_pick(p[:, F["d_c1"]], len(COLOURS))] * shade,
+        c2=COLOURS[_pick(p[:, F["d_c2"]], len(COLOURS))] * shade,
+        cx=col("d_x") * 1.5 - 0.75,
+        cy=col("d_y") * 1.5 - 0.75,
+        scale=lo + (hi - lo) * col("d_scale"),
+        rot=col("d_rot") * 2 * np.pi,
+        phase=col("d_phase") * 2 * np.pi,
+        jitter=np.zeros_like(col("d_rot")),
         present=col("d_on") < DISTRACTOR_P,
     )
 
     # The object: class shape filled with the class texture in the class palette.
     lo, hi = MAIN_SCALE
     _paint_object(
-        img, x, y, pixel, shape=defs[:, 0], texture=defs[:, 1],
+        img,
+        x,
+        y,
+        pixel,
+        shape=defs[:, 0],
+        texture=defs[:, 1],
         c1=COLOURS[defs[:, 2]] + (rgb("c1r", "c1g", "c1b") - 0.5) * 2 * COLOUR_JITTER,
         c2=COLOURS[defs[:, 3]] + (rgb("c2r", "c2g", "c2b") - 0.5) * 2 * COLOUR_JITTER,
-        cx=(col("cx") - 0.5) * 2 * MAIN_SHIFT, cy=(col("cy") - 0.5) * 2 * MAIN_SHIFT, scale=lo + (hi - lo) * col("scale"),
-        rot=(col("rot") - 0.5) * np.deg2rad(ROTATION_DEG), phase=col("phase") * 2 * np.pi,
+        cx=(col("cx") - 0.5) * 2 * MAIN_SHIFT,
+        cy=(col("cy") - 0.5) * 2 * MAIN_SHIFT,
+        scale=lo + (hi - lo) * col("scale"),
+        rot=(col("rot") - 0.5) * np.deg2rad(ROTATION_DEG),
+        phase=col("phase") * 2 * np.pi,
         jitter=(col("tex_jit") - 0.5) * np.deg2rad(20),
     )
 
@@ -250,4 +310,6 @@ def load_procedural(config: DataConfig) -> Splits:
 @register_check("procedural")
 def check_procedural(config: DataConfig) -> DataCheck:
     """Nothing to read: the images are generated when the data is loaded."""
-    return DataCheck([f"generated in memory ({config.num_classes} classes x {config.images_per_class} images), no files to read"], [])
+    return DataCheck(
+        [f"generated in memory ({config.num_classes} classes x {config.images_per_class} images), no files to read"], []
+    )

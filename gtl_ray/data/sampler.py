@@ -4,6 +4,7 @@ Vocabulary of easyfsl / learn2learn (n_way, n_shot, n_query, episodes). Episode 
 its own stream numpy_rng(seed, "episode", n_way, n_shot, n_query, i), so it is the same whichever
 other episodes were drawn, on whichever worker, in whichever order.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ class Task:
 
 def _check_request(images: ImageSet, n_way: int, n_shot: int, n_query: int) -> None:
     if n_way < 1 or n_shot < 1 or n_query < 0:
-        raise DataError(f"episode needs n_way >= 1, n_shot >= 1, n_query >= 0; got n_way={n_way}, n_shot={n_shot}, n_query={n_query}")
+        raise DataError(
+            f"episode needs n_way >= 1, n_shot >= 1, n_query >= 0; got n_way={n_way}, n_shot={n_shot}, n_query={n_query}"
+        )
     if images.num_classes < n_way:
         raise DataError(f"{n_way}-way episodes need {n_way} classes but the image set has {images.num_classes}")
 

@@ -3,6 +3,7 @@
 GTL evolves and pre-trains on base classes only and evaluates on novel classes only, so every
 source returns a `Splits` whose base and novel class sets are disjoint.
 """
+
 from __future__ import annotations
 
 import logging
@@ -83,7 +84,9 @@ def check_source(config: DataConfig) -> DataCheck:
     DataError naming the split, path or file at fault."""
     SOURCES.get(config.format)  # an unknown format lists the known ones
     if config.format not in CHECKS.names():
-        return DataCheck([], [f"data.format={config.format}: no quick check registered; the data is first read by evolve / evaluate"])
+        return DataCheck(
+            [], [f"data.format={config.format}: no quick check registered; the data is first read by evolve / evaluate"]
+        )
     return CHECKS.get(config.format)(config)
 
 
@@ -108,7 +111,11 @@ def read_class_list(name: str) -> list[str]:
 
 def is_empty_spec(spec: SplitSpec | None) -> bool:
     """`val: 0` / `val: null` / an empty list mean "no split"."""
-    return spec is None or (isinstance(spec, int) and not isinstance(spec, bool) and spec == 0) or (isinstance(spec, list) and not spec)
+    return (
+        spec is None
+        or (isinstance(spec, int) and not isinstance(spec, bool) and spec == 0)
+        or (isinstance(spec, list) and not spec)
+    )
 
 
 def assign_classes(
@@ -136,7 +143,9 @@ def assign_classes(
             ids = [index[str(n)] for n in spec]
             for cid in ids:
                 if cid in claimed:
-                    raise DataError(f"data.splits.{split}: class {class_names[cid]!r} is also in split {claimed[cid]!r}")
+                    raise DataError(
+                        f"data.splits.{split}: class {class_names[cid]!r} is also in split {claimed[cid]!r}"
+                    )
                 claimed[cid] = split
             out[split] = ids
         elif isinstance(spec, int) and not isinstance(spec, bool):
@@ -146,7 +155,9 @@ def assign_classes(
     free = np.array([c for c in range(len(class_names)) if c not in claimed], dtype=np.int64)
     if sum(counts.values()) > len(free):
         asked = ", ".join(f"{s}={n}" for s, n in counts.items())
-        raise DataError(f"data.splits: {asked} need {sum(counts.values())} classes but {source} has only {len(free)} unassigned classes")
+        raise DataError(
+            f"data.splits: {asked} need {sum(counts.values())} classes but {source} has only {len(free)} unassigned classes"
+        )
     free = free[numpy_rng(seed, "split").permutation(len(free))]
     start = 0
     for split, count in counts.items():

@@ -3,6 +3,7 @@
 They work on whole batches (no per-image Python loop, no torchvision) so that a member's lifetime
 can augment every step on CPU or GPU, with every random draw taken from an explicit generator.
 """
+
 from __future__ import annotations
 
 import torch
@@ -43,7 +44,12 @@ def draw_augment(batch: int, size: int, generator: torch.Generator) -> tuple[tor
     return flip, offsets
 
 
-def crop_flip(x: torch.Tensor, flip: torch.Tensor, offsets: torch.Tensor, memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
+def crop_flip(
+    x: torch.Tensor,
+    flip: torch.Tensor,
+    offsets: torch.Tensor,
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> torch.Tensor:
     """Apply drawn augmentations (`draw_augment`) to a float batch (B, C, S, S), on its device.
     The gather yields NHWC, so `memory_format=torch.channels_last` costs no copy."""
     batch, _, size, width = x.shape

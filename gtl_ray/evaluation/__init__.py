@@ -1,4 +1,5 @@
 """Descendants on novel classes: learngene vs. scratch, full transfer and the non-evolved gene."""
+
 from gtl_ray.evaluation.methods import list_methods
 from gtl_ray.evaluation.results import Evaluation, format_table
 from gtl_ray.evaluation.runner import evaluate

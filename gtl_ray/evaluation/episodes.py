@@ -2,6 +2,7 @@
 method's initialization, an instinct score before any training, then fine-tuning on the support
 set (with the method's objective: cross-entropy, or cross-entropy plus the AFT regularizer) and
 accuracy on the query set (the protocol of `gtl_ray.fewshot`)."""
+
 from __future__ import annotations
 
 import copy
@@ -22,7 +23,9 @@ class EpisodeScore:
     sample_grads: int  #: sample-gradients the fine-tuning spent
 
 
-def run_episode(config: GTLConfig, task: Task, shots: int, index: int, methods: list[str], sources: Sources, compute: Compute = CPU) -> dict[str, EpisodeScore]:
+def run_episode(
+    config: GTLConfig, task: Task, shots: int, index: int, methods: list[str], sources: Sources, compute: Compute = CPU
+) -> dict[str, EpisodeScore]:
     """{method: score} for one episode; every method starts from the same fresh descendant
     (initialized on the CPU, then moved to `compute.device`) and fine-tunes on the same batches."""
     fresh = fresh_descendant(config, shots, index)
@@ -34,6 +37,8 @@ def run_episode(config: GTLConfig, task: Task, shots: int, index: int, methods: 
         instinct = nearest_centroid_accuracy(model, task, compute)
         with torch_init_seed(config.seed, "finetune-objective", shots, index):
             objective = finetune_objective(method, model, sources)
-        acc, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index), compute, objective)
+        acc, spent = finetune_accuracy(
+            model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index), compute, objective
+        )
         results[method] = EpisodeScore(acc, instinct, spent)
     return results

@@ -22,6 +22,7 @@ Registered (`list_methods()`, in table order):
   network's features;
 - `learngene+aft`: the learngene, fine-tuned with the AFT regularizer.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,7 +38,13 @@ from gtl_ray.training import Objective
 
 TEACHER = "teacher"  #: the Sources field AFT regularizes toward
 LEARNGENE = "learngene"
-GENE_SHAPED = (LEARNGENE, "heuristic", "narrow", "distilled", "random_slice")  #: Sources fields holding a gene of the learngene's layout
+GENE_SHAPED = (
+    LEARNGENE,
+    "heuristic",
+    "narrow",
+    "distilled",
+    "random_slice",
+)  #: Sources fields holding a gene of the learngene's layout
 
 
 @dataclass
@@ -76,13 +83,13 @@ class Sources:
 @dataclass(frozen=True)
 class Method:
     """Args:
-        transfers: the `Sources` field whose weights go into the fresh descendant (None: none):
-            a Learngene is implanted into the gene's slots, a Network's backbone copied whole,
-            SparseWeights copied where kept.
-        aft: fine-tune with cross-entropy plus the AFT regularizer toward `Sources.teacher`.
-        same_shape: why the method needs a descendant of the ancestry network's shape (None:
-            any descendant the gene fits).
-        summary: one line for tables.
+    transfers: the `Sources` field whose weights go into the fresh descendant (None: none):
+        a Learngene is implanted into the gene's slots, a Network's backbone copied whole,
+        SparseWeights copied where kept.
+    aft: fine-tune with cross-entropy plus the AFT regularizer toward `Sources.teacher`.
+    same_shape: why the method needs a descendant of the ancestry network's shape (None:
+        any descendant the gene fits).
+    summary: one line for tables.
     """
 
     transfers: str | None
@@ -159,13 +166,50 @@ _SPARSE_SHAPE = "its kept weights are single entries of the pre-trained ancestry
 for _name, _method in (
     ("scratch", Method(None, summary="random initialization")),
     ("full", Method("pretrained", summary="every backbone weight of a network pre-trained on all base classes")),
-    ("heuristic", Method("heuristic", summary="the gene's slots (first k channels per layer) of the pre-trained network, not evolved")),
+    (
+        "heuristic",
+        Method(
+            "heuristic", summary="the gene's slots (first k channels per layer) of the pre-trained network, not evolved"
+        ),
+    ),
     (LEARNGENE, Method(LEARNGENE, summary="the evolved learngene")),
-    ("narrow", Method("narrow", summary="a network of the gene's shape pre-trained alone on all base classes, implanted like a gene")),
-    ("distilled", Method("distilled", summary="that narrow network distilled from the pre-trained one's features (no labels), implanted like a gene")),
-    ("sparse", Method("sparse", same_shape=_SPARSE_SHAPE, summary="the pre-trained network magnitude-pruned to the gene's parameter count; pruned weights start random; fine-tuned densely")),
-    ("random_slice", Method("random_slice", summary="a seeded random chained choice of the pre-trained network's channels, gene-sized, in the gene's slots")),
-    ("aft", Method(None, aft=True, summary="random initialization, fine-tuned with the AFT regularizer toward the pre-trained network's features")),
+    (
+        "narrow",
+        Method(
+            "narrow",
+            summary="a network of the gene's shape pre-trained alone on all base classes, implanted like a gene",
+        ),
+    ),
+    (
+        "distilled",
+        Method(
+            "distilled",
+            summary="that narrow network distilled from the pre-trained one's features (no labels), implanted like a gene",
+        ),
+    ),
+    (
+        "sparse",
+        Method(
+            "sparse",
+            same_shape=_SPARSE_SHAPE,
+            summary="the pre-trained network magnitude-pruned to the gene's parameter count; pruned weights start random; fine-tuned densely",
+        ),
+    ),
+    (
+        "random_slice",
+        Method(
+            "random_slice",
+            summary="a seeded random chained choice of the pre-trained network's channels, gene-sized, in the gene's slots",
+        ),
+    ),
+    (
+        "aft",
+        Method(
+            None,
+            aft=True,
+            summary="random initialization, fine-tuned with the AFT regularizer toward the pre-trained network's features",
+        ),
+    ),
     ("learngene+aft", Method(LEARNGENE, aft=True, summary="the learngene, fine-tuned with the AFT regularizer")),
 ):
     register_method(_name, _method)

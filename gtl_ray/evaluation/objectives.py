@@ -3,6 +3,7 @@
 Feature Transfer (the `aft` baselines' fine-tuning). Both compare pooled features (`embed`) of
 the same augmented batch; the teacher runs in eval mode without gradient.
 """
+
 from __future__ import annotations
 
 import math

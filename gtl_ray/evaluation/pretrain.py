@@ -2,6 +2,7 @@
 ordinary supervised pre-training (the source of `full`, `heuristic`, `random_slice`, `sparse`
 and the teacher of `distilled` and `aft`), the gene-shaped narrow network pre-trained alone
 (`narrow`), and the same narrow network distilled from the pre-trained one (`distilled`)."""
+
 from __future__ import annotations
 
 import json
@@ -27,12 +28,18 @@ from gtl_ray.training import SGDSettings, fit
 log = logging.getLogger(__name__)
 
 
-def pretrained_name(config: GTLConfig, arch: str, width: float, depth: int | None, kind: str = "pretrained", extra: Any = None) -> str:
+def pretrained_name(
+    config: GTLConfig, arch: str, width: float, depth: int | None, kind: str = "pretrained", extra: Any = None
+) -> str:
     """Cache file name: the network's shape plus a digest of everything else that shapes the
     weights (seed, pre-training settings, data, precision, and `extra`), so changed settings never
     reuse stale weights."""
-    precision = [config.population.precision] if config.population.precision != "fp32" else []  # fp32 keeps its old names
-    parts = [config.seed, asdict(config.pretrain), asdict(config.data)] + precision + ([extra] if extra is not None else [])
+    precision = (
+        [config.population.precision] if config.population.precision != "fp32" else []
+    )  # fp32 keeps its old names
+    parts = (
+        [config.seed, asdict(config.pretrain), asdict(config.data)] + precision + ([extra] if extra is not None else [])
+    )
     settings = json.dumps(parts, sort_keys=True, default=str)
     return f"{kind}-{arch}-w{width:g}-d{depth if depth is not None else 'default'}-{derive_seed(0, settings):016x}.safetensors"
 
@@ -66,7 +73,9 @@ def _cached(model: Network, cache_dir: str | None, name: str, train: Callable[[]
             log.warning("ignoring unreadable pre-training cache %s: %s", cache, exc)
     train()
     if cache:
-        storage.write_bytes_atomic(cache, safetensors.torch.save({k: v.contiguous() for k, v in model.state_dict().items()}))
+        storage.write_bytes_atomic(
+            cache, safetensors.torch.save({k: v.contiguous() for k, v in model.state_dict().items()})
+        )
     return model
 
 
@@ -74,21 +83,36 @@ def _supervised(config: GTLConfig, base: ImageSet, model: Network, *keys: str | 
     """Train `model` on every base class with the `pretrain` settings on this process's device
     and the run's compute settings; `model` is left on the CPU."""
     p = config.pretrain
-    settings = SGDSettings(lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay, batch_size=p.batch_size, epochs=p.epochs, augment=True)
+    settings = SGDSettings(
+        lr=p.lr,
+        momentum=p.momentum,
+        weight_decay=p.weight_decay,
+        batch_size=p.batch_size,
+        epochs=p.epochs,
+        augment=True,
+    )
     compute = compute_for(config)
     data = resident(base, config, compute)
     fit(compute.place(model), data.images, data.labels, settings, torch_generator(config.seed, *keys), compute)
     to_host(model)
 
 
-def pretrain(config: GTLConfig, base: ImageSet, arch: str, width: float, depth: int | None, cache_dir: str | None = None) -> Network:
+def pretrain(
+    config: GTLConfig, base: ImageSet, arch: str, width: float, depth: int | None, cache_dir: str | None = None
+) -> Network:
     """A network of the given shape trained on every base class (seeded); reused from
     `cache_dir` when a matching file is there."""
     with torch_init_seed(config.seed, "pretrain-init", arch, width, str(depth)):
         model = create_model(arch, width=width, depth=depth, num_classes=base.num_classes)
 
     def train() -> None:
-        log.info("pre-training %s (width %g) on %d base classes for %d epochs", arch, width, base.num_classes, config.pretrain.epochs)
+        log.info(
+            "pre-training %s (width %g) on %d base classes for %d epochs",
+            arch,
+            width,
+            base.num_classes,
+            config.pretrain.epochs,
+        )
         _supervised(config, base, model, "pretrain", arch, width, str(depth))
 
     return _cached(model, cache_dir, pretrained_name(config, arch, width, depth), train)
@@ -108,13 +132,21 @@ def pretrain_narrow(config: GTLConfig, base: ImageSet, rho: float, cache_dir: st
     model, m = _narrow(config, base, rho)
 
     def train() -> None:
-        log.info("pre-training the narrow %s (rho %.3f) on %d base classes for %d epochs", m.arch, rho, base.num_classes, config.pretrain.epochs)
+        log.info(
+            "pre-training the narrow %s (rho %.3f) on %d base classes for %d epochs",
+            m.arch,
+            rho,
+            base.num_classes,
+            config.pretrain.epochs,
+        )
         _supervised(config, base, model, "pretrain-narrow", m.arch, m.width, str(m.depth), f"{rho:.9f}")
 
     return _cached(model, cache_dir, pretrained_name(config, m.arch, m.width, m.depth, "narrow", {"rho": rho}), train)
 
 
-def narrow_gene(config: GTLConfig, base: ImageSet, share: float, cache_dir: str | None = None, **info: Any) -> Learngene:
+def narrow_gene(
+    config: GTLConfig, base: ImageSet, share: float, cache_dir: str | None = None, **info: Any
+) -> Learngene:
     """The narrow network pre-trained alone, as a gene of the ancestry network's layout at `share`:
     the `narrow` baseline, and generation 0 under `evolution.init: narrow` (one cache, one gene)."""
     m = config.model
@@ -122,7 +154,9 @@ def narrow_gene(config: GTLConfig, base: ImageSet, share: float, cache_dir: str 
     return layout.replace_tensors(extract_tensors(pretrain_narrow(config, base, layout.rho, cache_dir), 1.0), **info)
 
 
-def distill_narrow(config: GTLConfig, base: ImageSet, rho: float, teacher: Network, cache_dir: str | None = None) -> Network:
+def distill_narrow(
+    config: GTLConfig, base: ImageSet, rho: float, teacher: Network, cache_dir: str | None = None
+) -> Network:
     """The narrow network at `rho` trained by `FeatureDistillation` from `teacher` (the
     pre-trained ancestry network) on the base images, per `evaluation.distill`."""
     model, m = _narrow(config, base, rho)
@@ -130,11 +164,30 @@ def distill_narrow(config: GTLConfig, base: ImageSet, rho: float, teacher: Netwo
     keys = (m.arch, m.width, str(m.depth), f"{rho:.9f}")
 
     def train() -> None:
-        log.info("distilling the narrow %s (rho %.3f) from the pre-trained one for %d epochs", m.arch, rho, distill_epochs(config))
+        log.info(
+            "distilling the narrow %s (rho %.3f) from the pre-trained one for %d epochs",
+            m.arch,
+            rho,
+            distill_epochs(config),
+        )
         with torch_init_seed(config.seed, "distill-projector", *keys):
             objective = FeatureDistillation(teacher, model.feature_dim)
-        settings = SGDSettings(lr=d.lr, momentum=d.momentum, weight_decay=d.weight_decay, batch_size=d.batch_size, epochs=distill_epochs(config), augment=d.augment)
-        fit(model, base.images, base.labels, settings, torch_generator(config.seed, "distill", *keys), objective=objective)
+        settings = SGDSettings(
+            lr=d.lr,
+            momentum=d.momentum,
+            weight_decay=d.weight_decay,
+            batch_size=d.batch_size,
+            epochs=distill_epochs(config),
+            augment=d.augment,
+        )
+        fit(
+            model,
+            base.images,
+            base.labels,
+            settings,
+            torch_generator(config.seed, "distill", *keys),
+            objective=objective,
+        )
 
     extra = {"rho": rho, "distill": asdict(d), "epochs": distill_epochs(config)}
     return _cached(model, cache_dir, pretrained_name(config, m.arch, m.width, m.depth, "distilled", extra), train)

@@ -1,6 +1,7 @@
 """What an evaluation found: per-episode scores of every method on shared episodes, and the
 figures users read from them — mean and 95% CI per (method, shots), the paired difference of the
 learngene against every other method, and the compute each method spent."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,7 +46,21 @@ class Evaluation:
                 mean, ci = mean_ci95(self.values(method, shots))
                 imean, ici = mean_ci95(self.values(method, shots, "instinct"))
                 spent = sum(e[method].sample_grads for e in episodes) / len(episodes)
-                rows.append({"method": method, "n_way": self.n_way, "shots": shots, "mean": mean, "ci95": ci, "episodes": len(episodes), "instinct_mean": imean, "instinct_ci95": ici, "finetune_sample_grads": spent, "preparation_sample_grads": self.preparation.get(method, 0), "transferred_share": self.transferred.get(method, 0.0)})
+                rows.append(
+                    {
+                        "method": method,
+                        "n_way": self.n_way,
+                        "shots": shots,
+                        "mean": mean,
+                        "ci95": ci,
+                        "episodes": len(episodes),
+                        "instinct_mean": imean,
+                        "instinct_ci95": ici,
+                        "finetune_sample_grads": spent,
+                        "preparation_sample_grads": self.preparation.get(method, 0),
+                        "transferred_share": self.transferred.get(method, 0.0),
+                    }
+                )
         return rows
 
     def paired(self, reference: str = REFERENCE) -> list[dict[str, Any]]:
@@ -59,7 +74,16 @@ class Evaluation:
                 if other == reference:
                     continue
                 mean, ci = paired_difference(self.values(reference, shots), self.values(other, shots))
-                out.append({"method": reference, "versus": other, "shots": shots, "mean": mean, "ci95": ci, "episodes": len(self.scores[shots])})
+                out.append(
+                    {
+                        "method": reference,
+                        "versus": other,
+                        "shots": shots,
+                        "mean": mean,
+                        "ci95": ci,
+                        "episodes": len(self.scores[shots]),
+                    }
+                )
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -88,18 +112,28 @@ def format_table(rows: list[dict[str, Any]], paired: list[dict[str, Any]] | None
         cells = [m] + [f"{100 * by[(m, s)]['mean']:.2f} ± {100 * by[(m, s)]['ci95']:.2f}" for s in shots]
         cells += [f"{100 * by[(m, s)]['instinct_mean']:.2f} ± {100 * by[(m, s)]['instinct_ci95']:.2f}" for s in shots]
         first = by[(m, shots[0])]
-        cells += [f"{100 * first.get('transferred_share', 0.0):.1f}%", f"{first.get('preparation_sample_grads', 0):,}", " / ".join(f"{by[(m, s)].get('finetune_sample_grads', 0):,.0f}" for s in shots)]
+        cells += [
+            f"{100 * first.get('transferred_share', 0.0):.1f}%",
+            f"{first.get('preparation_sample_grads', 0):,}",
+            " / ".join(f"{by[(m, s)].get('finetune_sample_grads', 0):,.0f}" for s in shots),
+        ]
         lines.append(cells)
     out = _aligned(lines)
     episodes = rows[0]["episodes"] if rows else 0
-    out.append(f"accuracy in % (mean ± 95% CI over {episodes} episodes, same episodes for every method); transferred: share of the descendant's backbone parameters; preparation and fine-tune: sample-gradients (images forwarded and back-propagated)")
+    out.append(
+        f"accuracy in % (mean ± 95% CI over {episodes} episodes, same episodes for every method); transferred: share of the descendant's backbone parameters; preparation and fine-tune: sample-gradients (images forwarded and back-propagated)"
+    )
     if paired:
         pairs = list(dict.fromkeys((p["method"], p["versus"]) for p in paired))
         by_pair = {(p["method"], p["versus"], p["shots"]): p for p in paired}
         lines = [["paired difference"] + [f"{s}-shot" for s in shots]]
         for a, b in pairs:
             lines.append([f"{a} - {b}"] + [_signed(by_pair.get((a, b, s))) for s in shots])
-        out += [""] + _aligned(lines) + ["points (mean ± 95% CI of the per-episode difference; an interval that excludes 0 resolves it)"]
+        out += (
+            [""]
+            + _aligned(lines)
+            + ["points (mean ± 95% CI of the per-episode difference; an interval that excludes 0 resolves it)"]
+        )
     legend = [f"  {m}: {summary}" for m in methods if (summary := describe_method(m))]
     return "\n".join(out + ([""] + ["methods:"] + legend if legend else []))
 

@@ -6,6 +6,7 @@ things (machine, timings), which the report does not show. Every row of a row se
 into a `ResultRow`, every paired difference into a `PairedRow`, every field checked; anything else
 is an EvaluationFileError naming the file, section, row and field.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,7 +58,15 @@ class PairedRow:
 
 
 _REQUIRED = ("method", "n_way", "shots", "mean", "ci95", "episodes", "instinct_mean", "instinct_ci95")
-_OPTIONAL = ("variant", "width", "depth", "share", "transferred_share", "preparation_sample_grads", "finetune_sample_grads")
+_OPTIONAL = (
+    "variant",
+    "width",
+    "depth",
+    "share",
+    "transferred_share",
+    "preparation_sample_grads",
+    "finetune_sample_grads",
+)
 _PAIRED = ("method", "versus", "shots", "mean", "ci95", "episodes")
 
 
@@ -68,13 +77,17 @@ def read_evaluation(location: str) -> dict[str, list[dict[str, Any]]]:
 
 def parse_evaluation(value: Any, source: str) -> dict[str, list[dict[str, Any]]]:
     if not isinstance(value, dict):
-        raise EvaluationFileError(f"{source}: must be a JSON object of sections such as {{\"results\": [rows]}}, got {type(value).__name__}")
+        raise EvaluationFileError(
+            f'{source}: must be a JSON object of sections such as {{"results": [rows]}}, got {type(value).__name__}'
+        )
     sections: dict[str, list[dict[str, Any]]] = {}
     for name, rows in value.items():
         if not (isinstance(rows, list) and any(isinstance(r, dict) and "method" in r for r in rows)):
             continue  # not a section of result rows (benchmark metadata): not shown
         if len(name) > MAX_TEXT or len(rows) > MAX_ROWS:
-            raise EvaluationFileError(f"{source}: section {quote(name)} must have a name of at most {MAX_TEXT} characters and at most {MAX_ROWS} rows")
+            raise EvaluationFileError(
+                f"{source}: section {quote(name)} must have a name of at most {MAX_TEXT} characters and at most {MAX_ROWS} rows"
+            )
         if any(isinstance(r, dict) and "versus" in r for r in rows):  # paired differences
             pairs = [_parse_paired(row, f"{source}: section {quote(name)} row {i}") for i, row in enumerate(rows)]
             sections[name] = [{k: getattr(p, k) for k in _PAIRED} for p in pairs]
@@ -134,15 +147,29 @@ def _fields(row: Any, where: str, required: tuple[str, ...]) -> tuple[Any, Any, 
 
     def text(key: str, optional: bool = False) -> str | None:
         value = row.get(key)
-        return field(key, (optional and value is None) or (isinstance(value, str) and len(value) <= MAX_TEXT), f"a string of at most {MAX_TEXT} characters")
+        return field(
+            key,
+            (optional and value is None) or (isinstance(value, str) and len(value) <= MAX_TEXT),
+            f"a string of at most {MAX_TEXT} characters",
+        )
 
     def integer(key: str, low: int, optional: bool = False) -> int | None:
         value = row.get(key)
-        return field(key, (optional and value is None) or (isinstance(value, int) and not isinstance(value, bool) and low <= value < 2**53), f"an integer >= {low}")
+        return field(
+            key,
+            (optional and value is None)
+            or (isinstance(value, int) and not isinstance(value, bool) and low <= value < 2**53),
+            f"an integer >= {low}",
+        )
 
     def number(key: str, low: float, high: float, optional: bool = False) -> float | None:
         value = row.get(key)
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and low <= value <= high
+        ok = (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and low <= value <= high
+        )
         return field(key, (optional and value is None) or ok, f"a number in [{low:g}, {high:g}]")
 
     return text, integer, number

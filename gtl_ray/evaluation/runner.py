@@ -1,6 +1,7 @@
 """Evaluate learngene against the baselines on novel classes: the same episodes (same seed) for
 every method, per-episode scores kept so that differences can be paired. Episodes run through an
 `Executor` (in this process by default; as Ray tasks from the CLI)."""
+
 from __future__ import annotations
 
 import logging
@@ -20,7 +21,9 @@ log = logging.getLogger(__name__)
 EPISODES_PER_TASK = 10
 
 
-def _episodes(shared: tuple[GTLConfig, ImageSet, list[str], Sources], item: tuple[int, list[int]]) -> list[dict[str, EpisodeScore]]:
+def _episodes(
+    shared: tuple[GTLConfig, ImageSet, list[str], Sources], item: tuple[int, list[int]]
+) -> list[dict[str, EpisodeScore]]:
     config, novel, methods, sources = shared
     shots, indices = item
     ev, compute = config.evaluation, compute_for(config)
@@ -52,13 +55,19 @@ def evaluate(
         raise ValueError(f"first_episode {first_episode} outside 0..{ev.episodes - 1} (evaluation.episodes)")
     EpisodeSampler(splits.novel, ev.n_way, max(ev.shots), ev.query, ev.episodes, seed=config.seed)  # fail fast
     prepared = prepare_sources(config, methods, splits.base, learngene, cache_dir)
-    chunks = [(shots, list(range(start, min(start + EPISODES_PER_TASK, ev.episodes)))) for shots in ev.shots for start in range(first_episode, ev.episodes, EPISODES_PER_TASK)]
+    chunks = [
+        (shots, list(range(start, min(start + EPISODES_PER_TASK, ev.episodes))))
+        for shots in ev.shots
+        for start in range(first_episode, ev.episodes, EPISODES_PER_TASK)
+    ]
     total = (ev.episodes - first_episode) * len(ev.shots)
     done: dict[int, list[dict[str, EpisodeScore]]] = {}
     count = 0
     if progress:
         progress(0, total)  # the clock for the ETA starts here
-    for index, scores in (executor or InProcess(threads=1)).map(_episodes, (config, splits.novel, methods, prepared.sources), chunks):
+    for index, scores in (executor or InProcess(threads=1)).map(
+        _episodes, (config, splits.novel, methods, prepared.sources), chunks
+    ):
         done[index] = scores
         count += len(scores)
         if progress:

@@ -6,6 +6,7 @@ transfers.
 Every gene-shaped baseline has the learngene's layout: the blocks of the ancestry network
 (`model.*`) at the learngene's share (`--learngene`'s, else `learngene.share`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,13 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet
 from gtl_ray.errors import ConfigError
 from gtl_ray.evaluation.methods import LEARNGENE, TEACHER, Sources, get_method, transferred_parameters
-from gtl_ray.evaluation.pretrain import distill_narrow, distill_sample_grads, narrow_gene, pretrain, pretrain_sample_grads
+from gtl_ray.evaluation.pretrain import (
+    distill_narrow,
+    distill_sample_grads,
+    narrow_gene,
+    pretrain,
+    pretrain_sample_grads,
+)
 from gtl_ray.learngene import Learngene, extract_learngene
 from gtl_ray.learngene.channels import random_channels
 from gtl_ray.learngene.surgery import extract_tensors
@@ -73,7 +80,9 @@ class _Builder:
 
     def _pretrained(self) -> tuple[Network, int]:
         shape = self.config.descendant_shape()
-        return self._pretrained_network(shape.arch, shape.width, shape.depth), pretrain_sample_grads(self.config, self.base)
+        return self._pretrained_network(shape.arch, shape.width, shape.depth), pretrain_sample_grads(
+            self.config, self.base
+        )
 
     def _teacher(self) -> tuple[Network, int]:
         m = self.config.model
@@ -83,12 +92,16 @@ class _Builder:
         return extract_learngene(self.get(TEACHER), self.share, baseline="heuristic"), 0
 
     def _narrow(self) -> tuple[Learngene, int]:
-        return narrow_gene(self.config, self.base, self.share, self.cache_dir, baseline="narrow"), pretrain_sample_grads(self.config, self.base)
+        return narrow_gene(
+            self.config, self.base, self.share, self.cache_dir, baseline="narrow"
+        ), pretrain_sample_grads(self.config, self.base)
 
     def _distilled(self) -> tuple[Learngene, int]:
         layout = self.layout()
         student = distill_narrow(self.config, self.base, layout.rho, self.get(TEACHER), self.cache_dir)
-        return layout.replace_tensors(extract_tensors(student, 1.0), baseline="distilled"), distill_sample_grads(self.config, self.base)
+        return layout.replace_tensors(extract_tensors(student, 1.0), baseline="distilled"), distill_sample_grads(
+            self.config, self.base
+        )
 
     def _random_slice(self) -> tuple[Learngene, int]:
         teacher, layout = self.get(TEACHER), self.layout()
@@ -106,7 +119,9 @@ def _closure(names: set[str]) -> set[str]:
     return out
 
 
-def prepare_sources(config: GTLConfig, methods: list[str], base: ImageSet, learngene: Learngene | None, cache_dir: str | None) -> Prepared:
+def prepare_sources(
+    config: GTLConfig, methods: list[str], base: ImageSet, learngene: Learngene | None, cache_dir: str | None
+) -> Prepared:
     """Build (or reuse from `cache_dir`) everything `methods` draw from; see `Prepared`."""
     for name in methods:
         if LEARNGENE in get_method(name).needs and learngene is None:

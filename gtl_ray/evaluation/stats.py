@@ -1,4 +1,5 @@
 """Few-shot reporting convention: mean and 95% confidence interval over episodes."""
+
 from __future__ import annotations
 
 import math

@@ -4,6 +4,7 @@ lifetimes and fitness, lineage, and `evolve_local`, the whole loop in one proces
 The strategy and the lineage are numpy only (the learngene pool runs them); lifetimes and
 `evolve_local` train networks and are imported on first use.
 """
+
 from typing import Any
 
 from gtl_ray.evolution.lineage import LineageRecord
@@ -11,7 +12,21 @@ from gtl_ray.evolution.mutation import list_mutations, mutate_tensors
 from gtl_ray.evolution.selection import Selection, select_parents
 from gtl_ray.evolution.strategy import Assignment, EvolutionState, Parent, Strategy
 
-__all__ = ["Assignment", "EvolutionResult", "EvolutionState", "LineageRecord", "MemberOutcome", "Parent", "Selection", "Strategy", "evolve_local", "list_mutations", "live", "mutate_tensors", "select_parents"]
+__all__ = [
+    "Assignment",
+    "EvolutionResult",
+    "EvolutionState",
+    "LineageRecord",
+    "MemberOutcome",
+    "Parent",
+    "Selection",
+    "Strategy",
+    "evolve_local",
+    "list_mutations",
+    "live",
+    "mutate_tensors",
+    "select_parents",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -7,6 +7,7 @@
   curse; val classes are never seen by evolution, so they can judge it. Without a val split the
   candidates are scored on base-class episodes, with a warning.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,18 +38,30 @@ def scoring_split(config: GTLConfig, splits: Splits) -> tuple[ImageSet, str]:
     val = getattr(splits, "val", None)
     if val is not None and val.num_classes >= config.evaluation.n_way:
         return val, "val"
-    log.warning("final.selection=val: the data has no val split with >= %d classes; scoring the final candidates on base-class episodes instead", config.evaluation.n_way)
+    log.warning(
+        "final.selection=val: the data has no val split with >= %d classes; scoring the final candidates on base-class episodes instead",
+        config.evaluation.n_way,
+    )
     return splits.base, "base"
 
 
 def _score(shared: tuple[GTLConfig, ImageSet], gene: Learngene) -> Score:
     config, images = shared
     ev, compute = config.evaluation, compute_for(config)
-    sampler = EpisodeSampler(resident(images, config, compute), ev.n_way, config.evolution.fitness_shots, ev.query, config.final.val_episodes, seed=config.seed)
+    sampler = EpisodeSampler(
+        resident(images, config, compute),
+        ev.n_way,
+        config.evolution.fitness_shots,
+        ev.query,
+        config.final.val_episodes,
+        seed=config.seed,
+    )
     return score_gene(config, gene, list(sampler), "final-selection", compute=compute)
 
 
-def choose_final(strategy: Strategy, state: EvolutionState, splits: Splits, executor: Executor | None = None) -> FinalChoice:
+def choose_final(
+    strategy: Strategy, state: EvolutionState, splits: Splits, executor: Executor | None = None
+) -> FinalChoice:
     """The final learngene and elites of a run whose last generation `state` follows."""
     config = strategy.config
     elites = config.evolution.elites
@@ -57,8 +70,18 @@ def choose_final(strategy: Strategy, state: EvolutionState, splits: Splits, exec
         return FinalChoice(leaders[0], leaders[1 : 1 + elites])
     candidates = strategy.candidates(state)
     images, split = scoring_split(config, splits)
-    scores: dict[int, Score] = dict((executor or InProcess()).map(_score, (config, images), [c.gene for c in candidates]))
+    scores: dict[int, Score] = dict(
+        (executor or InProcess()).map(_score, (config, images), [c.gene for c in candidates])
+    )
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i].value, i))
     ranked = [candidates[i] for i in order]
-    log.info("final selection on %s: %s", split, ", ".join(f"{c.id} {scores[i].value:.3f}" for i, c in zip(order, ranked)))
-    return FinalChoice(ranked[0], ranked[1 : 1 + elites], {c.id: scores[i].value for i, c in enumerate(candidates)}, split, sum(s.sample_grads for s in scores.values()))
+    log.info(
+        "final selection on %s: %s", split, ", ".join(f"{c.id} {scores[i].value:.3f}" for i, c in zip(order, ranked))
+    )
+    return FinalChoice(
+        ranked[0],
+        ranked[1 : 1 + elites],
+        {c.id: scores[i].value for i, c in enumerate(candidates)},
+        split,
+        sum(s.sample_grads for s in scores.values()),
+    )

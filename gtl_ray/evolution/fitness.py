@@ -10,6 +10,7 @@ The episodes and the fresh networks depend on (run seed, generation, episode) on
 of a generation is scored on the same tasks from the same starting weights (common random
 numbers), so fitness compares genes, not luck. Fitness never sees val or novel classes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,10 +32,17 @@ class Score:
 def fitness_tasks(config: GTLConfig, base: ImageSet, generation: int) -> list[Task]:
     """The generation's fitness episodes, drawn from the base classes (shared by all members)."""
     ev, evo = config.evaluation, config.evolution
-    return [sample_task(base, ev.n_way, evo.fitness_shots, ev.query, numpy_rng(config.seed, "fitness-episode", generation, e)) for e in range(evo.fitness_episodes)]
+    return [
+        sample_task(
+            base, ev.n_way, evo.fitness_shots, ev.query, numpy_rng(config.seed, "fitness-episode", generation, e)
+        )
+        for e in range(evo.fitness_episodes)
+    ]
 
 
-def score_gene(config: GTLConfig, gene: Learngene, tasks: list[Task], key: str, instinct: bool = False, compute: Compute = CPU) -> Score:
+def score_gene(
+    config: GTLConfig, gene: Learngene, tasks: list[Task], key: str, instinct: bool = False, compute: Compute = CPU
+) -> Score:
     """Mean query accuracy of descendants born with `gene` on `tasks`: fine-tuned with the
     evaluation protocol, or (instinct) nearest centroid before any training. `key` names the
     stream of fresh networks and fine-tuning draws (the same for every gene scored with it)."""
@@ -44,14 +52,30 @@ def score_gene(config: GTLConfig, gene: Learngene, tasks: list[Task], key: str, 
         if instinct:
             total += nearest_centroid_accuracy(model, task, compute)
             continue
-        acc, grads = finetune_accuracy(model, task, config.evaluation, torch_generator(config.seed, key, "finetune", e), compute)
+        acc, grads = finetune_accuracy(
+            model, task, config.evaluation, torch_generator(config.seed, key, "finetune", e), compute
+        )
         total, spent = total + acc, spent + grads
     return Score(total / len(tasks), spent)
 
 
-def member_fitness(config: GTLConfig, base: ImageSet, generation: int, gene: Learngene, lifetime_accuracy: float, compute: Compute = CPU) -> Score:
+def member_fitness(
+    config: GTLConfig,
+    base: ImageSet,
+    generation: int,
+    gene: Learngene,
+    lifetime_accuracy: float,
+    compute: Compute = CPU,
+) -> Score:
     """The member's fitness per `evolution.fitness` (the carrier's lifetime accuracy is given)."""
     mode = config.evolution.fitness
     if mode == "lifetime":
         return Score(lifetime_accuracy, 0)
-    return score_gene(config, gene, fitness_tasks(config, base, generation), f"fitness-{generation}", instinct=mode == "instinct", compute=compute)
+    return score_gene(
+        config,
+        gene,
+        fitness_tasks(config, base, generation),
+        f"fitness-{generation}",
+        instinct=mode == "instinct",
+        compute=compute,
+    )

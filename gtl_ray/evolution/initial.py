@@ -8,6 +8,7 @@ plain pre-training gives instead of re-learning it:
   big one.
 The pre-training is the same (same seed, settings and cache) as evaluation's, so the baseline and
 generation 0 are the same gene."""
+
 from __future__ import annotations
 
 from gtl_ray.config import GTLConfig
@@ -21,7 +22,9 @@ def initial_gene(config: GTLConfig, base: ImageSet, cache_dir: str | None = None
     if config.evolution.init == "random":
         return None, 0
     if config.evolution.init == "narrow":
-        return narrow_gene(config, base, config.learngene.share, cache_dir, origin="narrow"), pretrain_sample_grads(config, base)
+        return narrow_gene(config, base, config.learngene.share, cache_dir, origin="narrow"), pretrain_sample_grads(
+            config, base
+        )
     m = config.model
     model = pretrain(config, base, m.arch, m.width, m.depth, cache_dir)
     return extract_learngene(model, config.learngene.share, origin="pretrained"), pretrain_sample_grads(config, base)

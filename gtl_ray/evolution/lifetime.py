@@ -5,6 +5,7 @@ environment(s), be scored, pass the learngene on.
 Ray member actor, so the two give the same lineage for the same seed. What the member inherits
 (and its mutation) is the strategy's business (`evolution.strategy`), not the member's.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -40,7 +41,9 @@ def newborn(config: GTLConfig, generation: int, member: int, gene: Learngene | N
     CPU whatever the device), carrying `gene` with the rest of its weights initialized as
     descendants' are (evaluation.rest_init)."""
     with torch_init_seed(config.seed, "init", generation, member):
-        model = create_model(config.model.arch, width=config.model.width, depth=config.model.depth, num_classes=config.lifetime.n_way)
+        model = create_model(
+            config.model.arch, width=config.model.width, depth=config.model.depth, num_classes=config.lifetime.n_way
+        )
     if gene is not None:
         implant(gene, model, rest_init=config.evaluation.rest_init, rest_scale=config.evaluation.rest_scale)
     return model
@@ -51,15 +54,32 @@ def environments(config: GTLConfig, base: ImageSet, generation: int, member: int
     life = config.lifetime
     key = (generation,) if life.shared_environment else (generation, member)
     streams = [key] if life.environments == 1 else [key + (e,) for e in range(life.environments)]
-    return [sample_task(base, life.n_way, life.train_per_class, life.query_per_class, numpy_rng(config.seed, "env", *k)) for k in streams]
+    return [
+        sample_task(base, life.n_way, life.train_per_class, life.query_per_class, numpy_rng(config.seed, "env", *k))
+        for k in streams
+    ]
 
 
 def lifetime_settings(config: GTLConfig) -> SGDSettings:
     life = config.lifetime
-    return SGDSettings(lr=life.lr, momentum=life.momentum, weight_decay=life.weight_decay, batch_size=life.batch_size, epochs=life.epochs, augment=life.augment)
+    return SGDSettings(
+        lr=life.lr,
+        momentum=life.momentum,
+        weight_decay=life.weight_decay,
+        batch_size=life.batch_size,
+        epochs=life.epochs,
+        augment=life.augment,
+    )
 
 
-def live(config: GTLConfig, base: ImageSet, generation: int, member: int, gene: Learngene | None, device: torch.device | str = "cpu") -> MemberOutcome:
+def live(
+    config: GTLConfig,
+    base: ImageSet,
+    generation: int,
+    member: int,
+    gene: Learngene | None,
+    device: torch.device | str = "cpu",
+) -> MemberOutcome:
     """Run one member's whole generation on `device` with the run's compute settings; `gene` is
     what it inherited (after mutation), None for a random gene (generation 0 of `evolution.init:
     random`). Episodes are gathered where `base` lives (`ImageSet.to`: once per member)."""
@@ -76,7 +96,15 @@ def live(config: GTLConfig, base: ImageSet, generation: int, member: int, gene: 
         stream = ("lifetime", generation, member) + ((e,) if e else ())
         narrow = compact(model) if frozen is None else None  # a zero rest stays zero: learn as the narrow network
         learner = narrow or model
-        spent += fit(learner, task.support_x, task.support_y, lifetime_settings(config), torch_generator(config.seed, *stream), compute, after_step=(lambda: implant(frozen, model)) if frozen is not None else None)
+        spent += fit(
+            learner,
+            task.support_x,
+            task.support_y,
+            lifetime_settings(config),
+            torch_generator(config.seed, *stream),
+            compute,
+            after_step=(lambda: implant(frozen, model)) if frozen is not None else None,
+        )
         accuracies.append(accuracy(learner, task.query_x, task.query_y, compute))
         if narrow is not None:
             write_back(narrow, model)
@@ -84,4 +112,6 @@ def live(config: GTLConfig, base: ImageSet, generation: int, member: int, gene: 
     lifetime_accuracy = statistics.fmean(accuracies)
     score = member_fitness(config, base, generation, passed_on, lifetime_accuracy, compute)
     classes = tuple(int(c) for task in tasks for c in task.classes)
-    return MemberOutcome(passed_on, score.value, lifetime_accuracy, classes, spent, score.sample_grads, time.perf_counter() - start)
+    return MemberOutcome(
+        passed_on, score.value, lifetime_accuracy, classes, spent, score.sample_grads, time.perf_counter() - start
+    )

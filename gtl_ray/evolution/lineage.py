@@ -1,4 +1,5 @@
 """The family tree of a run: one record per member per generation, stored as Parquet."""
+
 from __future__ import annotations
 
 import math
@@ -23,7 +24,9 @@ _CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
 MAX_TEXT = 256  #: characters in a text cell
 
 
-def _column(arrow: pa.DataType, check: Callable[[Any], bool] | None = None, nullable: bool = False, rule: str = "") -> Any:
+def _column(
+    arrow: pa.DataType, check: Callable[[Any], bool] | None = None, nullable: bool = False, rule: str = ""
+) -> Any:
     """A lineage column: its Arrow type, whether it may be null, and a check of every value."""
     return field(metadata={"arrow": arrow, "check": check, "nullable": nullable, "rule": rule})
 
@@ -59,13 +62,23 @@ class LineageRecord:
     elite: bool = _column(pa.bool_())
     mutation: str = _column(pa.string(), _text, rule=f"at most {MAX_TEXT} characters")
     channels_mutated: int = _column(pa.int32(), _count, rule=">= 0")
-    environment: list[int] = _column(pa.list_(pa.int32()), lambda v: len(v) <= 100_000 and all(c is not None and c >= 0 for c in v), rule="class ids >= 0")
+    environment: list[int] = _column(
+        pa.list_(pa.int32()),
+        lambda v: len(v) <= 100_000 and all(c is not None and c >= 0 for c in v),
+        rule="class ids >= 0",
+    )
     fitness: float = _column(pa.float64(), lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, rule="a fraction in [0, 1]")
     lifetime_seconds: float = _column(pa.float64(), lambda v: math.isfinite(v) and v >= 0.0, rule="finite and >= 0")
     inherited_checksum: str | None = _column(pa.string(), _checksum, nullable=True, rule="sha256:<64 hex digits>")
     gene_checksum: str = _column(pa.string(), _checksum, rule="sha256:<64 hex digits>")
-    averaged: list[str] = _column(pa.list_(pa.string()), lambda v: len(v) <= 100_000 and all(isinstance(i, str) and _text(i) for i in v), rule=f"member ids of at most {MAX_TEXT} characters")
-    lifetime_accuracy: float = _column(pa.float64(), lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, rule="a fraction in [0, 1]")
+    averaged: list[str] = _column(
+        pa.list_(pa.string()),
+        lambda v: len(v) <= 100_000 and all(isinstance(i, str) and _text(i) for i in v),
+        rule=f"member ids of at most {MAX_TEXT} characters",
+    )
+    lifetime_accuracy: float = _column(
+        pa.float64(), lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, rule="a fraction in [0, 1]"
+    )
     lifetime_sample_grads: int = _column(pa.int64(), _count, rule=">= 0")
     fitness_sample_grads: int = _column(pa.int64(), _count, rule=">= 0")
 
@@ -97,7 +110,9 @@ def read_lineage(uri: str) -> list[LineageRecord]:
             raise LineageError(f"{uri}: lineage table lacks column {column.name!r}")
         kind = table.schema.field(column.name).type
         if not _same_type(kind, column.metadata["arrow"]):
-            raise LineageError(f"{uri}: lineage column {column.name!r} has type {kind}, expected {column.metadata['arrow']}")
+            raise LineageError(
+                f"{uri}: lineage column {column.name!r} has type {kind}, expected {column.metadata['arrow']}"
+            )
     names = [c.name for c in COLUMNS]
     rows = table.select(names).to_pylist()
     for index, row in enumerate(rows):
@@ -107,7 +122,9 @@ def read_lineage(uri: str) -> list[LineageRecord]:
                 if not column.metadata["nullable"]:
                     raise LineageError(f"{uri}: row {index}, column {column.name!r} is null")
             elif check is not None and not check(value):
-                raise LineageError(f"{uri}: row {index}, column {column.name!r} must be {column.metadata['rule']}, got {quote(value)}")
+                raise LineageError(
+                    f"{uri}: row {index}, column {column.name!r} must be {column.metadata['rule']}, got {quote(value)}"
+                )
     records = [LineageRecord(**row) for row in rows]
     check_relations(records, uri)
     return records
@@ -126,9 +143,13 @@ def _read_table(uri: str) -> pa.Table:
     try:
         with storage.open_random_access(uri, "lineage") as handle:
             parquet = pq.ParquetFile(handle, pre_buffer=False)
-            declared = sum(parquet.metadata.row_group(i).total_byte_size for i in range(parquet.metadata.num_row_groups))
+            declared = sum(
+                parquet.metadata.row_group(i).total_byte_size for i in range(parquet.metadata.num_row_groups)
+            )
             if declared > storage.limit("lineage"):
-                raise LineageError(f"{uri}: lineage table declares {declared} bytes uncompressed, more than {storage.limit('lineage')}")
+                raise LineageError(
+                    f"{uri}: lineage table declares {declared} bytes uncompressed, more than {storage.limit('lineage')}"
+                )
             return parquet.read(use_threads=False)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise LineageError(f"{uri}: not a readable lineage Parquet file: {' '.join(str(exc).split())[:200]}") from None
@@ -141,7 +162,9 @@ def check_relations(records: list[LineageRecord], source: str) -> None:
     rows: dict[str, int] = {}
     for index, r in enumerate(records):
         if r.id != member_id(r.generation, r.member):
-            raise LineageError(f"{source}: row {index}: id {quote(r.id)} is not {member_id(r.generation, r.member)} (generation {r.generation}, member {r.member})")
+            raise LineageError(
+                f"{source}: row {index}: id {quote(r.id)} is not {member_id(r.generation, r.member)} (generation {r.generation}, member {r.member})"
+            )
         if r.id in rows:
             raise LineageError(f"{source}: row {index}: id {r.id} also in row {rows[r.id]}")
         rows[r.id] = index
@@ -150,10 +173,14 @@ def check_relations(records: list[LineageRecord], source: str) -> None:
             raise LineageError(f"{source}: row {index} ({r.id}): generation 0 has no parent, got {quote(r.parent)}")
         parent = rows.get(r.parent) if isinstance(r.parent, str) else None
         if r.generation > 0 and (parent is None or records[parent].generation != r.generation - 1):
-            raise LineageError(f"{source}: row {index} ({r.id}): parent {quote(r.parent)} is not a member of generation {r.generation - 1}")
+            raise LineageError(
+                f"{source}: row {index} ({r.id}): parent {quote(r.parent)} is not a member of generation {r.generation - 1}"
+            )
         for averaged in r.averaged:
             if rows.get(averaged) is None or records[rows[averaged]].generation != r.generation - 1:
-                raise LineageError(f"{source}: row {index} ({r.id}): averaged member {quote(averaged)} is not a member of generation {r.generation - 1}")
+                raise LineageError(
+                    f"{source}: row {index} ({r.id}): averaged member {quote(averaged)} is not a member of generation {r.generation - 1}"
+                )
 
 
 def ancestry(records: list[LineageRecord], leaf_id: str) -> list[LineageRecord]:

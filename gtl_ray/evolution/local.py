@@ -1,6 +1,7 @@
 """`evolve_local`: the whole evolution in one process, driving the same strategy and lifetimes
 as the Ray service. It is the reference the service is tested against and the baseline for its
 overhead."""
+
 from __future__ import annotations
 
 import logging
@@ -21,12 +22,29 @@ from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.executor import Executor
 from gtl_ray.learngene import Learngene
 
+
 class Checkpoints(Protocol):
     """Where a run's files go (`gtl_ray.run_store.RunStore`)."""
 
     def write_start(self, config: GTLConfig, state: EvolutionState, compute: dict[str, int]) -> None: ...
-    def write_generation(self, config: GTLConfig, summary: GenerationSummary, genes: list[Learngene], lineage: list[LineageRecord], earlier: list[GenerationSummary], state: EvolutionState, compute: dict[str, int]) -> None: ...
-    def write_final(self, config: GTLConfig, choice: FinalChoice, summaries: list[GenerationSummary], state: EvolutionState, compute: dict[str, int]) -> None: ...
+    def write_generation(
+        self,
+        config: GTLConfig,
+        summary: GenerationSummary,
+        genes: list[Learngene],
+        lineage: list[LineageRecord],
+        earlier: list[GenerationSummary],
+        state: EvolutionState,
+        compute: dict[str, int],
+    ) -> None: ...
+    def write_final(
+        self,
+        config: GTLConfig,
+        choice: FinalChoice,
+        summaries: list[GenerationSummary],
+        state: EvolutionState,
+        compute: dict[str, int],
+    ) -> None: ...
 
 
 log = logging.getLogger(__name__)
@@ -40,7 +58,9 @@ class EvolutionResult:
     fitness: list[dict[str, float]] = field(default_factory=list)  #: per generation: min/median/max/mean
     state: EvolutionState | None = None  #: the strategy's state after the last generation
     choice: FinalChoice | None = None
-    compute: dict[str, int] = field(default_factory=dict)  #: sample-gradients: pretrain, lifetime, fitness, final_selection
+    compute: dict[str, int] = field(
+        default_factory=dict
+    )  #: sample-gradients: pretrain, lifetime, fitness, final_selection
 
 
 def member_threads(config: GTLConfig) -> int:
@@ -48,7 +68,14 @@ def member_threads(config: GTLConfig) -> int:
     return max(1, int(config.population.cpus_per_member))
 
 
-def evolve_local(config: GTLConfig, splits: Splits | None = None, on_generation: Callable[[int, dict[str, float]], None] | None = None, cache_dir: str | None = None, executor: Executor | None = None, store: Checkpoints | None = None) -> EvolutionResult:
+def evolve_local(
+    config: GTLConfig,
+    splits: Splits | None = None,
+    on_generation: Callable[[int, dict[str, float]], None] | None = None,
+    cache_dir: str | None = None,
+    executor: Executor | None = None,
+    store: Checkpoints | None = None,
+) -> EvolutionResult:
     """Run every generation's members one after another in this process; with `store`, write
     the same run files as the Ray service (checkpoints per generation, final learngene)."""
     splits = splits or load_splits(config.data)
@@ -76,11 +103,15 @@ def evolve_local(config: GTLConfig, splits: Splits | None = None, on_generation:
             state, _ = strategy.tell(state, fitness, genes)
             if store is not None:
                 summaries.append(summarize([r.record for r in results], time.time() - began, 0.0))
-                store.write_generation(config, summaries[-1], genes, lineage, summaries[:-1], state, run_compute(lineage, pretrain_cost, 0))
+                store.write_generation(
+                    config, summaries[-1], genes, lineage, summaries[:-1], state, run_compute(lineage, pretrain_cost, 0)
+                )
         choice = choose_final(strategy, state, splits, executor)
         compute = run_compute(lineage, pretrain_cost, choice.sample_grads)
         if store is not None:
             store.write_final(config, choice, summaries, state, compute)
-        return EvolutionResult(choice.final.gene, [p.gene for p in choice.elites], lineage, curve, state, choice, compute)
+        return EvolutionResult(
+            choice.final.gene, [p.gene for p in choice.elites], lineage, curve, state, choice, compute
+        )
     finally:
         torch.set_num_threads(previous_threads)

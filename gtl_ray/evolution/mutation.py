@@ -3,6 +3,7 @@
 Each output channel of every conv block is mutated with probability `rate`; BatchNorm entries
 are left alone. Operators are pure: they take a numpy Generator and return new arrays.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,7 +51,9 @@ def redraw(block: np.ndarray, mask: np.ndarray, sigma: float, rng: np.random.Gen
     return out
 
 
-def mutate_tensors(tensors: dict[str, np.ndarray], operator: str, rate: float, sigma: float, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], MutationRecord]:
+def mutate_tensors(
+    tensors: dict[str, np.ndarray], operator: str, rate: float, sigma: float, rng: np.random.Generator
+) -> tuple[dict[str, np.ndarray], MutationRecord]:
     """Apply `operator` to every conv block's output channels with probability `rate` each."""
     fn = OPERATORS.get(operator)
     out: dict[str, np.ndarray] = {}

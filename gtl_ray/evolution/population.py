@@ -1,6 +1,7 @@
 """One member's generation as the strategy and the lineage see it: inherit, live, record. Used
 by `evolve_local` and by the Ray member actor alike (what a whole generation amounts to is
 `evolution.summary`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,14 +21,22 @@ class MemberResult:
     record: LineageRecord
 
 
-def live_assignment(strategy: Strategy, base: ImageSet, assignment: Assignment, parent: Parent | None, device: torch.device | str = "cpu") -> MemberResult:
+def live_assignment(
+    strategy: Strategy,
+    base: ImageSet,
+    assignment: Assignment,
+    parent: Parent | None,
+    device: torch.device | str = "cpu",
+) -> MemberResult:
     """Inherit (mutate) the parent's gene, live, and describe the life for the lineage."""
     gene, mutation = strategy.inherit(assignment, parent.gene if parent is not None else None)
     outcome = live(strategy.config, base, assignment.generation, assignment.member, gene, device)
     return MemberResult(outcome, lineage_record(assignment, parent, mutation, gene, outcome))
 
 
-def lineage_record(assignment: Assignment, parent: Parent | None, mutation: MutationRecord, inherited, outcome: MemberOutcome) -> LineageRecord:
+def lineage_record(
+    assignment: Assignment, parent: Parent | None, mutation: MutationRecord, inherited, outcome: MemberOutcome
+) -> LineageRecord:
     # Generation 0 has no parent member (a random or the pre-trained gene): parent stays None.
     member_parent = parent is not None and assignment.generation > 0
     return LineageRecord(

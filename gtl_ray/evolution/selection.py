@@ -1,4 +1,5 @@
 """Tournament selection with elitism: pure functions on fitness values and a numpy Generator."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ def tournament(fitness: Sequence[float], size: int, rng: np.random.Generator) ->
     return min(drawn.tolist(), key=lambda i: (-fitness[i], i))
 
 
-def select_parents(fitness: Sequence[float], tournament_size: int, elites: int, rng: np.random.Generator) -> list[Selection]:
+def select_parents(
+    fitness: Sequence[float], tournament_size: int, elites: int, rng: np.random.Generator
+) -> list[Selection]:
     """One Selection per slot of the next generation (same population size): the top `elites`
     first, then a tournament winner for every other slot."""
     n = len(fitness)

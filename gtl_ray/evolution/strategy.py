@@ -16,6 +16,7 @@ One generation, end to end:
 selected member passes on (`writeback`: its trained gene, or a Reptile step), updates the hall of
 fame and returns the next generation's assignments with their parent genes.
 """
+
 from __future__ import annotations
 
 import math
@@ -116,7 +117,9 @@ class Strategy:
         if initial is None:
             return EvolutionState(0, (), tuple(Assignment(0, m, None, False) for m in range(self.size)))
         start = Parent(INITIAL, initial, math.nan)
-        return EvolutionState(0, (start,), tuple(Assignment(0, m, INITIAL, m < self.evo.elites) for m in range(self.size)), start=start)
+        return EvolutionState(
+            0, (start,), tuple(Assignment(0, m, INITIAL, m < self.evo.elites) for m in range(self.size)), start=start
+        )
 
     def inherit(self, assignment: Assignment, parent: Learngene | None) -> tuple[Learngene | None, MutationRecord]:
         """The gene a member is born with: its parent's, mutated (seeded by run seed,
@@ -124,25 +127,36 @@ class Strategy:
         if parent is None or assignment.elite or self.evo.mutation_rate == 0:
             return parent, MutationRecord(NO_MUTATION, 0, 0)
         rng = numpy_rng(self.config.seed, "mutate", assignment.generation, assignment.member)
-        tensors, record = mutate_tensors(parent.tensors, self.evo.mutation_operator, self.evo.mutation_rate, self.evo.mutation_sigma, rng)
+        tensors, record = mutate_tensors(
+            parent.tensors, self.evo.mutation_operator, self.evo.mutation_rate, self.evo.mutation_sigma, rng
+        )
         return parent.replace_tensors(tensors), record
 
-    def tell(self, state: EvolutionState, fitness: Sequence[float], genes: Sequence[Learngene]) -> tuple[EvolutionState, tuple[Assignment, ...]]:
+    def tell(
+        self, state: EvolutionState, fitness: Sequence[float], genes: Sequence[Learngene]
+    ) -> tuple[EvolutionState, tuple[Assignment, ...]]:
         """Selection and write-back after generation `state.generation`: `fitness[m]` and
         `genes[m]` are member m's score and the gene it passed on."""
         if not len(fitness) == len(genes) == self.size:
             raise ValueError(f"tell needs {self.size} fitness values and genes, got {len(fitness)} and {len(genes)}")
         g = state.generation
         order = rank(fitness)
-        slots = select_parents(fitness, self.evo.tournament_size, self.evo.elites, numpy_rng(self.config.seed, "select", g))
+        slots = select_parents(
+            fitness, self.evo.tournament_size, self.evo.elites, numpy_rng(self.config.seed, "select", g)
+        )
         famous = order[: max(1 + self.evo.elites, self.evo.hall_of_fame)]
         needed = list(dict.fromkeys(famous + [s.parent for s in slots]))
         offspring = self._offspring(state, fitness, genes, order, needed)
         assignments = tuple(Assignment(g + 1, i, offspring[s.parent].id, s.elite) for i, s in enumerate(slots))
         parents = tuple(offspring[m] for m in dict.fromkeys(s.parent for s in slots))
-        hall = sorted(state.hall_of_fame + tuple(offspring[m] for m in order[: self.evo.hall_of_fame]), key=lambda p: (-p.fitness, p.id))
+        hall = sorted(
+            state.hall_of_fame + tuple(offspring[m] for m in order[: self.evo.hall_of_fame]),
+            key=lambda p: (-p.fitness, p.id),
+        )
         leaders = tuple(offspring[m] for m in order[: 1 + self.evo.elites])
-        return EvolutionState(g + 1, parents, assignments, tuple(hall[: self.evo.hall_of_fame]), leaders, state.start), assignments
+        return EvolutionState(
+            g + 1, parents, assignments, tuple(hall[: self.evo.hall_of_fame]), leaders, state.start
+        ), assignments
 
     def final_genes(self, state: EvolutionState) -> list[Parent]:
         """`final.selection: last_generation`: what the last generation's fittest member passes
@@ -174,9 +188,21 @@ class Strategy:
         from gtl_ray.evolution.lifetime import newborn
         from gtl_ray.learngene.transplant import extract_learngene
 
-        return extract_learngene(newborn(self.config, state.generation, member), self.config.learngene.share, generation=state.generation, member=member)
+        return extract_learngene(
+            newborn(self.config, state.generation, member),
+            self.config.learngene.share,
+            generation=state.generation,
+            member=member,
+        )
 
-    def _offspring(self, state: EvolutionState, fitness: Sequence[float], genes: Sequence[Learngene], order: list[int], needed: list[int]) -> dict[int, Parent]:
+    def _offspring(
+        self,
+        state: EvolutionState,
+        fitness: Sequence[float],
+        genes: Sequence[Learngene],
+        order: list[int],
+        needed: list[int],
+    ) -> dict[int, Parent]:
         g = state.generation
         if self.evo.inheritance != "reptile":
             return {m: Parent(member_id(g, m), genes[m], float(fitness[m])) for m in needed}
@@ -184,4 +210,7 @@ class Strategy:
         born = {m: self.inherited(state, m) for m in dict.fromkeys(top + needed)}
         step = mean_step([born[m] for m in top], [genes[m] for m in top])
         averaged = tuple(member_id(g, m) for m in top)
-        return {m: Parent(member_id(g, m), take_step(born[m], step, self.evo.step_size), float(fitness[m]), averaged) for m in needed}
+        return {
+            m: Parent(member_id(g, m), take_step(born[m], step, self.evo.step_size), float(fitness[m]), averaged)
+            for m in needed
+        }

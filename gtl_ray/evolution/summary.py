@@ -1,5 +1,6 @@
 """What a completed generation amounts to, as the manifest, the metrics, TensorBoard and the
 report show it, and what a run spent (torch-free: the learngene pool builds both)."""
+
 from __future__ import annotations
 
 import statistics
@@ -31,18 +32,38 @@ def summarize(records: list[LineageRecord], wall: float, selection: float) -> Ge
         fitness=fitness_stats(fitness),
         best_member=rank(fitness)[0],
         checksums=[r.gene_checksum for r in records],
-        timing={"wall": wall, "lifetime_max": max(lifetimes), "lifetime_mean": sum(lifetimes) / len(lifetimes), "scheduling": max(0.0, wall - max(lifetimes)), "selection": selection},
-        sample_grads={"lifetime": sum(r.lifetime_sample_grads for r in records), "fitness": sum(r.fitness_sample_grads for r in records)},
+        timing={
+            "wall": wall,
+            "lifetime_max": max(lifetimes),
+            "lifetime_mean": sum(lifetimes) / len(lifetimes),
+            "scheduling": max(0.0, wall - max(lifetimes)),
+            "selection": selection,
+        },
+        sample_grads={
+            "lifetime": sum(r.lifetime_sample_grads for r in records),
+            "fitness": sum(r.fitness_sample_grads for r in records),
+        },
     )
 
 
 def fitness_stats(fitness: Sequence[float]) -> dict[str, float]:
     """min / median / max / mean of one generation's fitness (fractions 0..1)."""
-    return {"min": float(min(fitness)), "median": float(statistics.median(fitness)), "max": float(max(fitness)), "mean": float(statistics.fmean(fitness))}
+    return {
+        "min": float(min(fitness)),
+        "median": float(statistics.median(fitness)),
+        "max": float(max(fitness)),
+        "mean": float(statistics.fmean(fitness)),
+    }
 
 
 def run_compute(lineage: list[LineageRecord], pretrain: int, final: int) -> dict[str, int]:
     """Sample-gradients a run spent, by where (the figures benchmarks compare arms by)."""
     lifetime = sum(r.lifetime_sample_grads for r in lineage)
     fitness = sum(r.fitness_sample_grads for r in lineage)
-    return {"pretrain": pretrain, "lifetime": lifetime, "fitness": fitness, "final_selection": final, "total": pretrain + lifetime + fitness + final}
+    return {
+        "pretrain": pretrain,
+        "lifetime": lifetime,
+        "fitness": fitness,
+        "final_selection": final,
+        "total": pretrain + lifetime + fitness + final,
+    }

@@ -9,6 +9,7 @@
 
 Pure numpy on the genes' tensors; accumulation in float64.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -32,4 +33,6 @@ def mean_step(inherited: Sequence[Learngene], trained: Sequence[Learngene]) -> d
 
 def take_step(gene: Learngene, step: dict[str, np.ndarray], size: float) -> Learngene:
     """`gene` + size x step, in the gene's dtypes."""
-    return gene.replace_tensors({key: (value.astype(np.float64) + size * step[key]).astype(value.dtype) for key, value in gene.tensors.items()})
+    return gene.replace_tensors(
+        {key: (value.astype(np.float64) + size * step[key]).astype(value.dtype) for key, value in gene.tensors.items()}
+    )

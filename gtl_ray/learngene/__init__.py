@@ -4,6 +4,7 @@
 first use, so that code that only reads, averages and writes genes (the learngene pool,
 `gtl-ray inspect`) never imports torch.
 """
+
 from typing import Any
 
 from gtl_ray.learngene.gene import Learngene, tensors_checksum

@@ -8,6 +8,7 @@ subset of channels per space keeps any choice chained: the channels a layer keep
 the channels every reader of that space keeps as inputs, and both sides of a residual addition
 keep the same ones. The spaces are read off a `torch.fx` trace of the network.
 """
+
 from __future__ import annotations
 
 import operator
@@ -22,12 +23,35 @@ from gtl_ray.learngene.surgery import Channels, kept
 from gtl_ray.learngene.units import find_units, model_name
 
 _KEEPS_CHANNELS = (
-    nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Hardswish, nn.ELU, nn.Identity, nn.Dropout, nn.Dropout2d,
-    nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
+    nn.BatchNorm2d,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Hardswish,
+    nn.ELU,
+    nn.Identity,
+    nn.Dropout,
+    nn.Dropout2d,
+    nn.MaxPool2d,
+    nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveMaxPool2d,
 )
 _KEEPS_CHANNELS_CALLS = {
-    torch.relu, nn.functional.relu, nn.functional.leaky_relu, nn.functional.gelu, nn.functional.silu, nn.functional.max_pool2d,
-    nn.functional.avg_pool2d, nn.functional.adaptive_avg_pool2d, nn.functional.dropout, "relu", "relu_", "contiguous",
+    torch.relu,
+    nn.functional.relu,
+    nn.functional.leaky_relu,
+    nn.functional.gelu,
+    nn.functional.silu,
+    nn.functional.max_pool2d,
+    nn.functional.avg_pool2d,
+    nn.functional.adaptive_avg_pool2d,
+    nn.functional.dropout,
+    "relu",
+    "relu_",
+    "contiguous",
 }
 _ADDS = {operator.add, operator.iadd, torch.add, "add", "add_"}
 
@@ -62,7 +86,9 @@ def channel_spaces(model: nn.Module) -> tuple[dict[str, tuple[int, int]], dict[i
     try:
         graph = torch.fx.symbolic_trace(model).graph
     except Exception as exc:  # fx raises many types for dynamic control flow
-        raise LearngeneError(f"{model_name(model)}: cannot trace the network to follow its channels ({type(exc).__name__}: {exc})") from None
+        raise LearngeneError(
+            f"{model_name(model)}: cannot trace the network to follow its channels ({type(exc).__name__}: {exc})"
+        ) from None
     modules = dict(model.named_modules())
     spaces = _Spaces()
     of: dict[torch.fx.Node, int | None] = {}
@@ -74,7 +100,9 @@ def channel_spaces(model: nn.Module) -> tuple[dict[str, tuple[int, int]], dict[i
             of[node] = spaces.new(3)
         elif node.op == "call_module" and isinstance(modules[node.target], nn.Conv2d):
             if node.target in convs:
-                raise LearngeneError(f"layer {node.target!r} of {model_name(model)} is called twice: a shared conv has no single channel space")
+                raise LearngeneError(
+                    f"layer {node.target!r} of {model_name(model)} is called twice: a shared conv has no single channel space"
+                )
             of[node] = spaces.new(modules[node.target].out_channels)
             convs[node.target] = (of[node], first)
         elif node.op == "call_module":
@@ -92,7 +120,9 @@ def channel_spaces(model: nn.Module) -> tuple[dict[str, tuple[int, int]], dict[i
     for name, unit in find_units(model).items():
         out_space, in_space = convs[names[id(unit.conv)]]
         if in_space is None:
-            raise LearngeneError(f"layer {name!r} of {model_name(model)}: cannot follow its input channels back to a conv or the image (a concatenation or reshape on the way?)")
+            raise LearngeneError(
+                f"layer {name!r} of {model_name(model)}: cannot follow its input channels back to a conv or the image (a concatenation or reshape on the way?)"
+            )
         units[name] = (spaces.find(out_space), spaces.find(in_space))
     return units, {space: spaces.size[space] for pair in units.values() for space in pair}
 
@@ -111,6 +141,10 @@ def random_channels(model: nn.Module, rho: float, rng: np.random.Generator) -> C
             if space not in chosen:
                 channels = sizes[space]
                 everything = found[name].is_input and space == in_space
-                chosen[space] = np.arange(channels) if everything else np.sort(rng.choice(channels, kept(channels, rho), replace=False))
+                chosen[space] = (
+                    np.arange(channels)
+                    if everything
+                    else np.sort(rng.choice(channels, kept(channels, rho), replace=False))
+                )
         out[name] = (chosen[out_space], chosen[in_space])
     return out

@@ -9,6 +9,7 @@ narrow sub-network does, at about rho^2 of the work. `compact` returns that sub-
 numbers; results differ from the wide network's only by floating-point summation order), or None
 where the premise does not hold, checked on the weights themselves; `write_back` copies it home.
 """
+
 from __future__ import annotations
 
 import torch
@@ -56,7 +57,9 @@ def compact(model: Network) -> Network | None:
     if blocks is None:
         return None
     with torch.random.fork_rng(devices=[]):  # shrunk's fresh layers draw from the global generator
-        narrow = shrunk(model, blocks, blocks[next(reversed(blocks))][0]).to(model.head.weight.device, model.head.weight.dtype)
+        narrow = shrunk(model, blocks, blocks[next(reversed(blocks))][0]).to(
+            model.head.weight.device, model.head.weight.dtype
+        )
     _copy(model, narrow, blocks, into_narrow=True)
     return narrow
 
@@ -77,7 +80,10 @@ def _copy(model: Network, narrow: Network, blocks: dict[str, tuple[int, int]], i
         if wide.conv.bias is not None:
             pairs.append((wide.conv.bias[:k_out], small.conv.bias))
         if wide.bn is not None:
-            pairs += [(getattr(wide.bn, key)[:k_out], getattr(small.bn, key)) for key in ("weight", "bias", "running_mean", "running_var")]
+            pairs += [
+                (getattr(wide.bn, key)[:k_out], getattr(small.bn, key))
+                for key in ("weight", "bias", "running_mean", "running_var")
+            ]
             pairs.append((wide.bn.num_batches_tracked, small.bn.num_batches_tracked))
     features = narrow.feature_dim
     pairs += [(model.head.weight[:, :features], narrow.head.weight), (model.head.bias, narrow.head.bias)]

@@ -6,6 +6,7 @@ in the header, to a local path or any pyarrow.fs URI. Loading parses the safeten
 `gtl-ray inspect` read, average and write genes without importing torch; cutting a gene out of a
 network and implanting one is `gtl_ray.learngene.transplant`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -74,8 +75,21 @@ class Learngene:
         """A gene with new tensor values (same layout), e.g. after a lifetime or a mutation."""
         for key, value in self.tensors.items():
             if key not in tensors or tensors[key].shape != value.shape:
-                raise LearngeneError(f"tensor {key!r}: expected shape {value.shape}, got {getattr(tensors.get(key), 'shape', None)}")
-        return Learngene(dict(tensors), self.architecture, self.family, self.width, self.depth, self.rho, self.share, self.num_params, self.source_params, {**self.info, **info})
+                raise LearngeneError(
+                    f"tensor {key!r}: expected shape {value.shape}, got {getattr(tensors.get(key), 'shape', None)}"
+                )
+        return Learngene(
+            dict(tensors),
+            self.architecture,
+            self.family,
+            self.width,
+            self.depth,
+            self.rho,
+            self.share,
+            self.num_params,
+            self.source_params,
+            {**self.info, **info},
+        )
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -110,11 +124,26 @@ class Learngene:
         try:
             tensors = safetensors.numpy.load(data)
         except Exception as exc:  # safetensors raises SafetensorError for truncated / inconsistent files
-            raise LearngeneError(f"{source}: corrupt or truncated safetensors data: {' '.join(str(exc).split())[:200]}") from None
+            raise LearngeneError(
+                f"{source}: corrupt or truncated safetensors data: {' '.join(str(exc).split())[:200]}"
+            ) from None
         ordered = header.order_tensors(head, tensors, source)
         if tensors_checksum(ordered) != head.checksum:
-            raise LearngeneError(f"{source}: checksum mismatch (file corrupted or edited): header says {head.checksum}, content gives {tensors_checksum(ordered)}")
-        return cls(ordered, head.architecture, head.family, head.width, head.depth, head.rho, head.share, head.num_params, head.source_params, dict(head.info))
+            raise LearngeneError(
+                f"{source}: checksum mismatch (file corrupted or edited): header says {head.checksum}, content gives {tensors_checksum(ordered)}"
+            )
+        return cls(
+            ordered,
+            head.architecture,
+            head.family,
+            head.width,
+            head.depth,
+            head.rho,
+            head.share,
+            head.num_params,
+            head.source_params,
+            dict(head.info),
+        )
 
     @classmethod
     def load(cls, uri: str) -> "Learngene":

@@ -4,6 +4,7 @@ A learngene file is safetensors whose `__metadata__["gtl_ray"]` holds the JSON h
 file that breaks any rule here is refused with a LearngeneError naming the file and the field,
 before any of it is used.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,21 @@ MAX_DEPTH = 1000
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _UNIT = re.compile(r"[A-Za-z0-9_.]{1,200}")
 _CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
-_FIELDS = ("format", "architecture", "family", "width", "depth", "rho", "share", "num_params", "source_params", "channels", "units", "checksum", "info")
+_FIELDS = (
+    "format",
+    "architecture",
+    "family",
+    "width",
+    "depth",
+    "rho",
+    "share",
+    "num_params",
+    "source_params",
+    "channels",
+    "units",
+    "checksum",
+    "info",
+)
 
 
 @dataclass(frozen=True)
@@ -114,7 +129,11 @@ def parse_header(meta: dict[str, Any], source: str) -> GeneHeader:
         raise fail("share", f"({share}) is not num_params / source_params ({num_params / source_params})")
 
     units = meta["units"]
-    if not isinstance(units, list) or not 1 <= len(units) <= MAX_UNITS or not all(isinstance(u, str) and _UNIT.fullmatch(u) for u in units):
+    if (
+        not isinstance(units, list)
+        or not 1 <= len(units) <= MAX_UNITS
+        or not all(isinstance(u, str) and _UNIT.fullmatch(u) for u in units)
+    ):
         raise fail("units", f"must be a list of 1 to {MAX_UNITS} layer names, got {quote(units)}")
     if len(set(units)) != len(units):
         raise fail("units", "lists a layer twice")
@@ -124,8 +143,14 @@ def parse_header(meta: dict[str, Any], source: str) -> GeneHeader:
     blocks: dict[str, tuple[int, int]] = {}
     for unit in units:
         pair = channels[unit]
-        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= MAX_CHANNELS for c in pair)):
-            raise fail("channels", f"entry {unit!r} must be [k_out, k_in], integers in [1, {MAX_CHANNELS}], got {quote(pair)}")
+        if not (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= MAX_CHANNELS for c in pair)
+        ):
+            raise fail(
+                "channels", f"entry {unit!r} must be [k_out, k_in], integers in [1, {MAX_CHANNELS}], got {quote(pair)}"
+            )
         blocks[unit] = (pair[0], pair[1])
 
     info = meta.get("info", {})
@@ -169,7 +194,11 @@ def order_tensors(header: GeneHeader, tensors: dict[str, np.ndarray], source: st
             if not np.issubdtype(value.dtype, np.floating):
                 raise LearngeneError(f"{source}: tensor {key!r} has dtype {value.dtype}, expected floating point")
             if suffix == "conv.weight":
-                ok = value.ndim == 4 and value.shape[:2] == (k_out, k_in) and all(1 <= s <= MAX_KERNEL for s in value.shape[2:])
+                ok = (
+                    value.ndim == 4
+                    and value.shape[:2] == (k_out, k_in)
+                    and all(1 <= s <= MAX_KERNEL for s in value.shape[2:])
+                )
                 expected = f"({k_out}, {k_in}, kh, kw) as header field 'channels' says"
             else:
                 ok = value.shape == (k_out,)
@@ -184,5 +213,7 @@ def order_tensors(header: GeneHeader, tensors: dict[str, np.ndarray], source: st
         extra = sorted(set(tensors) - set(ordered))[0]
         raise LearngeneError(f"{source}: holds tensor {extra[:100]!r}, which its header does not list")
     if count != header.num_params:
-        raise LearngeneError(f"{source}: header field 'num_params' is {header.num_params}, but the tensors hold {count}")
+        raise LearngeneError(
+            f"{source}: header field 'num_params' is {header.num_params}, but the tensors hold {count}"
+        )
     return ordered

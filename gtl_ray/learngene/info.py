@@ -5,6 +5,7 @@
 - `provenance`: the run, generation and member that made the gene, and a digest of the run's
   config (equal digests: same settings).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,5 +37,10 @@ def gene_info(config: GTLConfig, generation: int, member: int) -> dict[str, Any]
     """`info` of a gene passed on by `member` of `generation` in the run `config` describes."""
     return {
         "preprocessing": preprocessing(config.data.image_size),
-        "provenance": {"run": config.name, "generation": int(generation), "member": int(member), "config_digest": config_digest(config)},
+        "provenance": {
+            "run": config.name,
+            "generation": int(generation),
+            "member": int(member),
+            "config_digest": config_digest(config),
+        },
     }

@@ -1,6 +1,7 @@
 """Tensor names inside a learngene: `UNIT.conv.weight` and, for a unit with BatchNorm,
 `UNIT.bn.<BN_KEYS>`. Shared by the file format (`header`) and the surgery on networks, and free
 of torch so that reading a gene never imports it."""
+
 from __future__ import annotations
 
 from typing import Mapping

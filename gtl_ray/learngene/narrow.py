@@ -7,6 +7,7 @@ which a width multiplier's rounding (round(C * width)) does not reproduce. Its w
 rho = 1, are therefore a learngene of the wide network's layout (the `narrow` and `distilled`
 baselines implant them like one).
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,11 +25,22 @@ def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
 
 
 def _conv(conv: nn.Conv2d, k_in: int, k_out: int) -> nn.Conv2d:
-    return nn.Conv2d(k_in, k_out, conv.kernel_size, conv.stride, conv.padding, conv.dilation, bias=conv.bias is not None, padding_mode=conv.padding_mode)
+    return nn.Conv2d(
+        k_in,
+        k_out,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        bias=conv.bias is not None,
+        padding_mode=conv.padding_mode,
+    )
 
 
 def _bn(bn: nn.BatchNorm2d, k_out: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(k_out, eps=bn.eps, momentum=bn.momentum, affine=bn.affine, track_running_stats=bn.track_running_stats)
+    return nn.BatchNorm2d(
+        k_out, eps=bn.eps, momentum=bn.momentum, affine=bn.affine, track_running_stats=bn.track_running_stats
+    )
 
 
 def narrow_network(model: Network, rho: float) -> Network:
@@ -37,7 +49,9 @@ def narrow_network(model: Network, rho: float) -> Network:
     initializers for those sizes (draws from torch's global generator: seed the call), with a
     fresh head on the kept features. Residual additions still agree: layers of equal width keep
     equally many channels."""
-    return shrunk(model, {name: unit_block(unit, rho) for name, unit in find_units(model).items()}, kept(model.feature_dim, rho))
+    return shrunk(
+        model, {name: unit_block(unit, rho) for name, unit in find_units(model).items()}, kept(model.feature_dim, rho)
+    )
 
 
 def shrunk(model: Network, blocks: dict[str, tuple[int, int]], feature_dim: int) -> Network:

@@ -9,6 +9,7 @@ descendants, evaluation descendants, and the non-evolved baselines implanted lik
 - `zero_cross`: the blocks that feed gene channels from non-gene channels are zeroed, so the
   gene's channels compute exactly what the narrow gene network computes.
 """
+
 from __future__ import annotations
 
 from typing import Mapping
@@ -19,7 +20,9 @@ from torch import nn
 REST_INITS = ("default", "scaled", "zero_cross")
 
 
-def shape_rest(convs: Mapping[str, nn.Conv2d], blocks: Mapping[str, tuple[int, int]], mode: str, scale: float = 0.1) -> None:
+def shape_rest(
+    convs: Mapping[str, nn.Conv2d], blocks: Mapping[str, tuple[int, int]], mode: str, scale: float = 0.1
+) -> None:
     """Apply `mode` to each conv of `convs` whose gene block (k_out, k_in) is in `blocks`."""
     if mode not in REST_INITS:
         raise ValueError(f"rest_init must be one of {REST_INITS}, got {mode!r}")

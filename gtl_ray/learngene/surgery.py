@@ -10,6 +10,7 @@ inputs of the next: the learngene is a narrow sub-network inside the wide one.
 Tensors are keyed `{unit}.conv.weight`, `{unit}.conv.bias` (only for convs with a bias) and
 `{unit}.bn.{weight,bias,running_mean,running_var}` (only for units with a BatchNorm).
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,18 @@ from gtl_ray.errors import LearngeneError
 from gtl_ray.learngene.names import BN_KEYS, gene_units
 from gtl_ray.learngene.units import Unit, backbone_parameter_count, find_units, model_name
 
-__all__ = ["Channels", "Slot", "extract_tensors", "gene_parameter_count", "gene_slots", "implant_tensors", "infer_layer_map", "kept", "solve_rho", "unit_block"]
+__all__ = [
+    "Channels",
+    "Slot",
+    "extract_tensors",
+    "gene_parameter_count",
+    "gene_slots",
+    "implant_tensors",
+    "infer_layer_map",
+    "kept",
+    "solve_rho",
+    "unit_block",
+]
 
 
 def kept(channels: int, rho: float) -> int:
@@ -87,9 +99,15 @@ def extract_tensors(model: nn.Module, rho: float, channels: Channels | None = No
     with torch.no_grad():
         for name, unit in find_units(model).items():
             k_out, k_in = unit_block(unit, rho)
-            rows, cols = (slice(k_out), slice(k_in)) if channels is None else (torch.as_tensor(c, dtype=torch.long) for c in channels[name])
+            rows, cols = (
+                (slice(k_out), slice(k_in))
+                if channels is None
+                else (torch.as_tensor(c, dtype=torch.long) for c in channels[name])
+            )
             if channels is not None and (len(rows), len(cols)) != (k_out, k_in):
-                raise LearngeneError(f"layer {name!r}: {len(rows)} output / {len(cols)} input channels picked, the block at rho={rho:.4f} is {k_out} x {k_in}")
+                raise LearngeneError(
+                    f"layer {name!r}: {len(rows)} output / {len(cols)} input channels picked, the block at rho={rho:.4f} is {k_out} x {k_in}"
+                )
             tensors[f"{name}.conv.weight"] = _numpy(unit.conv.weight[:, cols], rows)
             if unit.has_bias:
                 tensors[f"{name}.conv.bias"] = _numpy(unit.conv.bias, rows)
@@ -103,7 +121,9 @@ def _kernel_name(kernel: tuple[int, ...]) -> str:
     return "x".join(map(str, kernel))
 
 
-def infer_layer_map(tensors: dict[str, np.ndarray], units: dict[str, Unit], target: str = "the target") -> dict[str, str]:
+def infer_layer_map(
+    tensors: dict[str, np.ndarray], units: dict[str, Unit], target: str = "the target"
+) -> dict[str, str]:
     """target unit -> learngene unit when no layer map is given.
 
     Same names when the target has a unit of every learngene unit's name (the same network, or a
@@ -174,9 +194,13 @@ def gene_slots(tensors: dict[str, np.ndarray], model: nn.Module, layer_map: dict
                 f"the target kernel {shape}; the target must be at least as wide with the same kernel size"
             )
         if f"{source}.bn.weight" in tensors and unit.bn is None:
-            raise LearngeneError(f"layer {name!r} of {target}: the learngene's {source!r} has BatchNorm entries but this conv (kernel {shape}) is followed by no BatchNorm2d of {shape[0]} features")
+            raise LearngeneError(
+                f"layer {name!r} of {target}: the learngene's {source!r} has BatchNorm entries but this conv (kernel {shape}) is followed by no BatchNorm2d of {shape[0]} features"
+            )
         if f"{source}.conv.bias" in tensors and not unit.has_bias:
-            raise LearngeneError(f"layer {name!r} of {target}: the learngene's {source!r} has a conv bias but this conv (kernel {shape}) has none")
+            raise LearngeneError(
+                f"layer {name!r} of {target}: the learngene's {source!r} has a conv bias but this conv (kernel {shape}) has none"
+            )
         slots.append(Slot(name, source, unit, int(block[0]), int(block[1])))
     return slots
 

@@ -1,6 +1,7 @@
 """Weight transfer from a pre-trained network into a descendant of the same shape: every
 feature-extractor weight (`full`, 100% of the backbone), or the weights a global magnitude pruning
 keeps (`sparse`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,9 @@ def copy_backbone(source: Network, target: Network) -> None:
     for key, value in dst.items():
         if key not in src or src[key].shape != value.shape:
             got = tuple(src[key].shape) if key in src else "no such layer"
-            raise LearngeneError(f"full transfer: layer {key!r} has shape {got} in the pre-trained network and {tuple(value.shape)} in the descendant")
+            raise LearngeneError(
+                f"full transfer: layer {key!r} has shape {got} in the pre-trained network and {tuple(value.shape)} in the descendant"
+            )
     target.features.load_state_dict(src)
 
 
@@ -56,7 +59,9 @@ class SparseWeights:
             for name, weight in self.weights.items():
                 conv = units[name].conv.weight if name in units else None
                 if conv is None or conv.shape != weight.shape:
-                    raise LearngeneError(f"sparse transfer: layer {name!r} has kernel {tuple(weight.shape)} in the pruned network and {tuple(conv.shape) if conv is not None else 'no such layer'} in {model_name(target)}")
+                    raise LearngeneError(
+                        f"sparse transfer: layer {name!r} has kernel {tuple(weight.shape)} in the pruned network and {tuple(conv.shape) if conv is not None else 'no such layer'} in {model_name(target)}"
+                    )
                 conv.copy_(torch.where(self.masks[name], weight, conv))
                 for key, value in self.whole[name].items():
                     module, _, attr = key.partition(".")
@@ -70,12 +75,16 @@ def magnitude_prune(source: nn.Module, keep: int) -> SparseWeights:
     |w| over all layers together (exactly that many, whatever the ties)."""
     units = find_units(source)
     whole = {name: _whole(unit) for name, unit in units.items()}
-    whole_params = sum(v.numel() for parts in whole.values() for k, v in parts.items() if k in ("conv.bias", "bn.weight", "bn.bias"))
+    whole_params = sum(
+        v.numel() for parts in whole.values() for k, v in parts.items() if k in ("conv.bias", "bn.weight", "bn.bias")
+    )
     kernels = {name: unit.conv.weight.detach().clone() for name, unit in units.items()}
     entries = sum(w.numel() for w in kernels.values())
     budget = keep - whole_params
     if not 0 <= budget <= entries:
-        raise LearngeneError(f"sparse transfer: cannot keep {keep} parameters of {model_name(source)}: its biases and BatchNorm hold {whole_params}, its kernels {entries}")
+        raise LearngeneError(
+            f"sparse transfer: cannot keep {keep} parameters of {model_name(source)}: its biases and BatchNorm hold {whole_params}, its kernels {entries}"
+        )
     flat = torch.cat([w.abs().flatten() for w in kernels.values()])
     mask = torch.zeros(flat.numel(), dtype=torch.bool)
     mask[torch.topk(flat, budget, sorted=False).indices] = True

@@ -1,5 +1,6 @@
 """Cutting a learngene out of a network and implanting one into a network: the surgery on torch
 modules behind `Learngene` (which itself is numpy only)."""
+
 from __future__ import annotations
 
 from typing import Any, TypeVar
@@ -36,7 +37,13 @@ def extract_learngene(model: nn.Module, share: float = 0.20, **info: Any) -> Lea
     return Learngene(tensors, *described, rho, num_params / total, num_params, total, dict(info))
 
 
-def implant(gene: Learngene, model: M, layer_map: dict[str, str] | None = None, rest_init: str = "default", rest_scale: float = 0.1) -> M:
+def implant(
+    gene: Learngene,
+    model: M,
+    layer_map: dict[str, str] | None = None,
+    rest_init: str = "default",
+    rest_scale: float = 0.1,
+) -> M:
     """Write `gene` into `model`'s channel slots; every slot not covered keeps its initialization,
     shaped by `rest_init` (`default`, `scaled` by `rest_scale`, or `zero_cross`: see
     `learngene.rest`). Returns `model`.
@@ -52,5 +59,7 @@ def implant(gene: Learngene, model: M, layer_map: dict[str, str] | None = None, 
             f"({model.arch}) by layer names; pass layer_map={{target_unit: learngene_unit}} to place it anyway"
         )
     slots = surgery.implant_tensors(gene.tensors, model, layer_map)
-    shape_rest({s.target: s.unit.conv for s in slots}, {s.target: (s.k_out, s.k_in) for s in slots}, rest_init, rest_scale)
+    shape_rest(
+        {s.target: s.unit.conv for s in slots}, {s.target: (s.k_out, s.k_in) for s in slots}, rest_init, rest_scale
+    )
     return model

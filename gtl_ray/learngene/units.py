@@ -17,6 +17,7 @@ layer's channel count, so the kept outputs of one layer are the kept inputs of t
 plain chains, residual additions and concatenations alike. Grouped and depthwise convolutions
 (groups > 1) are refused: their kernels do not see the channel prefix of their input.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,7 +60,12 @@ def model_name(model: nn.Module) -> str:
 
 
 def _pairable(bn: nn.BatchNorm2d, conv: nn.Conv2d) -> bool:
-    return bn.num_features == conv.out_channels and bn.affine and bn.running_mean is not None and bn.running_var is not None
+    return (
+        bn.num_features == conv.out_channels
+        and bn.affine
+        and bn.running_mean is not None
+        and bn.running_var is not None
+    )
 
 
 def find_units(model: nn.Module) -> dict[str, Unit]:

@@ -1,4 +1,5 @@
 """Ancestry and descendant networks, built by name: `create_model("vgg11", width=2.0)`."""
+
 from __future__ import annotations
 
 import fnmatch

@@ -3,6 +3,7 @@
 Learngene surgery works on these units only: a unit's conv kernel block W[:k_out, :k_in] and the
 first k_out BatchNorm entries form its share of the learngene.
 """
+
 from __future__ import annotations
 
 import torch
@@ -33,7 +34,18 @@ class Network(nn.Module):
     are not.
     """
 
-    def __init__(self, features: nn.Module, feature_dim: int, num_classes: int, *, arch: str, family: str, width: float, depth: int, plain_chain: bool = False):
+    def __init__(
+        self,
+        features: nn.Module,
+        feature_dim: int,
+        num_classes: int,
+        *,
+        arch: str,
+        family: str,
+        width: float,
+        depth: int,
+        plain_chain: bool = False,
+    ):
         super().__init__()
         self.plain_chain = plain_chain
         self.features = features

@@ -5,6 +5,7 @@ block three 3x3 conv+BN (LeakyReLU 0.1) with a 1x1 conv shortcut and 2x2 max poo
 use an identity shortcut and no pooling, so a deeper descendant still carries the learngene's
 circuit through its residual path.
 """
+
 from __future__ import annotations
 
 import torch
@@ -40,7 +41,10 @@ class ResNet12Features(nn.Module):
         stages, in_channels = [], 3
         for i, channels in enumerate(STAGE_CHANNELS):
             out_channels = scaled(channels, width)
-            blocks = [ResBlock(in_channels if j == 0 else out_channels, out_channels, j == 0, is_input=i == 0 and j == 0) for j in range(blocks_per_stage)]
+            blocks = [
+                ResBlock(in_channels if j == 0 else out_channels, out_channels, j == 0, is_input=i == 0 and j == 0)
+                for j in range(blocks_per_stage)
+            ]
             stages.append(nn.Sequential(*blocks))
             in_channels = out_channels
         self.stages = nn.Sequential(*stages)
@@ -55,4 +59,6 @@ def resnet12(*, width: float = 1.0, depth: int | None = None, num_classes: int =
     if not isinstance(depth, int) or depth < 1:
         raise ConfigError(f"model.depth: ResNet12 depth is blocks per stage, an integer >= 1, got {depth}")
     features = ResNet12Features(width, depth)
-    return Network(features, features.out_channels, num_classes, arch="resnet12", family="resnet12", width=width, depth=depth)
+    return Network(
+        features, features.out_channels, num_classes, arch="resnet12", family="resnet12", width=width, depth=depth
+    )

@@ -3,6 +3,7 @@
 `depth` picks the classic layouts (11, 13, 16, 19 conv/linear layers); the ancestry default is
 VGG11. Works at 32x32 (1x1 maps before pooling) and 84x84 (2x2).
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -18,7 +19,10 @@ class VGGStage(nn.Sequential):
     def __init__(self, in_channels: int, out_channels: int, convs: int, is_input: bool):
         layers: list[nn.Module] = []
         for i in range(convs):
-            layers += [ConvBN(in_channels if i == 0 else out_channels, out_channels, 3, is_input=is_input and i == 0), nn.ReLU(inplace=True)]
+            layers += [
+                ConvBN(in_channels if i == 0 else out_channels, out_channels, 3, is_input=is_input and i == 0),
+                nn.ReLU(inplace=True),
+            ]
         layers.append(nn.MaxPool2d(2))
         super().__init__(*layers)
 
@@ -43,4 +47,13 @@ def vgg(*, width: float = 1.0, depth: int | None = None, num_classes: int = 5) -
     if depth not in LAYOUTS:
         raise ConfigError(f"model.depth: VGG depth must be one of {sorted(LAYOUTS)}, got {depth}")
     features = VGGFeatures(width, LAYOUTS[depth])
-    return Network(features, features.out_channels, num_classes, arch="vgg11" if depth == 11 else f"vgg{depth}", family="vgg", width=width, depth=depth, plain_chain=True)
+    return Network(
+        features,
+        features.out_channels,
+        num_classes,
+        arch="vgg11" if depth == 11 else f"vgg{depth}",
+        family="vgg",
+        width=width,
+        depth=depth,
+        plain_chain=True,
+    )

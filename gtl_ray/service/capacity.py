@@ -11,6 +11,7 @@ A generation completes only when all P members have lived, so the decisions are:
 The decisions are pure functions of demand and `NodeRoom`s; `RayCluster` is the one adapter
 that asks Ray about nodes and resources (and the autoscaler for nodes).
 """
+
 from __future__ import annotations
 
 import logging
@@ -73,7 +74,9 @@ class NodeRoom:
         return all(have.get(k, 0.0) >= v for k, v in need.items())
 
     def describe(self) -> str:
-        return f"{self.address} " + ", ".join(f"{k} {self.free.get(k, 0.0):g}/{self.total.get(k, 0.0):g}" for k in ("CPU", "GPU"))
+        return f"{self.address} " + ", ".join(
+            f"{k} {self.free.get(k, 0.0):g}/{self.total.get(k, 0.0):g}" for k in ("CPU", "GPU")
+        )
 
 
 def describe_rooms(rooms: Sequence[NodeRoom]) -> str:
@@ -179,7 +182,11 @@ class RayCluster:
         # which needs the dashboard (absent in tests and on `include_dashboard=False` heads);
         # ray.available_resources() sums over nodes, and a member must fit on one node.
         free = ray._private.state.available_resources_per_node()
-        return [NodeRoom(n["NodeManagerAddress"], n.get("Resources", {}), free.get(n["NodeID"], {})) for n in ray.nodes() if n.get("Alive")]
+        return [
+            NodeRoom(n["NodeManagerAddress"], n.get("Resources", {}), free.get(n["NodeID"], {}))
+            for n in ray.nodes()
+            if n.get("Alive")
+        ]
 
     def total(self) -> dict[str, float]:
         import ray

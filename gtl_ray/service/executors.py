@@ -1,6 +1,7 @@
 """`RayExecutor`: the science code's `Executor` as Ray tasks, so evaluation episodes, the final
 selection's candidates and pre-training run on the cluster's workers (and their GPUs) while the
 science code stays Ray-free."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Sequence

@@ -14,6 +14,7 @@ actor of its own would (the pool's calls are per member), so selection, lineage 
 those of K actors. A pack restarted mid-generation relives only the members the pool has not
 heard from.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -36,7 +37,9 @@ from gtl_ray.service.pool import NAMESPACE
 
 def gene_norm(tensors: dict[str, np.ndarray]) -> float:
     """L2 norm over the learngene's conv blocks (a drift indicator for dashboards)."""
-    return float(np.sqrt(sum(float((v.astype(np.float64) ** 2).sum()) for k, v in tensors.items() if k.endswith(".conv.weight"))))
+    return float(
+        np.sqrt(sum(float((v.astype(np.float64) ** 2).sum()) for k, v in tensors.items() if k.endswith(".conv.weight")))
+    )
 
 
 class MemberTrainable(tune.Trainable):
@@ -51,12 +54,16 @@ class MemberTrainable(tune.Trainable):
         self.strategy = Strategy(self.run_config)
         torch.set_num_threads(member_threads(self.run_config))
         self.device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
-        self.base = resident(ImageSet.from_arrays(ray.get(data[0])), self.run_config, compute_for(self.run_config, self.device))
+        self.base = resident(
+            ImageSet.from_arrays(ray.get(data[0])), self.run_config, compute_for(self.run_config, self.device)
+        )
         self.members = range(self.member, self.member + self.run_config.population.members_per_actor)
         self._ask_next()
 
     def _ask_next(self) -> None:
-        self.next_generation = dict(zip(self.members, ray.get([self.pool.next_generation.remote(m) for m in self.members])))
+        self.next_generation = dict(
+            zip(self.members, ray.get([self.pool.next_generation.remote(m) for m in self.members]))
+        )
 
     def step(self) -> dict[str, Any]:
         generation = min(self.next_generation.values())

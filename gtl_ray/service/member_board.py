@@ -1,6 +1,7 @@
 """Tune's per-member TensorBoard logger (`RUN/tune-from-NNNN/<member>/`), with the member's
 generation as the step instead of Tune's iteration counter, which restarts at 1 in every
 `tune-from-NNNN` of a resumed run. The population's figures are `gtl_ray.service.tensorboard`."""
+
 from __future__ import annotations
 
 from ray.tune.logger import TBXLoggerCallback

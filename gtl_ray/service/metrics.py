@@ -5,6 +5,7 @@ Ray exports a metric named `gtl_x` as `ray_gtl_x` (`exported_name`), tagged `run
 labels (`SessionName`, `NodeAddress`, `WorkerId`, ...); `cluster/grafana/gtl-ray-dashboard.json`
 plots every metric of `METRICS`.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -47,7 +48,9 @@ class RunMetrics:
     def __init__(self, run: str, planned: int, completed: int = 0):
         self.tags = {"run": run}
         kinds = {"gauge": Gauge, "counter": Counter}
-        self.metrics = {name: kinds[kind](name, description, tag_keys=("run",)) for name, (kind, description) in METRICS.items()}
+        self.metrics = {
+            name: kinds[kind](name, description, tag_keys=("run",)) for name, (kind, description) in METRICS.items()
+        }
         self._set("gtl_generations_planned", planned)
         self._set("gtl_generations_completed", completed)
 

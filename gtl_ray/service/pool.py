@@ -14,6 +14,7 @@ One generation, as the pool sees it:
 The pool holds everything a restarted member needs (`next_generation`), so members keep no
 state, and it lives on the driver's node, so a lost worker node loses no gene.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,7 +51,13 @@ class PoolBook:
         lineage / summaries: what completed generations recorded (resume).
     """
 
-    def __init__(self, strategy: Strategy, state: EvolutionState, lineage: list[LineageRecord], summaries: list[GenerationSummary]):
+    def __init__(
+        self,
+        strategy: Strategy,
+        state: EvolutionState,
+        lineage: list[LineageRecord],
+        summaries: list[GenerationSummary],
+    ):
         self.strategy = strategy
         self.state = state
         self.lineage = list(lineage)
@@ -83,7 +90,9 @@ class PoolBook:
         state, _ = self.strategy.tell(self.state, [r.fitness for r in records], genes)
         return state, summarize(records, wall, time.perf_counter() - start), genes, records
 
-    def apply(self, state: EvolutionState, summary: GenerationSummary, genes: list[Learngene], records: list[LineageRecord]) -> tuple[GenerationSummary, list[Learngene]]:
+    def apply(
+        self, state: EvolutionState, summary: GenerationSummary, genes: list[Learngene], records: list[LineageRecord]
+    ) -> tuple[GenerationSummary, list[Learngene]]:
         """Move on to the next generation with what `conclude` computed: record the lineage and
         the summary. Returns the summary and the genes passed on (to checkpoint)."""
         self.state = state
@@ -104,7 +113,16 @@ class LearngenePool:
     pretrain_sample_grads: what generation 0's pre-trained gene cost (compute accounting).
     """
 
-    def __init__(self, config: dict, root: str, data: list, state: EvolutionState, lineage: list[LineageRecord], summaries: list[GenerationSummary], pretrain_sample_grads: int):
+    def __init__(
+        self,
+        config: dict,
+        root: str,
+        data: list,
+        state: EvolutionState,
+        lineage: list[LineageRecord],
+        summaries: list[GenerationSummary],
+        pretrain_sample_grads: int,
+    ):
         self.config: GTLConfig = from_dict(config)
         self.book = PoolBook(Strategy(self.config), state, lineage, summaries)
         self.store = RunStore(root, self.config.name)
@@ -139,9 +157,15 @@ class LearngenePool:
             await self.changed.wait()
         state = self.book.state
         if state.generation != generation:
-            raise ValueError(f"member {member} asked for generation {generation}, but the pool is at {state.generation}")
+            raise ValueError(
+                f"member {member} asked for generation {generation}, but the pool is at {state.generation}"
+            )
         a = state.assignments[member]
-        return {"assignment": a, "parent": [self.parent_refs[a.parent]] if a.parent is not None else None, "held_references": len(self.parent_refs)}
+        return {
+            "assignment": a,
+            "parent": [self.parent_refs[a.parent]] if a.parent is not None else None,
+            "held_references": len(self.parent_refs),
+        }
 
     async def submit(self, generation: int, member: int, gene: Learngene, record: LineageRecord) -> None:
         """Take a member's gene and record; the generation's last one runs the strategy."""
@@ -166,12 +190,29 @@ class LearngenePool:
             # writes that each pin a generation of genes in memory.
             await self.writes
         compute = run_compute(self.book.lineage, self.pretrain_sample_grads, 0)
-        self.writes = asyncio.ensure_future(self._checkpoint(summary, genes, list(self.book.lineage), earlier, self.book.state, compute))
-        log.info("generation %d/%d done: fitness %s", summary.generation + 1, self.config.evolution.generations, summary.fitness)
+        self.writes = asyncio.ensure_future(
+            self._checkpoint(summary, genes, list(self.book.lineage), earlier, self.book.state, compute)
+        )
+        log.info(
+            "generation %d/%d done: fitness %s",
+            summary.generation + 1,
+            self.config.evolution.generations,
+            summary.fitness,
+        )
 
-    async def _checkpoint(self, summary: GenerationSummary, genes: list[Learngene], lineage: list[LineageRecord], earlier: list[GenerationSummary], state: EvolutionState, compute: dict[str, int]) -> None:
+    async def _checkpoint(
+        self,
+        summary: GenerationSummary,
+        genes: list[Learngene],
+        lineage: list[LineageRecord],
+        earlier: list[GenerationSummary],
+        state: EvolutionState,
+        compute: dict[str, int],
+    ) -> None:
         start = time.perf_counter()
-        await asyncio.to_thread(self.store.write_generation, self.config, summary, genes, lineage, earlier, state, compute)
+        await asyncio.to_thread(
+            self.store.write_generation, self.config, summary, genes, lineage, earlier, state, compute
+        )
         summary.timing["checkpoint"] = time.perf_counter() - start
         self.metrics.checkpoint_done(summary.timing["checkpoint"])
         records = [r for r in lineage if r.generation == summary.generation]
@@ -187,7 +228,11 @@ class LearngenePool:
         """Wait for every checkpoint write; return the run's summaries."""
         if self.writes is not None:
             await self.writes
-        return {"generations_completed": len(self.book.summaries), "generations": [s.__dict__ for s in self.book.summaries], "run_dir": self.store.run_dir}
+        return {
+            "generations_completed": len(self.book.summaries),
+            "generations": [s.__dict__ for s in self.book.summaries],
+            "run_dir": self.store.run_dir,
+        }
 
     async def watch(self) -> None:
         """Never returns: the driver keeps this call pending and learns of the pool's death the

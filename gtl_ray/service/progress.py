@@ -6,6 +6,7 @@ keeps one call `pool.generation_summary(g)` pending and looks at it, without blo
 step of Tune's loop; after `fit` returns, `catch_up` prints what the loop did not see (the last
 generation, usually).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,9 @@ class PopulationProgress(tune.Callback):
     need: one member's resources (for the placement line).
     """
 
-    def __init__(self, progress: Progress, pool: Any, first: int, planned: int, members: int, need: Mapping[str, float]):
+    def __init__(
+        self, progress: Progress, pool: Any, first: int, planned: int, members: int, need: Mapping[str, float]
+    ):
         self.progress = progress
         self.pool = pool
         self.planned = planned

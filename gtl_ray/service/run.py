@@ -1,5 +1,6 @@
 """`evolve`: run an evolution on Ray — members as Tune trials, the learngene pool running the
 strategy, the final choice — starting fresh or resuming from the last complete generation."""
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,14 @@ from gtl_ray.learngene import Learngene
 from gtl_ray.evolution.summary import GenerationSummary
 from gtl_ray.progress import Progress
 from gtl_ray.run_store import RunStore
-from gtl_ray.service.capacity import RayCluster, actor_resources, local_gpu_shortfall, member_resources, population_demand, stall_message
+from gtl_ray.service.capacity import (
+    RayCluster,
+    actor_resources,
+    local_gpu_shortfall,
+    member_resources,
+    population_demand,
+    stall_message,
+)
 from gtl_ray.service.executors import RayExecutor
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.member_board import GenerationTBXLogger
@@ -57,7 +65,9 @@ class _Start:
     summaries: list[GenerationSummary]
     pretrain_sample_grads: int = 0
     finished: bool = False  #: the run is complete, final learngene included
-    accepted: list[tuple[str, Any, Any]] = field(default_factory=list)  #: (key, stored, new) differences --force accepted
+    accepted: list[tuple[str, Any, Any]] = field(
+        default_factory=list
+    )  #: (key, stored, new) differences --force accepted
 
 
 def resume_command(config_path: str | None, store: RunStore) -> str:
@@ -80,7 +90,9 @@ def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, ov
     if not resume:
         if store.exists():
             if not overwrite:
-                raise StorageError(f"a run already exists at {store.run_dir}; pass --resume to continue it, --overwrite to replace it, or choose another --name")
+                raise StorageError(
+                    f"a run already exists at {store.run_dir}; pass --resume to continue it, --overwrite to replace it, or choose another --name"
+                )
             _check_owner(store, store.read_manifest())
             storage.delete_dir(store.run_dir)
         return _Start(None, [], [])
@@ -90,19 +102,32 @@ def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, ov
     differences = [key for key, _, _ in changes]
     fixed = [d for d in differences if d.startswith(FIXED_ON_RESUME)]
     if fixed:
-        raise StorageError(f"cannot resume {store.run_dir} with a different {', '.join(fixed)} (the stored genes and population depend on it); start a new run with another --name")
+        raise StorageError(
+            f"cannot resume {store.run_dir} with a different {', '.join(fixed)} (the stored genes and population depend on it); start a new run with another --name"
+        )
     if differences and not force:
-        raise StorageError(f"cannot resume {store.run_dir}: config differs from the stored run in {', '.join(differences)} (pass --force to resume anyway)")
+        raise StorageError(
+            f"cannot resume {store.run_dir}: config differs from the stored run in {', '.join(differences)} (pass --force to resume anyway)"
+        )
     removed = store.clean_incomplete(manifest)
     if removed:
         log.warning("removed what a crash left behind (not counted by the manifest): %s", ", ".join(removed))
     finished = manifest["final"] is not None and manifest["generations_completed"] >= config.evolution.generations
-    return _Start(store.load_state(manifest), store.load_lineage(manifest), store.summaries(manifest), int(manifest["compute"].get("pretrain", 0)), finished, changes)
+    return _Start(
+        store.load_state(manifest),
+        store.load_lineage(manifest),
+        store.summaries(manifest),
+        int(manifest["compute"].get("pretrain", 0)),
+        finished,
+        changes,
+    )
 
 
 def _check_owner(store: RunStore, manifest: dict[str, Any]) -> None:
     if manifest["name"] != store.name:
-        raise StorageError(f"{store.path('manifest.json')}: belongs to run {str(manifest['name'])[:80]!r}, not {store.name!r}; nothing was changed")
+        raise StorageError(
+            f"{store.path('manifest.json')}: belongs to run {str(manifest['name'])[:80]!r}, not {store.name!r}; nothing was changed"
+        )
 
 
 def check_environments(config: GTLConfig, base: ImageSet) -> None:
@@ -112,12 +137,16 @@ def check_environments(config: GTLConfig, base: ImageSet) -> None:
     try:
         EpisodeSampler(base, life.n_way, life.train_per_class, life.query_per_class, episodes=0, seed=config.seed)
     except DataError as exc:
-        raise DataError(f"lifetime.n_way={life.n_way}, lifetime.train_per_class={life.train_per_class}, lifetime.query_per_class={life.query_per_class} do not fit the base split: {exc}") from None
+        raise DataError(
+            f"lifetime.n_way={life.n_way}, lifetime.train_per_class={life.train_per_class}, lifetime.query_per_class={life.query_per_class} do not fit the base split: {exc}"
+        ) from None
     if evo.fitness != "lifetime":
         try:
             EpisodeSampler(base, ev.n_way, evo.fitness_shots, ev.query, episodes=0, seed=config.seed)
         except DataError as exc:
-            raise DataError(f"evolution.fitness={evo.fitness}: evaluation.n_way={ev.n_way}, evolution.fitness_shots={evo.fitness_shots}, evaluation.query={ev.query} do not fit the base split: {exc}") from None
+            raise DataError(
+                f"evolution.fitness={evo.fitness}: evaluation.n_way={ev.n_way}, evolution.fitness_shots={evo.fitness_shots}, evaluation.query={ev.query} do not fit the base split: {exc}"
+            ) from None
 
 
 def _initial(shared: tuple[GTLConfig, ImageSet, str], _: Any) -> tuple[Learngene | None, int]:
@@ -125,7 +154,16 @@ def _initial(shared: tuple[GTLConfig, ImageSet, str], _: Any) -> tuple[Learngene
     return initial_gene(config, base, cache_dir)
 
 
-def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, overwrite: bool = False, address: str | None = None, config_path: str | None = None, progress: Progress | None = None) -> RunOutcome:
+def evolve(
+    config: GTLConfig,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    overwrite: bool = False,
+    address: str | None = None,
+    config_path: str | None = None,
+    progress: Progress | None = None,
+) -> RunOutcome:
     """Run (or resume) the evolution described by `config`; returns where the results are.
     `progress` gets the live lines (none by default)."""
     start_time = time.time()
@@ -137,7 +175,9 @@ def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, over
         return _outcome(store, start_time)
     if start.state is not None:
         progress.resuming(start.state.generation, config.evolution.generations, start.accepted)
-        PopulationBoard(store.tensorboard_dir).sync(start.summaries, start.lineage)  # what a stop before the figures left out
+        PopulationBoard(store.tensorboard_dir).sync(
+            start.summaries, start.lineage
+        )  # what a stop before the figures left out
     splits = load_splits(config.data)
     check_environments(config, splits.base)
     if address == "local":  # a Ray this process starts: what no node could hold is known before it starts
@@ -163,20 +203,35 @@ def evolve(config: GTLConfig, *, resume: bool = False, force: bool = False, over
     return _outcome(store, start_time)
 
 
-def _run_population(config: GTLConfig, store: RunStore, start: _Start, cluster: RayCluster, splits: Splits, config_path: str | None, progress: Progress) -> None:
+def _run_population(
+    config: GTLConfig,
+    store: RunStore,
+    start: _Start,
+    cluster: RayCluster,
+    splits: Splits,
+    config_path: str | None,
+    progress: Progress,
+) -> None:
     data = [ray.put(splits.base.to_arrays())]
     name = pool_name(config.name)
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-    pool = LearngenePool.options(name=name, namespace=NAMESPACE, scheduling_strategy=here).remote(config.to_dict(), config.storage, data, start.state, start.lineage, start.summaries, start.pretrain_sample_grads)
+    pool = LearngenePool.options(name=name, namespace=NAMESPACE, scheduling_strategy=here).remote(
+        config.to_dict(), config.storage, data, start.state, start.lineage, start.summaries, start.pretrain_sample_grads
+    )
     placement = PlacementWatch(cluster, actor_resources(config), config.population.resource_timeout_s)
     watch = RunWatch(pool, placement)
     first = start.state.generation
-    live = PopulationProgress(progress, pool, first, config.evolution.generations, config.population.size, member_resources(config))
+    live = PopulationProgress(
+        progress, pool, first, config.evolution.generations, config.population.size, member_resources(config)
+    )
     try:
         tuner = tune.Tuner(
             tune.with_resources(MemberTrainable, tune.PlacementGroupFactory([actor_resources(config)])),
             # one trial per member actor, named by its first member (packs of members_per_actor)
-            param_space={"member": tune.grid_search(list(range(0, config.population.size, config.population.members_per_actor))), "pool": name},
+            param_space={
+                "member": tune.grid_search(list(range(0, config.population.size, config.population.members_per_actor))),
+                "pool": name,
+            },
             tune_config=tune.TuneConfig(scheduler=GTLScheduler(config.evolution.generations), reuse_actors=True),
             run_config=tune.RunConfig(
                 name=f"tune-from-{first:04d}",
@@ -194,16 +249,24 @@ def _run_population(config: GTLConfig, store: RunStore, start: _Start, cluster: 
         try:
             finished = ray.get(pool.finished.remote())
         except ray.exceptions.RayActorError:
-            raise RunFailed(f"the learngene pool actor died; the run is safe up to its last checkpoint, resume with: {resume}") from None
+            raise RunFailed(
+                f"the learngene pool actor died; the run is safe up to its last checkpoint, resume with: {resume}"
+            ) from None
         live.catch_up(finished["generations"])
         done = finished["generations_completed"]
         if placement.stalled:
-            raise RunFailed(stall_message(config, placement.stalled, placement.room_when_stalled, done) + f"; resume with: {resume}")
+            raise RunFailed(
+                stall_message(config, placement.stalled, placement.room_when_stalled, done) + f"; resume with: {resume}"
+            )
         failed = [r for r in results if r.error is not None]
         if failed:
-            raise RunFailed(f"{len(failed)} member(s) failed beyond population.max_failures={config.population.max_failures} ({_error_line(failed[0].error)}); resume with: {resume}")
+            raise RunFailed(
+                f"{len(failed)} member(s) failed beyond population.max_failures={config.population.max_failures} ({_error_line(failed[0].error)}); resume with: {resume}"
+            )
         if done < config.evolution.generations:
-            raise RunFailed(f"the run stopped after {done} of {config.evolution.generations} generations; resume with: {resume}")
+            raise RunFailed(
+                f"the run stopped after {done} of {config.evolution.generations} generations; resume with: {resume}"
+            )
     finally:
         ray.kill(pool)
 
@@ -221,4 +284,12 @@ def _finish(config: GTLConfig, store: RunStore, splits: Splits, executor: RayExe
 
 def _outcome(store: RunStore, start_time: float) -> RunOutcome:
     manifest = store.read_manifest()
-    return RunOutcome(store.run_dir, manifest["generations_completed"], store.final_learngene, time.time() - start_time, manifest["generations"], manifest["compute"], manifest["final"])
+    return RunOutcome(
+        store.run_dir,
+        manifest["generations_completed"],
+        store.final_learngene,
+        time.time() - start_time,
+        manifest["generations"],
+        manifest["compute"],
+        manifest["final"],
+    )

@@ -9,6 +9,7 @@ the moment a generation's last gene arrives and by each member when it is born. 
 scheduler holds no evolution state and never waits on anything: it answers CONTINUE to every
 result, which keeps Tune's per-generation cost near zero, and shows the generation reached.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

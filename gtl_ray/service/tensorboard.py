@@ -11,6 +11,7 @@ what is missing.
 The members' own figures are Tune's (`gtl_ray.service.member_board`). This module imports
 neither Tune nor torch: the learngene pool runs it.
 """
+
 from __future__ import annotations
 
 import glob
@@ -64,7 +65,9 @@ class PopulationBoard:
         try:
             self._write(summary, records)
         except Exception as exc:  # monitoring must not stop an evolution
-            log.warning("TensorBoard figures of generation %d not written to %s: %s", summary.generation, self.directory, exc)
+            log.warning(
+                "TensorBoard figures of generation %d not written to %s: %s", summary.generation, self.directory, exc
+            )
 
     def _write(self, summary: GenerationSummary, records: Sequence[LineageRecord]) -> None:
         from tensorboardX import SummaryWriter

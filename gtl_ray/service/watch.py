@@ -9,6 +9,7 @@ than `population.resource_timeout_s` with no node that has room for it, or once 
 gone. `evolve` then fails loudly with the resume command: every completed generation is
 already checkpointed.
 """
+
 from __future__ import annotations
 
 import time
