@@ -37,7 +37,7 @@ def slow_lifetimes() -> None:
     """Stretch every lifetime of this process by $GTL_RAY_TEST_DELAY_S seconds (a sleep before
     living; results are unchanged), so that a fault lands inside a generation. Installed in
     Ray's worker processes as their `worker_process_setup_hook` by the fault tests only. The
-    patch waits for the process to import `gtl_ray.evolution.population` (members do; idle
+    patch waits for the process to import `gtl_ray.evolution.member_life` (members do; idle
     workers and the pool never do, and importing it, torch included, costs ~2 s of CPU)."""
     delay = float(os.environ.get(DELAY_ENV) or 0)
     if delay:
@@ -45,10 +45,10 @@ def slow_lifetimes() -> None:
 
 
 class _StretchOnImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself; when `gtl_ray.evolution.population` is imported, wraps its loader
+    """Finds nothing itself; when `gtl_ray.evolution.member_life` is imported, wraps its loader
     so that `live` sleeps `delay` seconds once the module is executed."""
 
-    MODULE = "gtl_ray.evolution.population"
+    MODULE = "gtl_ray.evolution.member_life"
 
     def __init__(self, delay: float):
         self.delay = delay

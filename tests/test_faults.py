@@ -171,7 +171,7 @@ def test_crash_while_writing_a_checkpoint_resumes_from_the_previous_generation(r
     lineage = source.load_lineage(full)
     for g in range(G - 1):
         fitness = [r.fitness for r in sorted((r for r in lineage if r.generation == g), key=lambda r: r.member)]
-        state, _ = strategy.tell(state, fitness, source.load_generation(full, g))
+        state = strategy.tell(state, fitness, source.load_generation(full, g))
     store._write_manifest(config, store.summaries(full)[: G - 1], state, {"pretrain": 0}, final=None)
     last = Path(store.path("generations", f"{G - 1:04d}"))
     gene = last / "member-0000.safetensors"

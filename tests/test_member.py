@@ -21,7 +21,7 @@ class FakePool:
         self.submitted: list[tuple[int, int]] = []
         self.next_generation = SimpleNamespace(remote=lambda m: self.next[m])
         self.assignment = SimpleNamespace(remote=self._assignment)
-        self.submit = SimpleNamespace(remote=lambda g, m, gene, record: self.submitted.append((g, m)))
+        self.submit = SimpleNamespace(remote=lambda s: self.submitted.append((s.record.generation, s.record.member)))
 
     def _assignment(self, generation: int, member: int) -> dict:
         self.asked.append((generation, member))
@@ -31,10 +31,10 @@ class FakePool:
 def packed(monkeypatch, pool: FakePool, members: range) -> MemberTrainable:
     monkeypatch.setattr(ray, "get", lambda value: value)
     lived = lambda strategy, base, a, parent, device: SimpleNamespace(
-        outcome=SimpleNamespace(gene=SimpleNamespace(tensors={})),
+        gene=SimpleNamespace(tensors={}),
         record=SimpleNamespace(generation=a.generation, member=a.member),
     )  # noqa: E731
-    monkeypatch.setattr(member_module, "live_assignment", lived)
+    monkeypatch.setattr(member_module, "live_member", lived)
     monkeypatch.setattr(
         MemberTrainable,
         "_result",

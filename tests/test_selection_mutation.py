@@ -9,7 +9,7 @@ from gtl_ray.seeding import numpy_rng
 def test_elites_are_the_fittest_and_come_first():
     fitness = [0.1, 0.9, 0.5, 0.9, 0.3]
     slots = select_parents(fitness, 3, 2, numpy_rng(0, "t"))
-    assert [s.parent for s in slots[:2]] == [1, 3]  # tie broken by lower index
+    assert [s.parent_index for s in slots[:2]] == [1, 3]  # tie broken by lower index
     assert all(s.elite for s in slots[:2]) and not any(s.elite for s in slots[2:])
     assert len(slots) == len(fitness)
 

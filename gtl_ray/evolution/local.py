@@ -16,8 +16,9 @@ from gtl_ray.data import Splits, load_splits
 from gtl_ray.evolution.final import FinalChoice, choose_final
 from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.lineage import LineageRecord
-from gtl_ray.evolution.population import live_assignment
-from gtl_ray.evolution.summary import GenerationSummary, fitness_stats, run_compute, summarize
+from gtl_ray.evolution.generation import GenerationBook
+from gtl_ray.evolution.member_life import live_member
+from gtl_ray.evolution.summary import GenerationSummary, run_compute
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.executor import Executor
 from gtl_ray.learngene import Learngene
@@ -84,28 +85,26 @@ def evolve_local(
     torch.set_num_threads(member_threads(config))
     try:
         initial, pretrain_cost = initial_gene(config, splits.base, cache_dir)
-        state = strategy.init(initial)
+        book = GenerationBook(strategy, strategy.init(initial))
         if store is not None:
-            store.write_start(config, state, {"pretrain": pretrain_cost})
-        lineage: list[LineageRecord] = []
+            store.write_start(config, book.state, {"pretrain": pretrain_cost})
         curve: list[dict[str, float]] = []
-        summaries = []
         for generation in range(config.evolution.generations):
             began = time.time()
-            results = [live_assignment(strategy, splits.base, a, state.parent(a.parent)) for a in state.assignments]
-            lineage += [r.record for r in results]
-            fitness = [r.outcome.fitness for r in results]
-            curve.append(fitness_stats(fitness))
+            for a in book.state.assignments:
+                book.accept(live_member(strategy, splits.base, a, book.state.find_parent(a.parent_id)))
+            concluded = book.conclude(time.time() - began)
+            book.apply(concluded)
+            curve.append(concluded.summary.fitness)
             log.info("generation %d/%d fitness %s", generation + 1, config.evolution.generations, curve[-1])
             if on_generation is not None:
                 on_generation(generation, curve[-1])
-            genes = [r.outcome.gene for r in results]
-            state, _ = strategy.tell(state, fitness, genes)
             if store is not None:
-                summaries.append(summarize([r.record for r in results], time.time() - began, 0.0))
+                compute = run_compute(book.lineage, pretrain_cost, 0)
                 store.write_generation(
-                    config, summaries[-1], genes, lineage, summaries[:-1], state, run_compute(lineage, pretrain_cost, 0)
+                    config, concluded.summary, concluded.genes, book.lineage, book.summaries[:-1], book.state, compute
                 )
+        state, lineage, summaries = book.state, book.lineage, book.summaries
         choice = choose_final(strategy, state, splits, executor)
         compute = run_compute(lineage, pretrain_cost, choice.sample_grads)
         if store is not None:

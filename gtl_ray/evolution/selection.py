@@ -10,10 +10,10 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Selection:
-    """Who fills one slot of the next generation: `parent` is the index of the member (in the
-    previous generation) whose trained learngene is inherited; elites are not mutated."""
+    """Who fills one slot of the next generation: `parent_index` is the index of the member (in
+    the previous generation) whose learngene is inherited; elites are not mutated."""
 
-    parent: int
+    parent_index: int
     elite: bool
 
 
@@ -38,6 +38,6 @@ def select_parents(
         raise ValueError(f"tournament_size must be in [1, {n}], got {tournament_size}")
     if not 0 <= elites < n:
         raise ValueError(f"elites must be in [0, {n}), got {elites}")
-    slots = [Selection(parent=i, elite=True) for i in rank(fitness)[:elites]]
-    slots += [Selection(parent=tournament(fitness, tournament_size, rng), elite=False) for _ in range(n - elites)]
+    slots = [Selection(parent_index=i, elite=True) for i in rank(fitness)[:elites]]
+    slots += [Selection(parent_index=tournament(fitness, tournament_size, rng), elite=False) for _ in range(n - elites)]
     return slots

@@ -1,20 +1,21 @@
 """The evolution strategy in ask/tell form (as in evosax): a frozen `EvolutionState` and pure,
 seeded transitions. This is the only place that decides who inherits what; `evolve_local` and
-the Ray learngene pool both drive it, so they give the same lineage for the same seed.
+the Ray learngene pool both drive it (through `evolution.generation.GenerationBook`), so they give
+the same lineage for the same seed.
 
 One generation, end to end:
 
-    state = strategy.init(initial)                   # generation 0: parents and assignments
-    for a in state.assignments:                      # ask (wherever the member lives)
-        gene, mutation = strategy.inherit(a, state.gene(a.parent))
-        outcome = live(config, base, a.generation, a.member, gene)
-    state, assignments = strategy.tell(state, fitness, passed_on_genes)   # select + write back
-    ...
-    strategy.final_genes(state) / strategy.candidates(state)             # after the last one
+    state = strategy.init(initial)                              # generation 0
+    for a in state.assignments:                                 # ask (wherever the member lives)
+        born, mutation = strategy.inherit(a, state.parent_gene(a.parent_id))
+        ... the member lives and passes on a gene ...
+    state = strategy.tell(state, fitness, passed_on, born)      # select + write back
+    strategy.final_genes(state) / strategy.candidates(state)    # after the last one
 
 `tell` ranks the generation, runs tournaments with elitism (`selection`), computes what each
-selected member passes on (`writeback`: its trained gene, or a Reptile step), updates the hall of
-fame and returns the next generation's assignments with their parent genes.
+selected member passes on (`writeback`: its trained gene, or a Reptile step from the gene it was
+born with), and updates the hall of fame. Numpy only: it never builds a network, so the pool that
+runs it imports no torch.
 """
 
 from __future__ import annotations
@@ -54,12 +55,12 @@ class Parent:
 
 @dataclass(frozen=True)
 class Assignment:
-    """What member `member` of `generation` inherits: the gene of parent `parent` (a Parent.id;
-    None: a random gene), unmutated if `elite`."""
+    """What member `member` of `generation` inherits: the gene of the parent `parent_id` (a
+    Parent.id; None: a random gene), unmutated if `elite`."""
 
     generation: int
     member: int
-    parent: str | None
+    parent_id: str | None
     elite: bool
 
 
@@ -85,7 +86,8 @@ class EvolutionState:
     leaders: tuple[Parent, ...] = ()
     start: Parent | None = None
 
-    def parent(self, parent_id: str | None) -> Parent | None:
+    def find_parent(self, parent_id: str | None) -> Parent | None:
+        """The Parent of that id (None for None: a random gene)."""
         if parent_id is None:
             return None
         for p in self.parents:
@@ -93,8 +95,8 @@ class EvolutionState:
                 return p
         raise KeyError(f"generation {self.generation} has no parent {parent_id!r}")
 
-    def gene(self, parent_id: str | None) -> Learngene | None:
-        parent = self.parent(parent_id)
+    def parent_gene(self, parent_id: str | None) -> Learngene | None:
+        parent = self.find_parent(parent_id)
         return parent.gene if parent is not None else None
 
 
@@ -111,52 +113,62 @@ class Strategy:
         self.evo = config.evolution
         self.size = config.population.size
 
+    @property
+    def needs_born_genes(self) -> bool:
+        """Whether `tell` needs the genes members were born with (reptile steps from them)."""
+        return self.evo.inheritance == "reptile"
+
     def init(self, initial: Learngene | None) -> EvolutionState:
         """Generation 0: every member born with a random gene, or (`initial` given, e.g. the
         pre-trained network's slots) inheriting it, mutated except for the elites."""
         if initial is None:
             return EvolutionState(0, (), tuple(Assignment(0, m, None, False) for m in range(self.size)))
         start = Parent(INITIAL, initial, math.nan)
-        return EvolutionState(
-            0, (start,), tuple(Assignment(0, m, INITIAL, m < self.evo.elites) for m in range(self.size)), start=start
-        )
+        assignments = tuple(Assignment(0, m, INITIAL, m < self.evo.elites) for m in range(self.size))
+        return EvolutionState(0, (start,), assignments, start=start)
 
-    def inherit(self, assignment: Assignment, parent: Learngene | None) -> tuple[Learngene | None, MutationRecord]:
+    def inherit(self, assignment: Assignment, parent_gene: Learngene | None) -> tuple[Learngene | None, MutationRecord]:
         """The gene a member is born with: its parent's, mutated (seeded by run seed,
         generation and member) unless it is an elite."""
-        if parent is None or assignment.elite or self.evo.mutation_rate == 0:
-            return parent, MutationRecord(NO_MUTATION, 0, 0)
+        if parent_gene is None or assignment.elite or self.evo.mutation_rate == 0:
+            return parent_gene, MutationRecord(NO_MUTATION, 0, 0)
         rng = numpy_rng(self.config.seed, "mutate", assignment.generation, assignment.member)
+        evo = self.evo
         tensors, record = mutate_tensors(
-            parent.tensors, self.evo.mutation_operator, self.evo.mutation_rate, self.evo.mutation_sigma, rng
+            parent_gene.tensors, evo.mutation_operator, evo.mutation_rate, evo.mutation_sigma, rng
         )
-        return parent.replace_tensors(tensors), record
+        return parent_gene.replace_tensors(tensors), record
 
     def tell(
-        self, state: EvolutionState, fitness: Sequence[float], genes: Sequence[Learngene]
-    ) -> tuple[EvolutionState, tuple[Assignment, ...]]:
+        self,
+        state: EvolutionState,
+        fitness: Sequence[float],
+        passed_on: Sequence[Learngene],
+        born: Sequence[Learngene | None] | None = None,
+    ) -> EvolutionState:
         """Selection and write-back after generation `state.generation`: `fitness[m]` and
-        `genes[m]` are member m's score and the gene it passed on."""
-        if not len(fitness) == len(genes) == self.size:
-            raise ValueError(f"tell needs {self.size} fitness values and genes, got {len(fitness)} and {len(genes)}")
+        `passed_on[m]` are member m's score and the gene it passed on; `born[m]` the gene it
+        was born with (needed under reptile only, see `needs_born_genes`)."""
+        if not len(fitness) == len(passed_on) == self.size:
+            raise ValueError(
+                f"tell needs {self.size} fitness values and genes, got {len(fitness)} and {len(passed_on)}"
+            )
         g = state.generation
         order = rank(fitness)
         slots = select_parents(
             fitness, self.evo.tournament_size, self.evo.elites, numpy_rng(self.config.seed, "select", g)
         )
         famous = order[: max(1 + self.evo.elites, self.evo.hall_of_fame)]
-        needed = list(dict.fromkeys(famous + [s.parent for s in slots]))
-        offspring = self._offspring(state, fitness, genes, order, needed)
-        assignments = tuple(Assignment(g + 1, i, offspring[s.parent].id, s.elite) for i, s in enumerate(slots))
-        parents = tuple(offspring[m] for m in dict.fromkeys(s.parent for s in slots))
+        needed = list(dict.fromkeys(famous + [s.parent_index for s in slots]))
+        offspring = self._offspring(g, fitness, passed_on, born, order, needed)
+        assignments = tuple(Assignment(g + 1, i, offspring[s.parent_index].id, s.elite) for i, s in enumerate(slots))
+        parents = tuple(offspring[m] for m in dict.fromkeys(s.parent_index for s in slots))
         hall = sorted(
             state.hall_of_fame + tuple(offspring[m] for m in order[: self.evo.hall_of_fame]),
             key=lambda p: (-p.fitness, p.id),
         )
         leaders = tuple(offspring[m] for m in order[: 1 + self.evo.elites])
-        return EvolutionState(
-            g + 1, parents, assignments, tuple(hall[: self.evo.hall_of_fame]), leaders, state.start
-        ), assignments
+        return EvolutionState(g + 1, parents, assignments, tuple(hall[: self.evo.hall_of_fame]), leaders, state.start)
 
     def final_genes(self, state: EvolutionState) -> list[Parent]:
         """`final.selection: last_generation`: what the last generation's fittest member passes
@@ -174,43 +186,31 @@ class Strategy:
             seen.setdefault(state.start.id, state.start)
         return list(seen.values())
 
-    # ---------------------------------------------------------------- write-back
-
-    def inherited(self, state: EvolutionState, member: int) -> Learngene:
-        """The gene member `member` of `state.generation` was born with (a random-born member's
-        slots come from its seeded newborn network)."""
-        assignment = state.assignments[member]
-        gene, _ = self.inherit(assignment, state.gene(assignment.parent))
-        if gene is not None:
-            return gene
-        # Only here does the strategy touch a network: the learngene pool imports this module
-        # and needs torch only when reptile averages a random-born member's gene.
-        from gtl_ray.evolution.lifetime import newborn
-        from gtl_ray.learngene.transplant import extract_learngene
-
-        return extract_learngene(
-            newborn(self.config, state.generation, member),
-            self.config.learngene.share,
-            generation=state.generation,
-            member=member,
-        )
-
     def _offspring(
         self,
-        state: EvolutionState,
+        generation: int,
         fitness: Sequence[float],
-        genes: Sequence[Learngene],
+        passed_on: Sequence[Learngene],
+        born: Sequence[Learngene | None] | None,
         order: list[int],
         needed: list[int],
     ) -> dict[int, Parent]:
-        g = state.generation
-        if self.evo.inheritance != "reptile":
-            return {m: Parent(member_id(g, m), genes[m], float(fitness[m])) for m in needed}
+        """What each needed member's line passes on: its gene as passed on, or (reptile) the gene
+        it was born with moved along the top_k's mean learning step. Either way the gene keeps
+        the passed-on gene's header, so its provenance names the member (g0001m0002)."""
+        if not self.needs_born_genes:
+            return {m: Parent(member_id(generation, m), passed_on[m], float(fitness[m])) for m in needed}
         top = order[: self.evo.top_k]
-        born = {m: self.inherited(state, m) for m in dict.fromkeys(top + needed)}
-        step = mean_step([born[m] for m in top], [genes[m] for m in top])
-        averaged = tuple(member_id(g, m) for m in top)
+        if born is None or any(born[m] is None for m in dict.fromkeys(top + needed)):
+            raise ValueError("evolution.inheritance=reptile: tell needs the gene every member was born with")
+        step = mean_step([born[m] for m in top], [passed_on[m] for m in top])
+        averaged = tuple(member_id(generation, m) for m in top)
         return {
-            m: Parent(member_id(g, m), take_step(born[m], step, self.evo.step_size), float(fitness[m]), averaged)
+            m: Parent(
+                member_id(generation, m),
+                passed_on[m].replace_tensors(take_step(born[m], step, self.evo.step_size)),
+                float(fitness[m]),
+                averaged,
+            )
             for m in needed
         }

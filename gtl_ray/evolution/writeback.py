@@ -31,8 +31,8 @@ def mean_step(inherited: Sequence[Learngene], trained: Sequence[Learngene]) -> d
     return {key: value / len(inherited) for key, value in step.items()}
 
 
-def take_step(gene: Learngene, step: dict[str, np.ndarray], size: float) -> Learngene:
-    """`gene` + size x step, in the gene's dtypes."""
-    return gene.replace_tensors(
-        {key: (value.astype(np.float64) + size * step[key]).astype(value.dtype) for key, value in gene.tensors.items()}
-    )
+def take_step(gene: Learngene, step: dict[str, np.ndarray], size: float) -> dict[str, np.ndarray]:
+    """The tensors of `gene` + size x step, in the gene's dtypes."""
+    return {
+        key: (value.astype(np.float64) + size * step[key]).astype(value.dtype) for key, value in gene.tensors.items()
+    }

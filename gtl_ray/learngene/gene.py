@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -19,34 +20,27 @@ import safetensors.numpy
 
 from gtl_ray import storage
 from gtl_ray.errors import LearngeneError
-from gtl_ray.learngene import header
-from gtl_ray.learngene.header import FORMAT
+from gtl_ray.learngene.header import FORMAT, HEADER_FIELDS, GeneHeader, order_tensors, parse_header, read_metadata
 from gtl_ray.learngene.names import gene_units
 
 GENERIC_FAMILY = "generic"  #: `family` of a learngene cut from a network that is not a built-in one
 
 
-@dataclass
+@dataclass(frozen=True)
 class Learngene:
-    """Kept channel blocks of every conv(+BN) unit of a source network.
+    """Kept channel blocks of every conv(+BN) unit of a source network, and its header.
 
-    `share` is the fraction (not percent) of the source backbone's parameters the gene holds;
-    `rho` the fraction of channels kept per layer; `info` a small free-form JSON object that
-    travels in the file header: genes made by a run hold `info["preprocessing"]` (the input the
-    network was trained on) and `info["provenance"]` (run, generation, member, config digest);
-    see `gtl_ray.learngene.info`.
+    The header's fields read as the gene's own (`gene.share` is `gene.header.share`; see
+    `GeneHeader` for what each means). Build one by keyword: `Learngene(header=..., tensors=...)`.
     """
 
+    header: GeneHeader
     tensors: dict[str, np.ndarray]
-    architecture: str
-    family: str
-    width: float
-    depth: int
-    rho: float
-    share: float
-    num_params: int
-    source_params: int
-    info: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in HEADER_FIELDS:
+            return getattr(self.header, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def units(self) -> list[str]:
@@ -60,53 +54,32 @@ class Learngene:
     @property
     def preprocessing(self) -> dict[str, Any] | None:
         """Image size and normalization the source network was trained with, if recorded."""
-        return self.info.get("preprocessing")
+        return self.header.info.get("preprocessing")
 
     @property
     def provenance(self) -> dict[str, Any] | None:
         """Run, generation, member and config digest that made this gene, if recorded."""
-        return self.info.get("provenance")
+        return self.header.info.get("provenance")
 
-    @property
+    @cached_property
     def checksum(self) -> str:
+        """sha256 of the tensors, computed on first use (the tensors are never changed in place)."""
         return tensors_checksum(self.tensors)
 
     def replace_tensors(self, tensors: dict[str, np.ndarray], **info: Any) -> "Learngene":
-        """A gene with new tensor values (same layout), e.g. after a lifetime or a mutation."""
+        """A gene with new tensor values (same layout), e.g. after a lifetime or a mutation;
+        `info` entries are added to (or replace those of) the header's."""
         for key, value in self.tensors.items():
             if key not in tensors or tensors[key].shape != value.shape:
                 raise LearngeneError(
                     f"tensor {key!r}: expected shape {value.shape}, got {getattr(tensors.get(key), 'shape', None)}"
                 )
-        return Learngene(
-            dict(tensors),
-            self.architecture,
-            self.family,
-            self.width,
-            self.depth,
-            self.rho,
-            self.share,
-            self.num_params,
-            self.source_params,
-            {**self.info, **info},
-        )
+        return Learngene(header=replace(self.header, info={**self.header.info, **info}), tensors=dict(tensors))
 
     def metadata(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "architecture": self.architecture,
-            "family": self.family,
-            "width": self.width,
-            "depth": self.depth,
-            "rho": self.rho,
-            "share": self.share,
-            "num_params": self.num_params,
-            "source_params": self.source_params,
-            "channels": {u: list(c) for u, c in self.channels.items()},
-            "units": self.units,
-            "checksum": self.checksum,
-            "info": self.info,
-        }
+        """The file header: the gene's header, plus what its tensors say about themselves."""
+        stored = {"channels": {u: list(c) for u, c in self.channels.items()}, "units": self.units}
+        return {"format": FORMAT, **asdict(self.header), **stored, "checksum": self.checksum}
 
     def to_bytes(self) -> bytes:
         ordered = {k: np.ascontiguousarray(v) for k, v in self.tensors.items()}
@@ -120,30 +93,21 @@ class Learngene:
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> "Learngene":
         """Parse and verify a learngene file: every header field (`header.parse_header`), the
         tensors against the header (`header.order_tensors`) and the checksum."""
-        head = header.parse_header(header.read_metadata(data, source), source)
+        head, layout = parse_header(read_metadata(data, source), source)
         try:
             tensors = safetensors.numpy.load(data)
         except Exception as exc:  # safetensors raises SafetensorError for truncated / inconsistent files
             raise LearngeneError(
                 f"{source}: corrupt or truncated safetensors data: {' '.join(str(exc).split())[:200]}"
             ) from None
-        ordered = header.order_tensors(head, tensors, source)
-        if tensors_checksum(ordered) != head.checksum:
+        ordered = order_tensors(layout, head.num_params, tensors, source)
+        gene = cls(header=head, tensors=ordered)
+        if gene.checksum != layout.checksum:
             raise LearngeneError(
-                f"{source}: checksum mismatch (file corrupted or edited): header says {head.checksum}, content gives {tensors_checksum(ordered)}"
+                f"{source}: checksum mismatch (file corrupted or edited): "
+                f"header says {layout.checksum}, content gives {gene.checksum}"
             )
-        return cls(
-            ordered,
-            head.architecture,
-            head.family,
-            head.width,
-            head.depth,
-            head.rho,
-            head.share,
-            head.num_params,
-            head.source_params,
-            dict(head.info),
-        )
+        return gene
 
     @classmethod
     def load(cls, uri: str) -> "Learngene":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -31,26 +31,24 @@ MAX_DEPTH = 1000
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _UNIT = re.compile(r"[A-Za-z0-9_.]{1,200}")
 _CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}")
-_FIELDS = (
-    "format",
-    "architecture",
-    "family",
-    "width",
-    "depth",
-    "rho",
-    "share",
-    "num_params",
-    "source_params",
-    "channels",
-    "units",
-    "checksum",
-    "info",
-)
 
 
 @dataclass(frozen=True)
 class GeneHeader:
-    """What a learngene file says about itself; see `Learngene` for the meaning of each field."""
+    """What a learngene says about itself, beside its tensors.
+
+    Args:
+        architecture: the source network's registered name (or a CNN's class name).
+        family: the architecture family genes travel within (`generic` for any other CNN).
+        width: the source network's channel multiplier.
+        depth: the source network's depth (VGG: 11/13/16/19; ResNet12: blocks per stage).
+        rho: fraction of channels kept per layer.
+        share: fraction (not percent) of the source backbone's parameters the gene holds.
+        num_params: parameters the gene holds.
+        source_params: parameters of the source backbone.
+        info: a small free-form JSON object; genes made by a run hold `preprocessing` and
+            `provenance` (see `gtl_ray.learngene.info`).
+    """
 
     architecture: str
     family: str
@@ -60,10 +58,21 @@ class GeneHeader:
     share: float
     num_params: int
     source_params: int
-    channels: dict[str, tuple[int, int]]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredLayout:
+    """What a file's header says about its tensors (checked against them on load)."""
+
+    channels: dict[str, tuple[int, int]]  #: (k_out, k_in) kept per unit
     units: list[str]
     checksum: str
-    info: dict[str, Any]
+
+
+HEADER_FIELDS = tuple(f.name for f in fields(GeneHeader))
+#: every key of a file's header, in the order error messages list them
+FILE_FIELDS = ("format", *HEADER_FIELDS[:-1], "channels", "units", "checksum", "info")
 
 
 def read_metadata(data: bytes, source: str) -> dict[str, Any]:
@@ -88,16 +97,16 @@ def read_metadata(data: bytes, source: str) -> dict[str, Any]:
     return meta
 
 
-def parse_header(meta: dict[str, Any], source: str) -> GeneHeader:
+def parse_header(meta: dict[str, Any], source: str) -> tuple[GeneHeader, StoredLayout]:
     """Every field of the header typed and range-checked, and the fields checked against each other."""
 
     def fail(field: str, message: str) -> LearngeneError:
         return LearngeneError(f"{source}: header field {field!r} {message}")
 
-    unknown = sorted(str(k)[:40] for k in meta if k not in _FIELDS)
+    unknown = sorted(str(k)[:40] for k in meta if k not in FILE_FIELDS)
     if unknown:
-        raise fail(unknown[0], f"is not part of {FORMAT} (fields: {', '.join(_FIELDS)})")
-    missing = [k for k in _FIELDS if k not in meta and k != "info"]
+        raise fail(unknown[0], f"is not part of {FORMAT} (fields: {', '.join(FILE_FIELDS)})")
+    missing = [k for k in FILE_FIELDS if k not in meta and k != "info"]
     if missing:
         raise fail(missing[0], "is missing")
 
@@ -159,7 +168,7 @@ def parse_header(meta: dict[str, Any], source: str) -> GeneHeader:
     if formats.json_depth(info) > MAX_INFO_DEPTH or len(json.dumps(info)) > MAX_INFO_BYTES:
         raise fail("info", f"must be at most {MAX_INFO_BYTES} bytes of JSON nested at most {MAX_INFO_DEPTH} deep")
 
-    return GeneHeader(
+    head = GeneHeader(
         architecture=text("architecture", _NAME),
         family=text("family", _NAME),
         width=number("width", 0.0, MAX_WIDTH),
@@ -168,21 +177,21 @@ def parse_header(meta: dict[str, Any], source: str) -> GeneHeader:
         share=share,
         num_params=num_params,
         source_params=source_params,
-        channels=blocks,
-        units=list(units),
-        checksum=text("checksum", _CHECKSUM),
         info=info,
     )
+    return head, StoredLayout(channels=blocks, units=list(units), checksum=text("checksum", _CHECKSUM))
 
 
-def order_tensors(header: GeneHeader, tensors: dict[str, np.ndarray], source: str) -> dict[str, np.ndarray]:
+def order_tensors(
+    layout: StoredLayout, num_params: int, tensors: dict[str, np.ndarray], source: str
+) -> dict[str, np.ndarray]:
     """The tensors in header order, after checking each against the header: names, dtypes,
     shapes (conv blocks as `channels` says; an optional conv bias and the four BatchNorm entries,
     all or none, of length k_out), finite values, and `num_params` equal to what they hold."""
     ordered: dict[str, np.ndarray] = {}
     count = 0
-    for unit in header.units:
-        k_out, k_in = header.channels[unit]
+    for unit in layout.units:
+        k_out, k_in = layout.channels[unit]
         suffixes = ["conv.weight"] + [k for k in ("conv.bias",) if f"{unit}.{k}" in tensors]
         has_bn = any(f"{unit}.bn.{k}" in tensors for k in BN_KEYS)  # a conv without BatchNorm has none
         suffixes += [f"bn.{k}" for k in BN_KEYS] if has_bn else []
@@ -212,8 +221,6 @@ def order_tensors(header: GeneHeader, tensors: dict[str, np.ndarray], source: st
     if len(ordered) != len(tensors):
         extra = sorted(set(tensors) - set(ordered))[0]
         raise LearngeneError(f"{source}: holds tensor {extra[:100]!r}, which its header does not list")
-    if count != header.num_params:
-        raise LearngeneError(
-            f"{source}: header field 'num_params' is {header.num_params}, but the tensors hold {count}"
-        )
+    if count != num_params:
+        raise LearngeneError(f"{source}: header field 'num_params' is {num_params}, but the tensors hold {count}")
     return ordered

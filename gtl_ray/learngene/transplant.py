@@ -10,6 +10,7 @@ from torch import nn
 from gtl_ray.errors import LearngeneError
 from gtl_ray.learngene import surgery
 from gtl_ray.learngene.gene import GENERIC_FAMILY, Learngene
+from gtl_ray.learngene.header import GeneHeader
 from gtl_ray.learngene.names import gene_units
 from gtl_ray.learngene.rest import shape_rest
 from gtl_ray.learngene.units import backbone_parameter_count
@@ -31,10 +32,23 @@ def extract_learngene(model: nn.Module, share: float = 0.20, **info: Any) -> Lea
     total = backbone_parameter_count(model)
     tensors = surgery.extract_tensors(model, rho)
     if isinstance(model, Network):
-        described = (model.arch, model.family, float(model.width), int(model.depth))
+        described = {
+            "architecture": model.arch,
+            "family": model.family,
+            "width": float(model.width),
+            "depth": int(model.depth),
+        }
     else:
-        described = (type(model).__name__, GENERIC_FAMILY, 1.0, len(gene_units(tensors)))
-    return Learngene(tensors, *described, rho, num_params / total, num_params, total, dict(info))
+        described = {
+            "architecture": type(model).__name__,
+            "family": GENERIC_FAMILY,
+            "width": 1.0,
+            "depth": len(gene_units(tensors)),
+        }
+    header = GeneHeader(
+        **described, rho=rho, share=num_params / total, num_params=num_params, source_params=total, info=dict(info)
+    )
+    return Learngene(header=header, tensors=tensors)
 
 
 def implant(

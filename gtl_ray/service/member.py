@@ -1,7 +1,7 @@
 """A population member: a Tune Trainable whose actor lives for the whole run.
 
 Each `step` is one generation: ask the learngene pool for the assignment, live it
-(`evolution.population.live_assignment`: inherit and mutate, learn, be scored), submit the gene
+(`evolution.member_life.live_member`: inherit and mutate, learn, be scored), submit the gene
 passed on with its lineage record to the pool, and report the member's own figures to Tune (its
 TensorBoard curves, step = generation; the population's figures are the pool's). Tune never
 pauses or checkpoints members between generations; a member holds no state the pool does not
@@ -26,11 +26,10 @@ import torch
 from ray import tune
 
 from gtl_ray.compute import compute_for, resident
-from gtl_ray.config import from_dict
 from gtl_ray.data import ImageSet
 from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.local import member_threads
-from gtl_ray.evolution.population import live_assignment
+from gtl_ray.evolution.member_life import live_member
 from gtl_ray.evolution.strategy import Strategy
 from gtl_ray.service.pool import NAMESPACE
 
@@ -49,8 +48,7 @@ class MemberTrainable(tune.Trainable):
     def _attach(self, config: dict[str, Any]) -> None:
         self.member = int(config["member"])
         self.pool = ray.get_actor(config["pool"], namespace=NAMESPACE)
-        raw, data = ray.get(self.pool.setup_payload.remote())
-        self.run_config = from_dict(raw)
+        self.run_config, data = ray.get(self.pool.setup_payload.remote())
         self.strategy = Strategy(self.run_config)
         torch.set_num_threads(member_threads(self.run_config))
         self.device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
@@ -71,11 +69,11 @@ class MemberTrainable(tune.Trainable):
         for member in (m for m in self.members if self.next_generation[m] == generation):
             payload = ray.get(self.pool.assignment.remote(generation, member))
             parent = ray.get(payload["parent"][0]) if payload["parent"] else None
-            result = live_assignment(self.strategy, self.base, payload["assignment"], parent, self.device)
+            submission = live_member(self.strategy, self.base, payload["assignment"], parent, self.device)
             del parent
-            ray.get(self.pool.submit.remote(generation, member, result.outcome.gene, result.record))
+            ray.get(self.pool.submit.remote(submission))
             self.next_generation[member] = generation + 1
-            results.append(self._result(result.record, gene_norm(result.outcome.gene.tensors), payload))
+            results.append(self._result(submission.record, gene_norm(submission.gene.tensors), payload))
         return pack_result(results)
 
     def _result(self, record: LineageRecord, norm: float, payload: dict[str, Any]) -> dict[str, Any]:

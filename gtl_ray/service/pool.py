@@ -4,10 +4,10 @@ evolution and owns its genes.
 One generation, as the pool sees it:
 1. every member asks for its assignment of generation g and gets its parent (a Parent, with its
    gene, from the object store; zero-copy) and whether it is an elite;
-2. each member lives (inherits, mutates, learns, is scored: `evolution.population`) and submits
+2. each member lives (inherits, mutates, learns, is scored: `evolution.member_life`) and submits
    the gene it passes on with its lineage record — fitness travels once, in that record;
-3. when the P-th submission of g arrives, the pool calls `Strategy.tell` (selection and
-   write-back), puts the next parents in the object store, releases the previous ones, wakes
+3. when the P-th submission of g arrives, the pool's `GenerationBook` (the one `evolve_local`
+   keeps too) runs `Strategy.tell` (selection and write-back), then the pool puts the next parents in the object store, releases the previous ones, wakes
    the members waiting for g + 1 and checkpoints g in the background (at most one write in
    flight), then writes g's figures to TensorBoard (`RUN/tensorboard/`, step g).
 
@@ -24,10 +24,11 @@ from typing import Any
 
 import ray
 
-from gtl_ray.config import GTLConfig, from_dict
+from gtl_ray.config import GTLConfig
 from gtl_ray.evolution.lineage import LineageRecord
+from gtl_ray.evolution.generation import GenerationBook, Submission
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
-from gtl_ray.evolution.summary import GenerationSummary, run_compute, summarize
+from gtl_ray.evolution.summary import GenerationSummary, run_compute
 from gtl_ray.learngene import Learngene
 from gtl_ray.run_store import RunStore
 from gtl_ray.service.metrics import RunMetrics
@@ -41,71 +42,10 @@ def pool_name(run_name: str) -> str:
     return f"gtl_pool:{run_name}"
 
 
-class PoolBook:
-    """The pool's bookkeeping, plain (tested without a cluster): which generation is being lived,
-    who has submitted, and what happens when the last gene arrives.
-
-    Args:
-        strategy: the run's strategy.
-        state: the strategy's state for the generation to live first.
-        lineage / summaries: what completed generations recorded (resume).
-    """
-
-    def __init__(
-        self,
-        strategy: Strategy,
-        state: EvolutionState,
-        lineage: list[LineageRecord],
-        summaries: list[GenerationSummary],
-    ):
-        self.strategy = strategy
-        self.state = state
-        self.lineage = list(lineage)
-        self.summaries = list(summaries)
-        self.submitted: dict[int, tuple[Learngene, LineageRecord]] = {}
-
-    def next_generation(self, member: int) -> int:
-        """The generation `member` lives next (after a restart too)."""
-        return self.state.generation + (1 if member in self.submitted else 0)
-
-    def accept(self, generation: int, member: int, gene: Learngene, record: LineageRecord) -> bool:
-        """Take a member's submission; False for a stale or repeated one (a retried call)."""
-        if generation != self.state.generation or member in self.submitted:
-            return False
-        self.submitted[member] = (gene, record)
-        return True
-
-    @property
-    def complete(self) -> bool:
-        return len(self.submitted) == self.strategy.size
-
-    def conclude(self, wall: float) -> tuple[EvolutionState, GenerationSummary, list[Learngene], list[LineageRecord]]:
-        """The complete generation's outcome: the strategy's next state, the summary, the genes
-        passed on and the records, computed without changing the book (the pool runs this in a
-        thread while members keep calling in, then `apply`s it)."""
-        members = range(self.strategy.size)
-        genes = [self.submitted[m][0] for m in members]
-        records = [self.submitted[m][1] for m in members]
-        start = time.perf_counter()
-        state, _ = self.strategy.tell(self.state, [r.fitness for r in records], genes)
-        return state, summarize(records, wall, time.perf_counter() - start), genes, records
-
-    def apply(
-        self, state: EvolutionState, summary: GenerationSummary, genes: list[Learngene], records: list[LineageRecord]
-    ) -> tuple[GenerationSummary, list[Learngene]]:
-        """Move on to the next generation with what `conclude` computed: record the lineage and
-        the summary. Returns the summary and the genes passed on (to checkpoint)."""
-        self.state = state
-        self.lineage += records
-        self.summaries.append(summary)
-        self.submitted = {}
-        return summary, genes
-
-
 @ray.remote(num_cpus=0, max_restarts=0)
 class LearngenePool:
     """Args:
-    config: the run's config as a plain dict.
+    config: the run's validated config.
     root: storage root; the run directory is root/config.name.
     data: [ObjectRef] of the base classes' arrays (what members learn from).
     state: the strategy's state for the first generation to live (init, or resume).
@@ -115,7 +55,7 @@ class LearngenePool:
 
     def __init__(
         self,
-        config: dict,
+        config: GTLConfig,
         root: str,
         data: list,
         state: EvolutionState,
@@ -123,8 +63,8 @@ class LearngenePool:
         summaries: list[GenerationSummary],
         pretrain_sample_grads: int,
     ):
-        self.config: GTLConfig = from_dict(config)
-        self.book = PoolBook(Strategy(self.config), state, lineage, summaries)
+        self.config = config
+        self.book = GenerationBook(Strategy(config), state, lineage, summaries)
         self.store = RunStore(root, self.config.name)
         self.data = data
         self.pretrain_sample_grads = pretrain_sample_grads
@@ -144,8 +84,8 @@ class LearngenePool:
 
     # ------------------------------------------------------------ member side
 
-    def setup_payload(self) -> tuple[dict, list]:
-        return self.config.to_dict(), self.data
+    def setup_payload(self) -> tuple[GTLConfig, list]:
+        return self.config, self.data
 
     def next_generation(self, member: int) -> int:
         return self.book.next_generation(member)
@@ -163,15 +103,15 @@ class LearngenePool:
         a = state.assignments[member]
         return {
             "assignment": a,
-            "parent": [self.parent_refs[a.parent]] if a.parent is not None else None,
+            "parent": [self.parent_refs[a.parent_id]] if a.parent_id is not None else None,
             "held_references": len(self.parent_refs),
         }
 
-    async def submit(self, generation: int, member: int, gene: Learngene, record: LineageRecord) -> None:
-        """Take a member's gene and record; the generation's last one runs the strategy."""
-        if not self.book.accept(generation, member, gene, record):
+    async def submit(self, submission: Submission) -> None:
+        """Take a member's submission; the generation's last one runs the strategy."""
+        if not self.book.accept(submission):
             return
-        self.metrics.member_done(record.lifetime_seconds)
+        self.metrics.member_done(submission.record.lifetime_seconds)
         if self.book.complete:
             await self._advance()
 
@@ -182,7 +122,8 @@ class LearngenePool:
         concluded = await asyncio.to_thread(self.book.conclude, time.time() - self.posted_at)
         # Applied and posted in one step of the event loop: a member calling in meanwhile sees
         # either the old generation or the new one with its parents posted, never a mix.
-        summary, genes = self.book.apply(*concluded)
+        self.book.apply(concluded)
+        summary, genes = concluded.summary, concluded.genes
         self.metrics.generation_done(summary)
         self._post()
         if self.writes is not None:

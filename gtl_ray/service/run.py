@@ -216,7 +216,7 @@ def _run_population(
     name = pool_name(config.name)
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     pool = LearngenePool.options(name=name, namespace=NAMESPACE, scheduling_strategy=here).remote(
-        config.to_dict(), config.storage, data, start.state, start.lineage, start.summaries, start.pretrain_sample_grads
+        config, config.storage, data, start.state, start.lineage, start.summaries, start.pretrain_sample_grads
     )
     placement = PlacementWatch(cluster, actor_resources(config), config.population.resource_timeout_s)
     watch = RunWatch(pool, placement)

@@ -1,41 +1,52 @@
-"""One member's generation as the strategy and the lineage see it: inherit, live, record. Used
-by `evolve_local` and by the Ray member actor alike (what a whole generation amounts to is
-`evolution.summary`)."""
+"""One member's generation as the strategy and the lineage see it: inherit, live, hand in. Used by
+`evolve_local` and by the Ray member actor alike, so both give the same lineage for the same seed
+(what a whole generation amounts to is `evolution.generation`)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 
 from gtl_ray.data import ImageSet
-from gtl_ray.evolution.lifetime import MemberOutcome, live
+from gtl_ray.evolution.generation import Submission
+from gtl_ray.evolution.lifetime import MemberOutcome, live, newborn
 from gtl_ray.evolution.lineage import LineageRecord, member_id
 from gtl_ray.evolution.mutation import MutationRecord
 from gtl_ray.evolution.strategy import Assignment, Parent, Strategy
+from gtl_ray.learngene import Learngene, extract_learngene
 
 
-@dataclass
-class MemberResult:
-    outcome: MemberOutcome
-    record: LineageRecord
-
-
-def live_assignment(
+def live_member(
     strategy: Strategy,
     base: ImageSet,
     assignment: Assignment,
     parent: Parent | None,
     device: torch.device | str = "cpu",
-) -> MemberResult:
-    """Inherit (mutate) the parent's gene, live, and describe the life for the lineage."""
+) -> Submission:
+    """Inherit (mutate) the parent's gene, live, and hand in the gene passed on with the lineage
+    record (and, where the strategy needs it, the gene the member was born with)."""
     gene, mutation = strategy.inherit(assignment, parent.gene if parent is not None else None)
     outcome = live(strategy.config, base, assignment.generation, assignment.member, gene, device)
-    return MemberResult(outcome, lineage_record(assignment, parent, mutation, gene, outcome))
+    record = lineage_record(assignment, parent, mutation, gene, outcome)
+    born = born_gene(strategy, assignment, gene) if strategy.needs_born_genes else None
+    return Submission(record, outcome.gene, born)
+
+
+def born_gene(strategy: Strategy, assignment: Assignment, inherited: Learngene | None) -> Learngene:
+    """The gene a member was born with: what it inherited, or (a random-born member) the slots
+    of its seeded newborn network."""
+    if inherited is not None:
+        return inherited
+    config = strategy.config
+    model = newborn(config, assignment.generation, assignment.member)
+    return extract_learngene(model, config.learngene.share)
 
 
 def lineage_record(
-    assignment: Assignment, parent: Parent | None, mutation: MutationRecord, inherited, outcome: MemberOutcome
+    assignment: Assignment,
+    parent: Parent | None,
+    mutation: MutationRecord,
+    inherited: Learngene | None,
+    outcome: MemberOutcome,
 ) -> LineageRecord:
     # Generation 0 has no parent member (a random or the pre-trained gene): parent stays None.
     member_parent = parent is not None and assignment.generation > 0
