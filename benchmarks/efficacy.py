@@ -220,21 +220,21 @@ def evolve_gene(config: GTLConfig, local: bool) -> tuple[Learngene, list[dict[st
 
         result = evolve_local(config)
         return result.final, result.fitness, None
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
     from gtl_ray.service.run import evolve
 
     outcome = evolve(config, overwrite=True)
     manifest = RunStore(config.storage, config.name).read_manifest()
-    return Learngene.load(outcome.final_learngene), [g["fitness"] for g in manifest["generations"]], outcome.run_dir
+    return Learngene.load(outcome.final_learngene), [g.fitness for g in manifest.generations], outcome.run_dir
 
 
 def curve_of_run(gene_uri: str) -> list[dict[str, float]]:
     """Fitness curve of the run a `RUN/final/learngene.safetensors` belongs to, else []."""
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
 
     run_dir = Path(gene_uri).resolve().parent.parent
     try:
-        return [g["fitness"] for g in RunStore.from_path(str(run_dir)).read_manifest()["generations"]]
+        return [g.fitness for g in RunStore.from_path(str(run_dir)).read_manifest().generations]
     except Exception:  # not inside a run directory: no curve
         return []
 
@@ -286,7 +286,7 @@ class Bench:
 
         executor = None
         if not self.args.local:
-            from gtl_ray.service.executors import RayExecutor
+            from gtl_ray.service.ray_executor import RayExecutor
 
             executor = RayExecutor()
         evaluation = evaluate(

@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import ray  # noqa: E402
 import torch  # noqa: E402
+from systems import mean_after_first, run_gtl, write_outputs  # noqa: E402
 
 from gtl_ray import report  # noqa: E402
 from gtl_ray.compute import available_device, compute_for, resident  # noqa: E402
@@ -55,7 +56,6 @@ from gtl_ray.config_checks import load_config  # noqa: E402
 from gtl_ray.data import load_splits  # noqa: E402
 from gtl_ray.evolution.lifetime import live  # noqa: E402
 from gtl_ray.service.pool import NAMESPACE  # noqa: E402
-from systems import mean_after_first, run_gtl, write_outputs  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "gpu.json"
 SHAPES = {

@@ -65,12 +65,13 @@ from gtl_ray.data import ImageSet, load_splits, sample_task  # noqa: E402
 from gtl_ray.evolution import evolve_local  # noqa: E402
 from gtl_ray.evolution.lifetime import lifetime_settings, newborn  # noqa: E402
 from gtl_ray.evolution.lineage import LineageRecord, member_id  # noqa: E402
+from gtl_ray.evolution.strategy import Strategy  # noqa: E402
 from gtl_ray.learngene import Learngene, extract_learngene  # noqa: E402
-from gtl_ray.seeding import numpy_rng, torch_generator  # noqa: E402
-from gtl_ray.run_store import RunStore  # noqa: E402
+from gtl_ray.run.store import RunStore  # noqa: E402
+from gtl_ray.seeding import numpy_rng  # noqa: E402
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name  # noqa: E402
 from gtl_ray.service.run import evolve  # noqa: E402
-from gtl_ray.evolution.strategy import Strategy  # noqa: E402
+from gtl_ray.torch_streams import torch_generator  # noqa: E402
 from gtl_ray.training import accuracy, fit  # noqa: E402
 
 log = logging.getLogger("benchmarks.systems")
@@ -159,7 +160,7 @@ def run_gtl(config: GTLConfig) -> tuple[dict[str, Any], float]:
     start = time.perf_counter()
     evolve(config, overwrite=True)
     wall = time.perf_counter() - start
-    return RunStore(config.storage, config.name).read_manifest(), wall
+    return dataclasses.asdict(RunStore(config.storage, config.name).read_manifest()), wall
 
 
 def object_store_costs(gene: Learngene, repeats: int = 20) -> dict[str, float]:
@@ -361,7 +362,7 @@ def object_store_over_generations(config: GTLConfig) -> dict[int, int]:
     def poll() -> None:
         while not done.is_set():
             try:
-                completed = store.read_manifest()["generations_completed"] if store.exists() else 0
+                completed = store.read_manifest().done if store.exists() else 0
             except Exception:  # the manifest is being replaced: read it next time
                 completed = 0
             if completed and completed not in samples:

@@ -126,18 +126,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gtl_ray.evaluation import evaluate, format_table
     from gtl_ray.learngene import Learngene
     from gtl_ray.progress import stderr_unless
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
 
     gene = Learngene.load(args.learngene) if args.learngene else None
     if gene is not None:
         _check_gene_fits(config, gene, args.learngene)
     import ray
 
-    from gtl_ray.service.executors import RayExecutor
+    from gtl_ray.service.ray_executor import RayExecutor
 
     if not ray.is_initialized():
         ray.init(address=args.address, namespace="gtl_ray")
-    cache = RunStore(config.storage, config.name).pretrained_dir
+    cache = RunStore(config.storage, config.name).layout.pretrained_dir
     evaluation = evaluate(
         config,
         gene,

@@ -21,8 +21,9 @@ from gtl_ray.data import ImageSet, load_splits
 from gtl_ray.errors import DataError, StorageError
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.models import create_model
-from gtl_ray.run_store import RunStore
-from gtl_ray.seeding import numpy_rng, torch_generator, torch_init_seed
+from gtl_ray.run.store import RunStore
+from gtl_ray.seeding import numpy_rng
+from gtl_ray.torch_streams import torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, accuracy, fit
 
 
@@ -113,7 +114,7 @@ def descend(
     shape = config.descendant_shape()
     store = RunStore(config.storage, config.name)
     run_root = store.run_dir
-    out = out or store.descendant_path(shape)
+    out = out or store.layout.descendant(shape.arch, shape.width)
     if not ray.is_initialized():
         ray.init(address=address, namespace="gtl_ray")
     trainer = TorchTrainer(

@@ -1,7 +1,7 @@
 """How a batch of independent work items runs: here, one after another, or elsewhere.
 
 Science code (evaluation episodes, scoring final-gene candidates) takes an `Executor` and never
-imports Ray; `gtl_ray.service.executors.RayExecutor` runs the same functions as Ray tasks.
+imports Ray; `gtl_ray.service.ray_executor.RayExecutor` runs the same functions as Ray tasks.
 `fn(shared, item)` must be a module-level function so that it can travel to another process;
 `shared` is what every item needs (moved once), `item` what differs.
 """

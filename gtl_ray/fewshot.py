@@ -20,7 +20,7 @@ from gtl_ray.data import Task
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.learngene.compact import compact
 from gtl_ray.models import Network, create_model
-from gtl_ray.seeding import torch_init_seed
+from gtl_ray.torch_streams import torch_init_seed
 from gtl_ray.training import Objective, SGDSettings, accuracy, embed, fit
 
 

@@ -10,7 +10,8 @@ from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import ancestry
 from gtl_ray.evolution.strategy import INITIAL
 from gtl_ray.learngene import Learngene
-from gtl_ray.run_store import MANIFEST, RunStore
+from gtl_ray.run.layout import MANIFEST
+from gtl_ray.run.store import RunStore
 
 
 def inspect_gene(uri: str) -> dict[str, Any]:
@@ -38,38 +39,39 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
     store = RunStore.from_path(run_dir)
     manifest = store.read_manifest()
     lineage = store.load_lineage(manifest)
-    generations = manifest["generations"]
-    final = manifest.get("final")
+    final = manifest.final
     out: dict[str, Any] = {
         "kind": "run",
         "run_dir": run_dir,
-        "name": manifest["name"],
-        "seed": manifest["seed"],
-        "population": manifest["population"],
-        "generations_planned": manifest["generations_planned"],
-        "generations_completed": manifest["generations_completed"],
-        "fitness": [g["fitness"] for g in generations],
-        "timing": [g["timing"] for g in generations],
+        "name": manifest.name,
+        "seed": manifest.seed,
+        "population": manifest.population,
+        "generations_planned": manifest.generations_planned,
+        "generations_completed": manifest.done,
+        "fitness": [g.fitness for g in manifest.generations],
+        "timing": [g.timing for g in manifest.generations],
         "final_learngene": None,
     }
     if final is not None:
-        gene_uri = store.path(final["learngene"])
+        gene_uri = store.path(final.learngene)
         gene = inspect_gene(gene_uri)
-        if gene["checksum"] != final["checksum"]:
+        if gene["checksum"] != final.checksum:
             raise StorageError(
-                f"{gene_uri}: checksum {gene['checksum']} differs from the manifest's {quote(final['checksum'])} (file swapped or edited)"
+                f"{gene_uri}: checksum {gene['checksum']} differs from the manifest's {quote(final.checksum)} "
+                "(file swapped or edited)"
             )
-        leaf = final.get("id", "")
+        leaf = final.id
         out["final_learngene"] = {
             "path": gene_uri,
-            "checksum": final["checksum"],
+            "checksum": final.checksum,
             "share": gene["share"],
             "architecture": gene["architecture"],
             "num_params": gene["num_params"],
-            "elites": [store.path(e) for e in final["elites"]],
+            "elites": [store.path(e) for e in final.elites],
+            "elite_ids": list(final.elite_ids),
             "id": leaf,
-            "val_scores": _scores(final.get("val_scores")),
-            "scored_on": str(final.get("scored_on")),
+            "val_scores": dict(final.val_scores),
+            "scored_on": str(final.scored_on),
         }
         out["final_lineage"] = [
             {
@@ -83,13 +85,6 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
             for r in ancestry(lineage, leaf)
         ]
     return out
-
-
-def _scores(value: Any) -> dict[str, float]:
-    """The manifest's val_scores, numbers only (a hand-edited manifest must not break inspect)."""
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): float(v) for k, v in value.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def inspect_path(location: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 from gtl_ray import storage
 from gtl_ray.errors import StorageError
 from gtl_ray.inspection import inspect_run
-from gtl_ray.run_store import RunStore
+from gtl_ray.run.store import RunStore
 
 TIMING_KEYS = ("wall", "lifetime_max", "lifetime_mean", "scheduling", "selection", "checkpoint")
 CSS = "body{font:14px/1.4 sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#eee}td:first-child{text-align:left}img{max-width:100%}.muted{color:#666}"
@@ -378,7 +378,6 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
     out_dir = out_dir or storage.join(run_dir, "report")
     _check_out_dir(out_dir)
     info = inspect_run(run_dir)
-    root, _, name = run_dir.rstrip("/").rpartition("/")
     store = RunStore.from_path(run_dir)
     manifest = store.read_manifest()
     lineage = store.load_lineage(manifest)
@@ -387,7 +386,7 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
     images = {
         "fitness.png": (plot_fitness({"members": info["fitness"]}) if info["fitness"] else None, "fitness curve"),
         "family.png": (
-            plot_family(lineage, {r["id"] for r in chain}, (manifest.get("final") or {}).get("elite_ids", []))
+            plot_family(lineage, {r["id"] for r in chain}, manifest.final.elite_ids if manifest.final else [])
             if lineage
             else None,
             "family tree",
@@ -429,7 +428,7 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
         if evaluation
         else f"<p class=muted>No evaluation found. Write one with <code>gtl-ray evaluate CONFIG --learngene {_e(run_dir)}/final/learngene.safetensors --out {_e(run_dir)}/evaluation.json</code> and run <code>gtl-ray report</code> again.</p>"
     )
-    config = json.dumps(manifest.get("config", {}), indent=1, sort_keys=True)
+    config = json.dumps(manifest.config, indent=1, sort_keys=True)
     page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>gtl_ray run {_e(info["name"])}</title><style>{CSS}</style></head><body>
 <h1>gtl_ray run <code>{_e(info["name"])}</code></h1>
 <p>{_e(info["generations_completed"])}/{_e(info["generations_planned"])} generations, population {_e(info["population"])}, seed {_e(info["seed"])}. Run directory: <code>{_e(run_dir)}</code>.</p>

@@ -95,7 +95,7 @@ def tiny_config(tmp_path):
 @pytest.fixture(scope="session")
 def tiny_run(ray_session, tmp_path_factory):
     """(config, outcome, store) of one tiny evolution on the session's Ray (3 generations, 1 elite)."""
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
     from gtl_ray.service.run import evolve
 
     config = tiny("evolution.elites=1", storage=tmp_path_factory.mktemp("runs"), name="shared")
@@ -110,7 +110,7 @@ def resumed_run(ray_session, tmp_path_factory):
     import io
 
     from gtl_ray.progress import Progress
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
     from gtl_ray.service.run import evolve
 
     short = tiny(

@@ -102,17 +102,17 @@ def signature(storage: Path | str, name: str) -> dict[str, Any]:
     """What must not depend on faults: the final learngene (file verified against the manifest)
     and the lineage without timing columns; plus row ids to check nothing is lost or duplicated."""
     from gtl_ray.learngene import Learngene
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
 
     store = RunStore(str(storage), name)
     manifest = store.read_manifest()
     records = store.load_lineage(manifest)
-    final = manifest["final"]
+    final = manifest.final
     if final is not None:
-        assert Learngene.load(store.path(final["learngene"])).checksum == final["checksum"]
+        assert Learngene.load(store.path(final.learngene)).checksum == final.checksum
     return {
-        "generations": manifest["generations_completed"],
-        "final": final["checksum"] if final else None,
+        "generations": manifest.done,
+        "final": final.checksum if final else None,
         "lineage": comparable(records),
         "ids": [r.id for r in records],
     }
@@ -132,7 +132,7 @@ def store_run(directory: Path, name: str = "stored", *overrides: str) -> tuple[P
     Ray (evolve_local): (its config file, its RunStore)."""
     from gtl_ray.config_checks import load_config
     from gtl_ray.evolution import evolve_local
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
 
     path = write_config(
         directory / "config.yaml", directory / "runs", name, "evolution.generations=1", "population.size=2", *overrides
@@ -260,11 +260,11 @@ def _evolve_in_background(config, **kwargs: Any) -> tuple[threading.Thread, dict
 def _wait_for_generations(
     config, count: int, thread: threading.Thread, box: dict[str, Any], timeout: float = 150.0
 ) -> None:
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
 
     store, deadline = RunStore(config.storage, config.name), time.time() + timeout
     while time.time() < deadline and thread.is_alive():
-        if store.exists() and store.read_manifest()["generations_completed"] >= count:
+        if store.exists() and store.read_manifest().done >= count:
             return
         time.sleep(0.05)
     raise RuntimeError(
@@ -368,7 +368,7 @@ def scenario_driver_kill(config, cluster) -> dict[str, Any]:
     """SIGKILL the driver, `gtl-ray evolve --address CLUSTER` in a process of its own (as `ray job
     submit` runs it), once generation 0 is checkpointed: its job's actors (pool, members) go
     with it. Then resume on the same cluster at once, as a user would."""
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
     from gtl_ray.service.run import evolve
 
     store = RunStore(config.storage, config.name)
@@ -381,7 +381,7 @@ def scenario_driver_kill(config, cluster) -> dict[str, Any]:
         subprocess_env(float(os.environ.get(DELAY_ENV) or 0)),
     ) as driver:
         deadline = time.time() + 180
-        while not (store.exists() and store.read_manifest()["generations_completed"] >= 1):
+        while not (store.exists() and store.read_manifest().done >= 1):
             if driver.proc.poll() is not None or time.time() > deadline:
                 raise RuntimeError(
                     f"no generation checkpointed before the driver ended or 180 s passed:\n{driver.tail()}"
@@ -390,7 +390,7 @@ def scenario_driver_kill(config, cluster) -> dict[str, Any]:
         pending = _pending_members(config)
         os.kill(driver.proc.pid, signal.SIGKILL)
         driver.proc.wait()
-        done_at_kill = store.read_manifest()["generations_completed"]
+        done_at_kill = store.read_manifest().done
     outcome = evolve(config, resume=True)
     return {
         "pending_at_kill": pending,
@@ -444,7 +444,7 @@ def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
     import dataclasses
 
     from gtl_ray.errors import RunFailed
-    from gtl_ray.run_store import RunStore
+    from gtl_ray.run.store import RunStore
     from gtl_ray.service.run import evolve
 
     # One generation more than the other scenarios: the members that finish generation 1 keep
@@ -461,7 +461,7 @@ def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
     thread.join(ROOM_TIMEOUT_S + 120)
     pending, placed, victim, lost = loss["pending"], loss["placed"], loss["victim"], loss["lost"]
     error = box.get("error")
-    checkpointed = RunStore(config.storage, config.name).read_manifest()["generations_completed"]
+    checkpointed = RunStore(config.storage, config.name).read_manifest().done
     cluster.add_node(num_cpus=2)
     cluster.wait_for_nodes()
     outcome = evolve(config, resume=True)

@@ -192,7 +192,7 @@ def test_parquet_data_set_is_usable(parquet_data):
     """The fixture itself passes the checks evolve makes before starting Ray."""
     from gtl_ray.config_checks import load_config
     from gtl_ray.data import load_splits
-    from gtl_ray.service.run import check_environments
+    from gtl_ray.preflight.data_fit import check_environments
 
     config = load_config(
         None, [s for s in tiny_overrides() if not s.startswith("data.")] + parquet_args(parquet_data)[1::2]

@@ -25,7 +25,7 @@ from gtl_ray.learngene.surgery import extract_tensors, implant_tensors
 from gtl_ray.learngene.transfer import magnitude_prune
 from gtl_ray.learngene.units import find_units
 from gtl_ray.models import create_model
-from gtl_ray.seeding import torch_generator, torch_init_seed
+from gtl_ray.torch_streams import torch_generator, torch_init_seed
 from gtl_ray.training import frozen_embed
 from tests.conftest import tiny
 

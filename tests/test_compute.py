@@ -19,7 +19,8 @@ from gtl_ray.evaluation import evaluate
 from gtl_ray.evolution import evolve_local
 from gtl_ray.evolution.lifetime import live
 from gtl_ray.models import create_model
-from gtl_ray.seeding import numpy_rng, torch_generator
+from gtl_ray.seeding import numpy_rng
+from gtl_ray.torch_streams import torch_generator
 from gtl_ray.training import SGDSettings, _batches, fit
 
 

@@ -100,7 +100,7 @@ def test_evaluate_all_methods_in_process(tiny_config, tmp_path):
 
 
 def test_ray_and_in_process_evaluation_agree(ray_session, tiny_config, tmp_path):
-    from gtl_ray.service.executors import RayExecutor
+    from gtl_ray.service.ray_executor import RayExecutor
 
     config = tiny_config()
     on_ray = evaluate(config, None, ["scratch", "full"], cache_dir=str(tmp_path), executor=RayExecutor()).rows()

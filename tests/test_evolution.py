@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gtl_ray.data import load_splits
 from gtl_ray.evolution import evolve_local
 from gtl_ray.evolution.lifetime import live
-from gtl_ray.data import load_splits
 from tests.helpers import comparable
 
 

@@ -36,7 +36,7 @@ def _inspect(target: str) -> tuple[int, str]:
 def test_inspect_exits_0_thirty_times(stored):
     """A run (manifest, lineage Parquet, final learngene) and a learngene file, 30 times each
     way, three at a time (the abort needed an exit racing Arrow's threads)."""
-    targets = [stored.run_dir, stored.final_learngene] * (RUNS // 2)
+    targets = [stored.run_dir, stored.layout.final_learngene] * (RUNS // 2)
     with ThreadPoolExecutor(3) as pool:
         results = list(pool.map(_inspect, targets))
     failures = [(t, rc, err[-300:]) for t, (rc, err) in zip(targets, results) if rc != 0]

@@ -35,7 +35,7 @@ from gtl_ray.cli import main
 from gtl_ray.config_checks import load_config
 from gtl_ray.evolution import evolve_local
 from gtl_ray.evolution.strategy import Strategy
-from gtl_ray.run_store import RunStore
+from gtl_ray.run.store import RunStore
 from tests.helpers import ROOM_TIMEOUT_S, assert_same_run, run_fault_cluster, signature, write_config
 
 DELAY = 1.0  #: seconds added to every lifetime of the disturbed runs
@@ -172,7 +172,7 @@ def test_crash_while_writing_a_checkpoint_resumes_from_the_previous_generation(r
     for g in range(G - 1):
         fitness = [r.fitness for r in sorted((r for r in lineage if r.generation == g), key=lambda r: r.member)]
         state = strategy.tell(state, fitness, source.load_generation(full, g))
-    store._write_manifest(config, store.summaries(full)[: G - 1], state, {"pretrain": 0}, final=None)
+    store.write_manifest(config, full.generations[: G - 1], state, {"pretrain": 0})
     last = Path(store.path("generations", f"{G - 1:04d}"))
     gene = last / "member-0000.safetensors"
     gene.write_bytes(gene.read_bytes()[: gene.stat().st_size // 2])
@@ -181,7 +181,7 @@ def test_crash_while_writing_a_checkpoint_resumes_from_the_previous_generation(r
     (storage / name / "manifest.json.tmp-4567cdef").write_bytes(Path(source.path("manifest.json")).read_bytes()[:200])
 
     manifest = store.read_manifest()
-    assert manifest["generations_completed"] == G - 1
+    assert manifest.done == G - 1
     store.load_generation(manifest, G - 2)  # the previous generation is intact (checksums verified)
     assert len(store.load_lineage(manifest)) == P * (G - 1)  # extra lineage rows are not counted
     with caplog.at_level(logging.WARNING, logger="gtl_ray.service.run"):

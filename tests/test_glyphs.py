@@ -15,12 +15,12 @@ from gtl_ray.config_checks import load_config
 from gtl_ray.data import load_splits
 from gtl_ray.data.fonts import default_font_dir, fit_square, font_files, load_font, render_glyph, trusted_code_points
 from gtl_ray.data.glyphs import (
+    DESCRIPTOR_FONT_SIZE,
+    DESCRIPTOR_SIZE,
     LOOKALIKE_DIFF,
     LOOKALIKE_FONTS,
     LOOKALIKE_SHARE,
     MIN_FONTS,
-    DESCRIPTOR_FONT_SIZE,
-    DESCRIPTOR_SIZE,
     choose_classes,
     glyph_catalogue,
     render_glyphs,

@@ -4,7 +4,7 @@ import torch
 
 from gtl_ray import Learngene, create_model, extract_learngene, implant
 from gtl_ray.errors import LearngeneError, StorageError
-from gtl_ray.seeding import torch_init_seed
+from gtl_ray.torch_streams import torch_init_seed
 
 
 def fresh(arch, seed=0, **kw):

@@ -3,6 +3,7 @@ generation included), the live progress lines, the Ray metrics' Grafana dashboar
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -122,7 +123,7 @@ def test_quiet_tune_restores_what_it_changed(monkeypatch):
 def test_tensorboard_steps_are_generations_across_a_resume(resumed_run):
     config, _, store, _, _ = resumed_run
     G = config.evolution.generations
-    figures = scalars(store.tensorboard_dir)
+    figures = scalars(store.layout.tensorboard_dir)
     assert {
         "fitness/min",
         "fitness/median",
@@ -135,7 +136,7 @@ def test_tensorboard_steps_are_generations_across_a_resume(resumed_run):
     } <= set(figures)
     for tag, events in figures.items():
         assert [e.step for e in events] == list(range(G)), tag  # 0..G-1, none twice
-    last = store.read_manifest()["generations"][-1]
+    last = dataclasses.asdict(store.read_manifest().generations[-1])
     assert figures["fitness/max"][-1].value == pytest.approx(last["fitness"]["max"])
     assert figures["sample_grads/lifetime"][-1].value == last["sample_grads"]["lifetime"] > 0
     assert figures["time/checkpoint_s"][-1].value > 0  # written after the last checkpoint

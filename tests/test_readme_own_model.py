@@ -26,7 +26,7 @@ def test_use_a_learngene_in_your_own_model_runs(tmp_path, monkeypatch):
     import gtl_ray
     from gtl_ray.config_checks import load_config
     from gtl_ray.learngene import gene_info
-    from gtl_ray.seeding import torch_init_seed
+    from gtl_ray.torch_streams import torch_init_seed
 
     config = load_config(Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
     with torch_init_seed(0, "readme"):

@@ -68,7 +68,7 @@ def test_manifest_fields_are_typed(run):
     manifest = json.loads((run / "manifest.json").read_text())
     manifest.update(seed=SCRIPT)
     (run / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(StorageError, match="field 'seed' must be a int"):
+    with pytest.raises(StorageError, match="field 'seed' must be an integer"):
         write_report(str(run), str(run / "out"))
     assert not (run / "out").exists()
 

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 
 from gtl_ray.data import EpisodeSampler, ImageSet, augment, normalize, sample_task
 from gtl_ray.errors import DataError
-from gtl_ray.seeding import numpy_rng, torch_generator
+from gtl_ray.seeding import numpy_rng
+from gtl_ray.torch_streams import torch_generator
 
 
 def make_set(per_class: list[int], size: int = 4) -> ImageSet:

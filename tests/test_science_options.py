@@ -23,8 +23,8 @@ from gtl_ray.evolution.strategy import INITIAL
 from gtl_ray.inspection import format_inspection, inspect_run
 from gtl_ray.learngene import extract_learngene
 from gtl_ray.models import create_model
-from gtl_ray.run_store import RunStore
-from gtl_ray.seeding import torch_init_seed
+from gtl_ray.run.store import RunStore
+from gtl_ray.torch_streams import torch_init_seed
 from tests.conftest import tiny
 from tests.helpers import comparable
 
@@ -150,9 +150,7 @@ def test_the_start_gene_is_a_final_candidate_and_is_handed_back_when_evolution_o
         config.storage, config.name
     )  # the start survives the run files (resume, the service's final choice)
     manifest = store.read_manifest()
-    assert (
-        store.load_state(manifest).start.gene.checksum == result.final.checksum and manifest["final"]["id"] == INITIAL
-    )
+    assert store.load_state(manifest).start.gene.checksum == result.final.checksum and manifest.final.id == INITIAL
     shown = format_inspection(inspect_run(str(tmp_path / "harmful")))  # what `gtl-ray inspect` prints
     assert "the one evolution started from" in shown and f"the start gene {scores[INITIAL]:.3f}" in shown
     where = tmp_path / "harmful" / "manifest.json"

@@ -12,7 +12,7 @@ import pytest
 
 from gtl_ray.evolution import evolve_local
 from gtl_ray.learngene import Learngene
-from gtl_ray.run_store import RunStore
+from gtl_ray.run.store import RunStore
 from gtl_ray.service.capacity import population_demand, total_demand
 from gtl_ray.service.run import evolve
 from tests.helpers import comparable
@@ -35,8 +35,8 @@ def test_evolve_completes_every_generation(finished_run):
     config, outcome, store = finished_run
     assert outcome.generations_completed == config.evolution.generations == 3
     manifest = store.read_manifest()
-    assert manifest["generations_completed"] == 3 and manifest["final"] is not None
-    assert [g["generation"] for g in manifest["generations"]] == [0, 1, 2]
+    assert manifest.done == 3 and manifest.final is not None
+    assert [g.generation for g in manifest.generations] == [0, 1, 2]
 
 
 def test_lineage_has_a_row_per_member_per_generation_with_valid_parents(finished_run):
@@ -73,9 +73,9 @@ def test_checkpoint_files_present_and_verified(finished_run):
         genes = store.load_generation(manifest, generation)  # verifies every checksum
         assert len(genes) == config.population.size
     final = Learngene.load(outcome.final_learngene)
-    last = manifest["generations"][-1]
-    assert final.checksum == last["checksums"][last["best_member"]] == manifest["final"]["checksum"]
-    assert len(manifest["final"]["elites"]) == config.evolution.elites
+    last = manifest.generations[-1]
+    assert final.checksum == last.checksums[last.best_member] == manifest.final.checksum
+    assert len(manifest.final.elites) == config.evolution.elites
     assert abs(final.share - 0.20) <= 0.01
 
 
@@ -137,12 +137,10 @@ def test_ray_run_equals_in_process_reference_with_the_science_options(ray_sessio
     outcome = evolve(config)
     store = RunStore(config.storage, config.name)
     manifest = store.read_manifest()
-    reference = evolve_local(config, cache_dir=store.pretrained_dir)
+    reference = evolve_local(config, cache_dir=store.layout.pretrained_dir)
     assert comparable(store.load_lineage(manifest)) == comparable(reference.lineage)
-    assert Learngene.load(outcome.final_learngene).checksum == reference.final.checksum == manifest["final"]["checksum"]
-    assert manifest["final"]["scored_on"] == "val" and manifest["final"]["val_scores"] == pytest.approx(
-        reference.choice.val_scores
-    )
+    assert Learngene.load(outcome.final_learngene).checksum == reference.final.checksum == manifest.final.checksum
+    assert manifest.final.scored_on == "val" and manifest.final.val_scores == pytest.approx(reference.choice.val_scores)
     assert outcome.compute == reference.compute and outcome.compute["pretrain"] > 0 and outcome.compute["fitness"] > 0
     state = store.load_state(manifest)  # reptile parents come back from their own files, verified
     assert [p.gene.checksum for p in state.parents] == [p.gene.checksum for p in reference.state.parents]

@@ -37,7 +37,7 @@ from collections import defaultdict
 import pytest
 
 from gtl_ray.config_checks import load_config
-from gtl_ray.run_store import RunStore
+from gtl_ray.run.store import RunStore
 from gtl_ray.service.run import evolve
 
 #: generations per population: the first 10 against the last 10, with a few between

@@ -13,7 +13,7 @@ from gtl_ray.evolution.member_life import born_gene
 from gtl_ray.evolution.strategy import INITIAL, Strategy
 from gtl_ray.learngene import extract_learngene
 from gtl_ray.models import create_model
-from gtl_ray.seeding import torch_init_seed
+from gtl_ray.torch_streams import torch_init_seed
 from tests.conftest import TINY
 
 

@@ -4,12 +4,12 @@ Every source (`procedural`, `glyphs`, `cifar100`, `parquet`, `folder`) returns t
 `ImageSet`s; consumers never see file formats.
 """
 
-from gtl_ray.data.imageset import ImageSet
-from gtl_ray.data.splits import Splits, list_sources, load_splits
-from gtl_ray.data.sampler import EpisodeSampler, Task, sample_task
-from gtl_ray.data.transforms import augment, normalize
-from gtl_ray.data.procedural import generate_procedural
 from gtl_ray.data import cifar, folder, glyphs, parquet  # noqa: F401  (register their sources)
+from gtl_ray.data.imageset import ImageSet
+from gtl_ray.data.procedural import generate_procedural
+from gtl_ray.data.sampler import EpisodeSampler, Task, sample_task
+from gtl_ray.data.splits import Splits, list_sources, load_splits
+from gtl_ray.data.transforms import augment, normalize
 
 __all__ = [
     "ImageSet",

@@ -13,7 +13,7 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.data import Task
 from gtl_ray.evaluation.methods import Sources, finetune_objective, initialize
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
-from gtl_ray.seeding import torch_generator, torch_init_seed
+from gtl_ray.torch_streams import torch_generator, torch_init_seed
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from gtl_ray.learngene import Learngene, extract_learngene
 from gtl_ray.learngene.narrow import narrow_network
 from gtl_ray.learngene.surgery import extract_tensors
 from gtl_ray.models import Network, create_model
-from gtl_ray.seeding import derive_seed, torch_generator, torch_init_seed
+from gtl_ray.seeding import derive_seed
+from gtl_ray.torch_streams import torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, fit
 
 log = logging.getLogger(__name__)

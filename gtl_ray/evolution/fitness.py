@@ -20,7 +20,8 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.fewshot import carry, finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
 from gtl_ray.learngene import Learngene
-from gtl_ray.seeding import numpy_rng, torch_generator
+from gtl_ray.seeding import numpy_rng
+from gtl_ray.torch_streams import torch_generator
 
 
 @dataclass(frozen=True)

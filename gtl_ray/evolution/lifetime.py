@@ -21,7 +21,8 @@ from gtl_ray.evolution.fitness import member_fitness
 from gtl_ray.learngene import Learngene, extract_learngene, gene_info, implant
 from gtl_ray.learngene.compact import compact, write_back
 from gtl_ray.models import Network, create_model
-from gtl_ray.seeding import numpy_rng, torch_generator, torch_init_seed
+from gtl_ray.seeding import numpy_rng
+from gtl_ray.torch_streams import torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, accuracy, fit
 
 

@@ -7,37 +7,38 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import torch
 
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import Splits, load_splits
 from gtl_ray.evolution.final import FinalChoice, choose_final
+from gtl_ray.evolution.generation import GenerationBook
 from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.lineage import LineageRecord
-from gtl_ray.evolution.generation import GenerationBook
 from gtl_ray.evolution.member_life import live_member
-from gtl_ray.evolution.summary import GenerationSummary, run_compute
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
+from gtl_ray.evolution.summary import GenerationSummary, run_compute
 from gtl_ray.executor import Executor
 from gtl_ray.learngene import Learngene
 
 
 class Checkpoints(Protocol):
-    """Where a run's files go (`gtl_ray.run_store.RunStore`)."""
+    """Where a run's files go (`gtl_ray.run.store.RunStore`)."""
 
     def write_start(self, config: GTLConfig, state: EvolutionState, compute: dict[str, int]) -> None: ...
+
     def write_generation(
         self,
         config: GTLConfig,
-        summary: GenerationSummary,
         genes: list[Learngene],
         lineage: list[LineageRecord],
-        earlier: list[GenerationSummary],
+        summaries: list[GenerationSummary],
         state: EvolutionState,
         compute: dict[str, int],
-    ) -> None: ...
+    ) -> Any: ...
+
     def write_final(
         self,
         config: GTLConfig,
@@ -45,7 +46,7 @@ class Checkpoints(Protocol):
         summaries: list[GenerationSummary],
         state: EvolutionState,
         compute: dict[str, int],
-    ) -> None: ...
+    ) -> Any: ...
 
 
 log = logging.getLogger(__name__)
@@ -101,9 +102,7 @@ def evolve_local(
                 on_generation(generation, curve[-1])
             if store is not None:
                 compute = run_compute(book.lineage, pretrain_cost, 0)
-                store.write_generation(
-                    config, concluded.summary, concluded.genes, book.lineage, book.summaries[:-1], book.state, compute
-                )
+                store.write_generation(config, concluded.genes, book.lineage, book.summaries, book.state, compute)
         state, lineage, summaries = book.state, book.lineage, book.summaries
         choice = choose_final(strategy, state, splits, executor)
         compute = run_compute(lineage, pretrain_cost, choice.sample_grads)

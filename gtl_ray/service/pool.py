@@ -25,12 +25,12 @@ from typing import Any
 import ray
 
 from gtl_ray.config import GTLConfig
-from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.generation import GenerationBook, Submission
+from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.evolution.summary import GenerationSummary, run_compute
 from gtl_ray.learngene import Learngene
-from gtl_ray.run_store import RunStore
+from gtl_ray.run.store import RunStore
 from gtl_ray.service.metrics import RunMetrics
 from gtl_ray.service.tensorboard import PopulationBoard
 
@@ -70,7 +70,7 @@ class LearngenePool:
         self.pretrain_sample_grads = pretrain_sample_grads
         self.writes: asyncio.Task | None = None
         self.metrics = RunMetrics(self.config.name, self.config.evolution.generations, len(summaries))
-        self.board = PopulationBoard(self.store.tensorboard_dir)
+        self.board = PopulationBoard(self.store.layout.tensorboard_dir)
         self.changed = asyncio.Event()
         self._post()
 
@@ -118,7 +118,6 @@ class LearngenePool:
     # ------------------------------------------------------------ the generation's end
 
     async def _advance(self) -> None:
-        earlier = list(self.book.summaries)
         concluded = await asyncio.to_thread(self.book.conclude, time.time() - self.posted_at)
         # Applied and posted in one step of the event loop: a member calling in meanwhile sees
         # either the old generation or the new one with its parents posted, never a mix.
@@ -132,7 +131,7 @@ class LearngenePool:
             await self.writes
         compute = run_compute(self.book.lineage, self.pretrain_sample_grads, 0)
         self.writes = asyncio.ensure_future(
-            self._checkpoint(summary, genes, list(self.book.lineage), earlier, self.book.state, compute)
+            self._checkpoint(genes, list(self.book.lineage), list(self.book.summaries), self.book.state, compute)
         )
         log.info(
             "generation %d/%d done: fitness %s",
@@ -143,17 +142,16 @@ class LearngenePool:
 
     async def _checkpoint(
         self,
-        summary: GenerationSummary,
         genes: list[Learngene],
         lineage: list[LineageRecord],
-        earlier: list[GenerationSummary],
+        summaries: list[GenerationSummary],
         state: EvolutionState,
         compute: dict[str, int],
     ) -> None:
+        """Write the last generation of `summaries` (a snapshot: the book moves on meanwhile)."""
         start = time.perf_counter()
-        await asyncio.to_thread(
-            self.store.write_generation, self.config, summary, genes, lineage, earlier, state, compute
-        )
+        await asyncio.to_thread(self.store.write_generation, self.config, genes, lineage, summaries, state, compute)
+        summary = summaries[-1]
         summary.timing["checkpoint"] = time.perf_counter() - start
         self.metrics.checkpoint_done(summary.timing["checkpoint"])
         records = [r for r in lineage if r.generation == summary.generation]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ray.tune.execution.tune_controller import TuneController
 
 
-class GTLScheduler(FIFOScheduler):
+class NonPausingScheduler(FIFOScheduler):
     """Tune's view of the population: every member continues until its last generation.
 
     Args:
