@@ -58,9 +58,9 @@ from typing import Any
 import numpy as np
 
 from gtl_ray.config import GTLConfig
-from gtl_ray.config_checks import load_config
 from gtl_ray.evaluation.methods import list_methods, needs_learngene
 from gtl_ray.evaluation.stats import mean_ci95
+from gtl_ray.preflight import load_config
 
 log = logging.getLogger("benchmarks.ablation")
 ROOT = Path(__file__).resolve().parents[1]

@@ -48,9 +48,9 @@ import torch  # noqa: E402
 
 from gtl_ray import report  # noqa: E402
 from gtl_ray.config import GTLConfig  # noqa: E402
-from gtl_ray.config_checks import load_config  # noqa: E402
 from gtl_ray.evaluation.methods import get_method, list_methods, needs_learngene  # noqa: E402
 from gtl_ray.learngene import Learngene  # noqa: E402
+from gtl_ray.preflight import load_config  # noqa: E402
 
 log = logging.getLogger("benchmarks.efficacy")
 DEFAULT_OUT = (

@@ -52,9 +52,9 @@ from systems import mean_after_first, run_gtl, write_outputs  # noqa: E402
 from gtl_ray import report  # noqa: E402
 from gtl_ray.compute import available_device, compute_for, resident  # noqa: E402
 from gtl_ray.config import GTLConfig  # noqa: E402
-from gtl_ray.config_checks import load_config  # noqa: E402
 from gtl_ray.data import load_splits  # noqa: E402
 from gtl_ray.evolution.lifetime import live  # noqa: E402
+from gtl_ray.preflight import load_config  # noqa: E402
 from gtl_ray.service.pool import NAMESPACE  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "gpu.json"

@@ -60,13 +60,13 @@ from ray import tune  # noqa: E402
 
 from gtl_ray import report  # noqa: E402
 from gtl_ray.config import GTLConfig, from_dict  # noqa: E402
-from gtl_ray.config_checks import load_config  # noqa: E402
 from gtl_ray.data import ImageSet, load_splits, sample_task  # noqa: E402
 from gtl_ray.evolution import evolve_local  # noqa: E402
 from gtl_ray.evolution.lifetime import lifetime_settings, newborn  # noqa: E402
 from gtl_ray.evolution.lineage import LineageRecord, member_id  # noqa: E402
 from gtl_ray.evolution.strategy import Strategy  # noqa: E402
 from gtl_ray.learngene import Learngene, extract_learngene  # noqa: E402
+from gtl_ray.preflight import load_config  # noqa: E402
 from gtl_ray.run.store import RunStore  # noqa: E402
 from gtl_ray.seeding import numpy_rng  # noqa: E402
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name  # noqa: E402

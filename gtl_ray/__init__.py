@@ -29,7 +29,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "load_config":
-        from gtl_ray.config_checks import load_config
+        from gtl_ray.preflight import load_config
 
         return load_config
     if name == "create_model":

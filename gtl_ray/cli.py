@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
 
 from gtl_ray.config import GTLConfig
 from gtl_ray.errors import GTLError, RunFailed
@@ -19,7 +18,7 @@ log = logging.getLogger("gtl_ray")
 
 
 def _config(args: argparse.Namespace, *extra: str) -> GTLConfig:
-    from gtl_ray.config_checks import load_config  # checks against the models: imports torch
+    from gtl_ray.preflight import load_config  # checks against the models: imports torch
 
     overrides = list(args.set or []) + list(extra)
     # --storage and --name are strings as typed (JSON quoting is YAML), not YAML to interpret.
@@ -34,7 +33,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """The config's values, then its data: paths exist and are readable (nothing decoded)."""
     config = _config(args)
     from gtl_ray.data.splits import check_source
-    from gtl_ray.service.capacity import total_demand
+    from gtl_ray.preflight.room import total_demand
 
     check = check_source(config.data)
     print(
@@ -76,22 +75,6 @@ def cmd_evolve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_gene_fits(config: GTLConfig, gene: Any, uri: str) -> None:
-    """Fail before Ray starts (and before any pre-training) when the learngene cannot initialize
-    the descendant network: implant it into a throwaway copy."""
-    from gtl_ray.errors import LearngeneError
-    from gtl_ray.learngene import implant
-    from gtl_ray.models import create_model
-
-    shape = config.descendant_shape()
-    try:
-        implant(
-            gene, create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way)
-        )
-    except LearngeneError as exc:
-        raise LearngeneError(f"--learngene {uri}: {exc}") from None
-
-
 def _message(exc: BaseException) -> str:
     """One line: a GTLError raised inside a Ray task arrives wrapped (RayTaskError, whose text
     holds the remote traceback); show the original error's message."""
@@ -125,12 +108,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gtl_ray import storage
     from gtl_ray.evaluation import evaluate, format_table
     from gtl_ray.learngene import Learngene
+    from gtl_ray.preflight.genes import check_gene_fits
     from gtl_ray.progress import stderr_unless
     from gtl_ray.run.store import RunStore
 
     gene = Learngene.load(args.learngene) if args.learngene else None
     if gene is not None:
-        _check_gene_fits(config, gene, args.learngene)
+        check_gene_fits(config, gene, args.learngene)
     import ray
 
     from gtl_ray.service.ray_executor import RayExecutor
@@ -166,8 +150,9 @@ def cmd_descend(args: argparse.Namespace) -> int:
     config = _config(args)
     from gtl_ray.descend import descend
     from gtl_ray.learngene import Learngene
+    from gtl_ray.preflight.genes import check_gene_fits
 
-    _check_gene_fits(config, Learngene.load(args.learngene), args.learngene)
+    check_gene_fits(config, Learngene.load(args.learngene), args.learngene)
     result = descend(config, args.learngene, args.out, address=args.address)
     print(
         json.dumps(result, indent=1)

@@ -76,7 +76,7 @@ def ray_session():
 
 def tiny(*overrides: str, storage=None, name: str = "tiny"):
     """The tiny config (validated) with `key=value` overrides, which win."""
-    from gtl_ray.config_checks import load_config
+    from gtl_ray.preflight import load_config
 
     where = [f"storage={storage}"] if storage is not None else []
     return load_config(None, TINY + where + [f"name={name}"] + list(overrides))

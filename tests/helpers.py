@@ -130,8 +130,8 @@ def assert_same_run(got: dict[str, Any], reference: dict[str, Any], population: 
 def store_run(directory: Path, name: str = "stored", *overrides: str) -> tuple[Path, Any]:
     """A complete one-generation, two-member run written by the service's own RunStore, without
     Ray (evolve_local): (its config file, its RunStore)."""
-    from gtl_ray.config_checks import load_config
     from gtl_ray.evolution import evolve_local
+    from gtl_ray.preflight import load_config
     from gtl_ray.run.store import RunStore
 
     path = write_config(
@@ -415,7 +415,6 @@ def _lose_busiest_worker_in_generation_1(config, cluster) -> tuple[threading.Thr
 
 def scenario_node_loss(config, cluster) -> dict[str, Any]:
     """Remove the worker node holding most members while every member is inside generation 1."""
-    import ray
 
     names = {cluster.head_node.node_id: "head", **{w.node_id: f"worker{i}" for i, w in enumerate(cluster.worker_nodes)}}
     thread, box, loss = _lose_busiest_worker_in_generation_1(config, cluster)
@@ -499,7 +498,7 @@ def main(argv: list[str]) -> int:
     import ray
     from ray.cluster_utils import Cluster
 
-    from gtl_ray.config_checks import load_config
+    from gtl_ray.preflight import load_config
 
     (config_path,) = argv
     started = time.time()

@@ -190,8 +190,8 @@ def parquet_args(data: Path, base: str = "base.parquet", **columns: str) -> list
 
 def test_parquet_data_set_is_usable(parquet_data):
     """The fixture itself passes the checks evolve makes before starting Ray."""
-    from gtl_ray.config_checks import load_config
     from gtl_ray.data import load_splits
+    from gtl_ray.preflight import load_config
     from gtl_ray.preflight.data_fit import check_environments
 
     config = load_config(

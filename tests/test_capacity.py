@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gtl_ray.config_checks import load_config
-from gtl_ray.service.capacity import (
+from gtl_ray.preflight import load_config
+from gtl_ray.preflight.room import (
     NodeRoom,
     actor_resources,
     local_gpu_shortfall,
@@ -11,9 +11,9 @@ from gtl_ray.service.capacity import (
     member_resources,
     no_node_fits,
     population_demand,
-    stall_message,
     total_demand,
 )
+from gtl_ray.service.capacity import stall_message
 from tests.conftest import TINY
 
 

@@ -123,7 +123,7 @@ def _gtl_config(name: str):
     if not path.is_file():
         pytest.skip(f"configs/{name} does not exist yet")
     try:
-        from gtl_ray.config_checks import load_config
+        from gtl_ray.preflight import load_config
     except ImportError as exc:  # other modules still being written
         pytest.skip(f"gtl_ray does not import yet: {exc}")
     return load_config(path)
@@ -132,7 +132,7 @@ def _gtl_config(name: str):
 def _demand(name: str) -> tuple[Any, dict[str, float], dict[str, float]]:
     """(config, one member's bundle, the run's total demand) for configs/<name>."""
     config = _gtl_config(name)  # skips first if the config or gtl_ray is not there yet
-    from gtl_ray.service.capacity import member_resources, total_demand
+    from gtl_ray.preflight.room import member_resources, total_demand
 
     return config, member_resources(config), total_demand(config)
 

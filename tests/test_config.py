@@ -1,8 +1,8 @@
 import pytest
 
 from gtl_ray.config import apply_override
-from gtl_ray.config_checks import load_config
 from gtl_ray.errors import ConfigError
+from gtl_ray.preflight import load_config
 
 
 def test_defaults_and_quickstart_validate():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from gtl_ray.config_checks import load_config
+from gtl_ray.preflight import load_config
 from tests.conftest import TINY
 from tests.helpers import write_config
 from tests.test_bad_input import assert_refused, nothing_written, run_cli

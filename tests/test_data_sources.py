@@ -306,7 +306,7 @@ def test_unknown_format_lists_known_ones():
 
 
 def test_val_null_in_the_config_for_parquet_and_folder(tmp_path, caplog):
-    from gtl_ray.config_checks import load_config
+    from gtl_ray.preflight import load_config
 
     pq.write_table(image_table([0, 1, 0], "binary"), tmp_path / "train.parquet")
     pq.write_table(image_table([1, 0], "binary"), tmp_path / "test.parquet")  # labels restart at 0: its own label space

@@ -32,9 +32,9 @@ from pathlib import Path
 import pytest
 
 from gtl_ray.cli import main
-from gtl_ray.config_checks import load_config
 from gtl_ray.evolution import evolve_local
 from gtl_ray.evolution.strategy import Strategy
+from gtl_ray.preflight import load_config
 from gtl_ray.run.store import RunStore
 from tests.helpers import ROOM_TIMEOUT_S, assert_same_run, run_fault_cluster, signature, write_config
 

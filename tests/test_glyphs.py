@@ -11,7 +11,6 @@ import pytest
 from PIL import Image
 
 from gtl_ray.config import DataConfig, SplitsConfig
-from gtl_ray.config_checks import load_config
 from gtl_ray.data import load_splits
 from gtl_ray.data.fonts import default_font_dir, fit_square, font_files, load_font, render_glyph, trusted_code_points
 from gtl_ray.data.glyphs import (
@@ -26,6 +25,7 @@ from gtl_ray.data.glyphs import (
     render_glyphs,
 )
 from gtl_ray.errors import ConfigError, DataError
+from gtl_ray.preflight import load_config
 
 SMALL = dict(format="glyphs", num_classes=12, images_per_class=4, splits=SplitsConfig(base=6, val=2, novel=4))
 TEX_FONTS = ("cmr10.ttf", "cmss10.ttf", "cmtt10.ttf")  #: small fonts (ASCII only): a fast user folder

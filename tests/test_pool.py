@@ -4,11 +4,11 @@ end running the strategy (computed apart, then applied at once)."""
 
 from __future__ import annotations
 
-from gtl_ray.config_checks import load_config
 from gtl_ray.data import load_splits
 from gtl_ray.evolution.generation import GenerationBook
 from gtl_ray.evolution.member_life import live_member
 from gtl_ray.evolution.strategy import Strategy
+from gtl_ray.preflight import load_config
 from tests.conftest import TINY
 
 

@@ -24,8 +24,8 @@ def blocks(title: str, language: str) -> list[str]:
 
 def test_use_a_learngene_in_your_own_model_runs(tmp_path, monkeypatch):
     import gtl_ray
-    from gtl_ray.config_checks import load_config
     from gtl_ray.learngene import gene_info
+    from gtl_ray.preflight import load_config
     from gtl_ray.torch_streams import torch_init_seed
 
     config = load_config(Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
@@ -51,7 +51,7 @@ def test_use_a_learngene_in_your_own_model_runs(tmp_path, monkeypatch):
 
 
 def test_your_own_data_fragments_are_valid_configs(tmp_path):
-    from gtl_ray.config_checks import load_config
+    from gtl_ray.preflight import load_config
 
     fragments = blocks("Your own data", "yaml")
     assert {yaml.safe_load(f)["data"]["format"] for f in fragments} == {"folder", "parquet", "cifar100"}

@@ -9,7 +9,6 @@ import dataclasses
 import json
 import logging
 
-import numpy as np
 import pytest
 import torch
 
@@ -24,7 +23,6 @@ from gtl_ray.inspection import format_inspection, inspect_run
 from gtl_ray.learngene import extract_learngene
 from gtl_ray.models import create_model
 from gtl_ray.run.store import RunStore
-from gtl_ray.torch_streams import torch_init_seed
 from tests.conftest import tiny
 from tests.helpers import comparable
 

@@ -12,8 +12,8 @@ import pytest
 
 from gtl_ray.evolution import evolve_local
 from gtl_ray.learngene import Learngene
+from gtl_ray.preflight.room import population_demand, total_demand
 from gtl_ray.run.store import RunStore
-from gtl_ray.service.capacity import population_demand, total_demand
 from gtl_ray.service.run import evolve
 from tests.helpers import comparable
 

@@ -36,7 +36,7 @@ from collections import defaultdict
 
 import pytest
 
-from gtl_ray.config_checks import load_config
+from gtl_ray.preflight import load_config
 from gtl_ray.run.store import RunStore
 from gtl_ray.service.run import evolve
 

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from gtl_ray.config_checks import load_config
 from gtl_ray.evolution.member_life import born_gene
 from gtl_ray.evolution.strategy import INITIAL, Strategy
 from gtl_ray.learngene import extract_learngene
 from gtl_ray.models import create_model
+from gtl_ray.preflight import load_config
 from gtl_ray.torch_streams import torch_init_seed
 from tests.conftest import TINY
 

@@ -10,8 +10,8 @@ import time
 import pytest
 import yaml
 
-from gtl_ray.config_checks import load_config
 from gtl_ray.errors import ConfigError
+from gtl_ray.preflight import load_config
 from gtl_ray.yaml_loader import MAX_ALIASES, parse
 from tests.helpers import write_config
 from tests.test_bad_input import assert_refused, nothing_written, run_cli

@@ -38,10 +38,15 @@ _NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _MEMBER_ID = re.compile(r"g(\d{4,})m(\d{4,})")
 
 
+def valid_run_name(name: object) -> bool:
+    """The one rule for run names: one path segment (letters, digits, `-_.`; not `.` or `..`),
+    so a run folder is always a proper child of its storage root."""
+    return isinstance(name, str) and bool(_NAME.fullmatch(name)) and name not in (".", "..")
+
+
 def check_run_name(name: object) -> str:
-    """A run name is one path segment (letters, digits, `-_.`; not `.` or `..`), so a run
-    folder is always a proper child of its storage root."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in (".", ".."):
+    """`name` if it is a valid run name (`valid_run_name`), else a StorageError naming it."""
+    if not valid_run_name(name):
         raise StorageError(f"run name {str(name)[:80]!r}: use 1-128 letters, digits, '-', '_' or '.' (not '.' or '..')")
     return name
 

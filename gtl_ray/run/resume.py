@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gtl_ray import storage
-from gtl_ray.config import GTLConfig, describe_differences, from_dict
+from gtl_ray.config import GTLConfig, from_dict
 from gtl_ray.errors import StorageError
 from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.strategy import EvolutionState
@@ -86,7 +86,7 @@ def config_changes(manifest: Manifest, config: GTLConfig) -> list[tuple[str, Any
     """(key, stored value, value in `config`) for every key that differs between the stored run
     and `config` (the storage location excluded)."""
     stored = from_dict(manifest.config)
-    keys = describe_differences(stored, config, ignore=("storage",))
+    keys = _differences(stored, config, ignore=("storage",))
     old, new = stored.to_dict(), config.to_dict()
     return [(key, _dotted(old, key), _dotted(new, key)) for key in keys]
 
@@ -123,3 +123,20 @@ def _dotted(raw: dict[str, Any], key: str) -> Any:
     for part in key.split("."):
         raw = raw.get(part) if isinstance(raw, dict) else None
     return raw
+
+
+def _differences(a: GTLConfig, b: GTLConfig, ignore: tuple[str, ...] = ()) -> list[str]:
+    """Dotted keys whose values differ between two configs (for refusing mismatched resumes)."""
+    flat_a, flat_b = _flatten(a.to_dict()), _flatten(b.to_dict())
+    keys = sorted(set(flat_a) | set(flat_b))
+    return [k for k in keys if flat_a.get(k) != flat_b.get(k) and not k.startswith(ignore)]
+
+
+def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

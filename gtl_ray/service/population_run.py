@@ -20,10 +20,11 @@ from gtl_ray import storage
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet
 from gtl_ray.errors import RunFailed
+from gtl_ray.preflight.room import actor_resources, member_resources
 from gtl_ray.progress import Progress
 from gtl_ray.run.resume import StartPlan
 from gtl_ray.run.store import RunStore
-from gtl_ray.service.capacity import RayCluster, actor_resources, member_resources, stall_message
+from gtl_ray.service.capacity import RayCluster, stall_message
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.member_board import GenerationTBXLogger
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name

@@ -18,11 +18,12 @@ from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.strategy import Strategy
 from gtl_ray.learngene import Learngene
 from gtl_ray.preflight.data_fit import check_environments
+from gtl_ray.preflight.room import local_gpu_shortfall, member_resources, population_demand
 from gtl_ray.progress import Progress
 from gtl_ray.run.manifest import Manifest
 from gtl_ray.run.resume import plan_start, resume_command
 from gtl_ray.run.store import RunStore
-from gtl_ray.service.capacity import RayCluster, local_gpu_shortfall, member_resources, population_demand
+from gtl_ray.service.capacity import RayCluster
 from gtl_ray.service.population_run import RunContext, run_population
 from gtl_ray.service.ray_executor import RayExecutor
 from gtl_ray.service.tensorboard import PopulationBoard

@@ -19,7 +19,8 @@ import ray
 from ray import tune
 from ray.tune.experiment import Trial
 
-from gtl_ray.service.capacity import NodeRoom, RayCluster
+from gtl_ray.preflight.room import NodeRoom
+from gtl_ray.service.capacity import RayCluster
 
 
 class PlacementWatch(tune.Callback):

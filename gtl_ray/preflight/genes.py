@@ -1,0 +1,40 @@
+"""Whether a gene fits the network it is meant to initialize, checked before Ray starts and
+before anything is pre-trained: the gene is implanted into a throwaway copy of the descendant."""
+
+from __future__ import annotations
+
+from gtl_ray.config import GTLConfig
+from gtl_ray.errors import ConfigError, LearngeneError
+from gtl_ray.learngene import Learngene
+from gtl_ray.learngene.transplant import extract_learngene, implant
+from gtl_ray.models import create_model
+
+
+def check_gene_fits(config: GTLConfig, gene: Learngene, source: str) -> None:
+    """The learngene (`--learngene SOURCE`) fits `evaluation.descendant`."""
+    try:
+        _implant_into_descendant(config, gene)
+    except LearngeneError as exc:
+        raise LearngeneError(f"--learngene {source}: {exc}") from None
+
+
+def check_baseline_genes_fit(config: GTLConfig, methods: list[str]) -> None:
+    """The gene-shaped baselines `methods` implant a gene of the ancestry network's layout: it
+    fits `evaluation.descendant`."""
+    if not methods:
+        return
+    m = config.model
+    layout = extract_learngene(create_model(m.arch, width=m.width, depth=m.depth), config.learngene.share)
+    try:
+        _implant_into_descendant(config, layout)
+    except LearngeneError as exc:
+        raise ConfigError(
+            f"evaluation.methods: {', '.join(map(repr, methods))} implant a gene of the ancestry network "
+            f"({m.arch}, width {m.width:g}), which does not fit evaluation.descendant: {exc}"
+        ) from None
+
+
+def _implant_into_descendant(config: GTLConfig, gene: Learngene) -> None:
+    shape = config.descendant_shape()
+    model = create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way)
+    implant(gene, model)
