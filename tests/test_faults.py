@@ -12,13 +12,12 @@ fake GPUs), so that killing processes never touches the session's cluster and Ra
 placement first (4 members of 1 GPU must land 2 per worker), then the member, pool and driver
 kills (the driver is `gtl-ray evolve --address CLUSTER` in a process of its own, as `ray job
 submit` runs it; the resume follows at once on the same cluster), then the node losses. Every
-lifetime there is stretched by DELAY seconds (a sleep before living, results unchanged) so that
-a fault lands inside generation 1; each scenario records that no member had finished generation
-1 when it struck. Runs have two generations, so generation 1 is the last; the node loss without
-room runs three (its waiting member must find every other member holding its room into the next
-generation), against a reference of three.
-The delay is a sleep installed by test code (`tests.helpers.slow_lifetimes`, Ray's
-worker_process_setup_hook; `tests.slow_cli` for the driver), never by gtl_ray itself.
+disturbed run holds its members at a gate at the start of generation 1 (`tests.fault_gate`, through
+`gtl_ray.hooks`): the fault strikes once every member waits there, so each scenario records that no
+member had finished generation 1 when it struck, without assuming any timing. Runs have two
+generations, so generation 1 is the last; the node loss without room runs three (its waiting member
+must find every other member holding its room into the next generation), against a reference of
+three.
 """
 
 from __future__ import annotations
@@ -36,9 +35,9 @@ from gtl_ray.evolution import evolve_local
 from gtl_ray.evolution.strategy import Strategy
 from gtl_ray.preflight import load_config
 from gtl_ray.run.store import RunStore
-from tests.helpers import ROOM_TIMEOUT_S, assert_same_run, run_fault_cluster, signature, write_config
+from tests.fault_scenarios import ROOM_TIMEOUT_S, run_fault_cluster
+from tests.helpers import assert_same_run, signature, write_config
 
-DELAY = 1.0  #: seconds added to every lifetime of the disturbed runs
 #: Two generations: every fault strikes inside generation 1, the last, so the run must recover
 #: from it to finish; the crash test rewrites the last generation's checkpoint.
 RUN = ("evolution.generations=2",)
@@ -51,7 +50,7 @@ def faults(tmp_path_factory):
     service tests hold equal to a Ray run), so the cluster spends its time on faults only."""
     where = tmp_path_factory.mktemp("faults")
     path = write_config(where / "config.yaml", where / "runs", "faults", *RUN)
-    results = run_fault_cluster(path, where / "cluster.log", DELAY)
+    results = run_fault_cluster(path, where / "cluster.log", where / "gate")
     config = load_config(path)
     for key, generations in (("undisturbed", config.evolution.generations), (LONGER, config.evolution.generations + 1)):
         reference = load_config(path, [f"name={key}", f"evolution.generations={generations}"])

@@ -107,7 +107,7 @@ def test_quiet_tune_restores_what_it_changed(monkeypatch):
     import logging
     import os
 
-    from gtl_ray.service.progress import quiet_tune
+    from gtl_ray.service.tune_progress import quiet_tune
 
     monkeypatch.setenv("RAY_AIR_NEW_OUTPUT", "1")
     tune_logger = logging.getLogger("ray.tune")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from gtl_ray import hooks
 from gtl_ray.data import ImageSet
 from gtl_ray.evolution.generation import Submission
 from gtl_ray.evolution.lifetime import MemberOutcome, live, newborn
@@ -24,6 +25,7 @@ def live_member(
 ) -> Submission:
     """Inherit (mutate) the parent's gene, live, and hand in the gene passed on with the lineage
     record (and, where the strategy needs it, the gene the member was born with)."""
+    hooks.run(hooks.BEFORE_LIFE, assignment.generation, assignment.member)
     gene, mutation = strategy.inherit(assignment, parent.gene if parent is not None else None)
     outcome = live(strategy.config, base, assignment.generation, assignment.member, gene, device)
     record = lineage_record(assignment, parent, mutation, gene, outcome)

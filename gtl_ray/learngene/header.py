@@ -99,87 +99,97 @@ def read_metadata(data: bytes, source: str) -> dict[str, Any]:
 
 def parse_header(meta: dict[str, Any], source: str) -> tuple[GeneHeader, StoredLayout]:
     """Every field of the header typed and range-checked, and the fields checked against each other."""
-
-    def fail(field: str, message: str) -> LearngeneError:
-        return LearngeneError(f"{source}: header field {field!r} {message}")
-
+    read = _FieldReader(meta, source)
     unknown = sorted(str(k)[:40] for k in meta if k not in FILE_FIELDS)
     if unknown:
-        raise fail(unknown[0], f"is not part of {FORMAT} (fields: {', '.join(FILE_FIELDS)})")
+        raise read.fail(unknown[0], f"is not part of {FORMAT} (fields: {', '.join(FILE_FIELDS)})")
     missing = [k for k in FILE_FIELDS if k not in meta and k != "info"]
     if missing:
-        raise fail(missing[0], "is missing")
-
-    def text(field: str, pattern: re.Pattern) -> str:
-        value = meta[field]
-        if not isinstance(value, str) or not pattern.fullmatch(value):
-            raise fail(field, f"must be a string matching {pattern.pattern}, got {quote(value)}")
-        return value
-
-    def integer(field: str, low: int, high: float) -> int:
-        value = meta[field]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise fail(field, f"must be an integer in [{low}, {high:g}], got {quote(value)}")
-        return value
-
-    def number(field: str, low: float, high: float, open_low: bool = True) -> float:
-        value = meta[field]
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok or not ((low < value) if open_low else (low <= value)) or value > high:
-            raise fail(field, f"must be a number in {'(' if open_low else '['}{low:g}, {high:g}], got {quote(value)}")
-        return float(value)
-
-    num_params = integer("num_params", 1, 2**53)
-    source_params = integer("source_params", 1, 2**53)
+        raise read.fail(missing[0], "is missing")
+    num_params = read.integer("num_params", 1, 2**53)
+    source_params = read.integer("source_params", 1, 2**53)
     if source_params < num_params:
-        raise fail("source_params", f"({source_params}) is smaller than num_params ({num_params})")
-    share = number("share", 0.0, 1.0)
+        raise read.fail("source_params", f"({source_params}) is smaller than num_params ({num_params})")
+    share = read.number("share", 0.0, 1.0)
     if not math.isclose(share, num_params / source_params, rel_tol=1e-6):
-        raise fail("share", f"({share}) is not num_params / source_params ({num_params / source_params})")
-
-    units = meta["units"]
-    if (
-        not isinstance(units, list)
-        or not 1 <= len(units) <= MAX_UNITS
-        or not all(isinstance(u, str) and _UNIT.fullmatch(u) for u in units)
-    ):
-        raise fail("units", f"must be a list of 1 to {MAX_UNITS} layer names, got {quote(units)}")
-    if len(set(units)) != len(units):
-        raise fail("units", "lists a layer twice")
-    channels = meta["channels"]
-    if not isinstance(channels, dict) or sorted(channels) != sorted(units):
-        raise fail("channels", "must be an object with one [k_out, k_in] entry per name in 'units'")
-    blocks: dict[str, tuple[int, int]] = {}
-    for unit in units:
-        pair = channels[unit]
-        if not (
-            isinstance(pair, list)
-            and len(pair) == 2
-            and all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= MAX_CHANNELS for c in pair)
-        ):
-            raise fail(
-                "channels", f"entry {unit!r} must be [k_out, k_in], integers in [1, {MAX_CHANNELS}], got {quote(pair)}"
-            )
-        blocks[unit] = (pair[0], pair[1])
-
-    info = meta.get("info", {})
-    if not isinstance(info, dict):
-        raise fail("info", f"must be a JSON object, got {quote(info)}")
-    if formats.json_depth(info) > MAX_INFO_DEPTH or len(json.dumps(info)) > MAX_INFO_BYTES:
-        raise fail("info", f"must be at most {MAX_INFO_BYTES} bytes of JSON nested at most {MAX_INFO_DEPTH} deep")
-
+        raise read.fail("share", f"({share}) is not num_params / source_params ({num_params / source_params})")
+    units, blocks = read.blocks()
     head = GeneHeader(
-        architecture=text("architecture", _NAME),
-        family=text("family", _NAME),
-        width=number("width", 0.0, MAX_WIDTH),
-        depth=integer("depth", 1, MAX_DEPTH),
-        rho=number("rho", 0.0, 1.0),
+        architecture=read.text("architecture", _NAME),
+        family=read.text("family", _NAME),
+        width=read.number("width", 0.0, MAX_WIDTH),
+        depth=read.integer("depth", 1, MAX_DEPTH),
+        rho=read.number("rho", 0.0, 1.0),
         share=share,
         num_params=num_params,
         source_params=source_params,
-        info=info,
+        info=read.info(),
     )
-    return head, StoredLayout(channels=blocks, units=list(units), checksum=text("checksum", _CHECKSUM))
+    return head, StoredLayout(channels=blocks, units=units, checksum=read.text("checksum", _CHECKSUM))
+
+
+class _FieldReader:
+    """Reads one header field at a time, each failure a LearngeneError naming file and field."""
+
+    def __init__(self, meta: dict[str, Any], source: str):
+        self.meta, self.source = meta, source
+
+    def fail(self, field: str, message: str) -> LearngeneError:
+        return LearngeneError(f"{self.source}: header field {field!r} {message}")
+
+    def text(self, field: str, pattern: re.Pattern) -> str:
+        value = self.meta[field]
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise self.fail(field, f"must be a string matching {pattern.pattern}, got {quote(value)}")
+        return value
+
+    def integer(self, field: str, low: int, high: float) -> int:
+        value = self.meta[field]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(field, f"must be an integer in [{low}, {high:g}], got {quote(value)}")
+        return value
+
+    def number(self, field: str, low: float, high: float) -> float:
+        """A finite number in (low, high]."""
+        value = self.meta[field]
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or not low < value <= high:
+            raise self.fail(field, f"must be a number in ({low:g}, {high:g}], got {quote(value)}")
+        return float(value)
+
+    def blocks(self) -> tuple[list[str], dict[str, tuple[int, int]]]:
+        """`units` (layer names, in order) and `channels` ((k_out, k_in) per unit)."""
+        units, channels = self.meta["units"], self.meta["channels"]
+        names_ok = isinstance(units, list) and all(isinstance(u, str) and _UNIT.fullmatch(u) for u in units)
+        if not names_ok or not 1 <= len(units) <= MAX_UNITS:
+            raise self.fail("units", f"must be a list of 1 to {MAX_UNITS} layer names, got {quote(units)}")
+        if len(set(units)) != len(units):
+            raise self.fail("units", "lists a layer twice")
+        if not isinstance(channels, dict) or sorted(channels) != sorted(units):
+            raise self.fail("channels", "must be an object with one [k_out, k_in] entry per name in 'units'")
+        blocks: dict[str, tuple[int, int]] = {}
+        for unit in units:
+            pair = channels[unit]
+            counts = isinstance(pair, list) and len(pair) == 2
+            if not counts or not all(isinstance(c, int) and not isinstance(c, bool) for c in pair):
+                counts = False
+            if not counts or not all(1 <= c <= MAX_CHANNELS for c in pair):
+                raise self.fail(
+                    "channels",
+                    f"entry {unit!r} must be [k_out, k_in], integers in [1, {MAX_CHANNELS}], got {quote(pair)}",
+                )
+            blocks[unit] = (pair[0], pair[1])
+        return list(units), blocks
+
+    def info(self) -> dict[str, Any]:
+        info = self.meta.get("info", {})
+        if not isinstance(info, dict):
+            raise self.fail("info", f"must be a JSON object, got {quote(info)}")
+        if formats.json_depth(info) > MAX_INFO_DEPTH or len(json.dumps(info)) > MAX_INFO_BYTES:
+            raise self.fail(
+                "info", f"must be at most {MAX_INFO_BYTES} bytes of JSON nested at most {MAX_INFO_DEPTH} deep"
+            )
+        return info
 
 
 def order_tensors(

@@ -28,7 +28,7 @@ from gtl_ray.service.capacity import RayCluster, stall_message
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.member_board import GenerationTBXLogger
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
-from gtl_ray.service.progress import PopulationProgress, quiet_tune
+from gtl_ray.service.tune_progress import PopulationProgress, quiet_tune
 from gtl_ray.service.scheduler import NonPausingScheduler
 from gtl_ray.service.watch import PlacementWatch, RunWatch
 
