@@ -24,6 +24,7 @@ GiB = 1 << 30
 LIMITS: dict[str, int] = {
     "config": 1 * MiB,  # a YAML config
     "manifest": 64 * MiB,  # a run's manifest.json
+    "lease": 64 * 1024,  # a run's writer lease (RUN/lease/EEEEEEEE.json)
     "evaluation": 16 * MiB,  # evaluation JSON read by `report`
     "lineage": 256 * MiB,  # lineage.parquet (also its declared uncompressed size)
     "learngene": 1 * GiB,  # a learngene .safetensors
