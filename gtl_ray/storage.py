@@ -42,6 +42,7 @@ from gtl_ray.reads import (  # noqa: F401 - part of this module's interface
 from gtl_ray.storage_faults import writing
 
 TEMP_MARK = ".tmp-"  #: in the names of temp files of atomic writes (what a crash can leave behind)
+OBJECT_STORES = ("s3", "gcs")  #: pyarrow type_names of filesystems whose folders are key prefixes
 
 
 def exists(location: str) -> bool:
@@ -133,8 +134,10 @@ def create_exclusive(location: str, data: bytes) -> bool:
 
 
 def _make_parent(fs: pafs.FileSystem, path: str) -> None:
+    """Create the folder of `path`; object stores have none to create (a put makes its key's
+    prefixes listable), which also spares every write two requests."""
     parent = path.rsplit("/", 1)[0] if "/" in path else ""
-    if parent:
+    if parent and fs.type_name not in OBJECT_STORES:
         fs.create_dir(parent, recursive=True)
 
 
