@@ -87,7 +87,10 @@ def parse_record(data: bytes, source: str, epoch: int, now: float, stale_after: 
     def fail(field: str, why: str) -> StorageError:
         return StorageError(f"{source}: lease field {field!r} {why}{advice}")
 
-    raw = formats.parse_json(data, source, max_depth=2)
+    try:
+        raw = formats.parse_json(data, source, max_depth=2)
+    except StorageError as exc:
+        raise StorageError(f"{exc}{advice}") from None
     if not isinstance(raw, dict):
         raise StorageError(f"{source}: not a gtl_ray lease (a JSON object expected){advice}")
     if raw.get("version") != LEASE_VERSION:
