@@ -27,6 +27,10 @@ class StorageError(GTLError):
     missing or inconsistent."""
 
 
+class LeaseHeld(StorageError):
+    """Another live process holds the run's writer lease; the message names it and what to do."""
+
+
 class LineageError(StorageError):
     """A lineage table breaks its schema: a column's type, a value, or a family relation."""
 
@@ -51,3 +55,24 @@ class RunFailed(Exception):
     """A run that started and could not finish (its pool died, members failed past
     population.max_failures, no room for a member): not bad input, so the CLI exits 1, with a
     one-line message that says how to resume."""
+
+
+class StorageFault(RunFailed):
+    """The storage refused a write the command depends on: not bad input, so exit 1.
+
+    `kind` is one of `gtl_ray.storage_faults.KINDS` ("no space", "read-only", "unreachable",
+    "missing", "other"); `location` the file or folder written; `detail` the OS's or the store's
+    own message, on one line.
+    """
+
+    def __init__(self, kind: str, location: str, detail: str):
+        self.kind, self.location, self.detail = kind, location, detail
+        super().__init__(f"cannot write {location}: {kind} ({detail})")
+
+    def __reduce__(self) -> tuple:  # rebuilt from its fields when Ray carries it between processes
+        return type(self), (self.kind, self.location, self.detail)
+
+
+class LeaseLost(RunFailed):
+    """A running writer found that another process took its run's lease over (its heart-beat
+    was late beyond the bound, e.g. the process was stopped): it must stop writing at once."""

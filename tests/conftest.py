@@ -127,3 +127,26 @@ def resumed_run(ray_session, tmp_path_factory):
         first.getvalue().splitlines(),
         resumed.getvalue().splitlines(),
     )
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A local S3-compatible server (moto, 127.0.0.1) for the session, behind a relay the tests
+    can cut (`stop`) and restore (`start`) without losing its data; moto is ended by its pid."""
+    from tests.s3_server import S3Server
+
+    server = S3Server(str(tmp_path_factory.mktemp("s3") / "moto.log"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, monkeypatch):
+    """A fresh bucket on the session's S3 server, reachable, with this process's environment
+    (inherited by the subprocesses a test starts) pointed at it: returns "s3://BUCKET"."""
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    s3_server.start()
+    return f"s3://{s3_server.new_bucket()}"

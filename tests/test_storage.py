@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from gtl_ray import storage
+from gtl_ray import reads, storage
 from gtl_ray.errors import StorageError
 
 
@@ -78,14 +78,14 @@ def test_a_file_larger_than_its_stat_says_is_cut_at_the_limit(tmp_path, monkeypa
     path = tmp_path / "grows.json"
     path.write_bytes(b"x" * 5000)
     monkeypatch.setenv("GTL_RAY_MAX_EVALUATION_BYTES", "1000")
-    monkeypatch.setattr(storage, "check_file", lambda *args, **kw: 10)  # a stat that lies
+    monkeypatch.setattr(reads, "check_file", lambda *args, **kw: 10)  # a stat that lies
     asked = []
-    real_read = storage._read_capped
+    real_read = reads._read_capped
 
     def spy(read, *args):
         return real_read(lambda n: asked.append(n) or read(n), *args)
 
-    monkeypatch.setattr(storage, "_read_capped", spy)
+    monkeypatch.setattr(reads, "_read_capped", spy)
     with pytest.raises(StorageError, match="more than 1000"):
         storage.read_bytes(str(path), "evaluation")
     assert sum(asked) <= 1001

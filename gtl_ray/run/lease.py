@@ -1,0 +1,228 @@
+"""The single-writer lease of a run folder: one `evolve` writes a run at a time.
+
+The writer takes the lease before it writes anything, renews it from a background thread every
+`heartbeat_s` seconds, checks it (`check`) before each generation's manifest write, and releases
+it on exit. A second writer is refused with `LeaseHeld` (bad input: exit 2) naming the holder. A
+stale lease (released, its process gone from this machine, or no heart-beat for `stale_after_s`
+seconds) is taken over, with a logged warning naming whose lease was taken and why.
+
+Layout: `RUN/lease/EEEEEEEE.json`, one file per *epoch* (a take-over is the next epoch); the
+newest file is the lease. Each epoch file is created only if absent, so two contenders for one
+lease race for one name:
+- local and shared POSIX file systems: created by link(2) of a complete temp file, which is
+  atomic, so exactly one contender wins each epoch and the take-over is race-free;
+- object stores (s3://, gs://): pyarrow offers no conditional put, so the create is a check
+  then a put. The winner is decided by reading the file back `settle_s` seconds after the put
+  (the last put wins). This is best-effort: two contenders can both believe they won only if one
+  stalls between its check and its put for longer than `settle_s`. Then the loser learns it at
+  its next heart-beat or at its next `check`, before its next manifest write, and stops with
+  `LeaseLost`; what it wrote in between is not counted by any manifest of its own.
+A holder stopped past the bound (SIGSTOP, a paused VM) learns the same way once it runs again.
+
+Readers (`evaluate`, `inspect`, `report`) never need the lease: the manifest is written last and
+atomically (a rename, or a single object put), and names only complete generations, so a reader
+never sees a half-written generation.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from typing import Callable
+
+from gtl_ray import storage
+from gtl_ray.errors import LeaseHeld, LeaseLost, StorageError, StorageFault
+from gtl_ray.run.lease_record import LeaseRecord, parse_record, pid_space
+
+log = logging.getLogger(__name__)
+LEASE_DIR = "lease"  #: inside the run folder
+HEARTBEAT_S = 10.0  #: seconds between two renewals of a held lease
+STALE_AFTER_S = 120.0  #: a lease without heart-beat for this long is taken over (clock skew included)
+SETTLE_S = 1.0  #: object stores: seconds between the put of a new epoch and its read-back
+_EPOCH_FILE = re.compile(r"(\d{8})\.json")
+
+
+class WriterLease:
+    """The lease of the run folder `run_dir` (local path or URI), as a context manager.
+
+    Args:
+        run_dir: the run folder (created if absent: the lease is its first file).
+        command: what holds it, shown to a refused writer (e.g. "gtl-ray evolve").
+        heartbeat_s: seconds between renewals.
+        stale_after_s: a holder without heart-beat this long is taken over; more than twice
+            `heartbeat_s`, and larger than the clock difference between the writers' machines.
+        settle_s: object stores only: wait between putting a new epoch and reading it back.
+        clock: seconds since the epoch (time.time); tests pass a later clock to age a lease.
+    """
+
+    def __init__(
+        self,
+        run_dir: str,
+        command: str = "gtl-ray evolve",
+        heartbeat_s: float = HEARTBEAT_S,
+        stale_after_s: float = STALE_AFTER_S,
+        settle_s: float = SETTLE_S,
+        clock: Callable[[], float] = time.time,
+    ):
+        if not (0 < heartbeat_s and stale_after_s > 2 * heartbeat_s):
+            raise ValueError(f"stale_after_s={stale_after_s} must exceed 2 x heartbeat_s={heartbeat_s} > 0")
+        if settle_s < 0:
+            raise ValueError(f"settle_s={settle_s} must be >= 0")
+        self.run_dir, self.command = str(run_dir), command
+        self.heartbeat_s, self.stale_after_s, self.settle_s, self.clock = heartbeat_s, stale_after_s, settle_s, clock
+        self.folder = storage.join(self.run_dir, LEASE_DIR)
+        self.record: LeaseRecord | None = None
+        self.lost: LeaseLost | None = None
+        self._stop = threading.Event()
+        self._beating: threading.Thread | None = None
+
+    def __enter__(self) -> "WriterLease":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    # ------------------------------------------------------------ taking and giving back
+
+    def acquire(self) -> LeaseRecord:
+        """Take the lease (a fresh one, or over a stale one); LeaseHeld if a live writer has it."""
+        for _ in range(3):  # lost a race for an epoch: look again (the winner now holds it)
+            current = newest(self.folder, self.clock(), self.stale_after_s)
+            reason = None if current is None else current.stale_reason(self.clock(), self.stale_after_s)
+            if current is not None and reason is None:
+                raise LeaseHeld(self._held_message(current))
+            now = self.clock()
+            host = socket.gethostname()
+            mine = LeaseRecord(
+                1 if current is None else current.epoch + 1,
+                uuid.uuid4().hex,
+                host[:255] or "unknown",
+                os.getpid(),
+                pid_space(),
+                self.command[:64] or "unknown",
+                now,
+                now,
+            )
+            if self._create(mine):
+                self._taken(mine, current, reason)
+                return mine
+        current = newest(self.folder, self.clock(), self.stale_after_s)
+        raise LeaseHeld(self._held_message(current) if current else f"{self.run_dir}: lease contended; try again")
+
+    def _create(self, mine: LeaseRecord) -> bool:
+        where = epoch_path(self.folder, mine.epoch)
+        if not storage.create_exclusive(where, mine.to_bytes()):
+            return False
+        if storage.check_scheme(where) not in ("", "file"):
+            time.sleep(self.settle_s)  # object stores: the last put of this epoch wins; read it back
+            return read_epoch(self.folder, mine.epoch, self.clock(), self.stale_after_s).token == mine.token
+        return True
+
+    def _taken(self, mine: LeaseRecord, previous: LeaseRecord | None, reason: str | None) -> None:
+        self.record, self.lost = mine, None
+        self._stop.clear()
+        self._beating = threading.Thread(target=self._beat, name="gtl-lease-heartbeat", daemon=True)
+        self._beating.start()
+        if previous is not None and not previous.released:
+            log.warning(
+                "took over the writer lease of %s from %s: %s", self.run_dir, previous.describe(self.clock()), reason
+            )
+        try:  # older epochs: only the newest file is the lease, the rest is clutter
+            for name in storage.list_dir(self.folder):
+                match = _EPOCH_FILE.fullmatch(name)
+                if match and int(match[1]) < mine.epoch:
+                    storage.delete_file(storage.join(self.folder, name))
+        except StorageFault as exc:
+            log.warning("could not remove old lease files of %s: %s", self.run_dir, exc)
+
+    def release(self) -> None:
+        """Stop the heart-beat and mark the lease released (if it is still ours). A store that
+        cannot be reached now leaves the lease to go stale after `stale_after_s`."""
+        self._stop.set()
+        if self._beating is not None:
+            self._beating.join()
+            self._beating = None
+        if self.record is None or self.lost is not None:
+            return
+        record, self.record = self.record, None
+        try:
+            if self._ours(record):
+                released = LeaseRecord(**{**record.__dict__, "heartbeat": self.clock(), "released": True})
+                storage.write_bytes_atomic(epoch_path(self.folder, record.epoch), released.to_bytes())
+        except (StorageError, StorageFault) as exc:
+            log.warning("could not release the writer lease of %s: %s", self.run_dir, exc)
+
+    # ------------------------------------------------------------ while held
+
+    def check(self) -> None:
+        """Raise LeaseLost unless this process still holds the lease (before a manifest write)."""
+        if self.record is None:
+            raise LeaseLost(f"{self.run_dir}: the writer lease is not held")
+        if self.lost is None and not self._ours(self.record):
+            self.lost = self._lost_message(self.record)
+        if self.lost is not None:
+            raise self.lost
+
+    def _ours(self, record: LeaseRecord) -> bool:
+        current = newest(self.folder, self.clock(), self.stale_after_s)
+        return current is not None and current.epoch == record.epoch and current.token == record.token
+
+    def _lost_message(self, record: LeaseRecord) -> LeaseLost:
+        current = newest(self.folder, self.clock(), self.stale_after_s)
+        who = current.describe(self.clock()) if current else "nobody (the lease folder was emptied)"
+        return LeaseLost(
+            f"{self.run_dir}: this process lost the writer lease (epoch {record.epoch}) to {who}; "
+            "it stopped writing so as not to mix its generations with the new writer's"
+        )
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.heartbeat_s):
+            record = self.record
+            if record is None:
+                return
+            try:
+                if not self._ours(record):
+                    self.lost = self._lost_message(record)
+                    log.error("%s", self.lost)
+                    return
+                renewed = LeaseRecord(**{**record.__dict__, "heartbeat": self.clock()})
+                storage.write_bytes_atomic(epoch_path(self.folder, record.epoch), renewed.to_bytes())
+            except (StorageError, StorageFault) as exc:  # the run's own next write reports the fault
+                log.warning("writer lease heart-beat of %s failed: %s", self.run_dir, exc)
+
+    def _held_message(self, holder: LeaseRecord) -> str:
+        return (
+            f"run {self.run_dir} is being written by {holder.describe(self.clock())}; wait for it to finish, "
+            f"or, if that process is gone, run again (e.g. with --resume): its lease is taken over once "
+            f"its process is gone from this machine or its heart-beat is {self.stale_after_s:.0f} s old"
+        )
+
+
+def epoch_path(folder: str, epoch: int) -> str:
+    return storage.join(folder, f"{epoch:08d}.json")
+
+
+def read_epoch(folder: str, epoch: int, now: float, stale_after_s: float) -> LeaseRecord:
+    where = epoch_path(folder, epoch)
+    return parse_record(storage.read_bytes(where, "lease"), where, epoch, now, stale_after_s)
+
+
+def newest(folder: str, now: float, stale_after_s: float = STALE_AFTER_S) -> LeaseRecord | None:
+    """The lease of a run's lease folder (its newest epoch), or None if it was never taken.
+    Names other than EEEEEEEE.json (temp files of a crashed renewal) are ignored."""
+    for attempt in range(3):
+        epochs = [int(m[1]) for m in map(_EPOCH_FILE.fullmatch, storage.list_dir(folder)) if m]
+        if not epochs:
+            return None
+        try:
+            return read_epoch(folder, max(epochs), now, stale_after_s)
+        except StorageError:
+            if attempt == 2 or storage.exists(epoch_path(folder, max(epochs))):
+                raise  # a damaged lease file, not one a take-over removed since the listing
+    return None
