@@ -1,11 +1,11 @@
 """The single-writer lease of a run folder: one `evolve` writes a run at a time.
 
 The writer takes the lease before it writes anything, renews it from a background thread every
-`heartbeat_s` seconds, checks it before each manifest write (`check` in the lease's process;
-`LeaseGuard.check` in the learngene pool, which writes the generations), and releases it on
-exit. A second writer is refused with `LeaseHeld` (bad input: exit 2) naming the holder. A
-stale lease (released, its process gone from this machine, or no heart-beat for `stale_after_s`
-seconds) is taken over, with a logged warning naming whose lease was taken and why.
+`heartbeat_s` seconds, checks it before each manifest write (`check`; `LeaseGuard.check` in the
+learngene pool, which writes the generations) and releases it on exit. A second writer is
+refused with `LeaseHeld` (bad input: exit 2) naming the holder. A stale lease (released; its
+process gone from this machine, or this very process, which no longer holds it; no heart-beat
+for `stale_after_s` seconds) is taken over with a logged warning naming whose and why.
 
 Layout: `RUN/lease/EEEEEEEE.json`, one file per *epoch* (a take-over is the next epoch); the
 newest file is the lease. Each epoch file is created only if absent, so two contenders for one
@@ -20,9 +20,8 @@ lease race for one name:
   `LeaseLost`; what it wrote in between is not counted by any manifest of its own.
 A holder stopped past the bound (SIGSTOP, a paused VM) learns the same way once it runs again.
 
-Readers (`evaluate`, `inspect`, `report`) never need the lease: the manifest is written last and
-atomically (a rename, or a single object put), and names only complete generations, so a reader
-never sees a half-written generation.
+Readers (`evaluate`, `inspect`, `report`) never need the lease: the manifest is written last,
+atomically (a rename, a single object put), naming only complete generations.
 """
 
 from __future__ import annotations
@@ -39,10 +38,10 @@ from typing import Callable
 from gtl_ray import storage
 from gtl_ray.errors import LeaseHeld, LeaseLost, StorageError, StorageFault
 from gtl_ray.run.layout import LEASE as LEASE_DIR
-from gtl_ray.run.lease_record import STALE_AFTER_S, LeaseRecord, epoch_of, epoch_path, newest, pid_space, read_epoch
+from gtl_ray.run.lease_record import HELD_HERE, STALE_AFTER_S, LeaseRecord, epoch_of, epoch_path, newest
+from gtl_ray.run.lease_record import pid_space, read_epoch
 from gtl_ray.storage_faults import writing
 
-__all__ = ["LEASE_DIR", "STALE_AFTER_S", "LeaseGuard", "WriterLease", "epoch_path", "newest"]
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10.0  #: seconds between two renewals of a held lease
 SETTLE_S = 1.0  #: object stores: seconds between the put of a new epoch and its read-back
@@ -133,11 +132,10 @@ class WriterLease:
             if current is not None and reason is None:
                 raise LeaseHeld(self._held_message(current))
             now = self.clock()
-            host = socket.gethostname()
             mine = LeaseRecord(
                 1 if current is None else current.epoch + 1,
                 uuid.uuid4().hex,
-                host[:255] or "unknown",
+                socket.gethostname()[:255] or "unknown",
                 os.getpid(),
                 pid_space(),
                 self.command[:64] or "unknown",
@@ -162,6 +160,7 @@ class WriterLease:
 
     def _taken(self, mine: LeaseRecord, previous: LeaseRecord | None, reason: str | None) -> None:
         self.record, self.lost = mine, None
+        HELD_HERE.add(mine.token)
         self._stop.clear()
         self._beating = threading.Thread(target=self._beat, name="gtl-lease-heartbeat", daemon=True)
         self._beating.start()
@@ -185,6 +184,8 @@ class WriterLease:
         if self._beating is not None:
             self._beating.join()
             self._beating = None
+        if self.record is not None:
+            HELD_HERE.discard(self.record.token)
         if self.record is None or self.lost is not None:
             return
         record, self.record = self.record, None

@@ -21,6 +21,7 @@ STALE_AFTER_S = 120.0  #: a lease without heart-beat for this long is taken over
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 _LIMITS = {"host": 255, "pid_space": 200, "command": 64}  #: longest text of these fields
 _EPOCH_FILE = re.compile(r"(\d{8})\.json")
+HELD_HERE: set[str] = set()  #: tokens of the leases this process holds now (`run.lease.WriterLease`)
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,15 @@ class LeaseRecord:
         )
 
     def stale_reason(self, now: float, stale_after: float) -> str | None:
-        """Why this lease no longer protects a writer (released, its process gone, its heart-beat
-        older than `stale_after` seconds), or None while its holder may still be writing."""
+        """Why this lease no longer protects a writer (released, its process gone or no longer
+        holding it, its heart-beat older than `stale_after` seconds), or None while its holder
+        may still be writing."""
         if self.released:
             return "it was released"
         if self.pid_space == pid_space() and not pid_alive(self.pid):
             return f"process {self.pid} on {self.host} is gone"
+        if self.pid_space == pid_space() and self.pid == os.getpid() and self.token not in HELD_HERE:
+            return "this process left it behind (it could not release it) and writes the run no longer"
         if now - self.heartbeat > stale_after:
             return f"its last heart-beat is {now - self.heartbeat:.0f} s old (the bound is {stale_after:.0f} s)"
         return None

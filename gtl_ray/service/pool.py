@@ -176,10 +176,10 @@ class LearngenePool:
         except Exception as exc:  # the storage, the lease, or a bug: no generation is saved after this one
             self._fail(exc, summary.generation)
             return
-        self.saved = summary.generation + 1
-        self._wake()
         summary.timing["checkpoint"] = time.perf_counter() - start
         self.metrics.checkpoint_done(summary.timing["checkpoint"])
+        self.saved = summary.generation + 1
+        self._wake()
         records = [r for r in lineage if r.generation == summary.generation]
         await asyncio.to_thread(self.board.write, summary, records)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -78,9 +79,11 @@ def evolve(
         splits = None if finished else _preflight(config, address)
         with lease:
             start = plan_start(config, store, resume, force, overwrite)
+            saved.generations, saved.checkpointed = len(start.summaries), resume
             if start.finished:
                 progress.line(f"run {store.run_dir} is already complete")
                 return _outcome(store, store.read_manifest(), start_time)
+            splits = splits or _preflight(config, address)  # the run moved on since it was checked
             manifest = _evolve(config, store, lease, start, splits, address, progress, saved)
     return _outcome(store, manifest, start_time)
 
@@ -146,7 +149,7 @@ class _Saved:
         return resume_command(self.config_path, self.store, self.checkpointed)
 
     @contextlib.contextmanager
-    def ending_on_fault(self):
+    def ending_on_fault(self) -> Iterator[None]:
         """A StorageFault of the driver's own writes (the lease, clean-up, generation 0, the
         final learngene) ends the run with the same line as one of the pool's."""
         try:

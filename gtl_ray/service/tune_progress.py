@@ -83,7 +83,12 @@ class TuneStateReports(logging.Filter):
     to the run's storage (errors with tracebacks when that storage fails); `failure` keeps the
     first failure's line."""
 
-    LOGGERS = ("ray.tune.execution.experiment_state", "ray.train._internal.syncer", "ray.train._internal.storage")
+    LOGGERS = (
+        "ray.tune.execution.experiment_state",  # saving it
+        "ray.train._internal.syncer",  # syncing it to the storage
+        "ray.train._internal.storage",  # making its folders there
+        "ray.tune.analysis.experiment_analysis",  # reading it back when Tune ends
+    )
 
     def __init__(self) -> None:
         super().__init__()
