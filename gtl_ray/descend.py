@@ -34,7 +34,8 @@ def split_per_class(images: ImageSet, train_per_class: int, seed: int) -> tuple[
     for c, index in enumerate(images.indices_by_class()):
         if len(index) <= train_per_class:
             raise DataError(
-                f"descend.train_per_class={train_per_class}: class {images.class_names[c]!r} has only {len(index)} images (need at least one more to test)"
+                f"descend.train_per_class={train_per_class}: class {images.class_names[c]!r} has only {len(index)} "
+                "images (need at least one more to test)"
             )
         order = rng.permutation(index)
         train.append(order[:train_per_class])

@@ -39,7 +39,8 @@ def scoring_split(config: GTLConfig, splits: Splits) -> tuple[ImageSet, str]:
     if val is not None and val.num_classes >= config.evaluation.n_way:
         return val, "val"
     log.warning(
-        "final.selection=val: the data has no val split with >= %d classes; scoring the final candidates on base-class episodes instead",
+        "final.selection=val: the data has no val split with >= %d classes; scoring the final candidates on "
+        "base-class episodes instead",
         config.evaluation.n_way,
     )
     return splits.base, "base"

@@ -163,7 +163,8 @@ def check_relations(records: list[LineageRecord], source: str) -> None:
     for index, r in enumerate(records):
         if r.id != member_id(r.generation, r.member):
             raise LineageError(
-                f"{source}: row {index}: id {quote(r.id)} is not {member_id(r.generation, r.member)} (generation {r.generation}, member {r.member})"
+                f"{source}: row {index}: id {quote(r.id)} is not {member_id(r.generation, r.member)} (generation "
+                f"{r.generation}, member {r.member})"
             )
         if r.id in rows:
             raise LineageError(f"{source}: row {index}: id {r.id} also in row {rows[r.id]}")
@@ -174,12 +175,14 @@ def check_relations(records: list[LineageRecord], source: str) -> None:
         parent = rows.get(r.parent) if isinstance(r.parent, str) else None
         if r.generation > 0 and (parent is None or records[parent].generation != r.generation - 1):
             raise LineageError(
-                f"{source}: row {index} ({r.id}): parent {quote(r.parent)} is not a member of generation {r.generation - 1}"
+                f"{source}: row {index} ({r.id}): parent {quote(r.parent)} is not a member of generation "
+                f"{r.generation - 1}"
             )
         for averaged in r.averaged:
             if rows.get(averaged) is None or records[rows[averaged]].generation != r.generation - 1:
                 raise LineageError(
-                    f"{source}: row {index} ({r.id}): averaged member {quote(averaged)} is not a member of generation {r.generation - 1}"
+                    f"{source}: row {index} ({r.id}): averaged member {quote(averaged)} is not a member of "
+                    f"generation {r.generation - 1}"
                 )
 
 

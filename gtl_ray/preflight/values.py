@@ -150,7 +150,8 @@ def _packing(config: GTLConfig) -> None:
     require(
         gpus <= 1 or gpus.is_integer(),
         "population.members_per_actor",
-        f"{k} members of population.gpus_per_member={pop.gpus_per_member:g} make an actor of {gpus:g} GPUs; Ray takes fractions only below 1 (choose K so that K x gpus_per_member is below 1 or whole)",
+        f"{k} members of population.gpus_per_member={pop.gpus_per_member:g} make an actor of {gpus:g} GPUs; Ray "
+        "takes fractions only below 1 (choose K so that K x gpus_per_member is below 1 or whole)",
     )
     require(
         pop.precision != "fp16" or pop.gpus_per_member > 0,

@@ -7,7 +7,8 @@ One generation, as the pool sees it:
 2. each member lives (inherits, mutates, learns, is scored: `evolution.member_life`) and submits
    the gene it passes on with its lineage record — fitness travels once, in that record;
 3. when the P-th submission of g arrives, the pool's `GenerationBook` (the one `evolve_local`
-   keeps too) runs `Strategy.tell` (selection and write-back), then the pool puts the next parents in the object store, releases the previous ones, wakes
+   keeps too) runs `Strategy.tell` (selection and write-back), then the pool puts the next
+   parents in the object store, releases the previous ones, wakes
    the members waiting for g + 1 and checkpoints g in the background (at most one write in
    flight), then writes g's figures to TensorBoard (`RUN/tensorboard/`, step g).
 
