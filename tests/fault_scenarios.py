@@ -34,7 +34,7 @@ ROOM_TIMEOUT_S = 5.0  #: population.resource_timeout_s of the run that loses roo
 FAULTED = 1  #: the generation every fault strikes in
 
 
-def run_fault_cluster(config_path: Path, log: Path, gate: Path, timeout: float = 420.0) -> dict[str, Any]:
+def run_fault_cluster(config_path: Path, log: Path, gate: Path, timeout: float = 600.0) -> dict[str, Any]:
     """Run every scenario of SCENARIOS, in order, in one subprocess with a Ray cluster of its own;
     returns {scenario: result}. A scenario that raised has an "exception" entry with its
     traceback; one that never reported is missing."""
