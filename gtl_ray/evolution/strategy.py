@@ -28,7 +28,7 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.evolution.lineage import member_id
 from gtl_ray.evolution.mutation import MutationRecord, mutate_tensors
 from gtl_ray.evolution.selection import rank, select_parents
-from gtl_ray.evolution.writeback import mean_step, take_step
+from gtl_ray.evolution.writeback import mean_step, take_steps
 from gtl_ray.learngene import Learngene
 from gtl_ray.seeding import numpy_rng
 
@@ -204,11 +204,12 @@ class Strategy:
         if born is None or any(born[m] is None for m in dict.fromkeys(top + needed)):
             raise ValueError("evolution.inheritance=reptile: tell needs the gene every member was born with")
         step = mean_step([born[m] for m in top], [passed_on[m] for m in top])
+        moved = dict(zip(needed, take_steps([born[m] for m in needed], step, self.evo.step_size)))
         averaged = tuple(member_id(generation, m) for m in top)
         return {
             m: Parent(
                 member_id(generation, m),
-                passed_on[m].replace_tensors(take_step(born[m], step, self.evo.step_size)),
+                passed_on[m].replace_tensors(moved[m]),
                 float(fitness[m]),
                 averaged,
             )
