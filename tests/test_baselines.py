@@ -18,6 +18,7 @@ from gtl_ray.evaluation.objectives import AFT, kernel_distance
 from gtl_ray.evaluation.pretrain import _narrow, distill_narrow
 from gtl_ray.evaluation.sources import prepare_sources
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant
+from gtl_ray.recipe import config_recipe
 from gtl_ray.learngene import extract_learngene
 from gtl_ray.learngene.channels import random_channels
 from gtl_ray.learngene.narrow import narrow_network
@@ -242,7 +243,9 @@ def test_aft_changes_the_fine_tuned_weights(prepared):
         model = fresh_descendant(config, 2, 0)
         with torch_init_seed(0, "projector"):
             objective = finetune_objective(method, model, dataclasses.replace(sources, aft=aft))
-        _, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(0, "ft"), objective=objective)
+        _, spent = finetune_accuracy(
+            model, task, config.evaluation, torch_generator(0, "ft"), objective=objective, recipe=config_recipe(config)
+        )
         return torch.cat([p.detach().flatten() for p in model.parameters()]), spent
 
     plain, spent = finetuned("scratch", AFTConfig())

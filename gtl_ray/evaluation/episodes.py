@@ -1,7 +1,7 @@
 """One few-shot episode for every compared method: the same fresh descendant (same seed), each
 method's initialization, an instinct score before any training, then fine-tuning on the support
-set (with the method's objective: cross-entropy, or cross-entropy plus the AFT regularizer) and
-accuracy on the query set (the protocol of `gtl_ray.fewshot`)."""
+set (with the method's objective: cross-entropy, or cross-entropy plus the AFT regularizer; with
+the config's recipe) and accuracy on the query set (the protocol of `gtl_ray.fewshot`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.data import Task
 from gtl_ray.evaluation.methods import Sources, finetune_objective, initialize
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
+from gtl_ray.recipe import config_recipe
 from gtl_ray.torch_streams import torch_generator, torch_init_seed
 
 
@@ -38,7 +39,13 @@ def run_episode(
         with torch_init_seed(config.seed, "finetune-objective", shots, index):
             objective = finetune_objective(method, model, sources)
         acc, spent = finetune_accuracy(
-            model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index), compute, objective
+            model,
+            task,
+            config.evaluation,
+            torch_generator(config.seed, "finetune", shots, index),
+            compute,
+            objective,
+            recipe=config_recipe(config),
         )
         results[method] = EpisodeScore(acc, instinct, spent)
     return results
