@@ -31,7 +31,8 @@ def inspect_gene(uri: str) -> dict[str, Any]:
         "checksum": gene.checksum,
         "preprocessing": gene.preprocessing,
         "provenance": gene.provenance,
-        "info": {k: v for k, v in gene.info.items() if k not in ("preprocessing", "provenance")},
+        "recipe": gene.info.get("recipe"),
+        "info": {k: v for k, v in gene.info.items() if k not in ("preprocessing", "provenance", "recipe")},
     }
 
 
@@ -67,6 +68,7 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
             "share": gene["share"],
             "architecture": gene["architecture"],
             "num_params": gene["num_params"],
+            "recipe": gene["recipe"],
             "elites": [store.path(e) for e in final.elites],
             "elite_ids": list(final.elite_ids),
             "id": leaf,
@@ -121,6 +123,8 @@ def format_inspection(info: dict[str, Any]) -> str:
         lines.append(
             f"final learngene: {final['path']} ({final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']})"
         )
+        if final["recipe"]:
+            lines.append(f"its recipe (evolution.recipe): {_flat(final['recipe'])}")
         chain = " <- ".join(f"{r['id']}{'*' if r['elite'] else ''}({r['fitness']:.2f})" for r in info["final_lineage"])
         lines.append(
             f"family line (* = elite): {chain}"
