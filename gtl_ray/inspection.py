@@ -10,6 +10,7 @@ from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import ancestry
 from gtl_ray.evolution.strategy import INITIAL
 from gtl_ray.learngene import Learngene
+from gtl_ray.recipe import RECIPE_KEYS
 from gtl_ray.run.layout import MANIFEST
 from gtl_ray.run.store import RunStore
 
@@ -107,9 +108,15 @@ def _flat(value: Any) -> str:
     return str(value)
 
 
+def recipe_line(recipe: dict[str, Any]) -> str:
+    """A recipe on one line, keys in `RECIPE_KEYS` order, 4 significant digits."""
+    return ", ".join(f"{k} {recipe[k]:.4g}" for k in RECIPE_KEYS if k in recipe)
+
+
 def format_inspection(info: dict[str, Any]) -> str:
     if info["kind"] == "learngene":
-        return "\n".join(f"{k:14s} {_flat(v)}" for k, v in info.items() if k != "kind")
+        shown = {k: recipe_line(v) if k == "recipe" and v else v for k, v in info.items()}
+        return "\n".join(f"{k:14s} {_flat(v)}" for k, v in shown.items() if k != "kind")
     lines = [
         f"run {info['name']} (seed {info['seed']}): {info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}",
         "gen   min    median max    wall_s  lifetime_s  other_s",
@@ -124,7 +131,7 @@ def format_inspection(info: dict[str, Any]) -> str:
             f"final learngene: {final['path']} ({final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']})"
         )
         if final["recipe"]:
-            lines.append(f"its recipe (evolution.recipe): {_flat(final['recipe'])}")
+            lines.append(f"its recipe (evolution.recipe): {recipe_line(final['recipe'])}")
         chain = " <- ".join(f"{r['id']}{'*' if r['elite'] else ''}({r['fitness']:.2f})" for r in info["final_lineage"])
         lines.append(
             f"family line (* = elite): {chain}"
