@@ -54,7 +54,7 @@ TINY = (
     "evolution.recipe={lr: [0.001, 0.1], lr_mult_head: [0.5, 4.0], steps: [2, 6], weight_decay: [0.0001, 0.01]}",
     "pretrain.epochs=1",
 )
-TINY_BUDGET, TINY_EPISODES = 150, 2
+TINY_BUDGET, TINY_EPISODES = 100, 2
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -85,8 +85,10 @@ def page(results: dict[str, SearchResult], command: str) -> str:
         lines += [
             f"## {method}: {len(plan.recipes)} trials, {result.spent} of {plan.budget} sample-gradients",
             "",
-            f"Best (trial {result.best}, accuracy {result.scores[result.best].accuracy:.4f} on "
-            f"{plan.episodes} val selection episodes, {plan.shots}-shot): `{json.dumps(best.to_json())}`",
+            (
+                f"Best (trial {result.best}, accuracy {result.scores[result.best].accuracy:.4f} on "
+                f"{plan.episodes} val selection episodes, {plan.shots}-shot): `{json.dumps(best.to_json())}`"
+            ),
             "",
             f"Evaluate it: `--methods {method} " + " ".join(f"--set {o}" for o in evaluate_overrides(best)) + "`",
             "",

@@ -18,7 +18,6 @@ from gtl_ray.evaluation.objectives import AFT, kernel_distance
 from gtl_ray.evaluation.pretrain import _narrow, distill_narrow
 from gtl_ray.evaluation.sources import prepare_sources
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant
-from gtl_ray.recipe import config_recipe
 from gtl_ray.learngene import extract_learngene
 from gtl_ray.learngene.channels import random_channels
 from gtl_ray.learngene.narrow import narrow_network
@@ -26,6 +25,7 @@ from gtl_ray.learngene.surgery import extract_tensors, implant_tensors
 from gtl_ray.learngene.transfer import magnitude_prune
 from gtl_ray.learngene.units import find_units
 from gtl_ray.models import create_model
+from gtl_ray.recipe import config_recipe
 from gtl_ray.torch_streams import torch_generator, torch_init_seed
 from gtl_ray.training import frozen_embed
 from tests.conftest import tiny

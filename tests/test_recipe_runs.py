@@ -66,7 +66,7 @@ def test_every_member_lives_and_is_scored_with_its_recipe(recipe_run):
 
 
 def test_the_final_learngene_carries_the_recipe_it_was_chosen_with(recipe_run):
-    config, result, store = recipe_run
+    _, result, store = recipe_run
     chosen = result.choice.final
     assert chosen.recipe is not None and result.final.info["recipe"] == chosen.recipe.to_json()
     saved = Learngene.load(store.path("final", "learngene.safetensors"))
@@ -84,7 +84,7 @@ def test_the_manifest_state_and_the_lineage_file_keep_the_recipes(recipe_run):
 
 
 def test_a_recipe_run_is_deterministic_by_seed_and_the_seed_matters(recipe_run, tmp_path):
-    config, result, _ = recipe_run
+    _, result, _ = recipe_run
     again = evolve_local(tiny(*RECIPE_RUN), cache_dir=str(tmp_path))
     assert comparable(again.lineage) == comparable(result.lineage) and again.final.checksum == result.final.checksum
     other = evolve_local(tiny(*RECIPE_RUN, "seed=1"), cache_dir=str(tmp_path))

@@ -44,7 +44,7 @@ def test_the_tune_recipe_script_tiny(tmp_path):
     assert proc.stdout.startswith("# Recipe tuning benchmark")
     data = json.loads(out.read_text())
     assert set(data["methods"]) == {"narrow", "full"}
-    for method, found in data["methods"].items():
+    for found in data["methods"].values():
         assert 0 < found["spent"] <= found["budget"] and found["trials"]
         assert found["best"]["accuracy"] == max(t["accuracy"] for t in found["trials"])
         assert f"evaluation.lr={found['best']['recipe']['lr']!r}" in found["evaluate_overrides"]

@@ -188,3 +188,7 @@ def test_a_recipe_run_on_ray_equals_evolve_local_and_resumes_exactly(ray_session
     assert final.checksum == reference.final.checksum and final.info["recipe"] == reference.final.info["recipe"]
     state = store.load_state(manifest)
     assert [p.recipe for p in state.parents] == [p.recipe for p in reference.state.parents]
+    rows = member_results(outcome.run_dir)  # each member's recipe is among its Tune figures
+    assert {(r["generation"], r["member"], r["recipe_lr"]) for r in rows} == {
+        (r.generation, r.member, r.recipe["lr"]) for r in lineage
+    }
