@@ -125,9 +125,14 @@ def write_lineage(uri: str, records: list[LineageRecord]) -> None:
 
 def read_lineage(uri: str) -> list[LineageRecord]:
     """The records of a lineage file, after checking every column (type, nulls, values) and
-    the family relations (`check_relations`); a LineageError names the file, row and column."""
+    the family relations (`check_relations`); a LineageError names the file, row and column. A
+    column with a default (`recipe`), absent from a file written before it existed, reads as
+    that default."""
     table = _read_table(uri)
     for column in COLUMNS:
+        if column.name not in table.column_names and column.default is None:
+            nulls = pa.nulls(len(table), column.metadata["arrow"])
+            table = table.append_column(pa.field(column.name, column.metadata["arrow"]), nulls)
         if column.name not in table.column_names:
             raise LineageError(f"{uri}: lineage table lacks column {column.name!r}")
         kind = table.schema.field(column.name).type
