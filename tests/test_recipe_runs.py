@@ -163,3 +163,10 @@ def test_the_recipe_search_plans_within_budget_and_scores_with_common_random_num
         plan_search(config, "narrow", 10, 2)
     with pytest.raises(ConfigError, match="evolution.recipe: empty"):
         plan_search(tiny(), "narrow", budget, 2)
+    with pytest.raises(ConfigError, match="data.splits.val: a recipe search scores on val classes"):
+        plan_search(
+            tiny(*RECIPE_RUN, "data.splits={base: 20, val: 0, novel: 10}", "final.selection=last_generation"),
+            "narrow",
+            budget,
+            2,
+        )

@@ -23,10 +23,11 @@ from gtl_ray.compute import compute_for, resident
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import EpisodeSampler, ImageSet, Splits
 from gtl_ray.errors import ConfigError
-from gtl_ray.evaluation.methods import Sources, get_method, initialize, needs_learngene
+from gtl_ray.evaluation.methods import Sources, initialize
 from gtl_ray.evaluation.sources import prepare_sources
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant
 from gtl_ray.finetune import finetune_sample_grads
+from gtl_ray.preflight.recipe_values import check_recipe_search
 from gtl_ray.recipe import Recipe, recipe_space
 from gtl_ray.seeding import derive_seed, numpy_rng
 from gtl_ray.torch_streams import torch_generator
@@ -84,17 +85,10 @@ def evolution_budget(compute: dict[str, int]) -> int:
 def plan_search(
     config: GTLConfig, method: str, budget: int, episodes: int, max_trials: int | None = None
 ) -> SearchPlan:
-    """The trials a budget pays for (at most `max_trials`); ConfigError naming what is wrong."""
+    """The trials a budget pays for (at most `max_trials`), after the pre-flight's checks of the
+    request (`preflight.recipe_values.check_recipe_search`); ConfigError naming what is wrong."""
+    check_recipe_search(config, method, episodes)
     space = recipe_space(config)
-    if space is None:
-        raise ConfigError("evolution.recipe: empty; a recipe search needs the space the evolution searched")
-    if get_method(method).aft or needs_learngene(method):
-        raise ConfigError(
-            f"recipe search: method {method!r} fine-tunes the learngene or with the AFT regularizer; search the "
-            "recipe of a baseline that transfers a pre-trained network as it is (narrow, full)"
-        )
-    if episodes < 1:
-        raise ConfigError(f"recipe search: episodes must be >= 1, got {episodes}")
     ev, shots = config.evaluation, config.evolution.fitness_shots
     support, linear = ev.n_way * shots, ev.finetune == "linear"
     recipes, costs = [], []

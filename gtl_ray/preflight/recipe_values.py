@@ -1,5 +1,6 @@
 """Value checks of the fine-tuning recipe: the config's fixed recipe and the search space it
-evolves in (`evolution.recipe`), before anything is drawn from it."""
+evolves in (`evolution.recipe`), before anything is drawn from it; and what a recipe search for a
+baseline (`evaluation.recipe_search`) is asked to do."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 
 from gtl_ray.config import GTLConfig
 from gtl_ray.errors import quote
+from gtl_ray.evaluation.methods import get_method, needs_learngene
 from gtl_ray.preflight.rules import MAX_COUNT, require
 from gtl_ray.recipe import INTEGER_KEYS, RECIPE_KEYS
 
@@ -58,3 +60,23 @@ def _range(key: object, bounds: object) -> None:
     if key in INTEGER_KEYS:
         whole = all(isinstance(b, int) for b in bounds)
         require(whole and high <= MAX_COUNT, name, f"must be integers in [1, {MAX_COUNT}], got [{low}, {high}]")
+
+
+def check_recipe_search(config: GTLConfig, method: str, episodes: int) -> None:
+    """A search needs the space the evolution searched, a method that transfers a pre-trained
+    network as it is, at least one episode, and val classes to score on (when counted)."""
+    require(bool(config.evolution.recipe), "evolution.recipe", "empty; a recipe search needs the evolution's space")
+    require(
+        not (get_method(method).aft or needs_learngene(method)),
+        "recipe search",
+        f"method {method!r} fine-tunes the learngene or with the AFT regularizer; search the recipe of a "
+        "baseline that transfers a pre-trained network as it is (narrow, full)",
+    )
+    require(episodes >= 1, "recipe search", f"episodes must be >= 1, got {episodes}")
+    val = config.data.splits.val
+    classes = val if isinstance(val, int) else len(val) if isinstance(val, list) else None if val else 0
+    require(
+        classes is None or classes >= config.evaluation.n_way,
+        "data.splits.val",
+        f"a recipe search scores on val classes and needs >= {config.evaluation.n_way}, got {classes}",
+    )
