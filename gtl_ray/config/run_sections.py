@@ -69,6 +69,11 @@ class EvolutionConfig:
     #: pre-trained alone
     init: Literal["random", "pretrained", "narrow"] = "random"
     hall_of_fame: int = 4  #: best genes kept across generations (candidates for the final gene)
+    #: the fine-tuning recipe (and lifetime lr) that evolves with the gene, as a search space
+    #: {key: [low, high]} over `gtl_ray.recipe.RECIPE_KEYS`; keys left out keep the config's value;
+    #: empty: no recipe evolves (every member uses the config's values)
+    recipe: dict = field(default_factory=dict)
+    recipe_resample: float = 0.25  #: probability per recipe value that a child redraws it from the space
 
 
 @dataclass
