@@ -54,7 +54,8 @@ class Compute:
             )
         if self.precision == "fp16" and self.device_type != "cuda":
             raise ConfigError(
-                f"population.precision: fp16 needs a CUDA device, this process computes on {self.device!r} (use bf16 or fp32 on CPU)"
+                f"population.precision: fp16 needs a CUDA device, this process computes on {self.device!r} (use bf16 "
+                "or fp32 on CPU)"
             )
 
     @property

@@ -1,7 +1,8 @@
 """`gtl-ray descend`: a descendant initialized with a learngene learns a downstream task — the
 novel classes, with `descend.train_per_class` images each — through Ray Train's TorchTrainer
 (data-parallel workers from `descend.num_workers` / `descend.use_gpu`), then is saved as
-safetensors."""
+safetensors. With `evaluation.recipe: gene` it learns with the learning rates and weight decay of
+the recipe the gene carries (its epochs and batch size stay `descend.*`)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ from gtl_ray.compute import Compute
 from gtl_ray.config import GTLConfig, from_dict
 from gtl_ray.data import ImageSet, load_splits
 from gtl_ray.errors import DataError, StorageError
+from gtl_ray.finetune import finetune_setup
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.models import create_model
+from gtl_ray.recipe import Recipe, gene_recipe
 from gtl_ray.run.store import RunStore
 from gtl_ray.seeding import numpy_rng
 from gtl_ray.torch_streams import torch_generator, torch_init_seed
@@ -34,7 +37,8 @@ def split_per_class(images: ImageSet, train_per_class: int, seed: int) -> tuple[
     for c, index in enumerate(images.indices_by_class()):
         if len(index) <= train_per_class:
             raise DataError(
-                f"descend.train_per_class={train_per_class}: class {images.class_names[c]!r} has only {len(index)} images (need at least one more to test)"
+                f"descend.train_per_class={train_per_class}: class {images.class_names[c]!r} has only {len(index)} "
+                "images (need at least one more to test)"
             )
         order = rng.permutation(index)
         train.append(order[:train_per_class])
@@ -51,6 +55,18 @@ def read_descendant_header(uri: str) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise StorageError(f"{uri}: not a gtl_ray descendant (no gtl_ray header)")
     return meta
+
+
+def descend_settings(
+    config: GTLConfig, model: torch.nn.Module, recipe: Recipe | None
+) -> tuple[SGDSettings, list[dict[str, Any]] | None]:
+    """One epoch's SGD settings (and parameter groups) of `descend`: descend.lr with the fixed
+    weight decay, or (`evaluation.recipe: gene`) the gene's recipe's learning rates per stage
+    and weight decay (`finetune.finetune_setup`); descend.batch_size and epochs either way."""
+    d = config.descend
+    if recipe is None:
+        return SGDSettings(lr=d.lr, momentum=0.9, weight_decay=5e-4, batch_size=d.batch_size, epochs=1), None
+    return finetune_setup(model, recipe, d.batch_size, epochs=1)
 
 
 def _train_loop(loop_config: dict[str, Any]) -> None:
@@ -71,11 +87,12 @@ def _train_loop(loop_config: dict[str, Any]) -> None:
     train_idx = torch.from_numpy(loop_config["train"][rank::world])
     test_idx = torch.from_numpy(loop_config["test"])
     d = config.descend
-    settings = SGDSettings(lr=d.lr, momentum=0.9, weight_decay=5e-4, batch_size=d.batch_size, epochs=1, augment=True)
     generator = torch_generator(config.seed, "descend-train", rank)
     core = model.module if hasattr(model, "module") else model
+    recipe = loop_config["recipe"]
+    settings, groups = descend_settings(config, core, None if recipe is None else Recipe.from_json(recipe, "recipe"))
     for epoch in range(d.epochs):
-        fit(model, images.images[train_idx], images.labels[train_idx], settings, generator, compute)
+        fit(model, images.images[train_idx], images.labels[train_idx], settings, generator, compute, groups)
         acc = (
             accuracy(core, images.images[test_idx], images.labels[test_idx], compute)
             if epoch == d.epochs - 1
@@ -93,6 +110,7 @@ def _train_loop(loop_config: dict[str, Any]) -> None:
                     "depth": shape.depth,
                     "classes": list(images.class_names),
                     "learngene_checksum": gene.checksum,
+                    "recipe": recipe,
                     "test_accuracy": acc,
                 }
             )
@@ -109,6 +127,7 @@ def descend(
     from ray.train.torch import TorchTrainer
 
     gene = Learngene.load(learngene_uri)
+    recipe = gene_recipe(config, gene.info, learngene_uri)
     novel = load_splits(config.data).novel
     train, test = split_per_class(novel, config.descend.train_per_class, config.seed)
     shape = config.descendant_shape()
@@ -126,6 +145,7 @@ def descend(
             "train": train,
             "test": test,
             "out": out,
+            "recipe": None if recipe is None else recipe.to_json(),
         },
         scaling_config=ScalingConfig(num_workers=config.descend.num_workers, use_gpu=config.descend.use_gpu),
         run_config=RunConfig(

@@ -17,11 +17,13 @@ from torch import nn
 from gtl_ray.compute import CPU, Compute
 from gtl_ray.config import EvaluationConfig, GTLConfig
 from gtl_ray.data import Task
+from gtl_ray.finetune import HEAD, episode_batch, finetune_setup
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.learngene.compact import compact
 from gtl_ray.models import Network, create_model
+from gtl_ray.recipe import Recipe
 from gtl_ray.torch_streams import torch_init_seed
-from gtl_ray.training import Objective, SGDSettings, accuracy, embed, fit
+from gtl_ray.training import Objective, accuracy, embed, fit
 
 
 def fresh_descendant(config: GTLConfig, *keys: int | str) -> Network:
@@ -72,9 +74,12 @@ def finetune_accuracy(
     generator: torch.Generator,
     compute: Compute = CPU,
     objective: Objective | None = None,
+    *,
+    recipe: Recipe,
 ) -> tuple[float, int]:
-    """Fine-tune per `evaluation.finetune` on the support set, score the query set; returns
-    (query accuracy as a fraction, sample-gradients spent). `model` is on `compute.device`.
+    """Fine-tune per `evaluation.finetune` with `recipe` (`finetune.finetune_setup`; a linear
+    probe takes its steps and head lr) on the support set, score the query set; returns (query
+    accuracy as a fraction, sample-gradients spent). `model` is on `compute.device`.
     `objective` replaces the cross-entropy of full fine-tuning (e.g. cross-entropy plus a feature
     regularizer). A descendant whose rest is zero is fine-tuned as its narrow network
     (`learngene.compact`): the same numbers at a fraction of the work (`model` itself
@@ -84,9 +89,7 @@ def finetune_accuracy(
     if objective is None:  # an objective may read the wide features (AFT): it gets the wide network
         model = compact(model) or model  # a gene with a zero rest: its narrow network, same numbers
     if ev.finetune == "linear":
-        return linear_probe_accuracy(model, task, ev.steps, ev.lr, compute)
-    settings = SGDSettings(
-        lr=ev.lr, momentum=0.9, weight_decay=5e-4, batch_size=min(25, len(task.support_x)), steps=ev.steps, augment=True
-    )
-    spent = fit(model, task.support_x, task.support_y, settings, generator, compute, objective=objective)
+        return linear_probe_accuracy(model, task, recipe.steps, recipe.stage_lrs[HEAD], compute)
+    settings, groups = finetune_setup(model, recipe, episode_batch(len(task.support_x)))
+    spent = fit(model, task.support_x, task.support_y, settings, generator, compute, groups, objective=objective)
     return accuracy(model, task.query_x, task.query_y, compute), spent

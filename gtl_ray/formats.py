@@ -34,7 +34,8 @@ def inflate(data: bytes, source: str, kind: str = "unpacked") -> bytes:
             out.append(piece)
             if total > cap or engine.unconsumed_tail:
                 raise StorageError(
-                    f"{source}: inflates to more than {cap} bytes (limit: {MAX_INFLATE_RATIO}x its size, at most {storage.limit(kind)}; set GTL_RAY_MAX_{kind.upper()}_BYTES to allow more)"
+                    f"{source}: inflates to more than {cap} bytes (limit: {MAX_INFLATE_RATIO}x its size, at most "
+                    f"{storage.limit(kind)}; set GTL_RAY_MAX_{kind.upper()}_BYTES to allow more)"
                 )
             if not engine.eof:
                 raise StorageError(f"{source}: truncated gzip data")

@@ -10,6 +10,7 @@ from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import ancestry
 from gtl_ray.evolution.strategy import INITIAL
 from gtl_ray.learngene import Learngene
+from gtl_ray.recipe import RECIPE_KEYS
 from gtl_ray.run.layout import MANIFEST
 from gtl_ray.run.store import RunStore
 
@@ -31,7 +32,8 @@ def inspect_gene(uri: str) -> dict[str, Any]:
         "checksum": gene.checksum,
         "preprocessing": gene.preprocessing,
         "provenance": gene.provenance,
-        "info": {k: v for k, v in gene.info.items() if k not in ("preprocessing", "provenance")},
+        "recipe": gene.info.get("recipe"),
+        "info": {k: v for k, v in gene.info.items() if k not in ("preprocessing", "provenance", "recipe")},
     }
 
 
@@ -67,6 +69,7 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
             "share": gene["share"],
             "architecture": gene["architecture"],
             "num_params": gene["num_params"],
+            "recipe": gene["recipe"],
             "elites": [store.path(e) for e in final.elites],
             "elite_ids": list(final.elite_ids),
             "id": leaf,
@@ -105,9 +108,15 @@ def _flat(value: Any) -> str:
     return str(value)
 
 
+def recipe_line(recipe: dict[str, Any]) -> str:
+    """A recipe on one line, keys in `RECIPE_KEYS` order, 4 significant digits."""
+    return ", ".join(f"{k} {recipe[k]:.4g}" for k in RECIPE_KEYS if k in recipe)
+
+
 def format_inspection(info: dict[str, Any]) -> str:
     if info["kind"] == "learngene":
-        return "\n".join(f"{k:14s} {_flat(v)}" for k, v in info.items() if k != "kind")
+        shown = {k: recipe_line(v) if k == "recipe" and v else v for k, v in info.items()}
+        return "\n".join(f"{k:14s} {_flat(v)}" for k, v in shown.items() if k != "kind")
     lines = [
         f"run {info['name']} (seed {info['seed']}): {info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}",
         "gen   min    median max    wall_s  lifetime_s  other_s",
@@ -121,6 +130,8 @@ def format_inspection(info: dict[str, Any]) -> str:
         lines.append(
             f"final learngene: {final['path']} ({final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']})"
         )
+        if final["recipe"]:
+            lines.append(f"its recipe (evolution.recipe): {recipe_line(final['recipe'])}")
         chain = " <- ".join(f"{r['id']}{'*' if r['elite'] else ''}({r['fitness']:.2f})" for r in info["final_lineage"])
         lines.append(
             f"family line (* = elite): {chain}"

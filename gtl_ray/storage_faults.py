@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from gtl_ray.errors import StorageFault
+from gtl_ray.errors import StorageError, StorageFault
 
 NO_SPACE, PERMISSION, UNREACHABLE, MISSING, OTHER = "no space", "permission", "unreachable", "missing", "other"
 KINDS = (NO_SPACE, PERMISSION, UNREACHABLE, MISSING, OTHER)
@@ -41,7 +41,7 @@ _BY_ERRNO = {
         errno.ENOTCONN,
         errno.ESTALE,
     },
-    MISSING: {errno.ENOENT, errno.ENOTDIR},
+    MISSING: {errno.ENOENT},
 }
 #: Object stores' errors carry no errno: the store's error names (AWS SDK, GCS) and curl's texts.
 _BY_MESSAGE = (
@@ -89,4 +89,6 @@ def writing(location: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
+        if exc.errno == errno.ENOTDIR:  # a part of the path the user gave is a file: bad input
+            raise StorageError(f"cannot write {location}: a folder on its path is a file") from None
         raise fault(exc, location) from exc

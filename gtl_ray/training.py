@@ -8,7 +8,7 @@ regularizer): one training loop for all of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -108,19 +108,20 @@ def fit(
     settings: SGDSettings,
     generator: torch.Generator,
     compute: Compute = CPU,
-    parameters: Iterable[nn.Parameter] | None = None,
+    parameters: Iterable[nn.Parameter] | Iterable[dict[str, Any]] | None = None,
     after_step: Callable[[], None] | None = None,
     objective: Objective | None = None,
 ) -> int:
     """Train `model` (in place, already on `compute.device`) on uint8 `images` with SGD +
-    momentum and cosine-decayed lr, on cross-entropy or on `objective`'s loss. Batches are
-    gathered, normalized and augmented where `images` live (host memory or the device), then
-    moved to the device when they are not there. Returns the sample-gradients spent: images
-    forwarded and back-propagated through `model`, summed (a frozen teacher's forward passes not
-    counted)."""
-    params = list(parameters) if parameters is not None else [p for p in model.parameters() if p.requires_grad]
+    momentum and cosine-decayed lr, on cross-entropy or on `objective`'s loss. `parameters`: what
+    to train (default every trainable parameter), or optimizer parameter groups with an "lr" of
+    their own (`gtl_ray.finetune`: per-stage rates). Batches are gathered, normalized and
+    augmented where `images` live (host memory or the device), then moved to the device when they
+    are not there. Returns the sample-gradients spent: images forwarded and back-propagated
+    through `model`, summed (a frozen teacher's forward passes not counted)."""
+    given = list(parameters) if parameters is not None else [p for p in model.parameters() if p.requires_grad]
     extra = [p for p in objective.parameters() if p.requires_grad] if objective is not None else []
-    groups = [{"params": params}] + (
+    groups = (given if given and isinstance(given[0], dict) else [{"params": given}]) + (
         [{"params": extra, "lr": objective.lr or settings.lr, "weight_decay": 0.0}] if extra else []
     )
     optimizer = torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)

@@ -64,8 +64,8 @@ def ray_session():
     if not ray.is_initialized():
         # Ray frees released objects in batches of 100 (free_objects_batch_size): with 8 soak
         # members x 2 genes a generation (measured) that held ~6 generations of dead genes, so
-        # the store sawed between ~2 and ~9 MB with a phase that differs run to run (CI, stop
-        # 19: a first 10 generations' peak of 4.2 MB against 6.6 MB later). A batch of 8 frees
+        # the store sawed between ~2 and ~9 MB with a phase that differs run to run (a first 10
+        # generations' peak of 4.2 MB against 6.6 MB later, once in CI). A batch of 8 frees
         # within a generation, so the soak sees what is alive. Read by the raylet ray.init starts.
         os.environ.setdefault("RAY_free_objects_batch_size", "8")
         ray.init(

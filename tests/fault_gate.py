@@ -32,6 +32,7 @@ def install() -> None:
 
 
 def _wait(folder: Path, generation: int, member: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / f"arrived-{generation:04d}-{member:04d}").touch()
     while (folder / f"closed-{generation:04d}").exists():
         time.sleep(POLL_S)

@@ -34,11 +34,12 @@ ROOM_TIMEOUT_S = 5.0  #: population.resource_timeout_s of the run that loses roo
 FAULTED = 1  #: the generation every fault strikes in
 
 
-def run_fault_cluster(config_path: Path, log: Path, gate: Path, timeout: float = 420.0) -> dict[str, Any]:
+def run_fault_cluster(config_path: Path, log: Path, gate: Path, timeout: float = 600.0) -> dict[str, Any]:
     """Run every scenario of SCENARIOS, in order, in one subprocess with a Ray cluster of its own;
     returns {scenario: result}. A scenario that raised has an "exception" entry with its
     traceback; one that never reported is missing."""
     command = [sys.executable, "-m", "tests.fault_scenarios", str(config_path)]
+    Gate(gate)  # the folder exists before any member arrives
     with OwnSession(command, log, subprocess_env(**{GATE_ENV: str(gate)})) as run:
         try:
             run.proc.wait(timeout)
@@ -177,7 +178,9 @@ def scenario_pool_kill(config, cluster) -> dict[str, Any]:
         "error_type": type(error).__name__ if error is not None else None,
         "is_run_failed": isinstance(error, RunFailed),
         "error": str(error) if error is not None else None,
-        "seconds_to_error": box["ended"] - killed if "ended" in box else None,
+        "member_restarts_before_error": len(
+            [a for a in _member_actors(state=None) if killed < a["StartTime"] / 1000 < box.get("ended", 0)]
+        ),
         "resumed_generations": outcome.generations_completed,
         "signature": signature(config.storage, config.name),
     }

@@ -405,3 +405,31 @@ def test_resume_with_a_changed_config_is_refused_naming_the_fields_unless_forced
     capsys.readouterr()
     assert main(["evolve", str(path), "--resume", "--force", *changed, "--json"]) == 0  # complete: nothing left to run
     assert json.loads(capsys.readouterr().out)["generations_completed"] == 1
+
+
+# ---------------------------------------------------------------- the fine-tuning recipe
+
+
+@pytest.mark.parametrize(
+    "override,names",
+    [
+        ("evolution.recipe={lr: [0.1, 0.01]}", ["evolution.recipe.lr", "0 < low < high"]),
+        ("evolution.recipe={bogus: [1, 2]}", ["evolution.recipe", "'bogus'", "lifetime_lr"]),
+        ("evolution.recipe={steps: [5, 9]}", ["evolution.recipe", "never scores", "evolution.fitness=descendant"]),
+        ("evolution.recipe_resample=2", ["evolution.recipe_resample", "[0, 1]"]),
+    ],
+)
+def test_a_bad_recipe_space_is_refused_before_anything_is_written(capsys, config_file, tmp_path, override, names):
+    storage = tmp_path / "runs"
+    assert_refused(*run_cli(capsys, "evolve", config_file, "--storage", storage, "--set", override), *names)
+    assert nothing_written(storage)
+
+
+@pytest.mark.parametrize("command", ["evaluate", "descend"])
+def test_a_gene_without_a_recipe_is_refused_when_its_recipe_is_asked_for(capsys, genes, tmp_path, command):
+    config = write_config(tmp_path / "config.yaml", tmp_path / "runs", "genes", "evaluation.recipe=gene")
+    extra = ["--methods", "learngene"] if command == "evaluate" else []
+    line = assert_refused(
+        *run_cli(capsys, command, config, "--learngene", genes["good"], *extra), "good.safetensors", "carries no recipe"
+    )
+    assert "evaluation.recipe=gene" in line and nothing_written(tmp_path / "runs")

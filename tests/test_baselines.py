@@ -25,6 +25,7 @@ from gtl_ray.learngene.surgery import extract_tensors, implant_tensors
 from gtl_ray.learngene.transfer import magnitude_prune
 from gtl_ray.learngene.units import find_units
 from gtl_ray.models import create_model
+from gtl_ray.recipe import config_recipe
 from gtl_ray.torch_streams import torch_generator, torch_init_seed
 from gtl_ray.training import frozen_embed
 from tests.conftest import tiny
@@ -242,7 +243,9 @@ def test_aft_changes_the_fine_tuned_weights(prepared):
         model = fresh_descendant(config, 2, 0)
         with torch_init_seed(0, "projector"):
             objective = finetune_objective(method, model, dataclasses.replace(sources, aft=aft))
-        _, spent = finetune_accuracy(model, task, config.evaluation, torch_generator(0, "ft"), objective=objective)
+        _, spent = finetune_accuracy(
+            model, task, config.evaluation, torch_generator(0, "ft"), objective=objective, recipe=config_recipe(config)
+        )
         return torch.cat([p.detach().flatten() for p in model.parameters()]), spent
 
     plain, spent = finetuned("scratch", AFTConfig())

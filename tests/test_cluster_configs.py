@@ -118,14 +118,11 @@ def _members_per_node(cpus: float, gpus: float, member: dict[str, float]) -> int
 
 @functools.lru_cache(maxsize=None)
 def _gtl_config(name: str):
-    """configs/<name> through gtl_ray's own loader; skips while the config is not written yet."""
+    """configs/<name> through gtl_ray's own loader (a config the repo ships: missing is a failure)."""
+    from gtl_ray.preflight import load_config
+
     path = ROOT / "configs" / name
-    if not path.is_file():
-        pytest.skip(f"configs/{name} does not exist yet")
-    try:
-        from gtl_ray.preflight import load_config
-    except ImportError as exc:  # other modules still being written
-        pytest.skip(f"gtl_ray does not import yet: {exc}")
+    assert path.is_file(), f"configs/{name} is missing"
     return load_config(path)
 
 

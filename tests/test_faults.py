@@ -117,7 +117,8 @@ def test_pool_killed_fails_loudly_with_the_resume_command_then_resumes(faults):
     assert result["pending_at_kill"] == [1] * P
     assert not result["hung"] and result["is_run_failed"], result["error"]
     assert "pool" in result["error"] and "--resume --storage" in result["error"]
-    assert result["seconds_to_error"] < 30  # stopped at once, not after every member's retries
+    # stopped at once, not after every member used up its population.max_failures restarts
+    assert result["member_restarts_before_error"] < P * faults[1].population.max_failures
     assert result["resumed_generations"] == G
     assert_same_run(result["signature"], reference, P, G)
 
@@ -149,7 +150,7 @@ def test_node_lost_leaving_too_little_room_stops_with_the_resume_command_then_re
         f"checkpointed up to generation {result['checkpointed_at_error']}" in error
         and result["checkpointed_at_error"] >= 1
     )
-    assert ROOM_TIMEOUT_S < result["seconds_to_error"] < ROOM_TIMEOUT_S + 30  # waited its timeout, then stopped
+    assert result["seconds_to_error"] > ROOM_TIMEOUT_S  # waited its timeout (not hung: see above), then stopped
     assert result["resumed_generations"] == G
     assert_same_run(result["signature"], reference, P, G)
 

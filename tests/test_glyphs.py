@@ -13,7 +13,7 @@ from PIL import Image
 from gtl_ray.config import DataConfig, SplitsConfig
 from gtl_ray.data import load_splits
 from gtl_ray.data.fonts import default_font_dir, fit_square, font_files, load_font, render_glyph, trusted_code_points
-from gtl_ray.data.glyphs import (
+from gtl_ray.data.glyph_catalogue import (
     DESCRIPTOR_FONT_SIZE,
     DESCRIPTOR_SIZE,
     LOOKALIKE_DIFF,
@@ -22,8 +22,8 @@ from gtl_ray.data.glyphs import (
     MIN_FONTS,
     choose_classes,
     glyph_catalogue,
-    render_glyphs,
 )
+from gtl_ray.data.glyphs import render_glyphs
 from gtl_ray.errors import ConfigError, DataError
 from gtl_ray.preflight import load_config
 

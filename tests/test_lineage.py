@@ -191,3 +191,10 @@ def test_inspect_refuses_a_run_whose_lineage_is_bad(capsys, stored, tmp_path):
     assert_refused(*run_cli(capsys, "inspect", run), "lineage.parquet", "'fitness'")
     assert_refused(*run_cli(capsys, "report", run), "lineage.parquet", "'fitness'")
     assert not (run / "report").exists()
+
+
+def test_a_lineage_written_before_the_recipe_column_reads_with_no_recipes(tmp_path):
+    """Runs made before `evolution.recipe` existed stay readable (inspect, report, resume)."""
+    path = tmp_path / "old.parquet"
+    pq.write_table(to_table([record(0, 0, None), record(0, 1, None)]).drop_columns(["recipe"]), path)
+    assert [r.recipe for r in read_lineage(str(path))] == [None, None]

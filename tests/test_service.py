@@ -167,3 +167,28 @@ def test_packed_members_give_the_same_lineage_and_resume_as_one_actor_each(ray_s
     assert Learngene.load(outcome.final_learngene).checksum == Learngene.load(outcome_full.final_learngene).checksum
     rows = member_results(outcome.run_dir)
     assert {tuple(r["members"]) for r in rows} == {(0, 1), (2, 3)} and len(rows) == 2 * 3
+
+
+def test_a_recipe_run_on_ray_equals_evolve_local_and_resumes_exactly(ray_session, tiny_config):
+    """evolution.recipe under reptile: members draw, explore and average recipes on Ray exactly as in
+    one process, and a run resumed after generation 2 (recipes read back from the manifest's state)
+    ends where an uninterrupted one does."""
+    from tests.test_recipe_runs import RECIPE_RUN
+
+    short = tiny_config(*RECIPE_RUN, "evolution.inheritance=reptile", "evolution.generations=2", name="recipe")
+    evolve(short)
+    longer = dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3))
+    outcome = evolve(longer, resume=True, force=True)
+    store = RunStore(longer.storage, longer.name)
+    manifest = store.read_manifest()
+    reference = evolve_local(longer, cache_dir=store.layout.pretrained_dir)
+    lineage = store.load_lineage(manifest)
+    assert comparable(lineage) == comparable(reference.lineage) and all(r.recipe for r in lineage)
+    final = Learngene.load(outcome.final_learngene)
+    assert final.checksum == reference.final.checksum and final.info["recipe"] == reference.final.info["recipe"]
+    state = store.load_state(manifest)
+    assert [p.recipe for p in state.parents] == [p.recipe for p in reference.state.parents]
+    rows = member_results(outcome.run_dir)  # each member's recipe is among its Tune figures
+    assert {(r["generation"], r["member"], r["recipe_lr"]) for r in rows} == {
+        (r.generation, r.member, r.recipe["lr"]) for r in lineage
+    }

@@ -54,9 +54,9 @@ def test_init_random_and_pretrained():
     state = s.init(gene)
     assert [p.id for p in state.parents] == [INITIAL] and math.isnan(state.parents[0].fitness)
     assert [a.elite for a in state.assignments] == [True, True, False, False, False, False]  # 2 elites
-    assert s.inherit(state.assignments[0], gene)[0] is gene  # elites unmutated
-    mutated, record = s.inherit(state.assignments[3], gene)
-    assert mutated.checksum != gene.checksum and record.channels_mutated > 0
+    assert s.inherit(state.assignments[0], state.parents[0]).gene is gene  # elites unmutated
+    birth = s.inherit(state.assignments[3], state.parents[0])
+    assert birth.gene.checksum != gene.checksum and birth.mutation.channels_mutated > 0 and birth.recipe is None
 
 
 def test_tell_elites_tournaments_and_lamarckian_write_back():

@@ -12,6 +12,7 @@ from gtl_ray.config.evaluation_sections import (
     DistillConfig,
     EvaluationConfig,
     FinalConfig,
+    LrMultConfig,
 )
 from gtl_ray.config.reading import apply_override, from_dict, read_config
 from gtl_ray.config.run_sections import (
@@ -40,6 +41,7 @@ __all__ = [
     "GTLConfig",
     "LearngeneConfig",
     "LifetimeConfig",
+    "LrMultConfig",
     "ModelConfig",
     "PopulationConfig",
     "PretrainConfig",

@@ -45,6 +45,18 @@ class AFTConfig:
 
 
 @dataclass
+class LrMultConfig:
+    """Fine-tuning learning-rate multipliers per stage of the descendant: the backbone's conv
+    units in forward order split in thirds (`early`, `middle`, `late`), and the classifier `head`
+    (`gtl_ray.finetune.stage_of`)."""
+
+    early: float = 1.0
+    middle: float = 1.0
+    late: float = 1.0
+    head: float = 1.0
+
+
+@dataclass
 class EvaluationConfig:
     """Few-shot episodes on novel classes; also the protocol of `descendant` fitness and of the
     final selection on val classes."""
@@ -57,6 +69,12 @@ class EvaluationConfig:
     finetune: Literal["linear", "full"] = "full"  #: train all layers, or a linear head on frozen features
     steps: int = 50  #: optimizer steps on an episode's support set
     lr: float = 0.01
+    weight_decay: float = 5e-4  #: of full fine-tuning (SGD)
+    lr_mult: LrMultConfig = field(default_factory=LrMultConfig)  #: per-stage multipliers of `lr`
+    #: the recipe the evolved gene's methods fine-tune with in `evaluate` and `descend`: the
+    #: `config`'s (lr, lr_mult, steps, weight_decay) or the one the `gene` carries (its header's
+    #: info.recipe, evolved with it under evolution.recipe); other methods use the config's
+    recipe: Literal["config", "gene"] = "config"
     #: how the descendant's weights outside the gene's slots start (heuristic and learngene alike):
     #: torch's `default` init, `scaled` by `rest_scale`, or `zero_cross` (the blocks that feed
     #: gene channels from non-gene channels zeroed, so the gene's circuit is intact at birth)

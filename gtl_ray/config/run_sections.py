@@ -37,8 +37,11 @@ class PopulationConfig:
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     channels_last: bool = False  #: convolutions in NHWC memory layout (tensor cores prefer it)
     compile: bool = False  #: train through torch.compile (compiled once per member process)
-    data_on_device: bool = True  #: a member copies its base images (uint8) to its device once; false: batches go from host memory each step
-    members_per_actor: int = 1  #: K members lived one after another by one member actor (Tune trial) holding K members' resources; divides population.size
+    #: a member copies its base images (uint8) to its device once; false: batches go from host memory each step
+    data_on_device: bool = True
+    #: K members lived one after another by one member actor (Tune trial) holding K members'
+    #: resources; divides population.size
+    members_per_actor: int = 1
 
 
 @dataclass
@@ -62,10 +65,15 @@ class EvolutionConfig:
     fitness: Literal["lifetime", "descendant", "instinct"] = "lifetime"
     fitness_episodes: int = 2  #: descendant / instinct: episodes per member, the same for all members of a generation
     fitness_shots: int = 5  #: descendant / instinct: support images per class of a fitness episode
-    init: Literal["random", "pretrained", "narrow"] = (
-        "random"  #: generation 0's genes: random, the pre-trained network's slots, or the gene-shaped network pre-trained alone
-    )
+    #: generation 0's genes: random, the pre-trained network's slots, or the gene-shaped network
+    #: pre-trained alone
+    init: Literal["random", "pretrained", "narrow"] = "random"
     hall_of_fame: int = 4  #: best genes kept across generations (candidates for the final gene)
+    #: the fine-tuning recipe (and lifetime lr) that evolves with the gene, as a search space
+    #: {key: [low, high]} over `gtl_ray.recipe.RECIPE_KEYS`; keys left out keep the config's value;
+    #: empty: no recipe evolves (every member uses the config's values)
+    recipe: dict = field(default_factory=dict)
+    recipe_resample: float = 0.25  #: probability per recipe value that a child redraws it from the space
 
 
 @dataclass

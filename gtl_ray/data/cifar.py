@@ -179,11 +179,13 @@ def check_cifar100(config: DataConfig) -> DataCheck:
     kind = "gzip" if head[:2] == GZIP_MAGIC else "tar" if head[257:262] == b"ustar" else None
     if kind is None:
         raise DataError(
-            f"data.path: {path!r} is neither a folder nor a .tar.gz / .tar archive (cifar-100-binary.tar.gz or its extracted folder)"
+            f"data.path: {path!r} is neither a folder nor a .tar.gz / .tar archive (cifar-100-binary.tar.gz or its "
+            "extracted folder)"
         )
     return DataCheck(
         [f"{path}: a readable {kind} archive"],
         [
-            "the archive's members (train.bin, test.bin, fine_label_names.txt) and records are read when evolve / evaluate load the data"
+            "the archive's members (train.bin, test.bin, fine_label_names.txt) and records are read when evolve / "
+            "evaluate load the data"
         ],
     )

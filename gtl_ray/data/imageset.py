@@ -44,7 +44,8 @@ class ImageSet:
             raise DataError(f"ImageSet.images must be square, got {tuple(self.images.shape[2:])}")
         if self.labels.dtype != torch.int64 or self.labels.shape != (self.images.shape[0],):
             raise DataError(
-                f"ImageSet.labels must be int64 ({self.images.shape[0]},), got {self.labels.dtype} {tuple(self.labels.shape)}"
+                f"ImageSet.labels must be int64 ({self.images.shape[0]},), got {self.labels.dtype} "
+                f"{tuple(self.labels.shape)}"
             )
         object.__setattr__(self, "class_names", tuple(str(n) for n in self.class_names))
         if len(set(self.class_names)) != len(self.class_names):
@@ -145,7 +146,8 @@ def decode_image(data: bytes, size: int, where: str) -> np.ndarray:
             width, height = img.size
             if width * height > max_image_pixels():
                 raise DataError(
-                    f"image {where}: its header declares {width}x{height} pixels, more than {max_image_pixels()} (GTL_RAY_MAX_IMAGE_PIXELS)"
+                    f"image {where}: its header declares {width}x{height} pixels, more than {max_image_pixels()} "
+                    "(GTL_RAY_MAX_IMAGE_PIXELS)"
                 )
             img = img.convert("RGB")
             if img.size != (size, size):
@@ -171,7 +173,8 @@ def decode_many(count: int, fetch: Callable[[int], bytes], where: Callable[[int]
     need = count * 3 * size * size
     if need > limit("decoded"):
         raise DataError(
-            f"{count} images of {size}x{size} px take {need} bytes decoded, more than {limit('decoded')}: lower data.image_size or set GTL_RAY_MAX_DECODED_BYTES"
+            f"{count} images of {size}x{size} px take {need} bytes decoded, more than {limit('decoded')}: lower "
+            "data.image_size or set GTL_RAY_MAX_DECODED_BYTES"
         )
     out = np.empty((count, 3, size, size), dtype=np.uint8)
 

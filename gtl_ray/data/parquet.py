@@ -124,7 +124,8 @@ def _read_columns(parquet: pq.ParquetFile, shown: str, wanted: list[str]) -> pa.
     declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     if declared > storage.limit("data"):
         raise DataError(
-            f"{shown}: declares {declared} bytes uncompressed, more than {storage.limit('data')} (set GTL_RAY_MAX_DATA_BYTES to allow more)"
+            f"{shown}: declares {declared} bytes uncompressed, more than {storage.limit('data')} (set "
+            "GTL_RAY_MAX_DATA_BYTES to allow more)"
         )
     return parquet.read(columns=wanted, use_threads=False)
 
@@ -233,6 +234,7 @@ def check_parquet(config: DataConfig) -> DataCheck:
     return DataCheck(
         checked,
         [
-            "images are decoded and labels read (classes counted) only when evolve / evaluate load the data; a bad image then fails naming its file and row"
+            "images are decoded and labels read (classes counted) only when evolve / evaluate load the data; a bad "
+            "image then fails naming its file and row"
         ],
     )

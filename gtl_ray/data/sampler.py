@@ -44,7 +44,8 @@ class Task:
 def _check_request(images: ImageSet, n_way: int, n_shot: int, n_query: int) -> None:
     if n_way < 1 or n_shot < 1 or n_query < 0:
         raise DataError(
-            f"episode needs n_way >= 1, n_shot >= 1, n_query >= 0; got n_way={n_way}, n_shot={n_shot}, n_query={n_query}"
+            f"episode needs n_way >= 1, n_shot >= 1, n_query >= 0; got n_way={n_way}, n_shot={n_shot}, "
+            f"n_query={n_query}"
         )
     if images.num_classes < n_way:
         raise DataError(f"{n_way}-way episodes need {n_way} classes but the image set has {images.num_classes}")
@@ -61,8 +62,9 @@ def _too_small(images: ImageSet, class_id: int, n_shot: int, n_query: int) -> Da
 def sample_task(images: ImageSet, n_way: int, n_shot: int, n_query: int, rng: np.random.Generator) -> Task:
     """Draw n_way distinct classes, then n_shot support and n_query query images per class.
 
-    Support and query images are distinct; the task's tensors are on the images' device. Raises DataError when the set has fewer than n_way
-    classes or a drawn class has fewer than n_shot + n_query images.
+    Support and query images are distinct; the task's tensors are on the images' device. Raises
+    DataError when the set has fewer than n_way classes or a drawn class has fewer than n_shot +
+    n_query images.
     """
     _check_request(images, n_way, n_shot, n_query)
     groups = images.indices_by_class()

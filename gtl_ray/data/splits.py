@@ -156,7 +156,8 @@ def assign_classes(
     if sum(counts.values()) > len(free):
         asked = ", ".join(f"{s}={n}" for s, n in counts.items())
         raise DataError(
-            f"data.splits: {asked} need {sum(counts.values())} classes but {source} has only {len(free)} unassigned classes"
+            f"data.splits: {asked} need {sum(counts.values())} classes but {source} has only {len(free)} unassigned "
+            "classes"
         )
     free = free[numpy_rng(seed, "split").permutation(len(free))]
     start = 0

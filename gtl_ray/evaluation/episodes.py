@@ -1,7 +1,8 @@
 """One few-shot episode for every compared method: the same fresh descendant (same seed), each
 method's initialization, an instinct score before any training, then fine-tuning on the support
-set (with the method's objective: cross-entropy, or cross-entropy plus the AFT regularizer) and
-accuracy on the query set (the protocol of `gtl_ray.fewshot`)."""
+set (with the method's objective: cross-entropy, or cross-entropy plus the AFT regularizer; with
+the config's recipe, or the learngene's own under `evaluation.recipe: gene`) and accuracy on the
+query set (the protocol of `gtl_ray.fewshot`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from dataclasses import dataclass
 from gtl_ray.compute import CPU, Compute
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import Task
-from gtl_ray.evaluation.methods import Sources, finetune_objective, initialize
+from gtl_ray.evaluation.methods import Sources, finetune_objective, initialize, needs_learngene
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
+from gtl_ray.recipe import config_recipe
 from gtl_ray.torch_streams import torch_generator, torch_init_seed
 
 
@@ -37,8 +39,15 @@ def run_episode(
         instinct = nearest_centroid_accuracy(model, task, compute)
         with torch_init_seed(config.seed, "finetune-objective", shots, index):
             objective = finetune_objective(method, model, sources)
+        recipe = sources.learngene_recipe if needs_learngene(method) else None
         acc, spent = finetune_accuracy(
-            model, task, config.evaluation, torch_generator(config.seed, "finetune", shots, index), compute, objective
+            model,
+            task,
+            config.evaluation,
+            torch_generator(config.seed, "finetune", shots, index),
+            compute,
+            objective,
+            recipe=recipe or config_recipe(config),
         )
         results[method] = EpisodeScore(acc, instinct, spent)
     return results

@@ -33,6 +33,7 @@ from gtl_ray.evaluation.objectives import AFT
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.learngene.transfer import SparseWeights, copy_backbone
 from gtl_ray.models import Network
+from gtl_ray.recipe import Recipe
 from gtl_ray.registry import Registry
 from gtl_ray.training import Objective
 
@@ -62,6 +63,8 @@ class Sources:
         rest_init, rest_scale: (evaluation.*) how the weights outside an implanted gene's slots
             start, for every method that implants one.
         aft: the AFT regularizer's settings (evaluation.aft).
+        learngene_recipe: the recipe the learngene's methods fine-tune with (`evaluation.recipe:
+            gene`); None: the config's, as every other method.
     """
 
     learngene: Learngene | None = None
@@ -75,6 +78,7 @@ class Sources:
     rest_init: str = "default"
     rest_scale: float = 0.1
     aft: AFTConfig | None = None
+    learngene_recipe: Recipe | None = None
 
     def implant(self, gene: Learngene, model: Network) -> None:
         implant(gene, model, rest_init=self.rest_init, rest_scale=self.rest_scale)

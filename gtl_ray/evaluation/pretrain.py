@@ -35,9 +35,8 @@ def pretrained_name(
     """Cache file name: the network's shape plus a digest of everything else that shapes the
     weights (seed, pre-training settings, data, precision, and `extra`), so changed settings never
     reuse stale weights."""
-    precision = (
-        [config.population.precision] if config.population.precision != "fp32" else []
-    )  # fp32 keeps its old names
+    # fp32 adds nothing to the digest, so the caches of the default precision keep their names
+    precision = [config.population.precision] if config.population.precision != "fp32" else []
     parts = (
         [config.seed, asdict(config.pretrain), asdict(config.data)] + precision + ([extra] if extra is not None else [])
     )

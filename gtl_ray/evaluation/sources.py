@@ -28,6 +28,7 @@ from gtl_ray.learngene.channels import random_channels
 from gtl_ray.learngene.surgery import extract_tensors
 from gtl_ray.learngene.transfer import magnitude_prune
 from gtl_ray.models import Network, create_model
+from gtl_ray.recipe import gene_recipe
 from gtl_ray.seeding import numpy_rng
 
 #: the sources each source is made from (their preparation counts toward every method using it)
@@ -132,6 +133,8 @@ def prepare_sources(
         for source in get_method(name).needs:
             builder.get(source)
     sources = Sources(rest_init=ev.rest_init, rest_scale=ev.rest_scale, aft=ev.aft, **builder.values)
+    if learngene is not None:
+        sources.learngene_recipe = gene_recipe(config, learngene.info, "--learngene")
     if sources.pretrained is not None:
         sources.pretrained.reset_head(ev.n_way)
     shape = config.descendant_shape()

@@ -3,7 +3,8 @@
 - `last_generation`: what the fittest member of the last generation passes on (its elites next);
 - `val`: the hall of fame and the last generation's leaders, each re-scored as descendants on
   `final.val_episodes` episodes of the **val** classes (the same episodes and fresh networks for
-  every candidate), the best first. A fittest gene of one noisy last generation is a winner's
+  every candidate; each fine-tuned with the recipe it carries, under `evolution.recipe`), the
+  best first. A fittest gene of one noisy last generation is a winner's
   curse; val classes are never seen by evolution, so they can judge it. Without a val split the
   candidates are scored on base-class episodes, with a warning.
 """
@@ -20,6 +21,7 @@ from gtl_ray.evolution.fitness import Score, score_gene
 from gtl_ray.evolution.strategy import EvolutionState, Parent, Strategy
 from gtl_ray.executor import Executor, InProcess
 from gtl_ray.learngene import Learngene
+from gtl_ray.recipe import Recipe
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +41,16 @@ def scoring_split(config: GTLConfig, splits: Splits) -> tuple[ImageSet, str]:
     if val is not None and val.num_classes >= config.evaluation.n_way:
         return val, "val"
     log.warning(
-        "final.selection=val: the data has no val split with >= %d classes; scoring the final candidates on base-class episodes instead",
+        "final.selection=val: the data has no val split with >= %d classes; scoring the final candidates on "
+        "base-class episodes instead",
         config.evaluation.n_way,
     )
     return splits.base, "base"
 
 
-def _score(shared: tuple[GTLConfig, ImageSet], gene: Learngene) -> Score:
+def _score(shared: tuple[GTLConfig, ImageSet], candidate: tuple[Learngene, Recipe | None]) -> Score:
     config, images = shared
+    gene, recipe = candidate
     ev, compute = config.evaluation, compute_for(config)
     sampler = EpisodeSampler(
         resident(images, config, compute),
@@ -56,7 +60,7 @@ def _score(shared: tuple[GTLConfig, ImageSet], gene: Learngene) -> Score:
         config.final.val_episodes,
         seed=config.seed,
     )
-    return score_gene(config, gene, list(sampler), "final-selection", compute=compute)
+    return score_gene(config, gene, list(sampler), "final-selection", compute=compute, recipe=recipe)
 
 
 def choose_final(
@@ -71,7 +75,7 @@ def choose_final(
     candidates = strategy.candidates(state)
     images, split = scoring_split(config, splits)
     scores: dict[int, Score] = dict(
-        (executor or InProcess()).map(_score, (config, images), [c.gene for c in candidates])
+        (executor or InProcess()).map(_score, (config, images), [(c.gene, c.recipe) for c in candidates])
     )
     order = sorted(range(len(candidates)), key=lambda i: (-scores[i].value, i))
     ranked = [candidates[i] for i in order]

@@ -2,8 +2,9 @@
 
 - `lifetime`: query accuracy of the carrier on its own environment after its lifetime;
 - `descendant`: its trained gene implanted into fresh networks (rest initialized as in
-  evaluation), each fine-tuned with the evaluation protocol on one of `fitness_episodes`
-  base-class episodes, scored on the query images — what descendants need, as in ECO;
+  evaluation), each fine-tuned with the evaluation protocol (and the member's recipe, under
+  `evolution.recipe`) on one of `fitness_episodes` base-class episodes, scored on the query
+  images — what descendants need, as in ECO;
 - `instinct`: nearest-centroid accuracy of the gene in fresh networks on the same episodes.
 
 The episodes and the fresh networks depend on (run seed, generation, episode) only: every member
@@ -20,6 +21,7 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.fewshot import carry, finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
 from gtl_ray.learngene import Learngene
+from gtl_ray.recipe import Recipe, config_recipe
 from gtl_ray.seeding import numpy_rng
 from gtl_ray.torch_streams import torch_generator
 
@@ -42,20 +44,27 @@ def fitness_tasks(config: GTLConfig, base: ImageSet, generation: int) -> list[Ta
 
 
 def score_gene(
-    config: GTLConfig, gene: Learngene, tasks: list[Task], key: str, instinct: bool = False, compute: Compute = CPU
+    config: GTLConfig,
+    gene: Learngene,
+    tasks: list[Task],
+    key: str,
+    instinct: bool = False,
+    compute: Compute = CPU,
+    recipe: Recipe | None = None,
 ) -> Score:
     """Mean query accuracy of descendants born with `gene` on `tasks`: fine-tuned with the
-    evaluation protocol, or (instinct) nearest centroid before any training. `key` names the
-    stream of fresh networks and fine-tuning draws (the same for every gene scored with it)."""
+    evaluation protocol and `recipe` (None: the config's), or (instinct) nearest centroid before
+    any training. `key` names the stream of fresh networks and fine-tuning draws (the same for
+    every gene scored with it)."""
+    recipe = recipe or config_recipe(config)
     total, spent = 0.0, 0
     for e, task in enumerate(tasks):
         model = compute.place(carry(fresh_descendant(config, key, e), gene, config.evaluation))
         if instinct:
             total += nearest_centroid_accuracy(model, task, compute)
             continue
-        acc, grads = finetune_accuracy(
-            model, task, config.evaluation, torch_generator(config.seed, key, "finetune", e), compute
-        )
+        generator = torch_generator(config.seed, key, "finetune", e)
+        acc, grads = finetune_accuracy(model, task, config.evaluation, generator, compute, recipe=recipe)
         total, spent = total + acc, spent + grads
     return Score(total / len(tasks), spent)
 
@@ -67,8 +76,10 @@ def member_fitness(
     gene: Learngene,
     lifetime_accuracy: float,
     compute: Compute = CPU,
+    recipe: Recipe | None = None,
 ) -> Score:
-    """The member's fitness per `evolution.fitness` (the carrier's lifetime accuracy is given)."""
+    """The member's fitness per `evolution.fitness` (the carrier's lifetime accuracy is given);
+    descendants fine-tune with the member's `recipe` (None: the config's)."""
     mode = config.evolution.fitness
     if mode == "lifetime":
         return Score(lifetime_accuracy, 0)
@@ -79,4 +90,5 @@ def member_fitness(
         f"fitness-{generation}",
         instinct=mode == "instinct",
         compute=compute,
+        recipe=recipe,
     )

@@ -21,6 +21,7 @@ from gtl_ray.evolution.fitness import member_fitness
 from gtl_ray.learngene import Learngene, extract_learngene, gene_info, implant
 from gtl_ray.learngene.compact import compact, write_back
 from gtl_ray.models import Network, create_model
+from gtl_ray.recipe import Recipe
 from gtl_ray.seeding import numpy_rng
 from gtl_ray.torch_streams import torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, accuracy, fit
@@ -61,10 +62,11 @@ def environments(config: GTLConfig, base: ImageSet, generation: int, member: int
     ]
 
 
-def lifetime_settings(config: GTLConfig) -> SGDSettings:
+def lifetime_settings(config: GTLConfig, recipe: Recipe | None = None) -> SGDSettings:
+    """The lifetime's SGD: lifetime.*, with the member's recipe's lifetime_lr when it has one."""
     life = config.lifetime
     return SGDSettings(
-        lr=life.lr,
+        lr=life.lr if recipe is None else recipe.lifetime_lr,
         momentum=life.momentum,
         weight_decay=life.weight_decay,
         batch_size=life.batch_size,
@@ -80,10 +82,12 @@ def live(
     member: int,
     gene: Learngene | None,
     device: torch.device | str = "cpu",
+    recipe: Recipe | None = None,
 ) -> MemberOutcome:
     """Run one member's whole generation on `device` with the run's compute settings; `gene` is
     what it inherited (after mutation), None for a random gene (generation 0 of `evolution.init:
-    random`). Episodes are gathered where `base` lives (`ImageSet.to`: once per member)."""
+    random`); `recipe` its lifetime lr and descendant fine-tuning (None: the config's). Episodes
+    are gathered where `base` lives (`ImageSet.to`: once per member)."""
     start = time.perf_counter()
     compute = compute_for(config, device)
     model = compute.place(newborn(config, generation, member, gene))
@@ -101,7 +105,7 @@ def live(
             learner,
             task.support_x,
             task.support_y,
-            lifetime_settings(config),
+            lifetime_settings(config, recipe),
             torch_generator(config.seed, *stream),
             compute,
             after_step=(lambda: implant(frozen, model)) if frozen is not None else None,
@@ -109,9 +113,10 @@ def live(
         accuracies.append(accuracy(learner, task.query_x, task.query_y, compute))
         if narrow is not None:
             write_back(narrow, model)
-    passed_on = extract_learngene(to_host(model), config.learngene.share, **gene_info(config, generation, member))
+    info = gene_info(config, generation, member, None if recipe is None else recipe.to_json())
+    passed_on = extract_learngene(to_host(model), config.learngene.share, **info)
     lifetime_accuracy = statistics.fmean(accuracies)
-    score = member_fitness(config, base, generation, passed_on, lifetime_accuracy, compute)
+    score = member_fitness(config, base, generation, passed_on, lifetime_accuracy, compute, recipe)
     classes = tuple(int(c) for task in tasks for c in task.classes)
     return MemberOutcome(
         passed_on, score.value, lifetime_accuracy, classes, spent, score.sample_grads, time.perf_counter() - start

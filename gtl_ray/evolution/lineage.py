@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gtl_ray import storage
-from gtl_ray.errors import LineageError, quote
+from gtl_ray.errors import GTLError, LineageError, quote
+from gtl_ray.recipe import INTEGER_KEYS, RECIPE_KEYS, Recipe
 
-LINEAGE_VERSION = 2
+LINEAGE_VERSION = 3
 
 
 def member_id(generation: int, member: int) -> str:
@@ -25,10 +26,15 @@ MAX_TEXT = 256  #: characters in a text cell
 
 
 def _column(
-    arrow: pa.DataType, check: Callable[[Any], bool] | None = None, nullable: bool = False, rule: str = ""
+    arrow: pa.DataType,
+    check: Callable[[Any], bool] | None = None,
+    nullable: bool = False,
+    rule: str = "",
+    **default: Any,
 ) -> Any:
-    """A lineage column: its Arrow type, whether it may be null, and a check of every value."""
-    return field(metadata={"arrow": arrow, "check": check, "nullable": nullable, "rule": rule})
+    """A lineage column: its Arrow type, whether it may be null, a check of every value, and
+    (`default=`) the value of a record that does not set it."""
+    return field(metadata={"arrow": arrow, "check": check, "nullable": nullable, "rule": rule}, **default)
 
 
 def _count(value: Any) -> bool:
@@ -43,13 +49,26 @@ def _checksum(value: Any) -> bool:
     return bool(_CHECKSUM.fullmatch(value))
 
 
+def _recipe(value: Any) -> bool:
+    try:
+        Recipe.from_json(value, "lineage")
+    except GTLError:
+        return False
+    return True
+
+
+_RECIPE = pa.struct([(k, pa.int64() if k in INTEGER_KEYS else pa.float64()) for k in RECIPE_KEYS])
+
+
 @dataclass(frozen=True)
 class LineageRecord:
     """One member's life. `parent` is None in generation 0 (a random or the pre-trained gene);
     `inherited_checksum` is the gene implanted at birth (after mutation), `gene_checksum` the
     gene passed on; `averaged` the members whose learning steps moved the parent's gene
     (reptile); `fitness` is the selection score, `lifetime_accuracy` the carrier's own query
-    accuracy after its lifetime; sample-gradients count images forwarded and back-propagated.
+    accuracy after its lifetime; sample-gradients count images forwarded and back-propagated;
+    `recipe` is the one the member lived and was scored with (`Recipe.to_json`; None without
+    `evolution.recipe`).
 
     Each field declares its Parquet column (type, nullability, value rule): adding a column is
     adding a field here; SCHEMA and the checks of `read_lineage` follow from these.
@@ -81,6 +100,9 @@ class LineageRecord:
     )
     lifetime_sample_grads: int = _column(pa.int64(), _count, rule=">= 0")
     fitness_sample_grads: int = _column(pa.int64(), _count, rule=">= 0")
+    recipe: dict[str, float] | None = _column(
+        _RECIPE, _recipe, nullable=True, rule="a recipe (gtl_ray.recipe)", default=None
+    )
 
 
 COLUMNS = fields(LineageRecord)
@@ -103,9 +125,14 @@ def write_lineage(uri: str, records: list[LineageRecord]) -> None:
 
 def read_lineage(uri: str) -> list[LineageRecord]:
     """The records of a lineage file, after checking every column (type, nulls, values) and
-    the family relations (`check_relations`); a LineageError names the file, row and column."""
+    the family relations (`check_relations`); a LineageError names the file, row and column. A
+    column with a default (`recipe`), absent from a file written before it existed, reads as
+    that default."""
     table = _read_table(uri)
     for column in COLUMNS:
+        if column.name not in table.column_names and column.default is None:
+            nulls = pa.nulls(len(table), column.metadata["arrow"])
+            table = table.append_column(pa.field(column.name, column.metadata["arrow"]), nulls)
         if column.name not in table.column_names:
             raise LineageError(f"{uri}: lineage table lacks column {column.name!r}")
         kind = table.schema.field(column.name).type
@@ -163,7 +190,8 @@ def check_relations(records: list[LineageRecord], source: str) -> None:
     for index, r in enumerate(records):
         if r.id != member_id(r.generation, r.member):
             raise LineageError(
-                f"{source}: row {index}: id {quote(r.id)} is not {member_id(r.generation, r.member)} (generation {r.generation}, member {r.member})"
+                f"{source}: row {index}: id {quote(r.id)} is not {member_id(r.generation, r.member)} (generation "
+                f"{r.generation}, member {r.member})"
             )
         if r.id in rows:
             raise LineageError(f"{source}: row {index}: id {r.id} also in row {rows[r.id]}")
@@ -174,12 +202,14 @@ def check_relations(records: list[LineageRecord], source: str) -> None:
         parent = rows.get(r.parent) if isinstance(r.parent, str) else None
         if r.generation > 0 and (parent is None or records[parent].generation != r.generation - 1):
             raise LineageError(
-                f"{source}: row {index} ({r.id}): parent {quote(r.parent)} is not a member of generation {r.generation - 1}"
+                f"{source}: row {index} ({r.id}): parent {quote(r.parent)} is not a member of generation "
+                f"{r.generation - 1}"
             )
         for averaged in r.averaged:
             if rows.get(averaged) is None or records[rows[averaged]].generation != r.generation - 1:
                 raise LineageError(
-                    f"{source}: row {index} ({r.id}): averaged member {quote(averaged)} is not a member of generation {r.generation - 1}"
+                    f"{source}: row {index} ({r.id}): averaged member {quote(averaged)} is not a member of "
+                    f"generation {r.generation - 1}"
                 )
 
 

@@ -14,6 +14,7 @@ from gtl_ray.evolution.lineage import LineageRecord, member_id
 from gtl_ray.evolution.mutation import MutationRecord
 from gtl_ray.evolution.strategy import Assignment, Parent, Strategy
 from gtl_ray.learngene import Learngene, extract_learngene
+from gtl_ray.recipe import Recipe
 
 
 def live_member(
@@ -23,13 +24,14 @@ def live_member(
     parent: Parent | None,
     device: torch.device | str = "cpu",
 ) -> Submission:
-    """Inherit (mutate) the parent's gene, live, and hand in the gene passed on with the lineage
-    record (and, where the strategy needs it, the gene the member was born with)."""
+    """Inherit (mutate) the parent's gene and take the recipe the strategy gives, live with it,
+    and hand in the gene passed on with the lineage record (and, where the strategy needs it,
+    the gene the member was born with)."""
     hooks.run(hooks.BEFORE_LIFE, assignment.generation, assignment.member)
-    gene, mutation = strategy.inherit(assignment, parent.gene if parent is not None else None)
-    outcome = live(strategy.config, base, assignment.generation, assignment.member, gene, device)
-    record = lineage_record(assignment, parent, mutation, gene, outcome)
-    born = born_gene(strategy, assignment, gene) if strategy.needs_born_genes else None
+    birth = strategy.inherit(assignment, parent)
+    outcome = live(strategy.config, base, assignment.generation, assignment.member, birth.gene, device, birth.recipe)
+    record = lineage_record(assignment, parent, birth.mutation, birth.gene, outcome, birth.recipe)
+    born = born_gene(strategy, assignment, birth.gene) if strategy.needs_born_genes else None
     return Submission(record, outcome.gene, born)
 
 
@@ -49,6 +51,7 @@ def lineage_record(
     mutation: MutationRecord,
     inherited: Learngene | None,
     outcome: MemberOutcome,
+    recipe: Recipe | None = None,
 ) -> LineageRecord:
     # Generation 0 has no parent member (a random or the pre-trained gene): parent stays None.
     member_parent = parent is not None and assignment.generation > 0
@@ -69,4 +72,5 @@ def lineage_record(
         lifetime_accuracy=float(outcome.lifetime_accuracy),
         lifetime_sample_grads=int(outcome.lifetime_sample_grads),
         fitness_sample_grads=int(outcome.fitness_sample_grads),
+        recipe=None if recipe is None else recipe.to_json(),
     )

@@ -7,15 +7,15 @@ One generation, end to end:
 
     state = strategy.init(initial)                              # generation 0
     for a in state.assignments:                                 # ask (wherever the member lives)
-        born, mutation = strategy.inherit(a, state.parent_gene(a.parent_id))
+        birth = strategy.inherit(a, state.find_parent(a.parent_id))  # gene, mutation, recipe
         ... the member lives and passes on a gene ...
     state = strategy.tell(state, fitness, passed_on, born)      # select + write back
     strategy.final_genes(state) / strategy.candidates(state)    # after the last one
 
 `tell` ranks the generation, runs tournaments with elitism (`selection`), computes what each
 selected member passes on (`writeback`: its trained gene, or a Reptile step from the gene it was
-born with), and updates the hall of fame. Numpy only: it never builds a network, so the pool that
-runs it imports no torch.
+born with; with `evolution.recipe`, the recipe it lived with, `explore`), and updates the hall of
+fame. Numpy only: it never builds a network, so the pool that runs it imports no torch.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from gtl_ray.config import GTLConfig
+from gtl_ray.evolution.explore import explore, toward_mean
 from gtl_ray.evolution.lineage import member_id
 from gtl_ray.evolution.mutation import MutationRecord, mutate_tensors
 from gtl_ray.evolution.selection import rank, select_parents
-from gtl_ray.evolution.writeback import mean_step, take_step
+from gtl_ray.evolution.writeback import mean_step, take_steps
 from gtl_ray.learngene import Learngene
+from gtl_ray.recipe import Recipe, recipe_space
 from gtl_ray.seeding import numpy_rng
 
 INITIAL = "initial"  #: Parent.id of generation 0's pre-trained gene (`evolution.init: pretrained | narrow`)
@@ -45,12 +47,25 @@ class Parent:
         gene: the gene itself.
         fitness: that member's fitness (fraction; nan for INITIAL).
         averaged: members whose learning steps moved this gene (reptile), fittest first.
+        recipe: the recipe passed on with the gene (`evolution.recipe`; also in the gene's
+            header, info["recipe"]); None without a recipe space, and for INITIAL.
     """
 
     id: str
     gene: Learngene
     fitness: float
     averaged: tuple[str, ...] = ()
+    recipe: Recipe | None = None
+
+
+@dataclass(frozen=True)
+class Birth:
+    """What a member is born with: its gene (after mutation; None: a random gene), the mutation
+    applied, and its recipe (None without `evolution.recipe`)."""
+
+    gene: Learngene | None
+    mutation: MutationRecord
+    recipe: Recipe | None
 
 
 @dataclass(frozen=True)
@@ -95,23 +110,21 @@ class EvolutionState:
                 return p
         raise KeyError(f"generation {self.generation} has no parent {parent_id!r}")
 
-    def parent_gene(self, parent_id: str | None) -> Learngene | None:
-        parent = self.find_parent(parent_id)
-        return parent.gene if parent is not None else None
-
 
 class Strategy:
     """Tournament selection with elitism, mutation and a write-back rule, from the config.
 
     Args:
         config: the validated run config; reads evolution.* (tournament_size, elites,
-            mutation_*, inheritance, step_size, top_k, hall_of_fame), population.size and seed.
+            mutation_*, inheritance, step_size, top_k, hall_of_fame, recipe, recipe_resample),
+            population.size and seed.
     """
 
     def __init__(self, config: GTLConfig):
         self.config = config
         self.evo = config.evolution
         self.size = config.population.size
+        self.space = recipe_space(config)
 
     @property
     def needs_born_genes(self) -> bool:
@@ -127,17 +140,31 @@ class Strategy:
         assignments = tuple(Assignment(0, m, INITIAL, m < self.evo.elites) for m in range(self.size))
         return EvolutionState(0, (start,), assignments, start=start)
 
-    def inherit(self, assignment: Assignment, parent_gene: Learngene | None) -> tuple[Learngene | None, MutationRecord]:
-        """The gene a member is born with: its parent's, mutated (seeded by run seed,
-        generation and member) unless it is an elite."""
-        if parent_gene is None or assignment.elite or self.evo.mutation_rate == 0:
-            return parent_gene, MutationRecord(NO_MUTATION, 0, 0)
-        rng = numpy_rng(self.config.seed, "mutate", assignment.generation, assignment.member)
-        evo = self.evo
+    def inherit(self, assignment: Assignment, parent: Parent | None) -> Birth:
+        """What a member is born with: its parent's gene, mutated (seeded by run seed, generation
+        and member) unless it is an elite, and its recipe (`recipe_of`)."""
+        recipe = self.recipe_of(assignment, parent)
+        gene = parent.gene if parent is not None else None
+        if gene is None or assignment.elite or self.evo.mutation_rate == 0:
+            return Birth(gene, MutationRecord(NO_MUTATION, 0, 0), recipe)
+        rng, evo = numpy_rng(self.config.seed, "mutate", assignment.generation, assignment.member), self.evo
         tensors, record = mutate_tensors(
-            parent_gene.tensors, evo.mutation_operator, evo.mutation_rate, evo.mutation_sigma, rng
+            gene.tensors, evo.mutation_operator, evo.mutation_rate, evo.mutation_sigma, rng
         )
-        return parent_gene.replace_tensors(tensors), record
+        return Birth(gene.replace_tensors(tensors), record, recipe)
+
+    def recipe_of(self, assignment: Assignment, parent: Parent | None) -> Recipe | None:
+        """A member's recipe (None without `evolution.recipe`): drawn from the space when its
+        parent has none (generation 0), its parent's for an elite, else its parent's explored
+        (`explore.explore`); every draw from numpy_rng(seed, "recipe", generation, member)."""
+        if self.space is None:
+            return None
+        rng = numpy_rng(self.config.seed, "recipe", assignment.generation, assignment.member)
+        if parent is None or parent.recipe is None:
+            return self.space.draw(rng)
+        if assignment.elite:
+            return parent.recipe
+        return explore(self.space, parent.recipe, rng, self.evo.recipe_resample)
 
     def tell(
         self,
@@ -160,7 +187,8 @@ class Strategy:
         )
         famous = order[: max(1 + self.evo.elites, self.evo.hall_of_fame)]
         needed = list(dict.fromkeys(famous + [s.parent_index for s in slots]))
-        offspring = self._offspring(g, fitness, passed_on, born, order, needed)
+        recipes = [self.recipe_of(a, state.find_parent(a.parent_id)) for a in state.assignments]
+        offspring = self._offspring(g, fitness, passed_on, born, recipes, order, needed)
         assignments = tuple(Assignment(g + 1, i, offspring[s.parent_index].id, s.elite) for i, s in enumerate(slots))
         parents = tuple(offspring[m] for m in dict.fromkeys(s.parent_index for s in slots))
         hall = sorted(
@@ -192,25 +220,28 @@ class Strategy:
         fitness: Sequence[float],
         passed_on: Sequence[Learngene],
         born: Sequence[Learngene | None] | None,
+        recipes: Sequence[Recipe | None],
         order: list[int],
         needed: list[int],
     ) -> dict[int, Parent]:
-        """What each needed member's line passes on: its gene as passed on, or (reptile) the gene
-        it was born with moved along the top_k's mean learning step. Either way the gene keeps
-        the passed-on gene's header, so its provenance names the member (g0001m0002)."""
+        """What each needed member's line passes on: its gene as passed on and the recipe it lived
+        with, or (reptile) the gene it was born with moved along the top_k's mean learning step
+        and its recipe moved toward theirs. Either way the gene keeps the passed-on gene's
+        header, so its provenance names the member (g0001m0002), and carries the line's recipe."""
         if not self.needs_born_genes:
-            return {m: Parent(member_id(generation, m), passed_on[m], float(fitness[m])) for m in needed}
+            return {
+                m: Parent(member_id(generation, m), passed_on[m], float(fitness[m]), recipe=recipes[m]) for m in needed
+            }
         top = order[: self.evo.top_k]
         if born is None or any(born[m] is None for m in dict.fromkeys(top + needed)):
             raise ValueError("evolution.inheritance=reptile: tell needs the gene every member was born with")
         step = mean_step([born[m] for m in top], [passed_on[m] for m in top])
+        moved = dict(zip(needed, take_steps([born[m] for m in needed], step, self.evo.step_size)))
         averaged = tuple(member_id(generation, m) for m in top)
-        return {
-            m: Parent(
-                member_id(generation, m),
-                passed_on[m].replace_tensors(take_step(born[m], step, self.evo.step_size)),
-                float(fitness[m]),
-                averaged,
-            )
-            for m in needed
-        }
+        offspring = {}
+        for m in needed:
+            recipe = toward_mean(self.space, recipes[m], [recipes[t] for t in top], self.evo.step_size)
+            info = {} if recipe is None else {"recipe": recipe.to_json()}
+            gene = passed_on[m].replace_tensors(moved[m], **info)
+            offspring[m] = Parent(member_id(generation, m), gene, float(fitness[m]), averaged, recipe)
+        return offspring

@@ -26,13 +26,35 @@ def mean_step(inherited: Sequence[Learngene], trained: Sequence[Learngene]) -> d
     step: dict[str, np.ndarray] = {}
     for before, after in zip(inherited, trained):
         for key, value in after.tensors.items():
-            delta = value.astype(np.float64) - before.tensors[key].astype(np.float64)
-            step[key] = step[key] + delta if key in step else delta
+            delta = np.subtract(value, before.tensors[key], dtype=np.float64)  # exact: float32 inputs
+            if key in step:
+                step[key] += delta
+            else:
+                step[key] = delta
     return {key: value / len(inherited) for key, value in step.items()}
+
+
+def take_steps(genes: Sequence[Learngene], step: dict[str, np.ndarray], size: float) -> list[dict[str, np.ndarray]]:
+    """The tensors of each gene + size x step, added in float64 and rounded to the gene's dtypes.
+    A gene holds dozens of small tensors, so each gene is added as one flat vector (one add, not
+    one per tensor); size x step is computed once for all genes."""
+    keys = list(step)
+    scaled = size * np.concatenate([step[key].ravel() for key in keys])
+    bounds = np.cumsum([0] + [step[key].size for key in keys]).tolist()
+    out = []
+    for gene in genes:
+        moved = np.concatenate([gene.tensors[key].ravel() for key in keys], dtype=np.float64) + scaled
+        dtypes = {gene.tensors[key].dtype for key in keys}
+        if len(dtypes) == 1:  # the usual case: one rounding for the whole gene
+            moved = moved.astype(dtypes.pop())
+        tensors = {}
+        for key, lo, hi in zip(keys, bounds, bounds[1:]):
+            value = gene.tensors[key]
+            tensors[key] = moved[lo:hi].astype(value.dtype, copy=False).reshape(value.shape)
+        out.append(tensors)
+    return out
 
 
 def take_step(gene: Learngene, step: dict[str, np.ndarray], size: float) -> dict[str, np.ndarray]:
     """The tensors of `gene` + size x step, in the gene's dtypes."""
-    return {
-        key: (value.astype(np.float64) + size * step[key]).astype(value.dtype) for key, value in gene.tensors.items()
-    }
+    return take_steps([gene], step, size)[0]

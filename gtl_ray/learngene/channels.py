@@ -101,7 +101,8 @@ def channel_spaces(model: nn.Module) -> tuple[dict[str, tuple[int, int]], dict[i
         elif node.op == "call_module" and isinstance(modules[node.target], nn.Conv2d):
             if node.target in convs:
                 raise LearngeneError(
-                    f"layer {node.target!r} of {model_name(model)} is called twice: a shared conv has no single channel space"
+                    f"layer {node.target!r} of {model_name(model)} is called twice: a shared conv has no single "
+                    "channel space"
                 )
             of[node] = spaces.new(modules[node.target].out_channels)
             convs[node.target] = (of[node], first)
@@ -121,7 +122,8 @@ def channel_spaces(model: nn.Module) -> tuple[dict[str, tuple[int, int]], dict[i
         out_space, in_space = convs[names[id(unit.conv)]]
         if in_space is None:
             raise LearngeneError(
-                f"layer {name!r} of {model_name(model)}: cannot follow its input channels back to a conv or the image (a concatenation or reshape on the way?)"
+                f"layer {name!r} of {model_name(model)}: cannot follow its input channels back to a conv or the "
+                "image (a concatenation or reshape on the way?)"
             )
         units[name] = (spaces.find(out_space), spaces.find(in_space))
     return units, {space: spaces.size[space] for pair in units.values() for space in pair}

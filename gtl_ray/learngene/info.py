@@ -3,7 +3,9 @@
 - `preprocessing`: the input the source network learned on (image size, channel order, scaling,
   per-channel mean/std), so that a user feeding a descendant knows how to prepare images.
 - `provenance`: the run, generation and member that made the gene, and a digest of the run's
-  config (equal digests: same settings).
+  config (equal digests: same settings);
+- `recipe`: the fine-tuning recipe evolved with the gene (`gtl_ray.recipe`), when the run
+  evolved one (`evolution.recipe`).
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ def config_digest(config: GTLConfig) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def gene_info(config: GTLConfig, generation: int, member: int) -> dict[str, Any]:
-    """`info` of a gene passed on by `member` of `generation` in the run `config` describes."""
-    return {
+def gene_info(config: GTLConfig, generation: int, member: int, recipe: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`info` of a gene passed on by `member` of `generation` in the run `config` describes,
+    with the `recipe` (`Recipe.to_json`) it passes on, if any."""
+    info = {
         "preprocessing": preprocessing(config.data.image_size),
         "provenance": {
             "run": config.name,
@@ -44,3 +47,4 @@ def gene_info(config: GTLConfig, generation: int, member: int) -> dict[str, Any]
             "config_digest": config_digest(config),
         },
     }
+    return info if recipe is None else {**info, "recipe": dict(recipe)}

@@ -23,7 +23,8 @@ def copy_backbone(source: Network, target: Network) -> None:
         if key not in src or src[key].shape != value.shape:
             got = tuple(src[key].shape) if key in src else "no such layer"
             raise LearngeneError(
-                f"full transfer: layer {key!r} has shape {got} in the pre-trained network and {tuple(value.shape)} in the descendant"
+                f"full transfer: layer {key!r} has shape {got} in the pre-trained network and {tuple(value.shape)} "
+                "in the descendant"
             )
     target.features.load_state_dict(src)
 
@@ -60,7 +61,8 @@ class SparseWeights:
                 conv = units[name].conv.weight if name in units else None
                 if conv is None or conv.shape != weight.shape:
                     raise LearngeneError(
-                        f"sparse transfer: layer {name!r} has kernel {tuple(weight.shape)} in the pruned network and {tuple(conv.shape) if conv is not None else 'no such layer'} in {model_name(target)}"
+                        f"sparse transfer: layer {name!r} has kernel {tuple(weight.shape)} in the pruned network and "
+                        f"{tuple(conv.shape) if conv is not None else 'no such layer'} in {model_name(target)}"
                     )
                 conv.copy_(torch.where(self.masks[name], weight, conv))
                 for key, value in self.whole[name].items():
@@ -83,7 +85,8 @@ def magnitude_prune(source: nn.Module, keep: int) -> SparseWeights:
     budget = keep - whole_params
     if not 0 <= budget <= entries:
         raise LearngeneError(
-            f"sparse transfer: cannot keep {keep} parameters of {model_name(source)}: its biases and BatchNorm hold {whole_params}, its kernels {entries}"
+            f"sparse transfer: cannot keep {keep} parameters of {model_name(source)}: its biases and BatchNorm hold "
+            f"{whole_params}, its kernels {entries}"
         )
     flat = torch.cat([w.abs().flatten() for w in kernels.values()])
     mask = torch.zeros(flat.numel(), dtype=torch.bool)

@@ -34,7 +34,8 @@ def check_data_values(data: DataConfig) -> None:
             require(
                 bad is None and len(spec) <= MAX_COUNT,
                 key,
-                f"must list at most {MAX_COUNT} class names (strings of at most 256 characters), got {quote(bad if bad is not None else spec)}",
+                f"must list at most {MAX_COUNT} class names (strings of at most 256 characters), got "
+                f"{quote(bad if bad is not None else spec)}",
             )
         if data.format == "parquet":
             require(
@@ -59,5 +60,6 @@ def check_data_values(data: DataConfig) -> None:
         require(
             decoded <= storage.limit("decoded"),
             "data.images_per_class",
-            f"data.num_classes x data.images_per_class images of {data.image_size} px take {decoded} bytes, more than {storage.limit('decoded')} (GTL_RAY_MAX_DECODED_BYTES)",
+            f"data.num_classes x data.images_per_class images of {data.image_size} px take {decoded} bytes, more "
+            f"than {storage.limit('decoded')} (GTL_RAY_MAX_DECODED_BYTES)",
         )

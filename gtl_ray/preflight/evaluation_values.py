@@ -88,8 +88,10 @@ def _methods(config: GTLConfig) -> None:
             require(
                 why is None,
                 "evaluation.methods",
-                f"{method!r} needs a descendant of the ancestry network's shape ({m.arch}, width {m.width:g}, depth {m.depth or 'default'}), "
-                f"but evaluation.descendant is {shape.arch}, width {shape.width:g}, depth {shape.depth or 'default'}: {why}. Methods for this descendant: {', '.join(usable)}",
+                f"{method!r} needs a descendant of the ancestry network's shape ({m.arch}, width {m.width:g}, depth "
+                f"{m.depth or 'default'}), "
+                f"but evaluation.descendant is {shape.arch}, width {shape.width:g}, depth "
+                f"{shape.depth or 'default'}: {why}. Methods for this descendant: {', '.join(usable)}",
             )
         check_baseline_genes_fit(
             config,
@@ -100,7 +102,9 @@ def _methods(config: GTLConfig) -> None:
             require(
                 not get_method(method).aft,
                 "evaluation.methods",
-                f"{method!r} regularizes the descendant's features while they are fine-tuned, but evaluation.finetune=linear freezes them (only a head is trained); use evaluation.finetune=full or leave {method!r} out",
+                f"{method!r} regularizes the descendant's features while they are fine-tuned, but "
+                "evaluation.finetune=linear freezes them (only a head is trained); use evaluation.finetune=full or "
+                f"leave {method!r} out",
             )
     d, a = ev.distill, ev.aft
     require(

@@ -8,14 +8,17 @@ from gtl_ray.errors import ConfigError, LearngeneError
 from gtl_ray.learngene import Learngene
 from gtl_ray.learngene.transplant import extract_learngene, implant
 from gtl_ray.models import create_model
+from gtl_ray.recipe import gene_recipe
 
 
 def check_gene_fits(config: GTLConfig, gene: Learngene, source: str) -> None:
-    """The learngene (`--learngene SOURCE`) fits `evaluation.descendant`."""
+    """The learngene (`--learngene SOURCE`) fits `evaluation.descendant`, and carries a valid
+    recipe when `evaluation.recipe: gene` asks for it."""
     try:
         _implant_into_descendant(config, gene)
     except LearngeneError as exc:
         raise LearngeneError(f"--learngene {source}: {exc}") from None
+    gene_recipe(config, gene.info, source)
 
 
 def check_baseline_genes_fit(config: GTLConfig, methods: list[str]) -> None:

@@ -72,7 +72,8 @@ def no_node_fits(config: GTLConfig, rooms: Sequence[NodeRoom]) -> str | None:
     if any(node.fits(need, free=False) for node in rooms):
         return None
     return (
-        f"population.gpus_per_member={config.population.gpus_per_member:g} / population.cpus_per_member={config.population.cpus_per_member:g}{_per_actor(config)}: "
+        f"population.gpus_per_member={config.population.gpus_per_member:g} / "
+        f"population.cpus_per_member={config.population.cpus_per_member:g}{_per_actor(config)}: "
         f"no node can hold one member actor (needs {need}; free/total: {describe_rooms(rooms)})"
     )
 
@@ -85,7 +86,8 @@ def local_gpu_shortfall(config: GTLConfig, gpus: int) -> str | None:
     if need.get("GPU", 0.0) <= gpus:
         return None
     return (
-        f"population.gpus_per_member={config.population.gpus_per_member:g}{_per_actor(config)}: no node can hold one member actor "
+        f"population.gpus_per_member={config.population.gpus_per_member:g}{_per_actor(config)}: no node can hold one "
+        "member actor "
         f"(needs {need}; this machine has GPU {gpus}, as torch sees it, and the local Ray would have no more)"
     )
 

@@ -13,6 +13,7 @@ from gtl_ray.evolution.mutation import list_mutations
 from gtl_ray.models import create_model, list_models
 from gtl_ray.preflight.data_values import check_data_values
 from gtl_ray.preflight.evaluation_values import check_evaluation_values
+from gtl_ray.preflight.recipe_values import check_recipe_values
 from gtl_ray.preflight.rules import (
     MAX_DEPTH,
     MAX_POPULATION,
@@ -33,6 +34,7 @@ def check_values(config: GTLConfig) -> None:
     _training(config)
     check_data_values(config.data)
     check_evaluation_values(config)
+    check_recipe_values(config)
     for key in ("epochs", "batch_size"):
         count(getattr(config.pretrain, key), f"pretrain.{key}")
     for key in ("epochs", "batch_size", "train_per_class"):
@@ -150,7 +152,8 @@ def _packing(config: GTLConfig) -> None:
     require(
         gpus <= 1 or gpus.is_integer(),
         "population.members_per_actor",
-        f"{k} members of population.gpus_per_member={pop.gpus_per_member:g} make an actor of {gpus:g} GPUs; Ray takes fractions only below 1 (choose K so that K x gpus_per_member is below 1 or whole)",
+        f"{k} members of population.gpus_per_member={pop.gpus_per_member:g} make an actor of {gpus:g} GPUs; Ray "
+        "takes fractions only below 1 (choose K so that K x gpus_per_member is below 1 or whole)",
     )
     require(
         pop.precision != "fp16" or pop.gpus_per_member > 0,

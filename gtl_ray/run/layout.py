@@ -12,7 +12,7 @@ local folder or pyarrow.fs URI):
     RUN/pretrained/                                   pre-trained networks (evaluation, init), cached
     RUN/descendants/                                  networks trained by `gtl-ray descend`
     RUN/tensorboard/                                  population figures (step = generation)
-    RUN/tune-from-NNNN/                               Tune's per-member results of a session that began at generation NNNN
+    RUN/tune-from-NNNN/                               Tune's member results, a session begun at generation NNNN
 
 Paths inside the run are written relative (`generations/0003/member-0001.safetensors`) in the
 manifest, and absolute (`RunLayout.path`) everywhere else.

@@ -31,12 +31,14 @@ class GeneEntry:
     averaged: list[str]
     path: str  #: relative to the run
     checksum: str
+    recipe: dict[str, int | float] | None = None  #: the recipe passed on with the gene (`Recipe.to_json`)
 
     @classmethod
     def of(cls, parent: Parent, reptile: bool) -> "GeneEntry":
         fitness = None if math.isnan(parent.fitness) else parent.fitness
         path = parent_file(parent.id, INITIAL, reptile)
-        return cls(parent.id, fitness, list(parent.averaged), path, parent.gene.checksum)
+        recipe = None if parent.recipe is None else parent.recipe.to_json()
+        return cls(parent.id, fitness, list(parent.averaged), path, parent.gene.checksum, recipe)
 
 
 @dataclass(frozen=True)

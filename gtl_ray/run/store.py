@@ -19,6 +19,7 @@ from gtl_ray.evolution.lineage import LineageRecord, read_lineage, write_lineage
 from gtl_ray.evolution.strategy import Assignment, EvolutionState, Parent
 from gtl_ray.evolution.summary import GenerationSummary
 from gtl_ray.learngene import Learngene
+from gtl_ray.recipe import Recipe
 from gtl_ray.run.layout import FINAL_GENE, INITIAL_GENE, RunLayout, elite_gene, member_gene
 from gtl_ray.run.manifest import MANIFEST_VERSION, AssignmentEntry, FinalEntry, GeneEntry, Manifest, StateEntry
 
@@ -173,7 +174,9 @@ class RunStore:
             if ref.path not in cache:
                 cache[ref.path] = self.load_gene(ref.path, ref.checksum)
             fitness = math.nan if ref.fitness is None else float(ref.fitness)
-            return Parent(ref.id, cache[ref.path], fitness, tuple(ref.averaged))
+            where = f"{self.layout.manifest}: state entry {ref.id}"
+            recipe = None if ref.recipe is None else Recipe.from_json(ref.recipe, where, StorageError)
+            return Parent(ref.id, cache[ref.path], fitness, tuple(ref.averaged), recipe)
 
         assignments = tuple(Assignment(entry.generation, a.member, a.parent, a.elite) for a in entry.assignments)
         return EvolutionState(

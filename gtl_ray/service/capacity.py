@@ -26,7 +26,8 @@ def stall_message(config: GTLConfig, stalled: Sequence[int], rooms: Sequence[Nod
     who = ", ".join(str(m) if k == 1 else f"{m}-{m + k - 1}" for m in stalled)
     return (
         f"member(s) {who} waited more than population.resource_timeout_s={config.population.resource_timeout_s:g} s "
-        f"for room on the cluster: each actor needs {actor_resources(config)}, and no node has it (free/total: {describe_rooms(rooms)}). "
+        f"for room on the cluster: each actor needs {actor_resources(config)}, and no node has it (free/total: "
+        f"{describe_rooms(rooms)}). "
         f"The run is checkpointed up to generation {checkpointed}; add nodes (or ask less per member, with --force)"
     )
 

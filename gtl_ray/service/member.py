@@ -93,6 +93,9 @@ class MemberTrainable(tune.Trainable):
             "pool_references": payload["held_references"],
             "done": record.generation + 1 >= self.run_config.evolution.generations,
         }
+        result.update(
+            {f"recipe_{key}": value for key, value in (record.recipe or {}).items()}
+        )  # TensorBoard curves per member
         return result
 
     def reset_config(self, new_config: dict[str, Any]) -> bool:
