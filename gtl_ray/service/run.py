@@ -3,9 +3,9 @@
 generation (`run.resume`).
 
 One process writes a run at a time: `evolve` first refuses a request while another live writer
-holds the run's lease (naming it), then checks the request against the run folder and the data
-(reading only), then takes the writer lease (`run.lease`) and holds it to the end; every manifest
-write checks it, the learngene pool's too. A write the storage refuses ends the run with one line
+holds the run's lease (naming it, before Ray starts), then checks the request against the run
+folder, the data and the room on the cluster (writing nothing), then takes the writer lease
+(`run.lease`) and holds it to the end; every manifest write checks it, the learngene pool's too. A write the storage refuses ends the run with one line
 (`population_run.storage_failure`): the storage, the fault, the generations saved, the resume
 command.
 """
@@ -76,27 +76,30 @@ def evolve(
         if resume:
             saved.generations, saved.checkpointed = stored.done, True
         finished = resume and stored.final is not None and stored.done >= config.evolution.generations
-        splits = None if finished else _preflight(config, address)
+        ready = None if finished else _preflight(config, address)
         with lease:
             start = plan_start(config, store, resume, force, overwrite)
             saved.generations, saved.checkpointed = len(start.summaries), resume
             if start.finished:
                 progress.line(f"run {store.run_dir} is already complete")
                 return _outcome(store, store.read_manifest(), start_time)
-            splits = splits or _preflight(config, address)  # the run moved on since it was checked
-            manifest = _evolve(config, store, lease, start, splits, address, progress, saved)
+            splits, cluster = ready or _preflight(config, address)  # the run moved on since it was checked
+            manifest = _evolve(config, store, lease, start, splits, cluster, progress, saved)
     return _outcome(store, manifest, start_time)
 
 
-def _preflight(config: GTLConfig, address: str | None) -> Splits:
-    """The data, and a local Ray's GPUs, checked before the run's lease is taken."""
+def _preflight(config: GTLConfig, address: str | None) -> tuple[Splits, RayCluster]:
+    """The data, and room on the cluster, checked before the run's lease is taken: a request
+    refused here leaves nothing written."""
     splits = load_splits(config.data)
     check_environments(config, splits.base)
     if address == "local":  # a Ray this process starts: what no node could hold is known before it starts
         reason = local_gpu_shortfall(config, torch.cuda.device_count())
         if reason:
             raise ConfigError(reason)
-    return splits
+    cluster = RayCluster.connect(address)
+    cluster.wait_for_room(config)
+    return splits, cluster
 
 
 def _evolve(
@@ -105,7 +108,7 @@ def _evolve(
     lease: WriterLease,
     start: StartPlan,
     splits: Splits,
-    address: str | None,
+    cluster: RayCluster,
     progress: Progress,
     saved: "_Saved",
 ) -> Manifest:
@@ -113,8 +116,6 @@ def _evolve(
     if start.state is not None:
         progress.resuming(start.state.generation, config.evolution.generations, start.accepted)
         PopulationBoard(store.layout.tensorboard_dir).sync(start.summaries, start.lineage)  # what a stop left out
-    cluster = RayCluster.connect(address)
-    cluster.wait_for_room(config)  # before anything else is written
     cluster.request(population_demand(config))  # the autoscaler sees the whole population up front
     try:
         executor = RayExecutor(member_resources(config))
