@@ -10,6 +10,7 @@ schema without an import cycle. Nothing else in gtl_ray reads YAML.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
@@ -299,13 +300,19 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     unknown = sorted(k if isinstance(k, str) and len(k) <= 60 else quote(k, 60) for k in raw if k not in fields)
     if unknown:
         raise ConfigError(
-            f"unknown key {prefix}{unknown[0]}; allowed under {prefix.rstrip('.') or 'top level'}: "
-            + ", ".join(sorted(fields))
+            f"unknown key {prefix}{unknown[0]}{did_you_mean(unknown[0], fields, prefix)}; "
+            f"allowed under {prefix.rstrip('.') or 'top level'}: " + ", ".join(sorted(fields))
         )
     values = {}
     for name, value in raw.items():
         values[name] = _coerce(hints[name], value, f"{prefix}{name}")
     return cls(**values)
+
+
+def did_you_mean(word: str, choices: typing.Iterable[Any], prefix: str = "") -> str:
+    """` (did you mean model.width?)` for the closest of `choices` to a misspelt `word`, else ""."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {prefix}{close[0]}?)" if close else ""
 
 
 def _coerce(hint: Any, value: Any, key: str) -> Any:
@@ -315,7 +322,10 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if origin is Literal:
         allowed = typing.get_args(hint)
         if not isinstance(value, (str, int, float, bool, type(None))) or value not in allowed:
-            raise ConfigError(f"{key}: {quote(value)} is not allowed; choose one of {', '.join(map(str, allowed))}")
+            hint_text = did_you_mean(value, allowed) if isinstance(value, str) else ""
+            raise ConfigError(
+                f"{key}: {quote(value)} is not allowed{hint_text}; choose one of {', '.join(map(str, allowed))}"
+            )
         return value
     if origin in (Union, types.UnionType):
         options = typing.get_args(hint)
