@@ -23,6 +23,8 @@ from gtl_ray import storage
 from gtl_ray.errors import StorageError
 from gtl_ray.inspection import inspect_run
 from gtl_ray.run_store import RunStore
+from gtl_ray.tables import accuracy_table, markdown_table, paired_table  # noqa: F401  (benchmarks use them from here)
+from gtl_ray.tables import fmt as _fmt
 
 TIMING_KEYS = ("wall", "lifetime_max", "lifetime_mean", "scheduling", "selection", "checkpoint")
 CSS = "body{font:14px/1.4 sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#eee}td:first-child{text-align:left}img{max-width:100%}.muted{color:#666}"
@@ -273,58 +275,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return f"<table><tr>{cells}</tr>{body}</table>"
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return "" if value is None else str(value)
-
-
 def _image(name: str, data: bytes, alt: str) -> str:
     encoded = base64.b64encode(data).decode()
     return f'<figure><img alt="{html.escape(alt)}" data-file="{html.escape(name)}" src="data:image/png;base64,{encoded}"></figure>'
-
-
-def accuracy_table(rows: Sequence[dict[str, Any]], extra: Sequence[str] = ()) -> tuple[list[str], list[list[str]]]:
-    """Evaluation rows as (head, body): one line per method (and extra keys), accuracy and
-    instinct in % as mean ± 95% CI, one column pair per shot count. Shared with benchmarks/."""
-    shots = sorted({r["shots"] for r in rows})
-    n_way = rows[0]["n_way"] if rows else 0
-    keys = list(dict.fromkeys(tuple(r.get(k) for k in extra) + (r["method"],) for r in rows))
-    by = {tuple(r.get(k) for k in extra) + (r["method"], r["shots"]): r for r in rows}
-    head = list(extra) + ["method"] + [f"{n_way}-way {s}-shot" for s in shots] + [f"instinct {s}-shot" for s in shots]
-    compute = bool(rows) and "transferred_share" in rows[0]
-    head += ["transferred", "preparation sample-grads", "fine-tune sample-grads / episode"] if compute else []
-    body = []
-    for key in keys:
-        cells = [_fmt(k) for k in key]
-        for field in ("mean", "instinct_mean"):
-            for s in shots:
-                r = by.get(key + (s,))
-                cells.append(f"{100 * r[field]:.2f} ± {100 * r[field.replace('mean', 'ci95')]:.2f}" if r else "")
-        if compute:
-            present = [by[key + (s,)] for s in shots if key + (s,) in by]
-            cells += [
-                f"{100 * (present[0]['transferred_share'] or 0):.1f}%",
-                f"{present[0].get('preparation_sample_grads') or 0:,}",
-                " / ".join(f"{r.get('finetune_sample_grads') or 0:,.0f}" for r in present),
-            ]
-        body.append(cells)
-    return head, body
-
-
-def paired_table(paired: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """Paired differences as (head, body): shots, `method - versus`, points (mean ± 95% CI of
-    the per-episode difference). Shared with benchmarks/."""
-    return ["shots", "paired difference", "points (mean ± 95% CI)"], [
-        [f"{p['shots']}-shot", f"{p['method']} - {p['versus']}", f"{100 * p['mean']:+.2f} ± {100 * p['ci95']:.2f}"]
-        for p in paired
-    ]
-
-
-def markdown_table(head: Sequence[Any], body: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table (benchmarks' result pages)."""
-    lines = ["| " + " | ".join(map(str, head)) + " |", "|" + "---|" * len(head)]
-    return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in body])
 
 
 def load_evaluation(run_dir: str, out_dir: str) -> dict[str, list[dict[str, Any]]] | None:
