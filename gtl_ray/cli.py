@@ -16,6 +16,7 @@ from gtl_ray.config import GTLConfig
 from gtl_ray.errors import GTLError, RunFailed
 
 log = logging.getLogger("gtl_ray")
+GENE_LOCATION = "learngene: a file (local path or URI), a folder from `gtl-ray export`, or hf://owner/repo[@revision]"
 
 
 def _config(args: argparse.Namespace, *extra: str) -> GTLConfig:
@@ -185,6 +186,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from gtl_ray.export import export
+
+    folder = export(args.source, args.out, repo=args.repo, license=args.license, overwrite=args.overwrite)
+    print(f"exported to {folder} (model.safetensors, config.json, README.md)")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from gtl_ray.report import write_report
 
@@ -239,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", parents=[debug], help="few-shot evaluation: learngene vs. baselines on novel classes"
     )
     with_config(p)
-    p.add_argument("--learngene", help="learngene file (local path or URI)")
+    p.add_argument("--learngene", help=GENE_LOCATION)
     p.add_argument(
         "--methods",
         help="comma-separated registered methods (scratch,full,heuristic,learngene,narrow,distilled,sparse,random_slice,aft,learngene+aft), or all",
@@ -251,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("descend", parents=[debug], help="train a descendant initialized with a learngene (Ray Train)")
     with_config(p)
-    p.add_argument("--learngene", required=True, help="learngene file (local path or URI)")
+    p.add_argument("--learngene", required=True, help=GENE_LOCATION)
     p.add_argument("--model", help="descendant architecture (default: the config's)")
     p.add_argument("--width", type=float, help="descendant width multiplier")
     p.add_argument("--depth", type=int, help="descendant depth")
@@ -261,9 +270,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_descend)
 
     p = sub.add_parser("inspect", parents=[debug], help="show a run's progress and lineage, or a learngene's header")
-    p.add_argument("target", help="run directory or learngene file")
+    p.add_argument("target", help="run directory, or " + GENE_LOCATION)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser(
+        "export", parents=[debug], help="write a learngene as a model-hub folder: safetensors, config.json, model card"
+    )
+    p.add_argument("source", help="run directory (its final learngene) or learngene location")
+    p.add_argument("out", help="folder to write (created; its three files are replaced only with --overwrite)")
+    p.add_argument(
+        "--repo", metavar="OWNER/NAME", help="the Hub repository it will go to (used in the card's examples)"
+    )
+    p.add_argument("--license", default="apache-2.0", help="license of the weights in the card (default: apache-2.0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier export in the folder")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("report", parents=[debug], help="write a self-contained HTML report (plus PNGs) of a run")
     p.add_argument("run", help="run directory")

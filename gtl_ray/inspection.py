@@ -10,6 +10,7 @@ from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import ancestry
 from gtl_ray.evolution.strategy import INITIAL
 from gtl_ray.learngene import Learngene
+from gtl_ray.learngene.locate import HUB_SCHEME
 from gtl_ray.run_store import MANIFEST, RunStore
 
 
@@ -93,12 +94,15 @@ def _scores(value: Any) -> dict[str, float]:
 
 
 def inspect_path(location: str) -> dict[str, Any]:
-    """A run directory (holding manifest.json) or a learngene file."""
+    """A run directory (holding manifest.json), or a learngene: a file, an exported folder or
+    `hf://owner/repo[@revision]`."""
+    if location.startswith(HUB_SCHEME):
+        return inspect_gene(location)
     if storage.exists(storage.join(location, MANIFEST)):
         return inspect_run(location)
-    if storage.exists(location) and not storage.is_dir(location):
+    if storage.exists(location):
         return inspect_gene(location)
-    raise StorageError(f"{location}: neither a run directory (no {MANIFEST}) nor a learngene file")
+    raise StorageError(f"{location}: neither a run directory (no {MANIFEST}) nor a learngene")
 
 
 def _flat(value: Any) -> str:

@@ -1,0 +1,88 @@
+"""`gtl-ray export RUN_OR_GENE DIR`: a learngene as a folder a model hub can serve —
+`model.safetensors` (the gene's file, byte for byte), `config.json` and a `README.md` model card
+(`gtl_ray.model_card`). From a run folder it takes the final learngene, the run's facts from its
+manifest and, when present, `RUN/evaluation.json`; from any other learngene location (file,
+exported folder, `hf://`) the gene alone. `Learngene.load(DIR)` and `--learngene DIR` read it back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gtl_ray import storage
+from gtl_ray.errors import StorageError
+from gtl_ray.learngene import Learngene
+from gtl_ray.learngene.locate import GENE_FILE, HUB_SCHEME, gene_file, parse_hub_uri
+from gtl_ray.model_card import CardFacts, card_files
+from gtl_ray.run_store import MANIFEST, RunStore
+
+FILES = (GENE_FILE, "config.json", "README.md")
+
+
+def run_facts(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The run's settings a reader of the card wants, by readable names."""
+    config = manifest.get("config") or {}
+
+    def key(section: str, name: str) -> Any:
+        return (config.get(section) or {}).get(name)
+
+    final = manifest.get("final") or {}
+    return {
+        "seed": manifest.get("seed"),
+        "population": manifest.get("population"),
+        "generations": manifest.get("generations_completed"),
+        "final gene": final.get("id"),
+        "data": key("data", "format"),
+        "fitness": key("evolution", "fitness"),
+        "inheritance": key("evolution", "inheritance"),
+        "generation 0": key("evolution", "init"),
+        "final selection": key("final", "selection"),
+    }
+
+
+def _source(source: str) -> tuple[bytes, str, CardFacts]:
+    """(the gene file's bytes, where they came from, what the card says of the run)."""
+    if not source.startswith(HUB_SCHEME) and storage.exists(storage.join(source, MANIFEST)):
+        store = RunStore.from_path(source)
+        manifest = store.read_manifest()
+        final = manifest.get("final")
+        if not final:
+            raise StorageError(f"{source}: the run has no final learngene yet (still running or interrupted)")
+        location = store.path(final["learngene"])
+        evaluation = storage.join(source, "evaluation.json")
+        from gtl_ray.evaluation.results_file import read_evaluation
+
+        facts = CardFacts(
+            run=run_facts(manifest),
+            run_name=manifest.get("name"),
+            evaluation=read_evaluation(evaluation) if storage.exists(evaluation) else None,
+            image_size=((manifest.get("config") or {}).get("data") or {}).get("image_size"),
+        )
+        data = storage.read_bytes(location, "learngene")
+        if Learngene.from_bytes(data, location).checksum != final["checksum"]:
+            raise StorageError(f"{location}: checksum differs from the manifest's (file swapped or edited)")
+        return data, location, facts
+    location = gene_file(source)
+    return storage.read_bytes(location, "learngene"), location, CardFacts()
+
+
+def export(
+    source: str, out_dir: str, repo: str | None = None, license: str = "apache-2.0", overwrite: bool = False
+) -> str:
+    """Write the export folder `out_dir` for the run or learngene `source`; returns `out_dir`.
+    Everything is read and verified before anything is written; an earlier export in the folder
+    is replaced only with `overwrite`."""
+    if repo is not None:
+        parse_hub_uri(HUB_SCHEME + repo)  # owner/name, refused as a Hub id would be
+    data, location, facts = _source(str(source))
+    gene = Learngene.from_bytes(data, location)
+    facts.repo, facts.license = repo, license
+    if storage.exists(out_dir) and not storage.is_dir(out_dir):
+        raise StorageError(f"export: {out_dir} is a file, not a folder")
+    present = [name for name in FILES if storage.exists(storage.join(out_dir, name))]
+    if present and not overwrite:
+        raise StorageError(f"export: {out_dir} already holds {', '.join(present)}; pass --overwrite to replace them")
+    files = {GENE_FILE: data, **card_files(gene, facts)}
+    for name, content in files.items():
+        storage.write_bytes_atomic(storage.join(out_dir, name), content)
+    return out_dir
