@@ -386,7 +386,11 @@ def _check_baseline_genes_fit(config: GTLConfig, methods: list[str]) -> None:
     m, shape = config.model, config.descendant_shape()
     layout = extract_learngene(create_model(m.arch, width=m.width, depth=m.depth), config.learngene.share)
     try:
-        implant(layout, create_model(shape.arch, width=shape.width, depth=shape.depth))
+        implant(
+            layout,
+            create_model(shape.arch, width=shape.width, depth=shape.depth),
+            config.evaluation.descendant.layer_map,
+        )
     except LearngeneError as exc:
         raise ConfigError(
             f"evaluation.methods: {', '.join(map(repr, methods))} implant a gene of the ancestry network ({m.arch}, width {m.width:g}), which does not fit evaluation.descendant: {exc}"
