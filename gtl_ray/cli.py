@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from gtl_ray.config import GTLConfig
-from gtl_ray.errors import GTLError, RunFailed
+from gtl_ray.errors import ConfigError, GTLError, RunFailed, quote
 
 log = logging.getLogger("gtl_ray")
 GENE_LOCATION = "learngene: a file (local path or URI), a folder from `gtl-ray export`, or hf://owner/repo[@revision]"
@@ -23,12 +23,23 @@ def _config(args: argparse.Namespace, *extra: str) -> GTLConfig:
     from gtl_ray.config_checks import load_config  # checks against the models: imports torch
 
     overrides = list(args.set or []) + list(extra)
+    if getattr(args, "layer_map", None) is not None:
+        overrides.append(f"evaluation.descendant.layer_map={json.dumps(_layer_map(args.layer_map))}")
     # --storage and --name are strings as typed (JSON quoting is YAML), not YAML to interpret.
     if getattr(args, "storage", None):
         overrides.append(f"storage={json.dumps(args.storage)}")
     if getattr(args, "name", None) is not None:
         overrides.append(f"name={json.dumps(args.name)}")
     return load_config(args.config, overrides)
+
+
+def _layer_map(text: str) -> dict[str, str]:
+    """`--layer-map unit=gene_unit,...` as a mapping (descendant unit -> learngene unit)."""
+    pairs = [item.strip() for item in text.split(",") if item.strip()]
+    mapping = dict(item.split("=", 1) for item in pairs if item.count("=") == 1)
+    if not pairs or len(mapping) != len(pairs) or not all(k.strip() and v.strip() for k, v in mapping.items()):
+        raise ConfigError(f"--layer-map expects unit=gene_unit,... (comma-separated), got {quote(text)}")
+    return {k.strip(): v.strip() for k, v in mapping.items()}
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -77,18 +88,14 @@ def cmd_evolve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_gene_fits(config: GTLConfig, gene: Any, uri: str) -> None:
+def _check_gene_fits(config: GTLConfig, gene: Any, uri: str, width_fix: str) -> None:
     """Fail before Ray starts (and before any pre-training) when the learngene cannot initialize
-    the descendant network: implant it into a throwaway copy."""
+    the descendant network; a gene too wide for it names the width that fits (`width_fix`)."""
     from gtl_ray.errors import LearngeneError
-    from gtl_ray.learngene import implant
-    from gtl_ray.models import create_model
+    from gtl_ray.learngene.fit import check_descendant
 
-    shape = config.descendant_shape()
     try:
-        implant(
-            gene, create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way)
-        )
+        check_descendant(gene, config, width_fix)
     except LearngeneError as exc:
         raise LearngeneError(f"--learngene {uri}: {exc}") from None
 
@@ -131,7 +138,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     gene = Learngene.load(args.learngene) if args.learngene else None
     if gene is not None:
-        _check_gene_fits(config, gene, args.learngene)
+        _check_gene_fits(config, gene, args.learngene, "--set evaluation.descendant.width={width:g}")
     import ray
 
     from gtl_ray.service.executors import RayExecutor
@@ -168,7 +175,7 @@ def cmd_descend(args: argparse.Namespace) -> int:
     from gtl_ray.descend import descend
     from gtl_ray.learngene import Learngene
 
-    _check_gene_fits(config, Learngene.load(args.learngene), args.learngene)
+    _check_gene_fits(config, Learngene.load(args.learngene), args.learngene, "--width {width:g}")
     result = descend(config, args.learngene, args.out, address=args.address)
     print(
         json.dumps(result, indent=1)
@@ -253,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--methods",
         help="comma-separated registered methods (scratch,full,heuristic,learngene,narrow,distilled,sparse,random_slice,aft,learngene+aft), or all",
     )
+    layer_map_help = (
+        "descendant unit=learngene unit, comma-separated: places gene layers by hand (evaluation.descendant.layer_map)"
+    )
+    p.add_argument("--layer-map", metavar="UNIT=GENE_UNIT,...", help=layer_map_help)
     p.add_argument("--address", help="Ray cluster address")
     p.add_argument("--out", help="also write the JSON results here")
     p.add_argument("--json", action="store_true", help='print {"results": [...]} as JSON')
@@ -264,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="descendant architecture (default: the config's)")
     p.add_argument("--width", type=float, help="descendant width multiplier")
     p.add_argument("--depth", type=int, help="descendant depth")
+    p.add_argument("--layer-map", metavar="UNIT=GENE_UNIT,...", help=layer_map_help)
     p.add_argument("--out", help="where to save the descendant (.safetensors); default RUN/descendants/...")
     p.add_argument("--address", help="Ray cluster address")
     p.add_argument("--json", action="store_true")

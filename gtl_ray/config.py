@@ -25,6 +25,7 @@ from gtl_ray.yaml_loader import read_mapping
 SplitSpec = Union[int, str, list]
 MAX_INT = 2**63  #: integers and numbers in a config stay below this in magnitude
 MAX_STRING = 4096  #: characters in a string value (paths, names)
+MAX_MAPPING = 1024  #: entries of a mapping value (a layer map)
 
 
 @dataclass
@@ -145,6 +146,9 @@ class DescendantConfig:
     arch: str | None = None  #: None: the ancestry network's
     width: float | None = None  #: None: the ancestry network's width
     depth: int | None = None  #: None: the architecture's default depth
+    #: descendant unit -> learngene unit (`gtl-ray --layer-map unit=gene_unit,...`); None: inferred
+    #: (same names, else by kernel size in forward order; see `gtl_ray.implant`)
+    layer_map: dict[str, str] | None = None
 
 
 @dataclass
@@ -340,6 +344,8 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
                 pass
         names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
         raise ConfigError(f"{key}: expected {names}, got {quote(value)}")
+    if hint is dict or origin is dict:
+        return _names_mapping(value, key)
     if hint is list or origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{key}: expected a list, got {quote(value)}")
@@ -369,6 +375,20 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             )
         return value
     raise ConfigError(f"{key}: unsupported value {quote(value)}")
+
+
+def _names_mapping(value: Any, key: str) -> dict[str, str]:
+    """A mapping of names to names (a layer map), bounded like every other config value."""
+    if not isinstance(value, dict) or len(value) > MAX_MAPPING:
+        raise ConfigError(
+            f"{key}: expected a mapping of at most {MAX_MAPPING} unit: gene_unit names, got {quote(value)}"
+        )
+    for name, other in value.items():
+        if not (isinstance(name, str) and isinstance(other, str) and 0 < len(name) <= 256 and 0 < len(other) <= 256):
+            raise ConfigError(
+                f"{key}: expected unit: gene_unit names (strings of 1-256 characters), got {quote(value)}"
+            )
+    return dict(value)
 
 
 def describe_differences(a: GTLConfig, b: GTLConfig, ignore: tuple[str, ...] = ()) -> list[str]:
