@@ -42,6 +42,24 @@ def _layer_map(text: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in mapping.items()}
 
 
+def _config_args(args: argparse.Namespace) -> list[str]:
+    """The config and its overrides as given on the command line, to repeat in another command."""
+    out = [str(args.config)]
+    for item in args.set or []:
+        out += ["--set", item]
+    for flag in ("storage", "name"):
+        if getattr(args, flag, None):
+            out += [f"--{flag}", str(getattr(args, flag))]
+    return out
+
+
+def _ray_console(args: argparse.Namespace) -> None:
+    """Before a command that may start or join Ray: its output fit for a log (console.prepare)."""
+    from gtl_ray.service.console import prepare
+
+    prepare(getattr(args, "address", None))
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """The config's values, then its data: paths exist and are readable (nothing decoded)."""
     config = _config(args)
@@ -61,9 +79,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_evolve(args: argparse.Namespace) -> int:
     config = _config(args)
+    from gtl_ray.next_steps import after_evolve
+    from gtl_ray.percent import chance_note
     from gtl_ray.progress import stderr_unless
+    from gtl_ray.run_store import RunStore
     from gtl_ray.service.run import evolve
 
+    progress = stderr_unless(args.json)
+    progress.chance = chance_note(config)
+    progress.line(f"run folder: {RunStore(config.storage, config.name).run_dir}")
+    _ray_console(args)
     outcome = evolve(
         config,
         resume=args.resume,
@@ -71,7 +96,7 @@ def cmd_evolve(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         address=args.address,
         config_path=args.config,
-        progress=stderr_unless(args.json),
+        progress=progress,
     )
     if args.json:
         print(json.dumps(outcome.__dict__, indent=1))
@@ -85,6 +110,7 @@ def cmd_evolve(args: argparse.Namespace) -> int:
         print(
             f"wall time: {outcome.wall_seconds:.1f} s; per generation {wall / len(outcome.generations):.2f} s, of which lifetime {lifetime / len(outcome.generations):.2f} s and other {(wall - lifetime) / len(outcome.generations):.2f} s"
         )
+    print("\n".join(after_evolve(outcome.run_dir, outcome.final_learngene, _config_args(args))))
     return 0
 
 
@@ -139,6 +165,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     gene = Learngene.load(args.learngene) if args.learngene else None
     if gene is not None:
         _check_gene_fits(config, gene, args.learngene, "--set evaluation.descendant.width={width:g}")
+    _ray_console(args)
     import ray
 
     from gtl_ray.service.executors import RayExecutor
@@ -176,11 +203,12 @@ def cmd_descend(args: argparse.Namespace) -> int:
     from gtl_ray.learngene import Learngene
 
     _check_gene_fits(config, Learngene.load(args.learngene), args.learngene, "--width {width:g}")
+    _ray_console(args)
     result = descend(config, args.learngene, args.out, address=args.address)
     print(
         json.dumps(result, indent=1)
         if args.json
-        else f"descendant saved to {result['path']} (test accuracy {result['test_accuracy']:.4f})"
+        else f"descendant saved to {result['path']} (test accuracy {100 * result['test_accuracy']:.1f}%)"
     )
     return 0
 

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from gtl_ray.config_checks import load_config
 from gtl_ray.evolution.summary import GenerationSummary
+from gtl_ray.percent import chance_note
 from gtl_ray.progress import Progress
 from gtl_ray.service.metrics import METRICS, exported_name
 from gtl_ray.service.tensorboard import PopulationBoard, event_file_name
@@ -18,7 +20,7 @@ from gtl_ray.service.tensorboard import PopulationBoard, event_file_name
 REPO = Path(__file__).resolve().parents[1]
 DASHBOARD = REPO / "cluster" / "grafana" / "gtl-ray-dashboard.json"
 GENERATION_LINE = re.compile(
-    r"generation (\d+)/(\d+) \| fitness best (1\.00|\.\d\d) median (1\.00|\.\d\d) \| \d+\.\d s/gen \| (ETA \d+(\.\d)? (s|min|h)|done)"
+    r"generation (\d+)/(\d+) \| fitness best \d{1,3}% median \d{1,3}%( \(chance \d+% for \d+-way\))? \| \d+\.\d s/gen \| (ETA \d+(\.\d)? (s|min|h)|done)"
 )
 
 
@@ -57,14 +59,15 @@ def scalars(directory: str | Path) -> dict[str, list]:
 def test_generation_lines_show_fitness_speed_and_eta():
     out = io.StringIO()
     progress = Progress(out)
+    progress.chance = chance_note(load_config(None, ["lifetime.n_way=5"]))
     progress.placed(64, {"CPU": 1.0, "GPU": 0.25}, 36.4, 0, 50)
     for g in range(3):
         progress.generation(summary(g), 50)
     progress.generation(summary(49, best=1.0), 50)
     lines = out.getvalue().splitlines()
     assert lines[0] == "64 members placed in 36 s (CPU 1, GPU 0.25 each); living generation 1/50"
-    assert lines[3] == "generation 3/50 | fitness best .72 median .53 | 11.2 s/gen | ETA 9 min"
-    assert lines[4] == "generation 50/50 | fitness best 1.00 median .53 | 11.2 s/gen | done"
+    assert lines[3] == "generation 3/50 | fitness best 72% median 53% (chance 20% for 5-way) | 11.2 s/gen | ETA 9 min"
+    assert lines[4] == "generation 50/50 | fitness best 100% median 53% (chance 20% for 5-way) | 11.2 s/gen | done"
     assert all(GENERATION_LINE.fullmatch(line) for line in lines[1:])
 
 
@@ -193,3 +196,10 @@ def test_readme_names_the_exported_metrics():
     readme = (REPO / "README.md").read_text()
     assert all(exported_name(n) in readme for n in METRICS)
     assert "RUN/tensorboard/" in readme and "cluster/grafana/gtl-ray-dashboard.json" in readme
+
+
+def test_chance_is_that_of_the_tasks_fitness_is_measured_on():
+    assert chance_note(load_config(None, ["lifetime.n_way=10"])) == "chance 10% for 10-way"
+    descendant = load_config(None, ["evolution.fitness=descendant", "evaluation.n_way=4", "lifetime.n_way=10"])
+    assert chance_note(descendant) == "chance 25% for 4-way"
+    assert chance_note(descendant.to_dict()) == "chance 25% for 4-way"  # a manifest's config
