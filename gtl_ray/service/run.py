@@ -36,7 +36,7 @@ from gtl_ray.service.capacity import (
 )
 from gtl_ray.service.executors import RayExecutor
 from gtl_ray.service.member import MemberTrainable
-from gtl_ray.service.member_board import GenerationTBXLogger
+from gtl_ray.service.member_board import GenerationTBXLogger, trial_names
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
 from gtl_ray.service.progress import PopulationProgress, quiet_tune
 from gtl_ray.service.scheduler import GTLScheduler
@@ -232,7 +232,12 @@ def _run_population(
                 "member": tune.grid_search(list(range(0, config.population.size, config.population.members_per_actor))),
                 "pool": name,
             },
-            tune_config=tune.TuneConfig(scheduler=GTLScheduler(config.evolution.generations), reuse_actors=True),
+            tune_config=tune.TuneConfig(
+                scheduler=GTLScheduler(config.evolution.generations),
+                reuse_actors=True,
+                trial_name_creator=trial_names(config.population.members_per_actor),
+                trial_dirname_creator=trial_names(config.population.members_per_actor),
+            ),
             run_config=tune.RunConfig(
                 name=f"tune-from-{first:04d}",
                 storage_path=store.run_dir if storage.is_uri(store.run_dir) else os.path.abspath(store.run_dir),
