@@ -184,6 +184,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluation.to_json()
     if args.out:
         storage.write_bytes_atomic(args.out, json.dumps(report, indent=1).encode())
+    if gene is not None:
+        from gtl_ray.service.hparams import add_evaluation
+
+        add_evaluation(RunStore(config.storage, config.name).run_dir, gene.checksum, report)
     if args.json:
         print(json.dumps(report, indent=1))
     else:

@@ -111,14 +111,19 @@ def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
     assert len(run["fitness"]) == 2 and set(run["fitness"][0]) >= {"min", "median", "max"}
     assert run["final_learngene"]["checksum"] == gene["checksum"]
     assert run["final_lineage"][0]["id"].startswith("g0001")
-    assert (
-        main(["evaluate", *args, "--learngene", outcome["final_learngene"], "--methods", "scratch,learngene", "--json"])
-        == 0
-    )
+    exported = storage / "exported"  # the run's final gene as `gtl-ray export` leaves it
+    assert main(["export", str(storage / "cli"), str(exported)]) == 0
+    assert main(["evaluate", *args, "--learngene", str(exported), "--methods", "scratch,learngene", "--json"]) == 0
     out, err = capsys.readouterr()
     results = json.loads(out)["results"]
     assert quiet(err)
     assert [r["method"] for r in results] == ["scratch", "learngene"]
+    # The run's HParams now hold the accuracies of its final gene beside its config.
+    from tests.test_monitoring import scalars
+
+    figures = scalars(storage / "cli" / "tensorboard" / "hparams")
+    assert figures["evaluation/learngene/1-shot"][-1].value == pytest.approx(results[1]["mean"])
+    assert "final/fitness_best" in figures
     assert all(
         {"method", "n_way", "shots", "mean", "ci95", "episodes"} <= set(r) and 0 <= r["mean"] <= 1 for r in results
     )

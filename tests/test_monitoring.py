@@ -143,13 +143,46 @@ def test_tensorboard_steps_are_generations_across_a_resume(resumed_run):
     assert figures["sample_grads/lifetime"][-1].value == last["sample_grads"]["lifetime"] > 0
     assert figures["time/checkpoint_s"][-1].value > 0  # written after the last checkpoint
     # Tune's per-member curves step by generation too: generations 0-1, then 2 after the resume.
-    members = sorted(Path(store.run_dir).glob("tune-from-*/MemberTrainable_*"))
-    steps = {
-        str(m.relative_to(store.run_dir)).split("/")[0]: [e.step for e in scalars(m)["ray/tune/fitness"]]
-        for m in members
+    members = sorted(Path(store.run_dir).glob("tune-from-*/member-*"))
+    assert [str(m.relative_to(store.run_dir)) for m in members] == [
+        f"tune-from-{g:04d}/member-{m:04d}" for g in (0, 2) for m in range(config.population.size)
+    ]  # named by member, not Tune's MemberTrainable_<id>_<index>_member=<m>_<date>
+    steps = {str(m.relative_to(store.run_dir)): [e.step for e in scalars(m)["ray/tune/fitness"]] for m in members}
+    assert steps == {
+        f"tune-from-{g:04d}/member-{m:04d}": steps for g, steps in ((0, [0, 1]), (2, [2])) for m in range(4)
     }
-    assert steps == {"tune-from-0000": [0, 1], "tune-from-0002": [2]}
     assert not any(tag.startswith("ray/tune/population") for m in members for tag in scalars(m))
+    assert not any(hparams_sessions(m) for m in members)  # a member's trial config is no hyperparameter
+
+
+def hparams_sessions(directory: str | Path) -> dict[str, object]:
+    """The HParams plugin's records in a TensorBoard run folder, parsed as TensorBoard does."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    accumulator = EventAccumulator(str(directory))
+    accumulator.Reload()
+    try:
+        contents = accumulator.PluginTagToContent("hparams")
+    except KeyError:  # no HParams records in this folder
+        contents = {}
+    return {tag: plugin_data_pb2.HParamsPluginData.FromString(content) for tag, content in contents.items()}
+
+
+def test_a_run_has_an_hparams_session_of_its_config_and_final_fitness(resumed_run):
+    config, _, store, _, _ = resumed_run
+    folder = Path(store.tensorboard_dir) / "hparams"
+    records = hparams_sessions(folder)
+    start = records["_hparams_/session_start_info"].session_start_info.hparams
+    assert start["evolution.generations"].number_value == config.evolution.generations == 3
+    assert start["evolution.inheritance"].string_value == config.evolution.inheritance
+    assert start["lifetime.shared_environment"].bool_value is False and "storage" not in start
+    experiment = records["_hparams_/experiment"].experiment
+    assert {m.name.tag for m in experiment.metric_infos} == {"final/fitness_best", "final/fitness_median"}
+    last = store.read_manifest()["generations"][-1]["fitness"]
+    figures = scalars(folder)
+    assert figures["final/fitness_best"][-1].value == pytest.approx(last["max"])
+    assert figures["final/fitness_median"][-1].step == config.evolution.generations - 1
 
 
 def test_board_sync_writes_missing_generations_and_drops_extra(tmp_path):
