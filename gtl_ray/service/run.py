@@ -35,6 +35,7 @@ from gtl_ray.service.capacity import (
     stall_message,
 )
 from gtl_ray.service.executors import RayExecutor
+from gtl_ray.service.hparams import write_hparams
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.member_board import GenerationTBXLogger, trial_names
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
@@ -198,6 +199,7 @@ def evolve(
         if config.final.selection == "val":
             progress.line(f"choosing the final learngene (final.selection: val, {config.final.val_episodes} episodes)")
         _finish(config, store, splits, executor)
+        write_hparams(store.run_dir)
     finally:
         cluster.request([])
     return _outcome(store, start_time)
