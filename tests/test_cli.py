@@ -113,6 +113,7 @@ def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
     assert run["final_lineage"][0]["id"].startswith("g0001")
     exported = storage / "exported"  # the run's final gene as `gtl-ray export` leaves it
     assert main(["export", str(storage / "cli"), str(exported)]) == 0
+    capsys.readouterr()
     assert main(["evaluate", *args, "--learngene", str(exported), "--methods", "scratch,learngene", "--json"]) == 0
     out, err = capsys.readouterr()
     results = json.loads(out)["results"]
