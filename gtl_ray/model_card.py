@@ -14,6 +14,14 @@ from gtl_ray.learngene.locate import GENE_FILE
 from gtl_ray.tables import accuracy_table, markdown_table, paired_table
 
 HUB_PLACEHOLDER = "OWNER/REPO"
+TAGS = ("learngene", "genetic-transfer-learning", "few-shot", "safetensors")
+PREPROCESSING_ROWS = (
+    ("image size", "image_size"),
+    ("channels", "channels"),
+    ("scaling", "scale"),
+    ("mean", "mean"),
+    ("std", "std"),
+)
 
 
 @dataclass
@@ -129,7 +137,10 @@ gtl-ray evaluate CONFIG --learngene hf://{repo}
 
 def _evaluation(facts: CardFacts) -> str:
     if not facts.evaluation:
-        return "## Evaluation\n\nNot evaluated yet: `gtl-ray evaluate CONFIG --learngene GENE --out RUN/evaluation.json`, then export again.\n"
+        return (
+            "## Evaluation\n\nNot evaluated yet: `gtl-ray evaluate CONFIG --learngene GENE "
+            "--out RUN/evaluation.json`, then export again.\n"
+        )
     parts = ["## Evaluation\n"]
     for section, rows in facts.evaluation.items():
         if section == "paired":
@@ -142,7 +153,8 @@ def _evaluation(facts: CardFacts) -> str:
         extra = [k for k in ("variant", "width", "depth", "share") if k in rows[0]]
         episodes = ", ".join(str(e) for e in sorted({r["episodes"] for r in rows}))
         parts += [
-            f"`{section}`: accuracy in % on novel classes (mean ± 95% CI over {episodes} episodes, the same for every method):\n",
+            f"`{section}`: accuracy in % on novel classes (mean ± 95% CI over {episodes} episodes, "
+            "the same for every method):\n",
             markdown_table(*accuracy_table(rows, extra)),
             "",
         ]
@@ -155,7 +167,12 @@ def model_card(gene: Learngene, facts: CardFacts) -> str:
     pre = pre or {}
     run_name = facts.run_name or prov.get("run")
     title = f"Learngene of {gene.architecture} x{gene.width:g}" + (f" from run `{run_name}`" if run_name else "")
-    front = f"---\nlicense: {facts.license}\nlibrary_name: gtl_ray\ntags:\n- learngene\n- genetic-transfer-learning\n- few-shot\n- safetensors\n---\n"
+    tags = "".join(f"- {tag}\n" for tag in TAGS)
+    front = f"---\nlicense: {facts.license}\nlibrary_name: gtl_ray\ntags:\n{tags}---\n"
+    preprocessing = [(label, pre.get(key)) for label, key in PREPROCESSING_ROWS]
+    provenance = [("run", run_name)] + [
+        (k, prov.get(k.replace(" ", "_"))) for k in ("generation", "member", "config digest")
+    ]
     return f"""{front}
 # {title}
 
@@ -169,11 +186,11 @@ CNNs of your own) that then learn new tasks from few images. Classifier heads ar
 {_loading(gene, facts.repo)}
 ## Input it expects{pre_source}
 
-{_rows([("image size", pre.get("image_size")), ("channels", pre.get("channels")), ("scaling", pre.get("scale")), ("mean", pre.get("mean")), ("std", pre.get("std"))]) if pre else "Not recorded in the gene's header."}
+{_rows(preprocessing) if pre else "Not recorded."}
 
 ## Provenance
 
-{_rows([("run", run_name), ("generation", prov.get("generation")), ("member", prov.get("member")), ("config digest", prov.get("config_digest"))] + list(facts.run.items()))}
+{_rows(provenance + list(facts.run.items()))}
 
 Checksum of the tensors: `{gene.checksum}` (`gtl_ray.Learngene.load` verifies it).
 

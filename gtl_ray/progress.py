@@ -83,7 +83,8 @@ class Progress:
         fit = summary["fitness"]
         chance = f" ({self.chance})" if self.chance else ""
         self.line(
-            f"generation {done}/{planned} | fitness best {percent(fit['max'], 0)} median {percent(fit['median'], 0)}{chance} | {per:.1f} s/gen | {eta}"
+            f"generation {done}/{planned} | fitness best {percent(fit['max'], 0)} "
+            f"median {percent(fit['median'], 0)}{chance} | {per:.1f} s/gen | {eta}"
         )
 
     # -------------------------------------------------------------- evaluate

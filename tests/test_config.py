@@ -97,7 +97,10 @@ def test_bad_files_and_override_syntax(tmp_path):
     [
         ("model:\n  widht: 0.5\n", "unknown key model.widht (did you mean model.width?); allowed under model:"),
         ("evolutoin:\n  generations: 2\n", "unknown key evolutoin (did you mean evolution?); allowed under top level:"),
-        ("evolution:\n  inheritance: lamarkian\n", "'lamarkian' is not allowed (did you mean lamarckian?); choose one of"),
+        (
+            "evolution:\n  inheritance: lamarkian\n",
+            "'lamarkian' is not allowed (did you mean lamarckian?); choose one of",
+        ),
         ("model:\n  bogus: 1\n", "unknown key model.bogus; allowed under model: arch, depth, width"),
     ],
 )

@@ -160,7 +160,8 @@ def infer_layer_map(
             raise LearngeneError(
                 f"cannot infer a layer map: learngene layer {source!r} ({_kernel_name(kernel)} kernel) has no "
                 f"{_kernel_name(kernel)} layer left in {target} (the learngene has {counts}, the target "
-                f"{sum(1 for u in units.values() if u.kernel == kernel)}); {LAYER_MAP_HINT}; {units_listing(tensors, units)}"
+                f"{sum(1 for u in units.values() if u.kernel == kernel)}); {LAYER_MAP_HINT}; "
+                + units_listing(tensors, units)
             )
         mapping[free[kernel].pop(0)] = source
     first_target = next(t for t, s in mapping.items() if s == sources[0])
