@@ -11,6 +11,7 @@ from gtl_ray.evolution.lineage import ancestry
 from gtl_ray.evolution.strategy import INITIAL
 from gtl_ray.learngene import Learngene
 from gtl_ray.learngene.locate import HUB_SCHEME
+from gtl_ray.percent import chance_of, fitness_ways, percent, points
 from gtl_ray.run_store import MANIFEST, RunStore
 
 
@@ -50,6 +51,7 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
         "generations_planned": manifest["generations_planned"],
         "generations_completed": manifest["generations_completed"],
         "fitness": [g["fitness"] for g in generations],
+        "fitness_ways": fitness_ways(manifest.get("config") or {}),  #: chance is 1 / fitness_ways
         "timing": [g["timing"] for g in generations],
         "final_learngene": None,
     }
@@ -119,20 +121,24 @@ def format_inspection(info: dict[str, Any]) -> str:
         return "\n".join(f"{k:14s} {_flat(v)}" for k, v in info.items() if k != "kind")
     lines = [
         f"run {info['name']} (seed {info['seed']}): {info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}",
+        f"fitness in % ({chance_of(info['fitness_ways'])}); seconds per generation",
         "gen   min    median max    wall_s  lifetime_s  other_s",
     ]
     for g, (fit, t) in enumerate(zip(info["fitness"], info["timing"])):
         lines.append(
-            f"{g:<5d} {fit['min']:.3f}  {fit['median']:.3f}  {fit['max']:.3f}  {t['wall']:7.2f} {t['lifetime_max']:10.2f}  {t['scheduling']:7.2f}"
+            f"{g:<5d} {points(fit['min']):>5}  {points(fit['median']):>5}  {points(fit['max']):>5}  "
+            f"{t['wall']:7.2f} {t['lifetime_max']:10.2f}  {t['scheduling']:7.2f}"
         )
     final = info.get("final_learngene")
     if final:
         lines.append(
             f"final learngene: {final['path']} ({final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']})"
         )
-        chain = " <- ".join(f"{r['id']}{'*' if r['elite'] else ''}({r['fitness']:.2f})" for r in info["final_lineage"])
+        chain = " <- ".join(
+            f"{r['id']}{'*' if r['elite'] else ''}({percent(r['fitness'], 0)})" for r in info["final_lineage"]
+        )
         lines.append(
-            f"family line (* = elite): {chain}"
+            f"family line (* = elite; fitness): {chain}"
             if final["id"] != INITIAL
             else "family line: none, the final gene is the one evolution started from (evolution.init)"
         )
@@ -140,8 +146,9 @@ def format_inspection(info: dict[str, Any]) -> str:
         evolved = {k: v for k, v in scores.items() if k != INITIAL}
         if evolved:  # final.selection: val
             best = max(evolved, key=evolved.__getitem__)
-            start = f", the start gene {scores[INITIAL]:.3f}" if INITIAL in scores else ""
+            start = f", the start gene {percent(scores[INITIAL])}" if INITIAL in scores else ""
             lines.append(
-                f"final selection (descendant accuracy, {final['scored_on']} classes): best evolved {best} {evolved[best]:.3f}{start}"
+                f"final selection (descendant accuracy, {final['scored_on']} classes): "
+                f"best evolved {best} {percent(evolved[best])}{start}"
             )
     return "\n".join(lines)

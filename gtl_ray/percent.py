@@ -31,5 +31,9 @@ def fitness_ways(config: GTLConfig | Mapping[str, Any]) -> int:
 
 def chance_note(config: GTLConfig | Mapping[str, Any]) -> str:
     """`chance 20% for 5-way`: what fitness a member that learned nothing scores."""
-    ways = fitness_ways(config)
+    return chance_of(fitness_ways(config))
+
+
+def chance_of(ways: int) -> str:
+    """`chance 20% for 5-way`."""
     return f"chance {percent(1 / ways, 0)} for {ways}-way"
