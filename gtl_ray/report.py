@@ -14,92 +14,28 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
-import platform
 from typing import Any, Sequence
 
 from gtl_ray import storage
 from gtl_ray.errors import StorageError
+from gtl_ray.family_tree import plot_family
 from gtl_ray.inspection import inspect_run
 from gtl_ray.percent import chance_of, points
 from gtl_ray.run_store import RunStore
-from gtl_ray.tables import accuracy_table, markdown_table, paired_table  # noqa: F401  (benchmarks use them from here)
 from gtl_ray.tables import fmt as _fmt
-from gtl_ray.family_tree import plot_family
 
-# benchmarks/ use figure_png, new_figure and plot_fitness from here
+# What benchmarks/ use from here: the tables, the plots, the machine and code descriptions.
+from gtl_ray.machine import code_version, describe_code, machine_description  # noqa: F401
 from gtl_ray.plots import figure_png, new_figure, plot_fitness, plot_timing  # noqa: F401
+from gtl_ray.tables import accuracy_table, markdown_table, paired_table  # noqa: F401
 
 FOLD_ROWS = 12  #: longer tables are folded under a summary line
 TIMING_KEYS = ("wall", "lifetime_max", "lifetime_mean", "scheduling", "selection", "checkpoint")
-CSS = "body{font:14px/1.4 sans-serif;margin:2em;max-width:72em}figure{margin:1em 0}table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#eee}td:first-child{text-align:left}img{max-width:100%}.muted{color:#666}"
-
-
-def machine_description() -> dict[str, Any]:
-    """What a timing was measured on: CPU, memory, GPU, load and library versions."""
-    import numpy
-    import ray
-    import torch
-
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")),
-        platform.processor(),
-    )
-    mem = next(
-        (int(line.split()[1]) * 1024 for line in _read_lines("/proc/meminfo") if line.startswith("MemTotal")), None
-    )
-    gpus = (
-        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-    )
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu,
-        "memory_bytes": mem,
-        "gpus": gpus,
-        "device": "cuda" if gpus else "cpu",
-        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "ray": ray.__version__,
-        "numpy": numpy.__version__,
-    }
-
-
-def code_version(root: str | os.PathLike) -> dict[str, Any]:
-    """The git commit of `root` and the tracked files changed since (results depend on them)."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
-            ).stdout.rstrip("\n")
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    return {
-        "commit": git("rev-parse", "HEAD").strip() or None,
-        "modified": git("status", "--porcelain", "--untracked-files=no").splitlines(),
-    }
-
-
-def describe_code(code: dict[str, Any]) -> str:
-    """One line for a results page: the commit and what was modified on top of it."""
-    changed = (
-        f" with {len(code['modified'])} modified files ({', '.join(m[3:] for m in code['modified'])})"
-        if code["modified"]
-        else ""
-    )
-    return f"Code: commit {(code['commit'] or 'unknown')[:10]}{changed}."
-
-
-def _read_lines(path: str) -> list[str]:
-    try:
-        with open(path) as handle:
-            return handle.readlines()
-    except OSError:
-        return []
+CSS = (
+    "body{font:14px/1.4 sans-serif;margin:2em;max-width:72em}figure{margin:1em 0}"
+    "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
+    "th{background:#eee}td:first-child{text-align:left}img{max-width:100%}.muted{color:#666}"
+)
 
 
 # ------------------------------------------------------------------ HTML pieces
@@ -182,7 +118,10 @@ def _fitness_section(info: dict[str, Any], figure: str) -> str:
 def _family_section(info: dict[str, Any], figure: str) -> str:
     final, chain = info.get("final_learngene"), info.get("final_lineage") or []
     if not final:
-        return f'<h2 id="family">Family tree of the final learngene</h2>{figure}<p class=muted>The run has no final learngene yet (still running or interrupted).</p>'
+        return (
+            f'<h2 id="family">Family tree of the final learngene</h2>{figure}'
+            "<p class=muted>The run has no final learngene yet (still running or interrupted).</p>"
+        )
     rows = [
         [int(r["id"][1:5]), r["id"], r["parent"] or "random gene", "yes" if r["elite"] else "", r["mutation"]]
         + [r["channels_mutated"], points(r["fitness"])]
