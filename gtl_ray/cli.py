@@ -1,4 +1,4 @@
-"""`gtl-ray` command line: validate, evolve, evaluate, descend, inspect, report.
+"""`gtl-ray` command line: validate, evolve, evaluate, descend, inspect, export, report.
 
 Every command validates its config before Ray starts. Exit codes: 0 success, 2 bad input (a
 one-line message naming the culprit; traceback only with --debug), 1 anything else.
