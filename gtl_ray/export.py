@@ -7,16 +7,18 @@ exported folder, `hf://`) the gene alone. `Learngene.load(DIR)` and `--learngene
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gtl_ray import storage
-from gtl_ray.errors import StorageError
+from gtl_ray.errors import ConfigError, StorageError, quote
 from gtl_ray.learngene import Learngene
 from gtl_ray.learngene.locate import GENE_FILE, HUB_SCHEME, gene_file, parse_hub_uri
 from gtl_ray.model_card import CardFacts, card_files
 from gtl_ray.run_store import MANIFEST, RunStore
 
 FILES = (GENE_FILE, "config.json", "README.md")
+LICENSE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}")  #: an SPDX-like id (it goes into the card's YAML front matter)
 
 
 def run_facts(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +76,8 @@ def export(
     is replaced only with `overwrite`."""
     if repo is not None:
         parse_hub_uri(HUB_SCHEME + repo)  # owner/name, refused as a Hub id would be
+    if not LICENSE.fullmatch(license):
+        raise ConfigError(f"--license: expected a license id such as apache-2.0 or cc-by-4.0, got {quote(license)}")
     data, location, facts = _source(str(source))
     gene = Learngene.from_bytes(data, location)
     facts.repo, facts.license = repo, license
