@@ -75,6 +75,7 @@ def test_export_refuses_to_replace_an_earlier_one_and_a_run_without_final_gene(r
     assert main(["export", str(exported), str(tmp_path / "again"), "--license", "cc-by-4.0"]) == 0  # a gene alone
     assert "license: cc-by-4.0" in (tmp_path / "again" / "README.md").read_text()
     assert main(["export", str(run_dir), str(tmp_path / "x"), "--repo", "no-owner"]) == 2
+    assert main(["export", str(run_dir), str(tmp_path / "x"), "--license", "mit\nlibrary_name: x"]) == 2
     partial = tmp_path / "partial"
     shutil.copytree(run_dir, partial)
     manifest = json.loads((partial / "manifest.json").read_text())
@@ -104,25 +105,40 @@ def hub_cache(root: Path, exported: Path) -> dict[str, str]:
     return {**subprocess_env(), "HF_HUB_OFFLINE": "1", "HF_HOME": str(root), "HF_HUB_CACHE": str(root / "hub")}
 
 
+HUB_CHECKS = f"""
+import gtl_ray
+from gtl_ray.errors import LearngeneError
+for uri in ("hf://someone/gene@{REVISION}", "hf://someone/gene@main"):
+    print(gtl_ray.Learngene.load(uri).checksum)
+print(gtl_ray.create_model("vgg11", width=0.25, learngene="hf://someone/gene").width)
+try:
+    gtl_ray.Learngene.load("hf://someone/gene@v9")
+except LearngeneError as exc:
+    print(exc)
+"""
+
+
 def test_hf_uri_loads_through_huggingface_hubs_cache_offline(exported, tmp_path):
+    """`gtl-ray inspect hf://...` and Python's loaders, in processes whose huggingface_hub reads
+    the environment (HF_HUB_OFFLINE, HF_HOME, HF_HUB_CACHE) when it is imported."""
     env = hub_cache(tmp_path / "hf", exported)
     checksum = Learngene.load(str(exported)).checksum
-    for uri in ("hf://someone/gene", f"hf://someone/gene@{REVISION}", "hf://someone/gene@main"):
-        done = subprocess.run(
-            [GTL_RAY, "inspect", uri, "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
-        )
-        assert done.returncode == 0, done.stderr[-500:]
-        assert json.loads(done.stdout)["checksum"] == checksum
-    code = "import gtl_ray; print(gtl_ray.create_model('vgg11', width=0.25, learngene='hf://someone/gene').width)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
-    assert done.returncode == 0 and done.stdout.strip() == "0.25", done.stderr[-500:]
-    missing = subprocess.run(
-        [GTL_RAY, "inspect", "hf://someone/gene@v9"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    done = subprocess.run(
+        [GTL_RAY, "inspect", "hf://someone/gene", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
     )
-    (line,) = missing.stderr.strip().splitlines()
-    assert missing.returncode == 2 and line.startswith(
-        "gtl-ray: error: hf://someone/gene@v9: cannot fetch model.safetensors"
+    assert done.returncode == 0 and json.loads(done.stdout)["checksum"] == checksum, done.stderr[-500:]
+    done = subprocess.run(
+        [sys.executable, "-c", HUB_CHECKS], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
     )
+    assert done.returncode == 0, done.stderr[-500:]
+    by_revision, by_branch, width, missing = done.stdout.strip().splitlines()
+    assert by_revision == by_branch == checksum and width == "0.25"
+    assert missing.startswith("hf://someone/gene@v9: cannot fetch model.safetensors of someone/gene")
 
 
 def test_hf_uri_without_huggingface_hub_says_what_to_install():
