@@ -24,6 +24,7 @@ from gtl_ray.run.manifest import Manifest
 from gtl_ray.run.resume import plan_start, resume_command
 from gtl_ray.run.store import RunStore
 from gtl_ray.service.capacity import RayCluster
+from gtl_ray.service.hparams import write_hparams
 from gtl_ray.service.population_run import RunContext, run_population
 from gtl_ray.service.ray_executor import RayExecutor
 from gtl_ray.service.tensorboard import PopulationBoard
@@ -83,6 +84,7 @@ def evolve(
         if config.final.selection == "val":
             progress.line(f"choosing the final learngene (final.selection: val, {config.final.val_episodes} episodes)")
         manifest = _finish(config, store, splits, executor)
+        write_hparams(store.run_dir)
     finally:
         cluster.request([])
     return _outcome(store, manifest, start_time)
