@@ -1,4 +1,4 @@
-"""`gtl-ray` command line: validate, evolve, evaluate, descend, inspect, report.
+"""`gtl-ray` command line: validate, evolve, evaluate, descend, inspect, export, report.
 
 Every command validates its config before Ray starts. Exit codes: 0 success, 2 bad input (a
 one-line message naming the culprit; traceback only with --debug), 1 anything else.
@@ -12,21 +12,51 @@ import logging
 import sys
 
 from gtl_ray.config import GTLConfig
-from gtl_ray.errors import GTLError, RunFailed
+from gtl_ray.errors import ConfigError, GTLError, RunFailed, quote
 
 log = logging.getLogger("gtl_ray")
+GENE_LOCATION = "learngene: a file (local path or URI), a folder from `gtl-ray export`, or hf://owner/repo[@revision]"
 
 
 def _config(args: argparse.Namespace, *extra: str) -> GTLConfig:
     from gtl_ray.preflight import load_config  # checks against the models: imports torch
 
     overrides = list(args.set or []) + list(extra)
+    if getattr(args, "layer_map", None) is not None:
+        overrides.append(f"evaluation.descendant.layer_map={json.dumps(_layer_map(args.layer_map))}")
     # --storage and --name are strings as typed (JSON quoting is YAML), not YAML to interpret.
     if getattr(args, "storage", None):
         overrides.append(f"storage={json.dumps(args.storage)}")
     if getattr(args, "name", None) is not None:
         overrides.append(f"name={json.dumps(args.name)}")
     return load_config(args.config, overrides)
+
+
+def _layer_map(text: str) -> dict[str, str]:
+    """`--layer-map unit=gene_unit,...` as a mapping (descendant unit -> learngene unit)."""
+    pairs = [item.strip() for item in text.split(",") if item.strip()]
+    mapping = dict(item.split("=", 1) for item in pairs if item.count("=") == 1)
+    if not pairs or len(mapping) != len(pairs) or not all(k.strip() and v.strip() for k, v in mapping.items()):
+        raise ConfigError(f"--layer-map expects unit=gene_unit,... (comma-separated), got {quote(text)}")
+    return {k.strip(): v.strip() for k, v in mapping.items()}
+
+
+def _config_args(args: argparse.Namespace) -> list[str]:
+    """The config and its overrides as given on the command line, to repeat in another command."""
+    out = [str(args.config)]
+    for item in args.set or []:
+        out += ["--set", item]
+    for flag in ("storage", "name"):
+        if getattr(args, flag, None):
+            out += [f"--{flag}", str(getattr(args, flag))]
+    return out
+
+
+def _ray_console(args: argparse.Namespace) -> None:
+    """Before a command that may start or join Ray: its output fit for a log (console.prepare)."""
+    from gtl_ray.service.console import prepare
+
+    prepare(getattr(args, "address", None))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -48,9 +78,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_evolve(args: argparse.Namespace) -> int:
     config = _config(args)
+    from gtl_ray.next_steps import after_evolve
+    from gtl_ray.percent import chance_note
     from gtl_ray.progress import stderr_unless
+    from gtl_ray.run.store import RunStore
     from gtl_ray.service.run import evolve
 
+    progress = stderr_unless(args.json)
+    progress.chance = chance_note(config)
+    progress.line(f"run folder: {RunStore(config.storage, config.name).run_dir}")
+    _ray_console(args)
     outcome = evolve(
         config,
         resume=args.resume,
@@ -58,7 +95,7 @@ def cmd_evolve(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         address=args.address,
         config_path=args.config,
-        progress=stderr_unless(args.json),
+        progress=progress,
     )
     if args.json:
         print(json.dumps(outcome.__dict__, indent=1))
@@ -72,6 +109,7 @@ def cmd_evolve(args: argparse.Namespace) -> int:
         print(
             f"wall time: {outcome.wall_seconds:.1f} s; per generation {wall / len(outcome.generations):.2f} s, of which lifetime {lifetime / len(outcome.generations):.2f} s and other {(wall - lifetime) / len(outcome.generations):.2f} s"
         )
+    print("\n".join(after_evolve(outcome.run_dir, outcome.final_learngene, _config_args(args))))
     return 0
 
 
@@ -114,7 +152,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     gene = Learngene.load(args.learngene) if args.learngene else None
     if gene is not None:
-        check_gene_fits(config, gene, args.learngene)
+        check_gene_fits(config, gene, args.learngene, "--set evaluation.descendant.width={width:g}")
+    _ray_console(args)
     import ray
 
     from gtl_ray.service.ray_executor import RayExecutor
@@ -133,6 +172,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluation.to_json()
     if args.out:
         storage.write_bytes_atomic(args.out, json.dumps(report, indent=1).encode())
+    if gene is not None:
+        from gtl_ray.service.hparams import add_evaluation
+
+        add_evaluation(RunStore(config.storage, config.name).run_dir, gene.checksum, report)
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -152,12 +195,13 @@ def cmd_descend(args: argparse.Namespace) -> int:
     from gtl_ray.learngene import Learngene
     from gtl_ray.preflight.genes import check_gene_fits
 
-    check_gene_fits(config, Learngene.load(args.learngene), args.learngene)
+    check_gene_fits(config, Learngene.load(args.learngene), args.learngene, "--width {width:g}")
+    _ray_console(args)
     result = descend(config, args.learngene, args.out, address=args.address)
     print(
         json.dumps(result, indent=1)
         if args.json
-        else f"descendant saved to {result['path']} (test accuracy {result['test_accuracy']:.4f})"
+        else f"descendant saved to {result['path']} (test accuracy {100 * result['test_accuracy']:.1f}%)"
     )
     return 0
 
@@ -167,6 +211,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     info = inspect_path(args.target)
     print(json.dumps(info, indent=1) if args.json else format_inspection(info))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from gtl_ray.export import export
+
+    folder = export(args.source, args.out, repo=args.repo, license=args.license, overwrite=args.overwrite)
+    print(f"exported to {folder} (model.safetensors, config.json, README.md)")
     return 0
 
 
@@ -224,11 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", parents=[debug], help="few-shot evaluation: learngene vs. baselines on novel classes"
     )
     with_config(p)
-    p.add_argument("--learngene", help="learngene file (local path or URI)")
+    p.add_argument("--learngene", help=GENE_LOCATION)
     p.add_argument(
         "--methods",
         help="comma-separated registered methods (scratch,full,heuristic,learngene,narrow,distilled,sparse,random_slice,aft,learngene+aft), or all",
     )
+    layer_map_help = (
+        "descendant unit=learngene unit, comma-separated: places gene layers by hand (evaluation.descendant.layer_map)"
+    )
+    p.add_argument("--layer-map", metavar="UNIT=GENE_UNIT,...", help=layer_map_help)
     p.add_argument("--address", help="Ray cluster address")
     p.add_argument("--out", help="also write the JSON results here")
     p.add_argument("--json", action="store_true", help='print {"results": [...]} as JSON')
@@ -236,19 +292,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("descend", parents=[debug], help="train a descendant initialized with a learngene (Ray Train)")
     with_config(p)
-    p.add_argument("--learngene", required=True, help="learngene file (local path or URI)")
+    p.add_argument("--learngene", required=True, help=GENE_LOCATION)
     p.add_argument("--model", help="descendant architecture (default: the config's)")
     p.add_argument("--width", type=float, help="descendant width multiplier")
     p.add_argument("--depth", type=int, help="descendant depth")
+    p.add_argument("--layer-map", metavar="UNIT=GENE_UNIT,...", help=layer_map_help)
     p.add_argument("--out", help="where to save the descendant (.safetensors); default RUN/descendants/...")
     p.add_argument("--address", help="Ray cluster address")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_descend)
 
     p = sub.add_parser("inspect", parents=[debug], help="show a run's progress and lineage, or a learngene's header")
-    p.add_argument("target", help="run directory or learngene file")
+    p.add_argument("target", help="run directory, or " + GENE_LOCATION)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser(
+        "export", parents=[debug], help="write a learngene as a model-hub folder: safetensors, config.json, model card"
+    )
+    p.add_argument("source", help="run directory (its final learngene) or learngene location")
+    p.add_argument("out", help="folder to write (created; its three files are replaced only with --overwrite)")
+    p.add_argument(
+        "--repo", metavar="OWNER/NAME", help="the Hub repository it will go to (used in the card's examples)"
+    )
+    p.add_argument("--license", default="apache-2.0", help="license of the weights in the card (default: apache-2.0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier export in the folder")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("report", parents=[debug], help="write a self-contained HTML report (plus PNGs) of a run")
     p.add_argument("run", help="run directory")

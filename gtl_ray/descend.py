@@ -79,7 +79,7 @@ def _train_loop(loop_config: dict[str, Any]) -> None:
     shape = config.descendant_shape()
     with torch_init_seed(config.seed, "descend"):
         model = create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=images.num_classes)
-    implant(gene, model)
+    implant(gene, model, config.evaluation.descendant.layer_map)
     model = ray.train.torch.prepare_model(model)
     compute = Compute(str(ray.train.torch.get_device()))  # plain fp32: Ray Train's device, DDP
     context = ray.train.get_context()

@@ -35,8 +35,9 @@ def fresh_descendant(config: GTLConfig, *keys: int | str) -> Network:
 
 
 def carry(model: Network, gene: Learngene, ev: EvaluationConfig) -> Network:
-    """Implant `gene` with the rest of the network initialized as the protocol says."""
-    return implant(gene, model, rest_init=ev.rest_init, rest_scale=ev.rest_scale)
+    """Implant `gene` (placed by `evaluation.descendant.layer_map`, else inferred) with the rest
+    of the network initialized as the protocol says."""
+    return implant(gene, model, ev.descendant.layer_map, rest_init=ev.rest_init, rest_scale=ev.rest_scale)
 
 
 def nearest_centroid_accuracy(model: Network, task: Task, compute: Compute = CPU) -> float:

@@ -10,6 +10,8 @@ from gtl_ray.errors import StorageError, quote
 from gtl_ray.evolution.lineage import ancestry
 from gtl_ray.evolution.strategy import INITIAL
 from gtl_ray.learngene import Learngene
+from gtl_ray.learngene.locate import HUB_SCHEME
+from gtl_ray.percent import chance_of, fitness_ways, percent, points
 from gtl_ray.recipe import RECIPE_KEYS
 from gtl_ray.run.layout import MANIFEST
 from gtl_ray.run.store import RunStore
@@ -51,6 +53,7 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
         "generations_planned": manifest.generations_planned,
         "generations_completed": manifest.done,
         "fitness": [g.fitness for g in manifest.generations],
+        "fitness_ways": fitness_ways(manifest.config),  #: chance is 1 / fitness_ways
         "timing": [g.timing for g in manifest.generations],
         "final_learngene": None,
     }
@@ -91,12 +94,15 @@ def inspect_run(run_dir: str) -> dict[str, Any]:
 
 
 def inspect_path(location: str) -> dict[str, Any]:
-    """A run directory (holding manifest.json) or a learngene file."""
+    """A run directory (holding manifest.json), or a learngene: a file, an exported folder or
+    `hf://owner/repo[@revision]`."""
+    if location.startswith(HUB_SCHEME):
+        return inspect_gene(location)
     if storage.exists(storage.join(location, MANIFEST)):
         return inspect_run(location)
-    if storage.exists(location) and not storage.is_dir(location):
+    if storage.exists(location):
         return inspect_gene(location)
-    raise StorageError(f"{location}: neither a run directory (no {MANIFEST}) nor a learngene file")
+    raise StorageError(f"{location}: neither a run directory (no {MANIFEST}) nor a learngene")
 
 
 def _flat(value: Any) -> str:
@@ -119,11 +125,13 @@ def format_inspection(info: dict[str, Any]) -> str:
         return "\n".join(f"{k:14s} {_flat(v)}" for k, v in shown.items() if k != "kind")
     lines = [
         f"run {info['name']} (seed {info['seed']}): {info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}",
+        f"fitness in % ({chance_of(info['fitness_ways'])}); seconds per generation",
         "gen   min    median max    wall_s  lifetime_s  other_s",
     ]
     for g, (fit, t) in enumerate(zip(info["fitness"], info["timing"])):
         lines.append(
-            f"{g:<5d} {fit['min']:.3f}  {fit['median']:.3f}  {fit['max']:.3f}  {t['wall']:7.2f} {t['lifetime_max']:10.2f}  {t['scheduling']:7.2f}"
+            f"{g:<5d} {points(fit['min']):>5}  {points(fit['median']):>5}  {points(fit['max']):>5}  "
+            f"{t['wall']:7.2f} {t['lifetime_max']:10.2f}  {t['scheduling']:7.2f}"
         )
     final = info.get("final_learngene")
     if final:
@@ -132,9 +140,11 @@ def format_inspection(info: dict[str, Any]) -> str:
         )
         if final["recipe"]:
             lines.append(f"its recipe (evolution.recipe): {recipe_line(final['recipe'])}")
-        chain = " <- ".join(f"{r['id']}{'*' if r['elite'] else ''}({r['fitness']:.2f})" for r in info["final_lineage"])
+        chain = " <- ".join(
+            f"{r['id']}{'*' if r['elite'] else ''}({percent(r['fitness'], 0)})" for r in info["final_lineage"]
+        )
         lines.append(
-            f"family line (* = elite): {chain}"
+            f"family line (* = elite; fitness): {chain}"
             if final["id"] != INITIAL
             else "family line: none, the final gene is the one evolution started from (evolution.init)"
         )
@@ -142,8 +152,9 @@ def format_inspection(info: dict[str, Any]) -> str:
         evolved = {k: v for k, v in scores.items() if k != INITIAL}
         if evolved:  # final.selection: val
             best = max(evolved, key=evolved.__getitem__)
-            start = f", the start gene {scores[INITIAL]:.3f}" if INITIAL in scores else ""
+            start = f", the start gene {percent(scores[INITIAL])}" if INITIAL in scores else ""
             lines.append(
-                f"final selection (descendant accuracy, {final['scored_on']} classes): best evolved {best} {evolved[best]:.3f}{start}"
+                f"final selection (descendant accuracy, {final['scored_on']} classes): "
+                f"best evolved {best} {percent(evolved[best])}{start}"
             )
     return "\n".join(lines)

@@ -12,11 +12,7 @@ import sys
 import time
 from typing import Any, Callable, Mapping, Sequence, TextIO
 
-
-def fraction(value: float) -> str:
-    """A 0..1 figure as `.72` (`1.00` for one)."""
-    text = f"{value:.2f}"
-    return text[1:] if text.startswith("0.") else text
+from gtl_ray.percent import percent
 
 
 def duration(seconds: float) -> str:
@@ -45,6 +41,7 @@ class Progress:
         self.stream = stream
         self.clock = clock
         self.walls: list[float] = []  #: wall seconds of the generations lived in this session
+        self.chance: str | None = None  #: shown beside fitness, e.g. "chance 20% for 5-way" (`percent.chance_note`)
 
     @classmethod
     def quiet(cls) -> "Progress":
@@ -84,8 +81,10 @@ class Progress:
         left = planned - done
         eta = f"ETA {duration(left * per)}" if left > 0 else "done"
         fit = summary["fitness"]
+        chance = f" ({self.chance})" if self.chance else ""
         self.line(
-            f"generation {done}/{planned} | fitness best {fraction(fit['max'])} median {fraction(fit['median'])} | {per:.1f} s/gen | {eta}"
+            f"generation {done}/{planned} | fitness best {percent(fit['max'], 0)} "
+            f"median {percent(fit['median'], 0)}{chance} | {per:.1f} s/gen | {eta}"
         )
 
     # -------------------------------------------------------------- evaluate

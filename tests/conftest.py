@@ -151,3 +151,12 @@ def s3_bucket(s3_server, monkeypatch):
         monkeypatch.setenv(key, value)
     s3_server.start()
     return f"s3://{s3_server.new_bucket()}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the folders where tests left artefacts for CI (screenshots): a test names one with
+    `record_property("artefact", path)`, which also reaches this process from xdist workers."""
+    reports = [r for key in ("passed", "failed") for r in terminalreporter.stats.get(key, [])]
+    folders = sorted({value for r in reports for key, value in getattr(r, "user_properties", []) if key == "artefact"})
+    for folder in folders:
+        terminalreporter.write_line(f"artefacts: {folder}")

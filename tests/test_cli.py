@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from gtl_ray.cli import main
+from gtl_ray.cli import _config, build_parser, main
 from tests.conftest import TINY
+from tests.helpers import GTL_RAY, end_session, subprocess_env
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -33,10 +35,28 @@ def sets(*extra: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cli_run(ray_session, tmp_path_factory):
+    """One tiny evolution through the real command, in a process of its own that starts its own
+    Ray (--address local), stdout and stderr going to files as in a log or CI, with Tune's new
+    output engine on (it prints tables unless evolve silences it): (storage, args, stdout, stderr)."""
     storage = tmp_path_factory.mktemp("cli")
-    return storage, ["configs/quickstart.yaml", "--storage", str(storage), "--name", "cli"] + sets(
-        "evolution.generations=2"
-    )
+    args = ["configs/quickstart.yaml", "--storage", str(storage), "--name", "cli"] + sets("evolution.generations=2")
+    out, err = storage / "stdout.txt", storage / "stderr.txt"
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+        proc = subprocess.Popen(
+            [GTL_RAY, "evolve", *args, "--address", "local"],
+            cwd=REPO,
+            env={**subprocess_env(), "RAY_AIR_NEW_OUTPUT": "1"},
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        try:
+            code = proc.wait(600)
+        finally:
+            proc.kill()
+            end_session(proc.pid)
+    assert code == 0, err.read_text()[-3000:]
+    return storage, args, out.read_text(), err.read_text()
 
 
 def run_json(capsys, argv: list[str]) -> dict:
@@ -55,13 +75,32 @@ def quiet(err: str) -> bool:
     return not any(word in err for word in ("members placed", "generation 1/", "resuming", "episodes"))
 
 
-def test_evolve_inspect_evaluate_descend_json(cli_run, capsys, monkeypatch):
-    storage, args = cli_run
-    monkeypatch.setenv(
-        "RAY_AIR_NEW_OUTPUT", "1"
-    )  # Tune's new output engine prints tables on stdout unless evolve silences it
+def test_evolve_output_off_a_terminal(cli_run):
+    """What `gtl-ray evolve` prints to a log: the run folder first, no colour codes, no Ray
+    token-auth warning for the Ray it started itself, fitness in % beside chance, and on stdout
+    the results and the next commands to run, filled in (and nothing of Tune's)."""
+    storage, args, out, err = cli_run
+    run = storage / "cli"
+    lines = err.splitlines()
+    assert lines[0] == f"run folder: {run}" and "\x1b[" not in err + out
+    assert "Started a local Ray instance" in err and "Token authentication" not in err
+    assert sum(" | fitness best " in line and "(chance 20% for 5-way) |" in line for line in lines) == 2
+    assert out.splitlines()[:2] == [f"run: {run}", "generations completed: 2"]
+    steps = out[out.index("next steps:") :].splitlines()
+    assert f"  gtl-ray report {run}" in steps and f"  tensorboard --logdir {run}" in steps
+    (evaluate,) = [shlex.split(line) for line in steps if line.startswith("  gtl-ray evaluate ")]
+    parsed = build_parser().parse_args(evaluate[1:])
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert _config(parsed).to_dict() == manifest["config"]  # the config the run was started with
+    assert parsed.learngene == str(run / "final" / "learngene.safetensors") and parsed.out == str(
+        run / "evaluation.json"
+    )
+
+
+def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
+    storage, args, _, _ = cli_run
     capsys.readouterr()
-    assert main(["evolve", *args, "--json"]) == 0
+    assert main(["evolve", *args, "--resume", "--json"]) == 0  # complete: the outcome at once
     out, err = capsys.readouterr()
     outcome = json.loads(out)
     assert outcome["generations_completed"] == 2 and quiet(err)
@@ -72,14 +111,20 @@ def test_evolve_inspect_evaluate_descend_json(cli_run, capsys, monkeypatch):
     assert len(run["fitness"]) == 2 and set(run["fitness"][0]) >= {"min", "median", "max"}
     assert run["final_learngene"]["checksum"] == gene["checksum"]
     assert run["final_lineage"][0]["id"].startswith("g0001")
-    assert (
-        main(["evaluate", *args, "--learngene", outcome["final_learngene"], "--methods", "scratch,learngene", "--json"])
-        == 0
-    )
+    exported = storage / "exported"  # the run's final gene as `gtl-ray export` leaves it
+    assert main(["export", str(storage / "cli"), str(exported)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", *args, "--learngene", str(exported), "--methods", "scratch,learngene", "--json"]) == 0
     out, err = capsys.readouterr()
     results = json.loads(out)["results"]
     assert quiet(err)
     assert [r["method"] for r in results] == ["scratch", "learngene"]
+    # The run's HParams now hold the accuracies of its final gene beside its config.
+    from tests.test_monitoring import scalars
+
+    figures = scalars(storage / "cli" / "tensorboard" / "hparams")
+    assert figures["evaluation/learngene/1-shot"][-1].value == pytest.approx(results[1]["mean"])
+    assert "final/fitness_best" in figures
     assert all(
         {"method", "n_way", "shots", "mean", "ci95", "episodes"} <= set(r) and 0 <= r["mean"] <= 1 for r in results
     )
@@ -103,9 +148,7 @@ def test_evolve_inspect_evaluate_descend_json(cli_run, capsys, monkeypatch):
 
 
 def test_human_readable_outputs(cli_run, capsys):
-    storage, args = cli_run
-    if not (storage / "cli" / "manifest.json").exists():
-        assert main(["evolve", *args]) == 0
+    storage, args, _, _ = cli_run
     capsys.readouterr()
     assert main(["inspect", str(storage / "cli")]) == 0
     out = capsys.readouterr().out

@@ -90,3 +90,25 @@ def test_bad_files_and_override_syntax(tmp_path):
         load_config(tmp_path / "list.yaml")
     with pytest.raises(ConfigError, match="--set expects key=value"):
         apply_override({}, "nokey")
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("model:\n  widht: 0.5\n", "unknown key model.widht (did you mean model.width?); allowed under model:"),
+        ("evolutoin:\n  generations: 2\n", "unknown key evolutoin (did you mean evolution?); allowed under top level:"),
+        (
+            "evolution:\n  inheritance: lamarkian\n",
+            "'lamarkian' is not allowed (did you mean lamarckian?); choose one of",
+        ),
+        ("model:\n  bogus: 1\n", "unknown key model.bogus; allowed under model: arch, depth, width"),
+    ],
+)
+def test_unknown_keys_and_values_suggest_the_closest(tmp_path, text, message):
+    """A typo in a config file is answered with the key (or value) it was probably meant to be;
+    a name like none of them gets the list alone."""
+    path = tmp_path / "typo.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert message in str(refused.value) and str(refused.value).count("did you mean") == message.count("did you mean")

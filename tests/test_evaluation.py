@@ -97,6 +97,7 @@ def test_evaluate_all_methods_in_process(tiny_config, tmp_path):
     table = format_table(rows, paired)
     assert "5-way 1-shot" in table and "learngene" in table and "±" in table and "learngene - heuristic" in table
     assert "learngene - learngene+aft" in table and "fine-tuned densely" in table and "100.0%" in table
+    assert "same episodes for every method; chance 20% for 5-way)" in table
 
 
 def test_ray_and_in_process_evaluation_agree(ray_session, tiny_config, tmp_path):

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from gtl_ray.preflight import load_config
 from gtl_ray.evolution.summary import GenerationSummary
+from gtl_ray.percent import chance_note
 from gtl_ray.progress import Progress
 from gtl_ray.service.metrics import METRICS, exported_name
 from gtl_ray.service.tensorboard import PopulationBoard, event_file_name
@@ -19,7 +21,7 @@ from gtl_ray.service.tensorboard import PopulationBoard, event_file_name
 REPO = Path(__file__).resolve().parents[1]
 DASHBOARD = REPO / "cluster" / "grafana" / "gtl-ray-dashboard.json"
 GENERATION_LINE = re.compile(
-    r"generation (\d+)/(\d+) \| fitness best (1\.00|\.\d\d) median (1\.00|\.\d\d) \| \d+\.\d s/gen \| (ETA \d+(\.\d)? (s|min|h)|done)"
+    r"generation (\d+)/(\d+) \| fitness best \d{1,3}% median \d{1,3}%( \(chance \d+% for \d+-way\))? \| \d+\.\d s/gen \| (ETA \d+(\.\d)? (s|min|h)|done)"
 )
 
 
@@ -58,14 +60,15 @@ def scalars(directory: str | Path) -> dict[str, list]:
 def test_generation_lines_show_fitness_speed_and_eta():
     out = io.StringIO()
     progress = Progress(out)
+    progress.chance = chance_note(load_config(None, ["lifetime.n_way=5"]))
     progress.placed(64, {"CPU": 1.0, "GPU": 0.25}, 36.4, 0, 50)
     for g in range(3):
         progress.generation(summary(g), 50)
     progress.generation(summary(49, best=1.0), 50)
     lines = out.getvalue().splitlines()
     assert lines[0] == "64 members placed in 36 s (CPU 1, GPU 0.25 each); living generation 1/50"
-    assert lines[3] == "generation 3/50 | fitness best .72 median .53 | 11.2 s/gen | ETA 9 min"
-    assert lines[4] == "generation 50/50 | fitness best 1.00 median .53 | 11.2 s/gen | done"
+    assert lines[3] == "generation 3/50 | fitness best 72% median 53% (chance 20% for 5-way) | 11.2 s/gen | ETA 9 min"
+    assert lines[4] == "generation 50/50 | fitness best 100% median 53% (chance 20% for 5-way) | 11.2 s/gen | done"
     assert all(GENERATION_LINE.fullmatch(line) for line in lines[1:])
 
 
@@ -167,13 +170,46 @@ def test_tensorboard_steps_are_generations_across_a_resume(resumed_run):
     assert figures["sample_grads/lifetime"][-1].value == last["sample_grads"]["lifetime"] > 0
     assert figures["time/checkpoint_s"][-1].value > 0  # written after the last checkpoint
     # Tune's per-member curves step by generation too: generations 0-1, then 2 after the resume.
-    members = sorted(Path(store.run_dir).glob("tune-from-*/MemberTrainable_*"))
-    steps = {
-        str(m.relative_to(store.run_dir)).split("/")[0]: [e.step for e in scalars(m)["ray/tune/fitness"]]
-        for m in members
+    members = sorted(Path(store.run_dir).glob("tune-from-*/member-*"))
+    assert [str(m.relative_to(store.run_dir)) for m in members] == [
+        f"tune-from-{g:04d}/member-{m:04d}" for g in (0, 2) for m in range(config.population.size)
+    ]  # named by member, not Tune's MemberTrainable_<id>_<index>_member=<m>_<date>
+    steps = {str(m.relative_to(store.run_dir)): [e.step for e in scalars(m)["ray/tune/fitness"]] for m in members}
+    assert steps == {
+        f"tune-from-{g:04d}/member-{m:04d}": steps for g, steps in ((0, [0, 1]), (2, [2])) for m in range(4)
     }
-    assert steps == {"tune-from-0000": [0, 1], "tune-from-0002": [2]}
     assert not any(tag.startswith("ray/tune/population") for m in members for tag in scalars(m))
+    assert not any(hparams_sessions(m) for m in members)  # a member's trial config is no hyperparameter
+
+
+def hparams_sessions(directory: str | Path) -> dict[str, object]:
+    """The HParams plugin's records in a TensorBoard run folder, parsed as TensorBoard does."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    accumulator = EventAccumulator(str(directory))
+    accumulator.Reload()
+    try:
+        contents = accumulator.PluginTagToContent("hparams")
+    except KeyError:  # no HParams records in this folder
+        contents = {}
+    return {tag: plugin_data_pb2.HParamsPluginData.FromString(content) for tag, content in contents.items()}
+
+
+def test_a_run_has_an_hparams_session_of_its_config_and_final_fitness(resumed_run):
+    config, _, store, _, _ = resumed_run
+    folder = Path(store.tensorboard_dir) / "hparams"
+    records = hparams_sessions(folder)
+    start = records["_hparams_/session_start_info"].session_start_info.hparams
+    assert start["evolution.generations"].number_value == config.evolution.generations == 3
+    assert start["evolution.inheritance"].string_value == config.evolution.inheritance
+    assert start["lifetime.shared_environment"].bool_value is False and "storage" not in start
+    experiment = records["_hparams_/experiment"].experiment
+    assert {m.name.tag for m in experiment.metric_infos} == {"final/fitness_best", "final/fitness_median"}
+    last = store.read_manifest()["generations"][-1]["fitness"]
+    figures = scalars(folder)
+    assert figures["final/fitness_best"][-1].value == pytest.approx(last["max"])
+    assert figures["final/fitness_median"][-1].step == config.evolution.generations - 1
 
 
 def test_board_sync_writes_missing_generations_and_drops_extra(tmp_path):
@@ -220,3 +256,10 @@ def test_readme_names_the_exported_metrics():
     readme = (REPO / "README.md").read_text()
     assert all(exported_name(n) in readme for n in METRICS)
     assert "RUN/tensorboard/" in readme and "cluster/grafana/gtl-ray-dashboard.json" in readme
+
+
+def test_chance_is_that_of_the_tasks_fitness_is_measured_on():
+    assert chance_note(load_config(None, ["lifetime.n_way=10"])) == "chance 10% for 10-way"
+    descendant = load_config(None, ["evolution.fitness=descendant", "evaluation.n_way=4", "lifetime.n_way=10"])
+    assert chance_note(descendant) == "chance 25% for 4-way"
+    assert chance_note(descendant.to_dict()) == "chance 25% for 4-way"  # a manifest's config

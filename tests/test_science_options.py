@@ -150,7 +150,7 @@ def test_the_start_gene_is_a_final_candidate_and_is_handed_back_when_evolution_o
     manifest = store.read_manifest()
     assert store.load_state(manifest).start.gene.checksum == result.final.checksum and manifest.final.id == INITIAL
     shown = format_inspection(inspect_run(str(tmp_path / "harmful")))  # what `gtl-ray inspect` prints
-    assert "the one evolution started from" in shown and f"the start gene {scores[INITIAL]:.3f}" in shown
+    assert "the one evolution started from" in shown and f"the start gene {100 * scores[INITIAL]:.1f}%" in shown
     where = tmp_path / "harmful" / "manifest.json"
     original = where.read_text()
     for field, value, why in (

@@ -9,7 +9,6 @@ import inspect
 import re
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gtl_ray"

@@ -14,6 +14,9 @@ class DescendantConfig:
     arch: str | None = None  #: None: the ancestry network's
     width: float | None = None  #: None: the ancestry network's width
     depth: int | None = None  #: None: the architecture's default depth
+    #: descendant unit -> learngene unit (`gtl-ray --layer-map unit=gene_unit,...`); None: inferred
+    #: (same names, else by kernel size in forward order; see `gtl_ray.implant`)
+    layer_map: dict[str, str] | None = None
 
 
 @dataclass

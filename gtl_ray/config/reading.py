@@ -5,6 +5,7 @@ YAML."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
@@ -18,6 +19,7 @@ from gtl_ray.yaml_loader import read_mapping
 
 MAX_INT = 2**63  #: integers and numbers in a config stay below this in magnitude
 MAX_STRING = 4096  #: characters in a string value (paths, names)
+MAX_MAPPING = 1024  #: entries of a mapping value (a layer map, a recipe space)
 
 
 def read_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GTLConfig:
@@ -59,13 +61,19 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     unknown = sorted(k if isinstance(k, str) and len(k) <= 60 else quote(k, 60) for k in raw if k not in fields)
     if unknown:
         raise ConfigError(
-            f"unknown key {prefix}{unknown[0]}; allowed under {prefix.rstrip('.') or 'top level'}: "
-            + ", ".join(sorted(fields))
+            f"unknown key {prefix}{unknown[0]}{did_you_mean(unknown[0], fields, prefix)}; "
+            f"allowed under {prefix.rstrip('.') or 'top level'}: " + ", ".join(sorted(fields))
         )
     values = {}
     for name, value in raw.items():
         values[name] = _coerce(hints[name], value, f"{prefix}{name}")
     return cls(**values)
+
+
+def did_you_mean(word: str, choices: typing.Iterable[Any], prefix: str = "") -> str:
+    """` (did you mean model.width?)` for the closest of `choices` to a misspelt `word`, else ""."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {prefix}{close[0]}?)" if close else ""
 
 
 def _coerce(hint: Any, value: Any, key: str) -> Any:
@@ -75,7 +83,10 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if origin is Literal:
         allowed = typing.get_args(hint)
         if not isinstance(value, (str, int, float, bool, type(None))) or value not in allowed:
-            raise ConfigError(f"{key}: {quote(value)} is not allowed; choose one of {', '.join(map(str, allowed))}")
+            hint_text = did_you_mean(value, allowed) if isinstance(value, str) else ""
+            raise ConfigError(
+                f"{key}: {quote(value)} is not allowed{hint_text}; choose one of {', '.join(map(str, allowed))}"
+            )
         return value
     if origin in (Union, types.UnionType):
         options = typing.get_args(hint)
@@ -95,9 +106,7 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a list, got {quote(value)}")
         return list(value)
     if hint is dict or origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping, got {quote(value)}")
-        return dict(value)
+        return _mapping(value, key, names=typing.get_args(hint) == (str, str))
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: expected true or false, got {quote(value)}")
@@ -123,3 +132,16 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             )
         return value
     raise ConfigError(f"{key}: unsupported value {quote(value)}")
+
+
+def _mapping(value: Any, key: str, names: bool) -> dict[str, Any]:
+    """A mapping value, bounded like every other config value; with `names`, of names to names
+    (a layer map: descendant unit -> learngene unit)."""
+    if not isinstance(value, dict) or len(value) > MAX_MAPPING:
+        raise ConfigError(f"{key}: expected a mapping of at most {MAX_MAPPING} entries, got {quote(value)}")
+    for name, other in value.items():
+        text = lambda x: isinstance(x, str) and 0 < len(x) <= 256
+        if not text(name) or (names and not text(other)):
+            what = "unit: gene_unit names (strings of 1-256 characters)" if names else "keys of 1-256 characters"
+            raise ConfigError(f"{key}: expected {what}, got {quote(value)}")
+    return dict(value)

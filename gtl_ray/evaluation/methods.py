@@ -62,6 +62,7 @@ class Sources:
         sparse: the pruned teacher's kept weights.
         rest_init, rest_scale: (evaluation.*) how the weights outside an implanted gene's slots
             start, for every method that implants one.
+        layer_map: (evaluation.descendant.layer_map) descendant unit -> gene unit; None: inferred.
         aft: the AFT regularizer's settings (evaluation.aft).
         learngene_recipe: the recipe the learngene's methods fine-tune with (`evaluation.recipe:
             gene`); None: the config's, as every other method.
@@ -79,9 +80,10 @@ class Sources:
     rest_scale: float = 0.1
     aft: AFTConfig | None = None
     learngene_recipe: Recipe | None = None
+    layer_map: dict[str, str] | None = None
 
     def implant(self, gene: Learngene, model: Network) -> None:
-        implant(gene, model, rest_init=self.rest_init, rest_scale=self.rest_scale)
+        implant(gene, model, self.layer_map, rest_init=self.rest_init, rest_scale=self.rest_scale)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 from gtl_ray.evaluation.episodes import EpisodeScore
 from gtl_ray.evaluation.methods import describe_method
 from gtl_ray.evaluation.stats import mean_ci95, paired_difference
+from gtl_ray.percent import chance_of
 
 REFERENCE = "learngene"  #: the method every other one is paired against
 
@@ -120,8 +121,11 @@ def format_table(rows: list[dict[str, Any]], paired: list[dict[str, Any]] | None
         lines.append(cells)
     out = _aligned(lines)
     episodes = rows[0]["episodes"] if rows else 0
+    chance = f"; {chance_of(n_way)}" if n_way else ""
     out.append(
-        f"accuracy in % (mean ± 95% CI over {episodes} episodes, same episodes for every method); transferred: share of the descendant's backbone parameters; preparation and fine-tune: sample-gradients (images forwarded and back-propagated)"
+        f"accuracy in % (mean ± 95% CI over {episodes} episodes, same episodes for every method{chance}); "
+        "transferred: share of the descendant's backbone parameters; "
+        "preparation and fine-tune: sample-gradients (images forwarded and back-propagated)"
     )
     if paired:
         pairs = list(dict.fromkeys((p["method"], p["versus"]) for p in paired))

@@ -132,7 +132,13 @@ def prepare_sources(
     for name in methods:
         for source in get_method(name).needs:
             builder.get(source)
-    sources = Sources(rest_init=ev.rest_init, rest_scale=ev.rest_scale, aft=ev.aft, **builder.values)
+    sources = Sources(
+        rest_init=ev.rest_init,
+        rest_scale=ev.rest_scale,
+        aft=ev.aft,
+        layer_map=ev.descendant.layer_map,
+        **builder.values,
+    )
     if learngene is not None:
         sources.learngene_recipe = gene_recipe(config, learngene.info, "--learngene")
     if sources.pretrained is not None:

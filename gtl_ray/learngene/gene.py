@@ -21,6 +21,7 @@ import safetensors.numpy
 from gtl_ray import storage
 from gtl_ray.errors import LearngeneError
 from gtl_ray.learngene.header import FORMAT, HEADER_FIELDS, GeneHeader, order_tensors, parse_header, read_metadata
+from gtl_ray.learngene.locate import gene_file
 from gtl_ray.learngene.names import gene_units
 
 GENERIC_FAMILY = "generic"  #: `family` of a learngene cut from a network that is not a built-in one
@@ -111,8 +112,10 @@ class Learngene:
 
     @classmethod
     def load(cls, uri: str) -> "Learngene":
-        """Read and verify a learngene file; refuses anything that is not one (never unpickles)."""
-        return cls.from_bytes(storage.read_bytes(uri, "learngene"), source=str(uri))
+        """Read and verify a learngene: a file (path or URI), a folder from `gtl-ray export` or
+        `hf://owner/repo[@revision]` (`locate.gene_file`); refuses anything that is not one
+        (never unpickles)."""
+        return cls.from_bytes(storage.read_bytes(gene_file(uri), "learngene"), source=str(uri))
 
 
 def tensors_checksum(tensors: dict[str, np.ndarray]) -> str:

@@ -27,6 +27,7 @@ from gtl_ray.learngene.names import BN_KEYS, gene_units
 from gtl_ray.learngene.units import Unit, backbone_parameter_count, find_units, model_name
 
 __all__ = [
+    "LAYER_MAP_HINT",
     "Channels",
     "Slot",
     "extract_tensors",
@@ -117,6 +118,18 @@ def extract_tensors(model: nn.Module, rho: float, channels: Channels | None = No
     return tensors
 
 
+#: how to place gene layers by hand, in every form a user has: the CLI, a config, Python
+LAYER_MAP_HINT = (
+    "give a layer map: --layer-map unit=gene_unit,... (gtl-ray evaluate / descend), "
+    "evaluation.descendant.layer_map (config) or implant(..., layer_map={unit: gene_unit}) (Python)"
+)
+
+
+def units_listing(tensors: dict[str, np.ndarray], units: Mapping[str, Unit]) -> str:
+    """Both sides of a layer map, for an error message: the target's units and the gene's."""
+    return f"units: {', '.join(units)}; gene units: {', '.join(gene_units(tensors))}"
+
+
 def _kernel_name(kernel: tuple[int, ...]) -> str:
     return "x".join(map(str, kernel))
 
@@ -147,14 +160,15 @@ def infer_layer_map(
             raise LearngeneError(
                 f"cannot infer a layer map: learngene layer {source!r} ({_kernel_name(kernel)} kernel) has no "
                 f"{_kernel_name(kernel)} layer left in {target} (the learngene has {counts}, the target "
-                f"{sum(1 for u in units.values() if u.kernel == kernel)}); pass layer_map={{target_unit: learngene_unit}}"
+                f"{sum(1 for u in units.values() if u.kernel == kernel)}); {LAYER_MAP_HINT}; "
+                + units_listing(tensors, units)
             )
         mapping[free[kernel].pop(0)] = source
     first_target = next(t for t, s in mapping.items() if s == sources[0])
     if not units[first_target].is_input:
         raise LearngeneError(
             f"cannot infer a layer map: the learngene's first layer {sources[0]!r} reads the image but would go to "
-            f"layer {first_target!r} of {target}, which does not; pass layer_map={{target_unit: learngene_unit}}"
+            f"layer {first_target!r} of {target}, which does not; {LAYER_MAP_HINT}; {units_listing(tensors, units)}"
         )
     return mapping
 
@@ -181,9 +195,11 @@ def gene_slots(tensors: dict[str, np.ndarray], model: nn.Module, layer_map: dict
         layer_map = infer_layer_map(tensors, units, target)
     for name, source in layer_map.items():
         if name not in units:
-            raise LearngeneError(f"layer_map: unknown target layer {name!r} in {target}; units: {', '.join(units)}")
+            raise LearngeneError(
+                f"layer map: unknown target layer {name!r} in {target}; {units_listing(tensors, units)}"
+            )
         if source not in sources:
-            raise LearngeneError(f"layer_map: learngene has no layer {source!r}; it holds: {', '.join(sources)}")
+            raise LearngeneError(f"layer map: the learngene has no layer {source!r}; {units_listing(tensors, units)}")
     slots = []
     for name, source in layer_map.items():
         unit, block = units[name], tensors[f"{source}.conv.weight"].shape

@@ -13,7 +13,7 @@ from gtl_ray.learngene.gene import GENERIC_FAMILY, Learngene
 from gtl_ray.learngene.header import GeneHeader
 from gtl_ray.learngene.names import gene_units
 from gtl_ray.learngene.rest import shape_rest
-from gtl_ray.learngene.units import backbone_parameter_count
+from gtl_ray.learngene.units import backbone_parameter_count, find_units
 from gtl_ray.models.layers import Network
 
 M = TypeVar("M", bound=nn.Module)
@@ -70,7 +70,8 @@ def implant(
     if layer_map is None and isinstance(model, Network) and gene.family not in (GENERIC_FAMILY, model.family):
         raise LearngeneError(
             f"learngene of family {gene.family!r} ({gene.architecture}) cannot go into a {model.family!r} network "
-            f"({model.arch}) by layer names; pass layer_map={{target_unit: learngene_unit}} to place it anyway"
+            f"({model.arch}) by layer names; to place it anyway, {surgery.LAYER_MAP_HINT}; {model.arch} "
+            + surgery.units_listing(gene.tensors, find_units(model))
         )
     slots = surgery.implant_tensors(gene.tensors, model, layer_map)
     shape_rest(

@@ -59,6 +59,23 @@ class RayCluster:
         return cls(cls._this_process_started_ray())
 
     @staticmethod
+    def starts_its_own(address: str | None) -> bool:
+        """Whether `ray.init(address)` in this process would start a Ray of its own: nothing at
+        `address`, RAY_ADDRESS or a local `ray start`, or `address="local"`."""
+        import ray
+
+        # Private API, on purpose: Ray resolves None / "auto" (RAY_ADDRESS, then the cluster a
+        # local `ray start` recorded) only inside ray.init; this asks its resolver beforehand.
+        from ray._private.services import canonicalize_bootstrap_address
+
+        if ray.is_initialized() or (address is not None and "://" in address):
+            return False
+        try:
+            return canonicalize_bootstrap_address(address) is None
+        except (ValueError, ConnectionError, OSError):  # an address ray.init refuses with its own message
+            return False
+
+    @staticmethod
     def _this_process_started_ray() -> bool:
         # Private API, on purpose: Ray has no public way to ask whether the Ray this process is
         # connected to was started by it (`ray.init` says so only in its log, and not at all when

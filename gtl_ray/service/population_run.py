@@ -35,7 +35,7 @@ from gtl_ray.run.resume import StartPlan
 from gtl_ray.run.store import RunStore
 from gtl_ray.service.capacity import RayCluster, stall_message
 from gtl_ray.service.member import MemberTrainable
-from gtl_ray.service.member_board import GenerationTBXLogger
+from gtl_ray.service.member_board import GenerationTBXLogger, trial_names
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
 from gtl_ray.service.tune_progress import PopulationProgress, TuneStateReports, quiet_tune
 from gtl_ray.service.scheduler import NonPausingScheduler
@@ -130,7 +130,12 @@ def _member_tuner(context: RunContext, first: int, stop: RunWatch, callbacks: li
             "member": tune.grid_search(list(range(0, population.size, population.members_per_actor))),
             "pool": pool_name(config.name),
         },
-        tune_config=tune.TuneConfig(scheduler=NonPausingScheduler(config.evolution.generations), reuse_actors=True),
+        tune_config=tune.TuneConfig(
+            scheduler=NonPausingScheduler(config.evolution.generations),
+            reuse_actors=True,
+            trial_name_creator=trial_names(population.members_per_actor),
+            trial_dirname_creator=trial_names(population.members_per_actor),
+        ),
         run_config=tune.RunConfig(
             name=context.store.layout.tune_session(first),
             storage_path=run_dir if storage.is_uri(run_dir) else os.path.abspath(run_dir),

@@ -36,6 +36,7 @@ from gtl_ray.run.lease import WriterLease
 from gtl_ray.run.resume import StartPlan, check_start, plan_start, resume_command
 from gtl_ray.run.store import RunStore
 from gtl_ray.service.capacity import RayCluster
+from gtl_ray.service.hparams import write_hparams
 from gtl_ray.service.population_run import RunContext, run_population, storage_failure
 from gtl_ray.service.ray_executor import RayExecutor
 from gtl_ray.service.tensorboard import PopulationBoard
@@ -130,7 +131,9 @@ def _evolve(
         saved.generations = config.evolution.generations
         if config.final.selection == "val":
             progress.line(f"choosing the final learngene (final.selection: val, {config.final.val_episodes} episodes)")
-        return _finish(config, store, splits, executor)
+        manifest = _finish(config, store, splits, executor)
+        write_hparams(store.run_dir)
+        return manifest
     finally:
         cluster.request([])
 
