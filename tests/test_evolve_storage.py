@@ -118,9 +118,10 @@ def test_a_second_evolve_is_refused_at_once_naming_the_holder(local):
     concurrent = local
     for label, refused in concurrent["refused"].items():
         lines = [line for line in refused["stderr"].splitlines() if line.strip()]
-        assert refused["rc"] == 2 and len(lines) == 1, (label, refused["stderr"])
-        assert lines[0].startswith(f"gtl-ray: error: run {local['storage']}/local is being written by pid "), lines
-        assert f"pid {concurrent['holder_pid']} on host " in lines[0] and "(gtl-ray evolve) since " in lines[0]
+        assert refused["rc"] == 2 and len(lines) == 2, (label, refused["stderr"])  # nothing from Ray: not started
+        assert lines[0] == f"run folder: {local['storage']}/local", lines
+        assert lines[1].startswith(f"gtl-ray: error: run {local['storage']}/local is being written by pid "), lines
+        assert f"pid {concurrent['holder_pid']} on host " in lines[1] and "(gtl-ray evolve) since " in lines[1]
 
 
 @pytest.mark.slow
