@@ -120,15 +120,23 @@ def _stat(location: str, path: str) -> os.stat_result:
 
 
 def read_bytes(location: str, kind: str = "file") -> bytes:
-    """The whole regular file at `location`, at most `limit(kind)` bytes, never decompressed."""
+    """The whole regular file at `location`, at most `limit(kind)` bytes, never decompressed.
+    An object store answers a read with a size query then ranged gets, so a read racing a put
+    of the same key (a manifest or a lease renewed meanwhile) can return part of the new object:
+    it is read again until its length matches the object's size after the read."""
     size = check_file(location, kind)
     fs, path = resolve(location)
     cap = limit(kind)
     try:
         if isinstance(fs, pafs.LocalFileSystem):
             return _read_local(location, path, size, kind, cap)
-        with fs.open_input_stream(path, compression=None) as stream:
-            return _read_capped(stream.read, location, size, kind, cap)
+        for _ in range(3):
+            with fs.open_input_stream(path, compression=None) as stream:
+                data = _read_capped(stream.read, location, size, kind, cap)
+            size = check_file(location, kind, (fs, path))
+            if len(data) == size:
+                return data
+        raise StorageError(f"cannot read {location}: it kept changing while being read")
     except FileNotFoundError:
         raise StorageError(f"file not found: {location}") from None
     except OSError as exc:

@@ -39,6 +39,7 @@ TINY = [
 LONGEST_FIRST = (
     "test_service.py",
     "test_faults.py",
+    "test_evolve_storage.py",
     "test_cli.py",
     "test_monitoring.py",
     "test_soak.py",

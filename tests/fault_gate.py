@@ -58,6 +58,11 @@ class Gate:
     def open(self, generation: int) -> None:
         (self.folder / f"closed-{generation:04d}").unlink(missing_ok=True)
 
+    def forget_arrivals(self) -> None:
+        """Before a run is held again: who arrived in an earlier run no longer counts."""
+        for arrival in self.folder.glob("arrived-*"):
+            arrival.unlink()
+
     def arrived(self, generation: int) -> set[int]:
         """Members that reached the gate of `generation` (some may have died there since)."""
         return {int(p.name[-4:]) for p in self.folder.glob(f"arrived-{generation:04d}-*")}

@@ -189,7 +189,10 @@ def scenario_pool_kill(config, cluster) -> dict[str, Any]:
 def scenario_driver_kill(config, cluster) -> dict[str, Any]:
     """SIGKILL the driver, `gtl-ray evolve --address CLUSTER` in a process of its own (as `ray job
     submit` runs it), while every member waits inside generation 1: its job's actors (pool,
-    members) go with it. Then resume on the same cluster at once, as a user would."""
+    members) go with it, its writer lease stays. Then resume on the same cluster at once, as a
+    user would: the resume takes the dead driver's lease over."""
+    from gtl_ray import storage
+    from gtl_ray.run.lease import LEASE_DIR, newest
     from gtl_ray.run.store import RunStore
     from gtl_ray.service.run import evolve
 
@@ -206,11 +209,13 @@ def scenario_driver_kill(config, cluster) -> dict[str, Any]:
         done_at_kill = store.read_manifest().done
     _gate().open(FAULTED)
     outcome = evolve(config, resume=True)
+    lease = newest(storage.join(store.run_dir, LEASE_DIR), time.time())
     return {
         "pending_at_kill": pending,
         "done_at_kill": done_at_kill,
         "resumed_generations": outcome.generations_completed,
         "signature": signature(config.storage, config.name),
+        "lease": {"epoch": lease.epoch, "pid": lease.pid, "released": lease.released, "driver_pid": driver.proc.pid},
     }
 
 

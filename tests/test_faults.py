@@ -105,6 +105,8 @@ def test_driver_killed_mid_run_resumes_to_the_same_result(faults):
     result, reference, P, G = scenario(faults, "driver_kill")
     assert result["pending_at_kill"] == [1] * P  # every member was inside generation 1
     assert 1 <= result["done_at_kill"] < G  # killed mid-run
+    lease = result["lease"]  # the killed driver held epoch 1; the resume took it over, then released it
+    assert lease["epoch"] == 2 and lease["released"] and lease["pid"] != lease["driver_pid"]
     assert result["resumed_generations"] == G
     assert_same_run(result["signature"], reference, P, G)
 

@@ -206,3 +206,18 @@ def test_a_fifo_for_a_lease_file_is_refused_without_hanging(tmp_path):
 def test_bad_bounds_are_refused():
     with pytest.raises(ValueError, match="stale_after_s=1 must exceed 2 x heartbeat_s=1"):
         WriterLease("runs/x", heartbeat_s=1, stale_after_s=1)
+
+
+def test_a_lease_this_process_left_behind_is_taken_over_and_one_it_holds_is_not(tmp_path, caplog):
+    """In one Python process (a notebook, a test) an evolve whose release the storage refused
+    leaves its lease unreleased under this very pid: the next writer here takes it over; a
+    lease this process still holds refuses a second writer like any other."""
+    run_dir = str(tmp_path / "run")
+    with lease(run_dir) as first:
+        with pytest.raises(LeaseHeld, match=f"pid {os.getpid()} on host"):
+            lease(run_dir).acquire()
+        left = first.record
+    storage.write_bytes_atomic(epoch_path(storage.join(run_dir, LEASE_DIR), 1), left.to_bytes())  # as if unreleased
+    with caplog.at_level(logging.WARNING, logger="gtl_ray.run.lease"), lease(run_dir) as second:
+        assert second.record.epoch == 2
+    assert "this process left it behind" in caplog.text

@@ -120,6 +120,32 @@ def test_quiet_tune_restores_what_it_changed(monkeypatch):
     assert os.environ["RAY_AIR_NEW_OUTPUT"] == "1" and tune_logger.level == level
 
 
+def test_tunes_reports_on_saving_its_own_state_are_held_back(tmp_path):
+    """While Tune runs, what it logs about saving its own state (with a traceback when the run's
+    storage fails) is not shown; the first failure is kept for one line of our own."""
+    import logging
+
+    from gtl_ray.service.tune_progress import TuneStateReports, quiet_tune
+
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    loggers = [logging.getLogger(name) for name in TuneStateReports.LOGGERS]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        with quiet_tune() as reports:
+            full = OSError(28, "No space left on device")
+            loggers[0].error("Saving experiment state to storage at 'x' failed with exception: ", exc_info=full)
+            loggers[1].warning("Last sync command failed with the following error: ...")
+        loggers[1].warning("shown again once Tune is done")
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    assert seen == ["shown again once Tune is done"]
+    assert reports.failure.startswith("Saving experiment state") and "No space left on device" in reports.failure
+
+
 # ---------------------------------------------------------------- TensorBoard
 
 

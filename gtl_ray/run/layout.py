@@ -2,6 +2,7 @@
 local folder or pyarrow.fs URI):
 
     RUN/manifest.json                                 written last, atomically: what is complete
+    RUN/lease/EEEEEEEE.json                           the writer lease (`run.lease`): who writes the run now
     RUN/lineage.parquet                               one row per member per generation so far
     RUN/initial/learngene.safetensors                 generation 0's gene (evolution.init: pretrained, narrow)
     RUN/generations/NNNN/member-MMMM.safetensors      every gene generation NNNN passed on
@@ -32,6 +33,7 @@ FINAL_GENE = "final/learngene.safetensors"
 TENSORBOARD = "tensorboard"
 PRETRAINED = "pretrained"
 GENERATIONS = "generations"
+LEASE = "lease"  #: the writer lease's folder: kept when --overwrite replaces the rest of a run
 #: folders whose half-written temp files a crash can leave (generation folders are added per run)
 WRITTEN_FOLDERS = ("", "final", "initial", TENSORBOARD)
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
@@ -89,9 +91,11 @@ class RunLayout:
 
     @classmethod
     def from_path(cls, run_dir: str) -> "RunLayout":
-        """The layout of the run folder `run_dir` (its parent is the storage root)."""
-        root, _, name = str(run_dir).rstrip("/").rpartition("/")
-        return cls(root or ".", name)
+        """The layout of the run folder `run_dir` (its parent is the storage root); a URI's
+        query (an S3 endpoint) stays on the root."""
+        path, mark, query = str(run_dir).partition("?") if storage.is_uri(run_dir) else (str(run_dir), "", "")
+        root, _, name = path.rstrip("/").rpartition("/")
+        return cls(f"{root or '.'}{mark}{query}", name)
 
     @property
     def run_dir(self) -> str:

@@ -1,10 +1,11 @@
 """The single-writer lease of a run folder: one `evolve` writes a run at a time.
 
 The writer takes the lease before it writes anything, renews it from a background thread every
-`heartbeat_s` seconds, checks it (`check`) before each generation's manifest write, and releases
-it on exit. A second writer is refused with `LeaseHeld` (bad input: exit 2) naming the holder. A
-stale lease (released, its process gone from this machine, or no heart-beat for `stale_after_s`
-seconds) is taken over, with a logged warning naming whose lease was taken and why.
+`heartbeat_s` seconds, checks it before each manifest write (`check`; `LeaseGuard.check` in the
+learngene pool, which writes the generations) and releases it on exit. A second writer is
+refused with `LeaseHeld` (bad input: exit 2) naming the holder. A stale lease (released; its
+process gone from this machine, or this very process, which no longer holds it; no heart-beat
+for `stale_after_s` seconds) is taken over with a logged warning naming whose and why.
 
 Layout: `RUN/lease/EEEEEEEE.json`, one file per *epoch* (a take-over is the next epoch); the
 newest file is the lease. Each epoch file is created only if absent, so two contenders for one
@@ -19,32 +20,56 @@ lease race for one name:
   `LeaseLost`; what it wrote in between is not counted by any manifest of its own.
 A holder stopped past the bound (SIGSTOP, a paused VM) learns the same way once it runs again.
 
-Readers (`evaluate`, `inspect`, `report`) never need the lease: the manifest is written last and
-atomically (a rename, or a single object put), and names only complete generations, so a reader
-never sees a half-written generation.
+Readers (`evaluate`, `inspect`, `report`) never need the lease: the manifest is written last,
+atomically (a rename, a single object put), naming only complete generations.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Callable
 
 from gtl_ray import storage
 from gtl_ray.errors import LeaseHeld, LeaseLost, StorageError, StorageFault
-from gtl_ray.run.lease_record import LeaseRecord, parse_record, pid_space
+from gtl_ray.run.layout import LEASE as LEASE_DIR
+from gtl_ray.run.lease_record import HELD_HERE, STALE_AFTER_S, LeaseRecord, epoch_of, epoch_path, newest
+from gtl_ray.run.lease_record import pid_space, read_epoch
+from gtl_ray.storage_faults import writing
 
 log = logging.getLogger(__name__)
-LEASE_DIR = "lease"  #: inside the run folder
 HEARTBEAT_S = 10.0  #: seconds between two renewals of a held lease
-STALE_AFTER_S = 120.0  #: a lease without heart-beat for this long is taken over (clock skew included)
 SETTLE_S = 1.0  #: object stores: seconds between the put of a new epoch and its read-back
-_EPOCH_FILE = re.compile(r"(\d{8})\.json")
+
+
+@dataclass(frozen=True)
+class LeaseGuard:
+    """Epoch `epoch` of the lease of `run_dir`, as held by the process that took it (`token`):
+    what another process writing for that holder (the learngene pool) needs to check that the
+    lease is still the holder's. Picklable; reads the lease folder on every check."""
+
+    run_dir: str
+    epoch: int
+    token: str
+    stale_after_s: float = STALE_AFTER_S
+
+    def check(self, now: float | None = None) -> None:
+        """LeaseLost unless the lease is still this holder's; StorageFault if the lease folder
+        cannot be read (the storage is gone: the write this check guards would fail too)."""
+        folder, now = storage.join(self.run_dir, LEASE_DIR), time.time() if now is None else now
+        with writing(folder):
+            current = newest(folder, now, self.stale_after_s)
+        if current is None or (current.epoch, current.token) != (self.epoch, self.token):
+            who = current.describe(now) if current else "nobody (the lease folder was emptied)"
+            raise LeaseLost(
+                f"{self.run_dir}: this process lost the writer lease (epoch {self.epoch}) to {who}; "
+                "it stopped writing so as not to mix its generations with the new writer's"
+            )
 
 
 class WriterLease:
@@ -90,19 +115,27 @@ class WriterLease:
 
     # ------------------------------------------------------------ taking and giving back
 
+    def refuse_if_held(self) -> None:
+        """LeaseHeld if a live writer holds the lease now. Reads only: a second writer hears
+        who holds the run before any other check of its request, and before it writes."""
+        with writing(self.folder):
+            current = newest(self.folder, self.clock(), self.stale_after_s)
+        if current is not None and current.stale_reason(self.clock(), self.stale_after_s) is None:
+            raise LeaseHeld(self._held_message(current))
+
     def acquire(self) -> LeaseRecord:
         """Take the lease (a fresh one, or over a stale one); LeaseHeld if a live writer has it."""
         for _ in range(3):  # lost a race for an epoch: look again (the winner now holds it)
-            current = newest(self.folder, self.clock(), self.stale_after_s)
+            with writing(self.folder):
+                current = newest(self.folder, self.clock(), self.stale_after_s)
             reason = None if current is None else current.stale_reason(self.clock(), self.stale_after_s)
             if current is not None and reason is None:
                 raise LeaseHeld(self._held_message(current))
             now = self.clock()
-            host = socket.gethostname()
             mine = LeaseRecord(
                 1 if current is None else current.epoch + 1,
                 uuid.uuid4().hex,
-                host[:255] or "unknown",
+                socket.gethostname()[:255] or "unknown",
                 os.getpid(),
                 pid_space(),
                 self.command[:64] or "unknown",
@@ -121,11 +154,13 @@ class WriterLease:
             return False
         if storage.check_scheme(where) not in ("", "file"):
             time.sleep(self.settle_s)  # object stores: the last put of this epoch wins; read it back
-            return read_epoch(self.folder, mine.epoch, self.clock(), self.stale_after_s).token == mine.token
+            with writing(where):
+                return read_epoch(self.folder, mine.epoch, self.clock(), self.stale_after_s).token == mine.token
         return True
 
     def _taken(self, mine: LeaseRecord, previous: LeaseRecord | None, reason: str | None) -> None:
         self.record, self.lost = mine, None
+        HELD_HERE.add(mine.token)
         self._stop.clear()
         self._beating = threading.Thread(target=self._beat, name="gtl-lease-heartbeat", daemon=True)
         self._beating.start()
@@ -135,66 +170,77 @@ class WriterLease:
             )
         try:  # older epochs: only the newest file is the lease, the rest is clutter
             for name in storage.list_dir(self.folder):
-                match = _EPOCH_FILE.fullmatch(name)
-                if match and int(match[1]) < mine.epoch:
+                epoch = epoch_of(name)
+                if epoch is not None and epoch < mine.epoch:
                     storage.delete_file(storage.join(self.folder, name))
-        except StorageFault as exc:
+        except (OSError, StorageFault) as exc:
             log.warning("could not remove old lease files of %s: %s", self.run_dir, exc)
 
     def release(self) -> None:
         """Stop the heart-beat and mark the lease released (if it is still ours). A store that
-        cannot be reached now leaves the lease to go stale after `stale_after_s`."""
+        cannot be written now leaves the lease to be taken over: at once by the next writer on
+        this machine (this process is gone by then), after `stale_after_s` from elsewhere."""
         self._stop.set()
         if self._beating is not None:
             self._beating.join()
             self._beating = None
+        if self.record is not None:
+            HELD_HERE.discard(self.record.token)
         if self.record is None or self.lost is not None:
             return
         record, self.record = self.record, None
         try:
-            if self._ours(record):
-                released = LeaseRecord(**{**record.__dict__, "heartbeat": self.clock(), "released": True})
-                storage.write_bytes_atomic(epoch_path(self.folder, record.epoch), released.to_bytes())
+            self.guard_of(record).check(self.clock())
+            released = LeaseRecord(**{**record.__dict__, "heartbeat": self.clock(), "released": True})
+            storage.write_bytes_atomic(epoch_path(self.folder, record.epoch), released.to_bytes())
+        except LeaseLost:
+            pass
         except (StorageError, StorageFault) as exc:
-            log.warning("could not release the writer lease of %s: %s", self.run_dir, exc)
+            log.warning(
+                "could not release the writer lease of %s (the next writer takes it over): %s", self.run_dir, exc
+            )
 
     # ------------------------------------------------------------ while held
 
-    def check(self) -> None:
-        """Raise LeaseLost unless this process still holds the lease (before a manifest write)."""
+    @property
+    def guard(self) -> LeaseGuard:
+        """What the learngene pool checks before each manifest write it makes for this holder."""
         if self.record is None:
             raise LeaseLost(f"{self.run_dir}: the writer lease is not held")
-        if self.lost is None and not self._ours(self.record):
-            self.lost = self._lost_message(self.record)
+        return self.guard_of(self.record)
+
+    def guard_of(self, record: LeaseRecord) -> LeaseGuard:
+        return LeaseGuard(self.run_dir, record.epoch, record.token, self.stale_after_s)
+
+    def check(self) -> None:
+        """Raise LeaseLost unless this process still holds the lease (before a manifest write)."""
+        if self.lost is None:
+            try:
+                self.guard.check(self.clock())
+            except LeaseLost as lost:
+                self.lost = lost
         if self.lost is not None:
             raise self.lost
 
-    def _ours(self, record: LeaseRecord) -> bool:
-        current = newest(self.folder, self.clock(), self.stale_after_s)
-        return current is not None and current.epoch == record.epoch and current.token == record.token
-
-    def _lost_message(self, record: LeaseRecord) -> LeaseLost:
-        current = newest(self.folder, self.clock(), self.stale_after_s)
-        who = current.describe(self.clock()) if current else "nobody (the lease folder was emptied)"
-        return LeaseLost(
-            f"{self.run_dir}: this process lost the writer lease (epoch {record.epoch}) to {who}; "
-            "it stopped writing so as not to mix its generations with the new writer's"
-        )
-
     def _beat(self) -> None:
+        failing = False  # an unreachable store is reported once, not at every beat
         while not self._stop.wait(self.heartbeat_s):
             record = self.record
             if record is None:
                 return
             try:
-                if not self._ours(record):
-                    self.lost = self._lost_message(record)
-                    log.error("%s", self.lost)
-                    return
+                self.guard_of(record).check(self.clock())
                 renewed = LeaseRecord(**{**record.__dict__, "heartbeat": self.clock()})
                 storage.write_bytes_atomic(epoch_path(self.folder, record.epoch), renewed.to_bytes())
+                failing = False
+            except LeaseLost as lost:
+                self.lost = lost
+                log.error("%s", lost)
+                return
             except (StorageError, StorageFault) as exc:  # the run's own next write reports the fault
-                log.warning("writer lease heart-beat of %s failed: %s", self.run_dir, exc)
+                if not failing:
+                    log.warning("writer lease heart-beat of %s failed: %s", self.run_dir, exc)
+                failing = True
 
     def _held_message(self, holder: LeaseRecord) -> str:
         return (
@@ -202,27 +248,3 @@ class WriterLease:
             f"or, if that process is gone, run again (e.g. with --resume): its lease is taken over once "
             f"its process is gone from this machine or its heart-beat is {self.stale_after_s:.0f} s old"
         )
-
-
-def epoch_path(folder: str, epoch: int) -> str:
-    return storage.join(folder, f"{epoch:08d}.json")
-
-
-def read_epoch(folder: str, epoch: int, now: float, stale_after_s: float) -> LeaseRecord:
-    where = epoch_path(folder, epoch)
-    return parse_record(storage.read_bytes(where, "lease"), where, epoch, now, stale_after_s)
-
-
-def newest(folder: str, now: float, stale_after_s: float = STALE_AFTER_S) -> LeaseRecord | None:
-    """The lease of a run's lease folder (its newest epoch), or None if it was never taken.
-    Names other than EEEEEEEE.json (temp files of a crashed renewal) are ignored."""
-    for attempt in range(3):
-        epochs = [int(m[1]) for m in map(_EPOCH_FILE.fullmatch, storage.list_dir(folder)) if m]
-        if not epochs:
-            return None
-        try:
-            return read_epoch(folder, max(epochs), now, stale_after_s)
-        except StorageError:
-            if attempt == 2 or storage.exists(epoch_path(folder, max(epochs))):
-                raise  # a damaged lease file, not one a take-over removed since the listing
-    return None

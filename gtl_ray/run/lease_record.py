@@ -1,6 +1,7 @@
 """One writer lease file (`RUN/lease/EEEEEEEE.json`): who holds the run, since when, its last
 heart-beat, and whether that holder is still alive. JSON with a version field, parsed strictly
-(bounded size, every field type-checked), never unpickled."""
+(bounded size, every field type-checked), never unpickled. `newest` reads a lease folder's
+current lease (its newest epoch)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ import socket
 import time
 from dataclasses import asdict, dataclass
 
-from gtl_ray import formats
+from gtl_ray import formats, storage
 from gtl_ray.errors import StorageError, quote
 
 LEASE_VERSION = 1
+STALE_AFTER_S = 120.0  #: a lease without heart-beat for this long is taken over (clock skew included)
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 _LIMITS = {"host": 255, "pid_space": 200, "command": 64}  #: longest text of these fields
+_EPOCH_FILE = re.compile(r"(\d{8})\.json")
+HELD_HERE: set[str] = set()  #: tokens of the leases this process holds now (`run.lease.WriterLease`)
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,15 @@ class LeaseRecord:
         )
 
     def stale_reason(self, now: float, stale_after: float) -> str | None:
-        """Why this lease no longer protects a writer (released, its process gone, its heart-beat
-        older than `stale_after` seconds), or None while its holder may still be writing."""
+        """Why this lease no longer protects a writer (released, its process gone or no longer
+        holding it, its heart-beat older than `stale_after` seconds), or None while its holder
+        may still be writing."""
         if self.released:
             return "it was released"
         if self.pid_space == pid_space() and not pid_alive(self.pid):
             return f"process {self.pid} on {self.host} is gone"
+        if self.pid_space == pid_space() and self.pid == os.getpid() and self.token not in HELD_HERE:
+            return "this process left it behind (it could not release it) and writes the run no longer"
         if now - self.heartbeat > stale_after:
             return f"its last heart-beat is {now - self.heartbeat:.0f} s old (the bound is {stale_after:.0f} s)"
         return None
@@ -123,3 +130,33 @@ def _check_field(name: str, value: object, fail) -> None:
             raise fail(name, f"must be 32 hex digits, got {quote(value)}")
     elif not isinstance(value, str) or not 0 < len(value) <= _LIMITS[name]:
         raise fail(name, f"must be text of 1-{_LIMITS[name]} characters, got {quote(value)}")
+
+
+def epoch_path(folder: str, epoch: int) -> str:
+    return storage.join(folder, f"{epoch:08d}.json")
+
+
+def epoch_of(name: str) -> int | None:
+    """The epoch a lease folder's entry `name` holds (EEEEEEEE.json), or None for other names."""
+    match = _EPOCH_FILE.fullmatch(name)
+    return int(match[1]) if match else None
+
+
+def read_epoch(folder: str, epoch: int, now: float, stale_after_s: float) -> LeaseRecord:
+    where = epoch_path(folder, epoch)
+    return parse_record(storage.read_bytes(where, "lease"), where, epoch, now, stale_after_s)
+
+
+def newest(folder: str, now: float, stale_after_s: float = STALE_AFTER_S) -> LeaseRecord | None:
+    """The lease of a run's lease folder (its newest epoch), or None if it was never taken.
+    Names other than EEEEEEEE.json (temp files of a crashed renewal) are ignored."""
+    for attempt in range(3):
+        epochs = [e for e in map(epoch_of, storage.list_dir(folder)) if e is not None]
+        if not epochs:
+            return None
+        try:
+            return read_epoch(folder, max(epochs), now, stale_after_s)
+        except StorageError:
+            if attempt == 2 or storage.exists(epoch_path(folder, max(epochs))):
+                raise  # a damaged lease file, not one a take-over removed since the listing
+    return None

@@ -2,13 +2,16 @@
 generation (--resume), with what a crash left behind cleaned up.
 
 Every check comes before anything is deleted: --overwrite replaces only a folder whose manifest
-is a valid gtl_ray manifest of this run; --resume cleans up only after the manifest and the
-config passed their checks.
+is a valid gtl_ray manifest of this run (and keeps the writer lease, `RUN/lease/`); --resume
+cleans up only after the manifest and the config passed their checks. `check_start` makes the
+checks alone, reading only, before the writer lease is taken; `plan_start`, holding the lease,
+makes them again and then clears and loads.
 """
 
 from __future__ import annotations
 
 import logging
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +21,7 @@ from gtl_ray.errors import StorageError
 from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.strategy import EvolutionState
 from gtl_ray.evolution.summary import GenerationSummary
-from gtl_ray.run.layout import GENERATIONS, WRITTEN_FOLDERS
+from gtl_ray.run.layout import GENERATIONS, LEASE, WRITTEN_FOLDERS
 from gtl_ray.run.manifest import Manifest
 from gtl_ray.run.store import RunStore
 
@@ -39,22 +42,24 @@ class StartPlan:
     accepted: list[tuple[str, Any, Any]] = field(default_factory=list)
 
 
-def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, overwrite: bool) -> StartPlan:
-    """Check the run folder against the request and say where the run begins."""
+def check_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, overwrite: bool) -> Manifest | None:
+    """Refuse a request that does not fit the run folder (bad input), reading only: it runs
+    before the writer lease is taken and anything is written. Returns the manifest of the run
+    that --resume continues or --overwrite replaces (None: a fresh run)."""
     if not resume:
-        if store.exists():
-            if not overwrite:
-                raise StorageError(
-                    f"a run already exists at {store.run_dir}; pass --resume to continue it, "
-                    "--overwrite to replace it, or choose another --name"
-                )
-            check_owner(store, store.read_manifest())
-            storage.delete_dir(store.run_dir)
-        return StartPlan(None, [], [])
+        if not store.exists():
+            return None
+        if not overwrite:
+            raise StorageError(
+                f"a run already exists at {store.run_dir}; pass --resume to continue it, "
+                "--overwrite to replace it, or choose another --name"
+            )
+        manifest = store.read_manifest()
+        check_owner(store, manifest)
+        return manifest
     manifest = store.read_manifest()
     check_owner(store, manifest)
-    changes = config_changes(manifest, config)
-    differences = [key for key, _, _ in changes]
+    differences = [key for key, _, _ in config_changes(manifest, config)]
     fixed = [d for d in differences if d.startswith(FIXED_ON_RESUME)]
     if fixed:
         raise StorageError(
@@ -66,13 +71,37 @@ def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, ov
             f"cannot resume {store.run_dir}: config differs from the stored run in {', '.join(differences)} "
             "(pass --force to resume anyway)"
         )
+    return manifest
+
+
+def plan_start(config: GTLConfig, store: RunStore, resume: bool, force: bool, overwrite: bool) -> StartPlan:
+    """Check the run folder against the request again (`check_start`: the run may have moved
+    on before this process took the lease), clear what --overwrite replaces or what a crash
+    left behind, and say where the run begins. Only the holder of the writer lease calls this."""
+    manifest = check_start(config, store, resume, force, overwrite)
+    if not resume:
+        if manifest is not None:
+            clear_run(store)
+        return StartPlan(None, [], [])
     removed = clean_incomplete(store, manifest)
     if removed:
         log.warning("removed what a crash left behind (not counted by the manifest): %s", ", ".join(removed))
     finished = manifest.final is not None and manifest.done >= config.evolution.generations
     state, lineage = store.load_state(manifest), store.load_lineage(manifest)
     pretrain = int(manifest.compute.get("pretrain", 0))
-    return StartPlan(state, lineage, list(manifest.generations), pretrain, finished, changes)
+    return StartPlan(state, lineage, list(manifest.generations), pretrain, finished, config_changes(manifest, config))
+
+
+def clear_run(store: RunStore) -> None:
+    """--overwrite: remove everything in the run folder but the writer lease, which the
+    overwriting process holds meanwhile."""
+    for entry in storage.list_dir(store.run_dir):
+        if entry != LEASE:
+            where = store.path(entry)
+            if storage.is_dir(where):
+                storage.delete_dir(where)
+            else:
+                storage.delete_file(where)
 
 
 def check_owner(store: RunStore, manifest: Manifest) -> None:
@@ -111,11 +140,14 @@ def clean_incomplete(store: RunStore, manifest: Manifest) -> list[str]:
     return removed
 
 
-def resume_command(config_path: str | None, store: RunStore) -> str:
-    """How to go on after a failure: resume from the last checkpoint, or start again when the
-    run died before anything was checkpointed."""
-    again = "--resume" if store.exists() else "(nothing was checkpointed: start it again)"
-    return f"gtl-ray evolve {config_path or 'CONFIG'} {again} --storage {store.root} --name {store.name}"
+def resume_command(config_path: str | None, store: RunStore, checkpointed: bool) -> str:
+    """How to go on after a failure, quoted for a shell (an S3 endpoint's query holds `&`):
+    resume from the last checkpoint, or start again when the run died before anything was
+    checkpointed (`checkpointed`: whether a manifest was written)."""
+    command = ["gtl-ray", "evolve", config_path or "CONFIG", "--storage", store.root, "--name", store.name]
+    if not checkpointed:
+        return f"{shlex.join(command)} (nothing was checkpointed: start it again)"
+    return shlex.join(command[:3] + ["--resume"] + command[3:])
 
 
 def _dotted(raw: dict[str, Any], key: str) -> Any:

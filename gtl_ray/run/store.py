@@ -2,14 +2,15 @@
 
 A generation counts only once the manifest names it: genes and lineage are written first, the
 manifest last and atomically. Every gene read is verified against the checksum the manifest
-recorded.
+recorded. A writer passes `guard` (the writer lease's check), which runs before every manifest
+write and raises to stop it.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from gtl_ray import storage
 from gtl_ray.config import GTLConfig
@@ -27,10 +28,11 @@ if TYPE_CHECKING:
 
 
 class RunStore:
-    """Reads and writes one run's folder (`root`/`name`)."""
+    """Reads and writes one run's folder (`root`/`name`); `guard` runs before each manifest write."""
 
-    def __init__(self, root: str, name: str):
+    def __init__(self, root: str, name: str, guard: Callable[[], None] | None = None):
         self.layout = RunLayout(str(root), name)
+        self.guard = guard
 
     @classmethod
     def from_path(cls, run_dir: str) -> "RunStore":
@@ -116,7 +118,10 @@ class RunStore:
         compute: dict[str, int],
         final: FinalEntry | None = None,
     ) -> Manifest:
-        """The manifest of a run whose completed generations are `summaries`, written atomically."""
+        """The manifest of a run whose completed generations are `summaries`, written atomically
+        once `guard` passed."""
+        if self.guard is not None:
+            self.guard()
         manifest = Manifest(
             version=MANIFEST_VERSION,
             name=self.name,

@@ -3,11 +3,19 @@ per member actor, and what to tell the user when the run cannot finish.
 
 Tune is the members' life-cycle and monitoring layer (placement, restarts after a lost actor or
 node, per-member TensorBoard curves); the pool runs the strategy. `run_population` returns once
-every planned generation is checkpointed, or raises RunFailed with the resume command.
+every planned generation is checkpointed, or raises RunFailed with the resume command; a
+checkpoint the storage refused ends it with `storage_failure`'s one line.
+
+Tune keeps its own experiment state and per-member results under `RUN/tune-from-NNNN/`, on the
+run's storage (so the members' curves stay with the run), and fails to save them whenever the
+run's checkpoints fail. gtl_ray never restores from that state (a resume reads the manifest), so
+Tune's reports of it (tracebacks included) are held back while Tune runs (`quiet_tune`): the
+pool's failure is the run's, and Tune's alone becomes one warning line.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -19,18 +27,21 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from gtl_ray import storage
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet
-from gtl_ray.errors import RunFailed
+from gtl_ray.errors import LeaseLost, RunFailed, StorageFault
 from gtl_ray.preflight.room import actor_resources, member_resources
 from gtl_ray.progress import Progress
+from gtl_ray.run.lease import LeaseGuard
 from gtl_ray.run.resume import StartPlan
 from gtl_ray.run.store import RunStore
 from gtl_ray.service.capacity import RayCluster, stall_message
 from gtl_ray.service.member import MemberTrainable
 from gtl_ray.service.member_board import GenerationTBXLogger, trial_names
 from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name
-from gtl_ray.service.tune_progress import PopulationProgress, quiet_tune
+from gtl_ray.service.tune_progress import PopulationProgress, TuneStateReports, quiet_tune
 from gtl_ray.service.scheduler import NonPausingScheduler
 from gtl_ray.service.watch import PlacementWatch, RunWatch
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class RunContext:
     cluster: RayCluster
     progress: Progress
     resume_hint: str  #: the command that resumes this run, for every failure message
+    guard: LeaseGuard | None = None  #: the writer lease, checked by the pool before each manifest write
 
 
 def run_population(context: RunContext, start: StartPlan, base: ImageSet) -> None:
@@ -59,8 +71,8 @@ def run_population(context: RunContext, start: StartPlan, base: ImageSet) -> Non
     )
     try:
         tuner = _member_tuner(context, start.state.generation, RunWatch(pool, placement), [placement, shown])
-        with quiet_tune():  # progress is ours: no Tune tables
-            results = tuner.fit()
+        with quiet_tune() as tune_state:  # progress is ours: no Tune tables
+            errors = _fit(tuner, tune_state)
         try:
             finished = ray.get(pool.finished.remote())
         except ray.exceptions.RayActorError:
@@ -69,9 +81,25 @@ def run_population(context: RunContext, start: StartPlan, base: ImageSet) -> Non
                 f"resume with: {context.resume_hint}"
             ) from None
         shown.catch_up(finished["generations"])
-        _diagnose(context, placement, [r.error for r in results if r.error is not None], finished)
+        if tune_state.failure and finished["failure"] is None:
+            log.warning(
+                "Tune could not save its own state under %s (monitoring only): %s",
+                context.store.run_dir,
+                tune_state.failure,
+            )
+        _diagnose(context, placement, errors, finished)
     finally:
         ray.kill(pool)
+
+
+def _fit(tuner: tune.Tuner, tune_state: TuneStateReports) -> list[BaseException]:
+    """Run Tune; the members' errors. Tune reads its own state back from the run's storage when
+    it ends, which raises once that storage is unreachable: then the pool says what happened."""
+    try:
+        return [r.error for r in tuner.fit() if r.error is not None]
+    except OSError as exc:
+        tune_state.failure = tune_state.failure or _error_line(exc)
+        return []
 
 
 def _start_pool(context: RunContext, start: StartPlan, base: ImageSet) -> Any:
@@ -81,7 +109,14 @@ def _start_pool(context: RunContext, start: StartPlan, base: ImageSet) -> Any:
     data = [ray.put(base.to_arrays())]
     options = {"name": pool_name(config.name), "namespace": NAMESPACE, "scheduling_strategy": here}
     return LearngenePool.options(**options).remote(
-        config, config.storage, data, start.state, start.lineage, start.summaries, start.pretrain_sample_grads
+        config,
+        config.storage,
+        data,
+        start.state,
+        start.lineage,
+        start.summaries,
+        start.pretrain_sample_grads,
+        context.guard,
     )
 
 
@@ -117,6 +152,8 @@ def _diagnose(context: RunContext, placement: PlacementWatch, errors: list, fini
     """RunFailed with the resume command when the population stopped short of its last generation."""
     config, resume = context.config, context.resume_hint
     done = finished["generations_completed"]
+    if finished["failure"] is not None:
+        raise storage_failure(finished["failure"], config.storage, done, config.evolution.generations, resume)
     if placement.stalled:
         stalled = stall_message(config, placement.stalled, placement.room_when_stalled, done)
         raise RunFailed(f"{stalled}; resume with: {resume}")
@@ -129,6 +166,20 @@ def _diagnose(context: RunContext, placement: PlacementWatch, errors: list, fini
     if done < config.evolution.generations:
         planned = config.evolution.generations
         raise RunFailed(f"the run stopped after {done} of {planned} generations; resume with: {resume}")
+
+
+def storage_failure(failure: RunFailed, storage_root: str, saved: int, planned: int, resume_hint: str) -> RunFailed:
+    """The one line that ends a run whose checkpoint could not be written: the storage, the
+    kind of fault and the store's words, the generations saved, and how to go on."""
+    saved_up_to = f"the run is saved up to generation {saved} of {planned}"
+    if isinstance(failure, StorageFault):
+        return RunFailed(
+            f"storage {storage_root}: {failure.kind}: cannot write {failure.location} ({failure.detail}); "
+            f"{saved_up_to}; once the storage is fixed, resume with: {resume_hint}"
+        )
+    if isinstance(failure, LeaseLost):  # the run is someone else's now: no resume command
+        return RunFailed(f"{failure}; {saved_up_to}")
+    return RunFailed(f"{failure}; {saved_up_to}; resume with: {resume_hint}")
 
 
 def _error_line(error: BaseException) -> str:

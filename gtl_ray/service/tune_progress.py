@@ -1,4 +1,5 @@
-"""The driver's live view of a running evolution, and Tune kept quiet while it runs.
+"""The driver's live view of a running evolution, and Tune kept quiet while it runs (its tables,
+its INFO lines, and its reports on saving its own state).
 
 `PopulationProgress` is a Tune callback in the driver: a line once every member has its actor,
 then one per generation. The learngene pool is the authority on generations, so the callback
@@ -77,9 +78,35 @@ class PopulationProgress(tune.Callback):
         return {k: v for k, v in self.__dict__.items() if k not in ("_pending", "progress")}
 
 
+class TuneStateReports(logging.Filter):
+    """Holds back what Tune logs about saving its own experiment state and syncing its results
+    to the run's storage (errors with tracebacks when that storage fails); `failure` keeps the
+    first failure's line."""
+
+    LOGGERS = (
+        "ray.tune.execution.experiment_state",  # saving it
+        "ray.train._internal.syncer",  # syncing it to the storage
+        "ray.train._internal.storage",  # making its folders there
+        "ray.tune.analysis.experiment_analysis",  # reading it back when Tune ends
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failure: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.failure is None and ("fail" in record.getMessage() or record.exc_info):
+            error = record.exc_info[1] if record.exc_info else None
+            line = " ".join(f"{record.getMessage()} {error or ''}".split())
+            self.failure = line[:300]
+        return False
+
+
 @contextlib.contextmanager
-def quiet_tune() -> Iterator[None]:
-    """While Tune runs: no tables and no INFO lines from Tune; its warnings and errors still show.
+def quiet_tune() -> Iterator[TuneStateReports]:
+    """While Tune runs: no tables and no INFO lines from Tune; its warnings and errors still show,
+    except its reports on saving its own state (`TuneStateReports`, yielded to say whether any
+    failed: gtl_ray never restores that state, and a storage fault is the pool's to report).
 
     With `verbose=0` Tune's legacy output engine prints nothing, but the new engine (the default
     unless `RAY_AIR_NEW_OUTPUT=0`) still prints a configuration table and result paths on stdout,
@@ -90,9 +117,14 @@ def quiet_tune() -> Iterator[None]:
     saved_level = tune_logger.level
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
     tune_logger.setLevel(max(logging.WARNING, saved_level))
+    reports = TuneStateReports()
+    for name in reports.LOGGERS:
+        logging.getLogger(name).addFilter(reports)
     try:
-        yield
+        yield reports
     finally:
+        for name in reports.LOGGERS:
+            logging.getLogger(name).removeFilter(reports)
         tune_logger.setLevel(saved_level)
         if saved_env is None:
             os.environ.pop("RAY_AIR_NEW_OUTPUT", None)

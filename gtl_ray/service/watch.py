@@ -1,12 +1,12 @@
-"""What stops a run early instead of letting it hang: the learngene pool dying, or a member that
-finds no room on the cluster.
+"""What stops a run early instead of letting it hang: the learngene pool dying or failing (a
+checkpoint it could not write), or a member that finds no room on the cluster.
 
 A generation completes only when all P members report, so one member that can never be placed
 (a lost node the autoscaler does not replace, a cluster too small for the population) would
 leave the others waiting forever. `PlacementWatch` notes since when each member has been waiting
 for its resources; `RunWatch`, Tune's stopper, ends the experiment once one has waited longer
 than `population.resource_timeout_s` with no node that has room for it, or once the pool is
-gone. `evolve` then fails loudly with the resume command: every completed generation is
+gone or has failed. `evolve` then fails loudly with the resume command: every completed generation is
 already checkpointed.
 """
 
@@ -64,22 +64,23 @@ class PlacementWatch(tune.Callback):
 
 class RunWatch(tune.Stopper):
     """Stops the whole experiment as soon as the learngene pool actor dies (instead of letting
-    every member spend its population.max_failures retries failing to reach it) or a member has
-    waited too long for room (see `PlacementWatch`)."""
+    every member spend its population.max_failures retries failing to reach it) or fails (a
+    checkpoint not written: no generation after it may be lived), or a member has waited too
+    long for room (see `PlacementWatch`)."""
 
     def __init__(self, pool: Any, placement: PlacementWatch):
         self._watch = pool.watch.remote()
         self.placement = placement
-        self.pool_lost = False
+        self.pool_stopped = False
 
     def __call__(self, trial_id: str, result: dict) -> bool:
         return False
 
     def stop_all(self) -> bool:
-        if not self.pool_lost and self._watch is not None:
-            self.pool_lost = bool(ray.wait([self._watch], timeout=0)[0])
-        return self.pool_lost or bool(self.placement.stalled)
+        if not self.pool_stopped and self._watch is not None:
+            self.pool_stopped = bool(ray.wait([self._watch], timeout=0)[0])
+        return self.pool_stopped or bool(self.placement.stalled)
 
     def __getstate__(self) -> dict:
         # Tune saves its stopper with the experiment; the pool watch stays in this process.
-        return {"_watch": None, "placement": self.placement, "pool_lost": self.pool_lost}
+        return {"_watch": None, "placement": self.placement, "pool_stopped": self.pool_stopped}
