@@ -31,7 +31,7 @@ def test_use_a_learngene_in_your_own_model_runs(tmp_path, monkeypatch):
     config = load_config(Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
     with torch_init_seed(0, "readme"):
         model = gtl_ray.create_model(config.model.arch, width=config.model.width)
-    gene = gtl_ray.extract_learngene(model, config.learngene.share, **gene_info(config, 5, 2))
+    gene = gtl_ray.extract_learngene(model, config.learngene.share, **gene_info(config, "g0005m0002", generation=5, member=2))
     monkeypatch.chdir(tmp_path)
     gene.save("runs/quickstart/final/learngene.safetensors")  # what `make demo` leaves there
     (code,) = blocks("Use a learngene in your own model", "python")
