@@ -113,9 +113,11 @@ def clean_incomplete(store: RunStore, manifest: Manifest) -> list[str]:
 
 def resume_command(config_path: str | None, store: RunStore) -> str:
     """How to go on after a failure: resume from the last checkpoint, or start again when the
-    run died before anything was checkpointed."""
+    run died before anything was checkpointed. Without `config_path` (a config given as an
+    object, or the stored one) --resume reads the config the run stored."""
     again = "--resume" if store.exists() else "(nothing was checkpointed: start it again)"
-    return f"gtl-ray evolve {config_path or 'CONFIG'} {again} --storage {store.root} --name {store.name}"
+    config = f"{config_path} " if config_path else ""
+    return f"gtl-ray evolve {config}{again} --storage {store.root} --name {store.name}"
 
 
 def _dotted(raw: dict[str, Any], key: str) -> Any:
