@@ -23,6 +23,7 @@ from gtl_ray.learngene import Learngene
 from gtl_ray.run.manifest import Manifest
 from gtl_ray.run.store import RunStore
 
+FITNESS_KEYS = ("min", "median", "max", "mean")
 EVALUATION = "evaluation.json"  #: what `gtl-ray evaluate RUN` writes, and `report` and `export` read
 
 
@@ -76,17 +77,17 @@ class RunResult:
 
     @property
     def per_generation(self) -> pa.Table:
-        """The summaries as a table, one row per completed generation (`.to_pandas()` with pandas)."""
-        rows = [
-            {
-                "generation": s.generation,
-                **{f"fitness_{k}": v for k, v in s.fitness.items()},
-                "best_member": s.best_member,
-                **{f"{k}_s": v for k, v in s.timing.items()},
-                **{f"sample_grads_{k}": v for k, v in s.sample_grads.items()},
-            }
-            for s in self.manifest.generations
-        ]
+        """The summaries as a table, one row per completed generation: fitness_min / _median /
+        _max / _mean (fractions), best_member, seconds (wall_s, lifetime_max_s, ...) and
+        sample_grads_lifetime / _fitness; `.to_pandas()` with pandas installed."""
+        rows = []
+        for s in self.manifest.generations:
+            row: dict[str, Any] = {"generation": s.generation}
+            row.update({f"fitness_{k}": s.fitness[k] for k in FITNESS_KEYS if k in s.fitness})
+            row["best_member"] = s.best_member
+            row.update({f"{k}_s": v for k, v in s.timing.items()})
+            row.update({f"sample_grads_{k}": v for k, v in s.sample_grads.items()})
+            rows.append(row)
         return pa.Table.from_pylist(rows)
 
     @property
