@@ -405,6 +405,14 @@ def test_resume_with_a_changed_config_is_refused_naming_the_fields_unless_forced
     capsys.readouterr()
     assert main(["evolve", str(path), "--resume", "--force", *changed, "--json"]) == 0  # complete: nothing left to run
     assert json.loads(capsys.readouterr().out)["generations_completed"] == 1
+    # What a failed run prints to go on: the stored config (the --force changes included), no config or --set.
+    from gtl_ray.run.resume import resume_command
+
+    hint = resume_command(str(path), store)
+    assert hint == f"gtl-ray evolve --resume --storage {store.root} --name {store.name}"
+    assert main([*hint.split()[1:], "--json"]) == 0 and "lifetime.lr" not in capsys.readouterr().err
+    fresh = resume_command(str(path), type(store)(store.root, "never-started"))
+    assert fresh.startswith(f"gtl-ray evolve {path} --storage") and "nothing was checkpointed" in fresh
 
 
 def test_run_folder_commands_refuse_what_is_no_run_in_one_line(capsys, stored_run, tmp_path):

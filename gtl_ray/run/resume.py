@@ -112,12 +112,13 @@ def clean_incomplete(store: RunStore, manifest: Manifest) -> list[str]:
 
 
 def resume_command(config_path: str | None, store: RunStore) -> str:
-    """How to go on after a failure: resume from the last checkpoint, or start again when the
-    run died before anything was checkpointed. Without `config_path` (a config given as an
-    object, or the stored one) --resume reads the config the run stored."""
-    again = "--resume" if store.exists() else "(nothing was checkpointed: start it again)"
-    config = f"{config_path} " if config_path else ""
-    return f"gtl-ray evolve {config}{again} --storage {store.root} --name {store.name}"
+    """How to go on after a failure: resume from the last checkpoint with the config the run
+    stored (its latest, overrides included, so no config or --set is repeated), or start again
+    from `config_path` when the run died before anything was checkpointed."""
+    where = f"--storage {store.root} --name {store.name}"
+    if store.exists():
+        return f"gtl-ray evolve --resume {where}"
+    return f"gtl-ray evolve {config_path or 'CONFIG'} {where} (nothing was checkpointed: start it again)"
 
 
 def _dotted(raw: dict[str, Any], key: str) -> Any:
