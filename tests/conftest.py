@@ -46,6 +46,7 @@ LONGEST_FIRST = (
     "test_bad_input.py",
     "test_exit.py",
     "test_compute.py",
+    "test_readme_own_model.py",
 )
 
 

@@ -226,10 +226,12 @@ def test_grafana_dashboard_plots_every_exported_metric():
     )
 
 
-def test_readme_names_the_exported_metrics():
+def test_the_docs_name_the_exported_metrics():
+    monitoring = (REPO / "docs" / "monitoring.md").read_text()
+    assert all(exported_name(n) in monitoring for n in METRICS)
     readme = (REPO / "README.md").read_text()
-    assert all(exported_name(n) in readme for n in METRICS)
     assert "RUN/tensorboard/" in readme and "cluster/grafana/gtl-ray-dashboard.json" in readme
+    assert "ray metrics launch-prometheus" in readme and "--address auto" in readme and "(docs/monitoring.md)" in readme
 
 
 def test_chance_is_that_of_the_tasks_fitness_is_measured_on():
