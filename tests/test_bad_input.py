@@ -352,7 +352,7 @@ def test_an_error_raised_inside_a_ray_task_is_shown_as_one_line(ray_session):
     [
         (["fly"], ["invalid choice: 'fly'"]),
         (["evolve", "CONFIG", "--bogus"], ["unrecognized arguments: --bogus"]),
-        (["evolve"], ["required: config"]),
+        (["inspect"], ["required: target"]),  # evolve without a config: see test_run_folder_commands_...
         (["--storage", "x"], ["COMMAND"]),
     ],
 )

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING, Any
 
 from gtl_ray.commands.options import command_config, learngene_location, ray_console, source_run
+
+if TYPE_CHECKING:
+    from gtl_ray.config import GTLConfig
+    from gtl_ray.learngene import Learngene
+    from gtl_ray.progress import Progress
 
 
 def methods_override(text: str | None) -> list[str]:
@@ -20,15 +26,16 @@ def methods_override(text: str | None) -> list[str]:
     return [f"evaluation.methods={json.dumps(names)}"]
 
 
-def _evaluation_out(args: argparse.Namespace, config, location: str | None) -> str | None:
+def _evaluation_out(args: argparse.Namespace, config: GTLConfig, location: str | None) -> str | None:
     """--out, or RUN/evaluation.json when the command evaluates a run's own final gene (where
     `gtl-ray report` and `export` look for it)."""
-    if args.out or args.learngene or location is None:
+    run = source_run(args, config)
+    if args.out or args.learngene or location is None or run is None:
         return args.out
     from gtl_ray import storage
     from gtl_ray.run.result import EVALUATION
 
-    return storage.join(source_run(args, config), EVALUATION)
+    return storage.join(run, EVALUATION)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -39,10 +46,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     gene_methods = [m for m in methods if needs_learngene(m)]
     others = ",".join(m for m in methods if m not in gene_methods) or "scratch"
-    needed_by = f"evaluate: --learngene GENE is needed by {', '.join(map(repr, gene_methods))} (or --methods {others})"
+    needed_by = f"evaluate: {', '.join(map(repr, gene_methods))} (or leave it out: --methods {others})"
     location = learngene_location(args, config, needed_by) if gene_methods or args.learngene else None
     from gtl_ray import storage
-    from gtl_ray.evaluation import evaluate, format_table
+    from gtl_ray.evaluation import format_table
     from gtl_ray.learngene import Learngene
     from gtl_ray.preflight.genes import check_gene_fits
     from gtl_ray.progress import stderr_unless
@@ -53,7 +60,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         check_gene_fits(config, gene, location, "--set evaluation.descendant.width={width:g}")
     out = _evaluation_out(args, config, location)
     ray_console(args)
-    report = _evaluate_on_ray(args, config, gene, methods, evaluate, stderr_unless(args.json))
+    report = _evaluate_on_ray(config, gene, methods, args.address, stderr_unless(args.json))
     if out:
         storage.write_bytes_atomic(out, json.dumps(report, indent=1).encode())
         stderr_unless(args.json).line(f"results written to {out}")
@@ -65,15 +72,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate_on_ray(args, config, gene, methods, evaluate, progress) -> dict:
-    """The evaluation's JSON report, its episodes as tasks on the Ray at --address."""
+def _evaluate_on_ray(
+    config: GTLConfig, gene: Learngene | None, methods: list[str], address: str | None, progress: Progress
+) -> dict[str, Any]:
+    """The evaluation's JSON report, its episodes as tasks on the Ray at `address`."""
     import ray
 
+    from gtl_ray.evaluation import evaluate
     from gtl_ray.run.store import RunStore
     from gtl_ray.service.ray_executor import RayExecutor
 
     if not ray.is_initialized():
-        ray.init(address=args.address, namespace="gtl_ray")
+        ray.init(address=address, namespace="gtl_ray")
     cache = RunStore(config.storage, config.name).layout.pretrained_dir
     counter = progress.counter("evaluate", "episodes")
     return evaluate(config, gene, methods, cache_dir=cache, executor=RayExecutor(), progress=counter).to_json()
@@ -83,7 +93,7 @@ def cmd_descend(args: argparse.Namespace) -> int:
     """A descendant initialized with the learngene, trained on the novel classes (Ray Train)."""
     shape = {"arch": args.model, "width": args.width, "depth": args.depth}
     config = command_config(args, *(f"evaluation.descendant.{k}={v}" for k, v in shape.items() if v is not None))
-    location = learngene_location(args, config, "descend: --learngene GENE is needed")
+    location = learngene_location(args, config, "descend")
     from gtl_ray.descend import descend
     from gtl_ray.learngene import Learngene
     from gtl_ray.preflight.genes import check_gene_fits

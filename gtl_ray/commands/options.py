@@ -55,12 +55,15 @@ def learngene_location(args: argparse.Namespace, config: GTLConfig, needed_by: s
 
     given = args.learngene
     if given is not None:
-        return final_gene_file(run_folder(given)) if run_folder(given) else given
+        folder = run_folder(given)
+        return final_gene_file(folder) if folder else given
     run = source_run(args, config)
     if run is not None:
         return final_gene_file(run)
     if needed_by:
-        raise GTLError(f"{needed_by} (give a run folder instead of the config: its final gene is used)")
+        raise GTLError(
+            f"{needed_by} needs a learngene: --learngene GENE, or a run folder in place of the config (its final gene)"
+        )
     return None
 
 
