@@ -18,7 +18,7 @@ venv: $(VENV)/.installed
 
 demo: venv
 	$(VENV)/bin/gtl-ray evolve configs/quickstart.yaml --overwrite
-	$(VENV)/bin/gtl-ray evaluate configs/quickstart.yaml --learngene runs/quickstart/final/learngene.safetensors
+	$(VENV)/bin/gtl-ray evaluate runs/quickstart
 
 # Two workers, one test file each at a time, longest files first (tests/conftest.py; module fixtures such as the fault cluster stay in one
 # worker): most of the suite waits on Ray start-ups and injected faults, so two overlap well.

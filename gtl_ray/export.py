@@ -17,7 +17,7 @@ from gtl_ray.learngene.locate import GENE_FILE, HUB_SCHEME, gene_file, parse_hub
 from gtl_ray.model_card import CardFacts, card_files
 from gtl_ray.run.layout import MANIFEST
 from gtl_ray.run.manifest import Manifest
-from gtl_ray.run.store import RunStore
+from gtl_ray.run.result import RunResult, final_gene_file
 
 FILES = (GENE_FILE, "config.json", "README.md")
 LICENSE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,63}")  #: an SPDX-like id (it goes into the card's YAML front matter)
@@ -46,23 +46,16 @@ def run_facts(manifest: Manifest) -> dict[str, Any]:
 def _source(source: str) -> tuple[bytes, str, CardFacts]:
     """(the gene file's bytes, where they came from, what the card says of the run)."""
     if not source.startswith(HUB_SCHEME) and storage.exists(storage.join(source, MANIFEST)):
-        store = RunStore.from_path(source)
-        manifest = store.read_manifest()
-        final = manifest.final
-        if final is None:
-            raise StorageError(f"{source}: the run has no final learngene yet (still running or interrupted)")
-        location = store.path(final.learngene)
-        evaluation = storage.join(source, "evaluation.json")
-        from gtl_ray.evaluation.results_file import read_evaluation
-
+        location = final_gene_file(source)  # verified against the run's manifest
+        run = RunResult(source)
         facts = CardFacts(
-            run=run_facts(manifest),
-            run_name=manifest.name,
-            evaluation=read_evaluation(evaluation) if storage.exists(evaluation) else None,
-            image_size=(manifest.config.get("data") or {}).get("image_size"),
+            run=run_facts(run.manifest),
+            run_name=run.name,
+            evaluation=run.evaluation,
+            image_size=(run.manifest.config.get("data") or {}).get("image_size"),
         )
         data = storage.read_bytes(location, "learngene")
-        if Learngene.from_bytes(data, location).checksum != final.checksum:
+        if Learngene.from_bytes(data, location).checksum != run.manifest.final.checksum:
             raise StorageError(f"{location}: checksum differs from the manifest's (file swapped or edited)")
         return data, location, facts
     location = gene_file(source)

@@ -34,83 +34,19 @@ def family_figure(lineage: Sequence[Any], chain_ids: set[str], elite_ids: Sequen
     elites (`elite_ids`) as thin lines, and on top the final learngene's line of descent
     (`chain_ids`), squares where a gene passed on unchanged (elite), dots where it was mutated.
     Lines whose genes died out are not drawn."""
-    import numpy as np
-    from matplotlib import colormaps, patheffects
-    from matplotlib.collections import LineCollection
-    from matplotlib.colors import ListedColormap
-
-    fig, ax = new_figure(*figure_size(max(len(c) for c in _columns(lineage).values()) if lineage else 1))
-    by_id = {r.id: r for r in lineage}
     columns = _columns(lineage)
+    fig, ax = new_figure(*figure_size(max(len(c) for c in columns.values()) if lineage else 1))
+    by_id = {r.id: r for r in lineage}
     generations, members = 1 + max(columns), max(len(c) for c in columns.values())
-    grid = np.full((members, generations), np.nan)
-    rank: dict[str, int] = {}
-    for generation, column in columns.items():
-        for k, r in enumerate(sorted(column, key=lambda r: (-r.fitness, r.member))):
-            rank[r.id] = k
-            grid[k, generation] = 100 * r.fitness
-    pale = ListedColormap(colormaps["Greys"](np.linspace(0.04, 0.55, 256)))  # light enough for the lines on top
-    cells = ax.imshow(
-        grid,
-        origin="upper",
-        aspect="auto",
-        cmap=pale,
-        interpolation="nearest",
-        extent=(-0.5, generations - 0.5, members - 0.5, -0.5),
-    )
-    fig.colorbar(cells, ax=ax, label="fitness (%)", pad=0.02)
-    halo = [patheffects.withStroke(linewidth=3.5, foreground="white")]
-
-    def edges(leaf: str) -> set[tuple[str, str]]:
-        found, current = set(), by_id.get(leaf)
-        while current is not None and current.parent in by_id:
-            found.add((current.parent, current.id))
-            current = by_id[current.parent]
-        return found
-
+    grid, rank = _ranked(columns, members, generations)
+    _shade(fig, ax, grid, generations, members)
     chain = sorted((by_id[i] for i in chain_ids if i in by_id), key=lambda r: r.generation)
     on_chain = {(a.id, b.id) for a, b in zip(chain, chain[1:])}
-    kin = sorted(set().union(*(edges(e) for e in elite_ids)) - on_chain) if elite_ids else []
+    kin = sorted(set().union(*(_edges(by_id, e) for e in elite_ids)) - on_chain) if elite_ids else []
     if kin:
-        segments = [[(by_id[a].generation, rank[a]), (by_id[b].generation, rank[b])] for a, b in kin]
-        ax.add_collection(
-            LineCollection(
-                segments,
-                colors="tab:blue",
-                linewidths=1.3,
-                zorder=3,
-                path_effects=halo,
-                label="ancestry of the final elites",
-                gid="elite-ancestry",
-            )
-        )
+        _draw_kin(ax, [[(by_id[a].generation, rank[a]), (by_id[b].generation, rank[b])] for a, b in kin])
     if chain:
-        xs, ys = [r.generation for r in chain], [rank[r.id] for r in chain]
-        ax.plot(
-            xs,
-            ys,
-            color="tab:red",
-            lw=2.4,
-            zorder=5,
-            path_effects=[patheffects.withStroke(linewidth=4.5, foreground="white")],
-            label="line of the final learngene",
-            gid="line-of-descent",
-        )
-        for elite, marker, label in ((True, "s", "passed on unchanged (elite)"), (False, "o", "mutated")):
-            picked = [r for r in chain if bool(r.elite) == elite]
-            if picked:
-                ax.scatter(
-                    [r.generation for r in picked],
-                    [rank[r.id] for r in picked],
-                    marker=marker,
-                    s=22,
-                    color="tab:red",
-                    edgecolors="white",
-                    linewidths=0.8,
-                    zorder=6,
-                    label=label,
-                    gid="descent-marks",
-                )
+        _draw_chain(ax, chain, rank)
     ax.set(
         xlim=(-0.5, generations - 0.5),
         ylim=(members - 0.5, -1.2),  # room above rank 0, where the final line usually runs
@@ -122,3 +58,81 @@ def family_figure(lineage: Sequence[Any], chain_ids: set[str], elite_ids: Sequen
     if chain or kin:
         ax.legend(fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4, frameon=False)
     return fig
+
+
+def _ranked(columns: dict[int, list[Any]], members: int, generations: int) -> tuple[Any, dict[str, int]]:
+    """(fitness in % per rank x generation, each member's rank in its generation)."""
+    import numpy as np
+
+    grid = np.full((members, generations), np.nan)
+    rank: dict[str, int] = {}
+    for generation, column in columns.items():
+        for k, r in enumerate(sorted(column, key=lambda r: (-r.fitness, r.member))):
+            rank[r.id] = k
+            grid[k, generation] = 100 * r.fitness
+    return grid, rank
+
+
+def _shade(fig: Any, ax: Any, grid: Any, generations: int, members: int) -> None:
+    """The cells, shaded by fitness, light enough for the lines drawn on top."""
+    import numpy as np
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    pale = ListedColormap(colormaps["Greys"](np.linspace(0.04, 0.55, 256)))
+    extent = (-0.5, generations - 0.5, members - 0.5, -0.5)
+    cells = ax.imshow(grid, origin="upper", aspect="auto", cmap=pale, interpolation="nearest", extent=extent)
+    fig.colorbar(cells, ax=ax, label="fitness (%)", pad=0.02)
+
+
+def _edges(by_id: dict[str, Any], leaf: str) -> set[tuple[str, str]]:
+    """(parent id, child id) of every step of `leaf`'s ancestry."""
+    found, current = set(), by_id.get(leaf)
+    while current is not None and current.parent in by_id:
+        found.add((current.parent, current.id))
+        current = by_id[current.parent]
+    return found
+
+
+def _halo(width: float) -> list[Any]:
+    from matplotlib import patheffects
+
+    return [patheffects.withStroke(linewidth=width, foreground="white")]
+
+
+def _draw_kin(ax: Any, segments: list[list[tuple[int, int]]]) -> None:
+    """The final elites' ancestry, as thin lines."""
+    from matplotlib.collections import LineCollection
+
+    kin = LineCollection(
+        segments,
+        colors="tab:blue",
+        linewidths=1.3,
+        zorder=3,
+        path_effects=_halo(3.5),
+        label="ancestry of the final elites",
+        gid="elite-ancestry",
+    )
+    ax.add_collection(kin)
+
+
+def _draw_chain(ax: Any, chain: list[Any], rank: dict[str, int]) -> None:
+    """The final learngene's line of descent: squares where passed on unchanged, dots where mutated."""
+    xs, ys = [r.generation for r in chain], [rank[r.id] for r in chain]
+    line = {"color": "tab:red", "lw": 2.4, "zorder": 5, "path_effects": _halo(4.5)}
+    ax.plot(xs, ys, **line, label="line of the final learngene", gid="line-of-descent")
+    for elite, marker, label in ((True, "s", "passed on unchanged (elite)"), (False, "o", "mutated")):
+        picked = [r for r in chain if bool(r.elite) == elite]
+        if picked:
+            ax.scatter(
+                [r.generation for r in picked],
+                [rank[r.id] for r in picked],
+                marker=marker,
+                s=22,
+                color="tab:red",
+                edgecolors="white",
+                linewidths=0.8,
+                zorder=6,
+                label=label,
+                gid="descent-marks",
+            )

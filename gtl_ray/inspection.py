@@ -33,10 +33,20 @@ def inspect_gene(uri: str) -> dict[str, Any]:
         "layers": len(gene.units),
         "checksum": gene.checksum,
         "preprocessing": gene.preprocessing,
-        "provenance": gene.provenance,
+        "provenance": _provenance_first(gene.provenance),
         "recipe": gene.info.get("recipe"),
         "info": {k: v for k, v in gene.info.items() if k not in ("preprocessing", "provenance", "recipe")},
     }
+
+
+def _provenance_first(provenance: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The provenance with its id first and the config digest last, as a person reads it (the
+    file keeps its keys sorted)."""
+    if not isinstance(provenance, dict):
+        return provenance
+    first = [k for k in ("id", "run", "generation", "member") if k in provenance]
+    rest = sorted(k for k in provenance if k not in first and k != "config_digest")
+    return {k: provenance[k] for k in first + rest + (["config_digest"] if "config_digest" in provenance else [])}
 
 
 def inspect_run(run_dir: str) -> dict[str, Any]:
@@ -123,8 +133,9 @@ def format_inspection(info: dict[str, Any]) -> str:
     if info["kind"] == "learngene":
         shown = {k: recipe_line(v) if k == "recipe" and v else v for k, v in info.items()}
         return "\n".join(f"{k:14s} {_flat(v)}" for k, v in shown.items() if k != "kind")
+    done = f"{info['generations_completed']}/{info['generations_planned']} generations"
     lines = [
-        f"run {info['name']} (seed {info['seed']}): {info['generations_completed']}/{info['generations_planned']} generations, population {info['population']}",
+        f"run {info['name']} (seed {info['seed']}): {done}, population {info['population']}",
         f"fitness in % ({chance_of(info['fitness_ways'])}); seconds per generation",
         "gen   min    median max    wall_s  lifetime_s  other_s",
     ]
@@ -135,9 +146,8 @@ def format_inspection(info: dict[str, Any]) -> str:
         )
     final = info.get("final_learngene")
     if final:
-        lines.append(
-            f"final learngene: {final['path']} ({final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']})"
-        )
+        what = f"{final['architecture']}, share {final['share']:.4f}, {final['num_params']} params, {final['checksum']}"
+        lines.append(f"final learngene {final['id']}: {final['path']} ({what})")
         if final["recipe"]:
             lines.append(f"its recipe (evolution.recipe): {recipe_line(final['recipe'])}")
         chain = " <- ".join(

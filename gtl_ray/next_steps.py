@@ -4,22 +4,20 @@ paths of this run filled in, so that none has to be looked up."""
 from __future__ import annotations
 
 import shlex
-from typing import Sequence
 
 from gtl_ray import storage
 
 TENSORBOARD_HINT = "tensorboard --logdir"  #: the `report` extra brings TensorBoard
 
 
-def after_evolve(run_dir: str, final_gene: str, config_args: Sequence[str]) -> list[str]:
-    """Next steps after `gtl-ray evolve`: look at the run, evaluate its gene, share it.
-    `config_args`: the config and overrides the run was started with (evaluate needs them)."""
-    evaluation = storage.join(run_dir, "evaluation.json")
-    evaluate = ["gtl-ray", "evaluate", *config_args, "--learngene", final_gene, "--out", evaluation]
+def after_evolve(run_dir: str) -> list[str]:
+    """Next steps after `gtl-ray evolve`: look at the run, evaluate its gene, share it. Each takes
+    the run folder alone (the run stored its config and its final gene)."""
+    results = storage.join(run_dir, "evaluation.json")
     commands = [
         (["gtl-ray", "report", run_dir], "HTML page: fitness, family tree, timing"),
         ([*TENSORBOARD_HINT.split(), run_dir], "curves of the population and of every member; HParams"),
-        (evaluate, "the gene against the baselines on novel classes"),
+        (["gtl-ray", "evaluate", run_dir], f"the final gene against the baselines on novel classes (to {results})"),
         (["gtl-ray", "export", run_dir, "GENE_DIR"], "a folder with a model card, for a model hub"),
     ]
     lines = ["next steps:"]

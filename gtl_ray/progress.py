@@ -12,7 +12,9 @@ import sys
 import time
 from typing import Any, Callable, Mapping, Sequence, TextIO
 
-from gtl_ray.percent import percent
+from gtl_ray.config import GTLConfig
+from gtl_ray.percent import chance_note, percent
+from gtl_ray.run.layout import RunLayout
 
 
 def duration(seconds: float) -> str:
@@ -69,9 +71,8 @@ class Progress:
     def placed(self, members: int, need: Mapping[str, float], seconds: float, generation: int, planned: int) -> None:
         """Every member has its actor: the population is at work on `generation` (0-based)."""
         each = ", ".join(f"{k} {v:g}" for k, v in need.items() if v)
-        self.line(
-            f"{members} members placed in {duration(seconds)} ({each} each); living generation {generation + 1}/{planned}"
-        )
+        living = f"living generation {generation + 1}/{planned}"
+        self.line(f"{members} members placed in {duration(seconds)} ({each} each); {living}")
 
     def generation(self, summary: Mapping[str, Any], planned: int) -> None:
         """One line for a completed generation (a GenerationSummary as a dict)."""
@@ -123,3 +124,12 @@ class Progress:
 def stderr_unless(quiet: bool) -> Progress:
     """The CLI's progress: stderr, or nothing with --json."""
     return Progress.quiet() if quiet else Progress(sys.stderr)
+
+
+def evolve_progress(config: GTLConfig, quiet: bool = False) -> Progress:
+    """An evolution's progress on stderr (nothing when `quiet`): fitness beside its chance level,
+    and first of all the run folder, so that a person knows where to look before it ends."""
+    progress = stderr_unless(quiet)
+    progress.chance = chance_note(config)
+    progress.line(f"run folder: {RunLayout(config.storage, config.name).run_dir}")
+    return progress

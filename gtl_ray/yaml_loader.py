@@ -1,4 +1,5 @@
-"""The only place gtl_ray reads YAML: configs and `--set` values, parsed with bounds.
+"""The only place gtl_ray reads YAML (configs and `--set` values, parsed with bounds) and writes
+it (`gtl-ray config`: an effective config that reads back as the same config).
 
 PyYAML's SafeLoader never builds arbitrary objects, but on its own it accepts a few hostile or
 surprising documents; this loader refuses them before anything is expanded or replaced:
@@ -100,3 +101,9 @@ def read_mapping(path: str) -> dict[str, Any]:
     if loaded is not None and not isinstance(loaded, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(loaded).__name__}")
     return loaded or {}
+
+
+def dump(mapping: dict[str, Any]) -> str:
+    """A config mapping as block YAML, keys in the config's own order; `parse` reads it back as
+    the same mapping (floats keep a dot or an exponent, strings that look like numbers stay quoted)."""
+    return yaml.safe_dump(mapping, sort_keys=False, default_flow_style=False, allow_unicode=True)

@@ -47,6 +47,7 @@ LONGEST_FIRST = (
     "test_bad_input.py",
     "test_exit.py",
     "test_compute.py",
+    "test_readme_own_model.py",
 )
 
 

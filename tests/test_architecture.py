@@ -3,7 +3,8 @@
 - the science packages (models, learngene, data, evolution, evaluation) never import Ray;
 - no import cycle among gtl_ray modules, counting function-level imports (an edge is an explicit
   import; `if TYPE_CHECKING:` blocks are type hints, not imports);
-- nothing in gtl_ray imports cli.py (but the `python -m gtl_ray` entry point);
+- nothing in gtl_ray imports cli.py (but the `python -m gtl_ray` entry point), and the commands
+  (`gtl_ray.commands`) only cli.py and each other;
 - private Ray APIs (`ray._private`) only in the capacity adapter;
 - one module reads YAML;
 - the learngene pool and the run readers import neither torch nor Tune.
@@ -106,7 +107,7 @@ def test_no_import_cycles():
 
 
 def test_the_checker_sees_function_level_imports_and_cycles():
-    assert "gtl_ray.service.run" in GRAPH["gtl_ray.cli"]  # imported inside a command
+    assert "gtl_ray.service.run" in GRAPH["gtl_ray.commands.run_commands"]  # imported inside a command
     assert "gtl_ray.service.pool" in GRAPH["gtl_ray.service.capacity"]  # imported inside a method
 
 
@@ -115,10 +116,16 @@ def test_nothing_imports_the_cli():
     assert sorted(n for n, deps in GRAPH.items() if "gtl_ray.cli" in deps) == ["gtl_ray.__main__"]
 
 
+def test_only_the_cli_imports_the_commands():
+    commands = {n for n in GRAPH if n.startswith("gtl_ray.commands")}
+    users = {n for n, deps in GRAPH.items() if deps & commands and n not in commands}
+    assert users == {"gtl_ray.cli"} and "gtl_ray.commands.parser" in GRAPH["gtl_ray.cli"]
+
+
 #: What every run's learngene pool imports (on the head node) and what `gtl-ray inspect` reads a
 #: run with: genes, lineage and manifests are numpy and Arrow, so neither pulls in torch or Tune
 #: (measured: a pool module import of 0.5 s and 110 MB of memory, against 2.5 s and 360 MB).
-LIGHT = ("gtl_ray.service.pool", "gtl_ray.inspection", "gtl_ray.run.store", "gtl_ray.cli")
+LIGHT = ("gtl_ray.service.pool", "gtl_ray.inspection", "gtl_ray.run.store", "gtl_ray.cli", "gtl_ray.api")
 
 
 def test_the_pool_and_the_run_readers_import_neither_torch_nor_tune():

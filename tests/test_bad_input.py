@@ -352,7 +352,7 @@ def test_an_error_raised_inside_a_ray_task_is_shown_as_one_line(ray_session):
     [
         (["fly"], ["invalid choice: 'fly'"]),
         (["evolve", "CONFIG", "--bogus"], ["unrecognized arguments: --bogus"]),
-        (["evolve"], ["required: config"]),
+        (["inspect"], ["required: target"]),  # evolve without a config: see test_run_folder_commands_...
         (["--storage", "x"], ["COMMAND"]),
     ],
 )
@@ -405,6 +405,31 @@ def test_resume_with_a_changed_config_is_refused_naming_the_fields_unless_forced
     capsys.readouterr()
     assert main(["evolve", str(path), "--resume", "--force", *changed, "--json"]) == 0  # complete: nothing left to run
     assert json.loads(capsys.readouterr().out)["generations_completed"] == 1
+    # What a failed run prints to go on: the stored config (the --force changes included), no config or --set.
+    from gtl_ray.run.resume import resume_command
+
+    hint = resume_command(str(path), store, store.exists())
+    assert hint == f"gtl-ray evolve --resume --storage {store.root} --name {store.name}"
+    assert main([*hint.split()[1:], "--json"]) == 0 and "lifetime.lr" not in capsys.readouterr().err
+    fresh = resume_command(str(path), type(store)(store.root, "never-started"), False)
+    assert fresh.startswith(f"gtl-ray evolve {path} --storage") and "nothing was checkpointed" in fresh
+
+
+def test_run_folder_commands_refuse_what_is_no_run_in_one_line(capsys, stored_run, tmp_path):
+    """A folder that is no run, a missing config, a run without its final gene: exit 2 naming it."""
+    path, store = stored_run
+    assert_refused(*run_cli(capsys, "evaluate", tmp_path), str(tmp_path), "a folder without manifest.json")
+    assert_refused(*run_cli(capsys, "evolve", "--resume"), "no config", "--storage S --name N")
+    absent = tmp_path / "elsewhere"
+    assert_refused(*run_cli(capsys, "evolve", "--resume", "--storage", absent, "--name", "x"), "no run at", str(absent))
+    assert nothing_written(absent)
+    manifest = json.loads(Path(store.path("manifest.json")).read_text())
+    Path(store.path("manifest.json")).write_text(json.dumps(dict(manifest, final=None)))  # as if still running
+    for argv in (["evaluate", store.run_dir, "--methods", "learngene"], ["descend", store.run_dir]):
+        assert_refused(*run_cli(capsys, *argv), store.run_dir, "no final learngene yet")
+    line = assert_refused(*run_cli(capsys, "descend", path, "--learngene", store.run_dir), "no final learngene yet")
+    assert store.run_dir in line
+    assert_refused(*run_cli(capsys, "config", store.run_dir, "--set", "lifetime.lr=-1"), "lifetime.lr")
 
 
 # ---------------------------------------------------------------- the fine-tuning recipe

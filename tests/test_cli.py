@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from gtl_ray.cli import _config, build_parser, main
+from gtl_ray.cli import main
+from gtl_ray.commands.options import command_config, learngene_location
+from gtl_ray.commands.parser import build_parser
 from tests.conftest import TINY
 from tests.helpers import GTL_RAY, end_session, subprocess_env
 
@@ -89,12 +91,13 @@ def test_evolve_output_off_a_terminal(cli_run):
     steps = out[out.index("next steps:") :].splitlines()
     assert f"  gtl-ray report {run}" in steps and f"  tensorboard --logdir {run}" in steps
     (evaluate,) = [shlex.split(line) for line in steps if line.startswith("  gtl-ray evaluate ")]
+    assert evaluate == ["gtl-ray", "evaluate", str(run)]  # the run folder is enough
     parsed = build_parser().parse_args(evaluate[1:])
     manifest = json.loads((run / "manifest.json").read_text())
-    assert _config(parsed).to_dict() == manifest["config"]  # the config the run was started with
-    assert parsed.learngene == str(run / "final" / "learngene.safetensors") and parsed.out == str(
-        run / "evaluation.json"
-    )
+    config = command_config(parsed)
+    assert config.to_dict() == manifest["config"]  # the config the run was started with
+    assert learngene_location(parsed, config) == str(run / "final" / "learngene.safetensors")
+    assert f"final learngene {manifest['final']['id']}: {run / 'final' / 'learngene.safetensors'}" in out
 
 
 def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
@@ -145,6 +148,41 @@ def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
         ],
     )
     assert Path(descendant["path"]).is_file() and 0 <= descendant["test_accuracy"] <= 1 and descendant["width"] == 0.25
+
+
+def test_a_run_folder_is_enough(cli_run, capsys, tmp_path):
+    """config, evaluate, descend and evolve --resume from the run folder alone (its stored config,
+    its final gene), and --learngene RUN for the run's final gene."""
+    from gtl_ray.preflight import load_config
+
+    storage, args, _, _ = cli_run
+    run = storage / "cli"
+    manifest = json.loads((run / "manifest.json").read_text())
+    capsys.readouterr()
+    assert main(["config", str(run)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"# effective config of run 'cli' (stored in {run}/manifest.json)\n")
+    (tmp_path / "stored.yaml").write_text(text)
+    assert load_config(tmp_path / "stored.yaml").to_dict() == manifest["config"]  # reads back as the same config
+    report = run_json(capsys, ["evaluate", str(run), "--methods", "scratch,learngene", "--json"])
+    assert json.loads((run / "evaluation.json").read_text()) == report  # where report and export look
+    by_gene = run_json(capsys, ["evaluate", *args, "--learngene", str(run), "--methods", "learngene", "--json"])
+    assert by_gene["results"] == report["results"][1:]  # the same gene (the run's final), the same episodes
+    argv = ["descend", str(run), "--width", "0.25", "--set", "descend.epochs=1", "--set", "descend.train_per_class=5"]
+    descendant = run_json(capsys, [*argv, "--json"])
+    assert Path(descendant["path"]).is_relative_to(run / "descendants") and descendant["width"] == 0.25
+    assert main(["evolve", "--resume", "--storage", str(storage), "--name", "cli"]) == 0  # no config: the stored one
+    assert "generations completed: 2" in capsys.readouterr().out
+    copy = tmp_path / "copy"  # the folder moved elsewhere still resumes, from its own stored config
+    shutil.copytree(run, copy / "cli")
+    longer = ["evolve", "--resume", "--storage", str(copy), "--name", "cli", "--set", "evolution.generations=3"]
+    assert main(longer) == 2
+    assert "config differs from the stored run in evolution.generations (pass --force" in capsys.readouterr().err
+    assert main([*longer, "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "generations completed: 3" in out and f"gtl-ray evaluate {copy / 'cli'}" in out
+    assert main(["config", str(copy / "cli")]) == 0
+    assert "\n  generations: 3\n" in capsys.readouterr().out
 
 
 def test_human_readable_outputs(cli_run, capsys):

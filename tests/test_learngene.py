@@ -161,7 +161,8 @@ def test_genes_of_a_run_record_preprocessing_and_provenance(tiny_config, tmp_pat
         "mean": [0.5] * 3,
         "std": [0.25] * 3,
     }
-    assert gene.provenance == {"run": "tiny", "generation": 0, "member": 2, "config_digest": config_digest(config)}
+    digest = config_digest(config)
+    assert gene.provenance == {"run": "tiny", "id": "g0000m0002", "generation": 0, "member": 2, "config_digest": digest}
     assert config_digest(config) != config_digest(tiny_config("seed=1"))
     gene.save(str(tmp_path / "g.safetensors"))
     assert Learngene.load(str(tmp_path / "g.safetensors")).info == gene.info
@@ -173,5 +174,6 @@ def test_genes_of_a_run_record_preprocessing_and_provenance(tiny_config, tmp_pat
         part in lines["preprocessing"] for part in ("image_size 32", "mean [0.5, 0.5, 0.5]", "std [0.25, 0.25, 0.25]")
     )
     assert all(
-        part in lines["provenance"] for part in ("run tiny", "generation 0", "member 2", "config_digest sha256:")
+        part in lines["provenance"]
+        for part in ("id g0000m0002, run tiny", "generation 0", "member 2", "config_digest sha256:")
     )

@@ -198,7 +198,7 @@ def hparams_sessions(directory: str | Path) -> dict[str, object]:
 
 def test_a_run_has_an_hparams_session_of_its_config_and_final_fitness(resumed_run):
     config, _, store, _, _ = resumed_run
-    folder = Path(store.tensorboard_dir) / "hparams"
+    folder = Path(store.layout.tensorboard_dir) / "hparams"
     records = hparams_sessions(folder)
     start = records["_hparams_/session_start_info"].session_start_info.hparams
     assert start["evolution.generations"].number_value == config.evolution.generations == 3
@@ -206,7 +206,7 @@ def test_a_run_has_an_hparams_session_of_its_config_and_final_fitness(resumed_ru
     assert start["lifetime.shared_environment"].bool_value is False and "storage" not in start
     experiment = records["_hparams_/experiment"].experiment
     assert {m.name.tag for m in experiment.metric_infos} == {"final/fitness_best", "final/fitness_median"}
-    last = store.read_manifest()["generations"][-1]["fitness"]
+    last = store.read_manifest().generations[-1].fitness
     figures = scalars(folder)
     assert figures["final/fitness_best"][-1].value == pytest.approx(last["max"])
     assert figures["final/fitness_median"][-1].step == config.evolution.generations - 1
@@ -252,10 +252,12 @@ def test_grafana_dashboard_plots_every_exported_metric():
     )
 
 
-def test_readme_names_the_exported_metrics():
+def test_the_docs_name_the_exported_metrics():
+    monitoring = (REPO / "docs" / "monitoring.md").read_text()
+    assert all(exported_name(n) in monitoring for n in METRICS)
     readme = (REPO / "README.md").read_text()
-    assert all(exported_name(n) in readme for n in METRICS)
     assert "RUN/tensorboard/" in readme and "cluster/grafana/gtl-ray-dashboard.json" in readme
+    assert "ray metrics launch-prometheus" in readme and "--address auto" in readme and "(docs/monitoring.md)" in readme
 
 
 def test_chance_is_that_of_the_tasks_fitness_is_measured_on():

@@ -42,7 +42,7 @@ def test_the_resume_command_is_quoted_for_a_shell():
     storage = "s3://b/runs?endpoint_override=h:9000&scheme=http"
     store = RunStore(storage, "r")
     words = shlex.split(resume_command("my config.yaml", store, True))
-    assert words == ["gtl-ray", "evolve", "my config.yaml", "--resume", "--storage", storage, "--name", "r"]
+    assert words == ["gtl-ray", "evolve", "--resume", "--storage", storage, "--name", "r"]  # the stored config
     assert resume_command(None, store, False).endswith("(nothing was checkpointed: start it again)")
 
 

@@ -19,8 +19,9 @@ from gtl_ray.evolution import evolve_local
 from gtl_ray.evolution.fitness import fitness_tasks, member_fitness
 from gtl_ray.evolution.lifetime import live, newborn
 from gtl_ray.evolution.strategy import INITIAL
-from gtl_ray.inspection import format_inspection, inspect_run
-from gtl_ray.learngene import extract_learngene
+from gtl_ray.inspection import format_inspection, inspect_path, inspect_run
+from gtl_ray.learngene import Learngene, extract_learngene
+from gtl_ray.learngene.info import preprocessing
 from gtl_ray.models import create_model
 from gtl_ray.run.store import RunStore
 from tests.conftest import tiny
@@ -97,9 +98,24 @@ def test_pretrained_init_starts_every_member_from_the_heuristic_gene(tmp_path):
     assert result.compute["pretrain"] == config.pretrain.epochs * len(base)
 
 
-def test_reptile_records_the_averaged_members_and_passes_on_computed_genes():
-    config = tiny("evolution.inheritance=reptile", "evolution.top_k=2")
-    result = evolve_local(config)
+def final_gene_header(store: RunStore) -> tuple[Learngene, str]:
+    """The run's final gene as its file holds it, after checking that its header says which gene
+    of the run it is (the manifest's final id) and how its network saw images; with what
+    `gtl-ray inspect` prints of the run."""
+    manifest = store.read_manifest()
+    gene = Learngene.load(store.path(manifest.final.learngene))
+    assert gene.checksum == manifest.final.checksum
+    assert gene.preprocessing == preprocessing(manifest.config["data"]["image_size"])
+    assert gene.provenance["run"] == manifest.name and gene.provenance["id"] == manifest.final.id
+    assert gene.provenance["config_digest"].startswith("sha256:")
+    shown = format_inspection(inspect_run(store.run_dir))
+    assert f"final learngene {manifest.final.id}: {store.path(manifest.final.learngene)} (" in shown
+    return gene, shown
+
+
+def test_reptile_records_the_averaged_members_and_passes_on_computed_genes(tmp_path):
+    config = tiny("evolution.inheritance=reptile", "evolution.top_k=2", storage=tmp_path, name="reptile")
+    result = evolve_local(config, store=RunStore(config.storage, config.name))
     trained = {r.gene_checksum for r in result.lineage}
     for g, rows in by_generation(result.lineage).items():
         if g == 0:
@@ -108,6 +124,12 @@ def test_reptile_records_the_averaged_members_and_passes_on_computed_genes():
         assert all(r.averaged == [p.id for p in previous[:2]] for r in rows)
         assert all(r.inherited_checksum not in trained for r in rows)  # a computed parent, not a trained gene
     assert result.final.checksum not in trained
+    # The computed gene keeps the header of the gene its member passed on: its id, generation, member.
+    gene, _ = final_gene_header(RunStore(config.storage, config.name))
+    g, m = result.choice.final.id[1:].split("m")
+    assert result.choice.final.id.startswith("g0002") and gene.provenance["generation"] == int(g) == 2
+    assert gene.provenance["member"] == int(m) and gene.checksum == result.final.checksum
+    assert "id g0002" in format_inspection(inspect_path(str(tmp_path / "reptile" / "final" / "learngene.safetensors")))
 
 
 def test_final_selection_on_val_picks_the_best_scored_candidate(caplog):
@@ -149,7 +171,11 @@ def test_the_start_gene_is_a_final_candidate_and_is_handed_back_when_evolution_o
     )  # the start survives the run files (resume, the service's final choice)
     manifest = store.read_manifest()
     assert store.load_state(manifest).start.gene.checksum == result.final.checksum and manifest.final.id == INITIAL
-    shown = format_inspection(inspect_run(str(tmp_path / "harmful")))  # what `gtl-ray inspect` prints
+    # The start gene handed back says what it is, as any final gene does.
+    gene, shown = final_gene_header(store)
+    assert (
+        gene.provenance["id"] == INITIAL and gene.provenance["init"] == "narrow" and "generation" not in gene.provenance
+    )
     assert "the one evolution started from" in shown and f"the start gene {100 * scores[INITIAL]:.1f}%" in shown
     where = tmp_path / "harmful" / "manifest.json"
     original = where.read_text()

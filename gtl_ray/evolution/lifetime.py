@@ -18,6 +18,7 @@ from gtl_ray.compute import compute_for, to_host
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.evolution.fitness import member_fitness
+from gtl_ray.evolution.lineage import member_id
 from gtl_ray.learngene import Learngene, extract_learngene, gene_info, implant
 from gtl_ray.learngene.compact import compact, write_back
 from gtl_ray.models import Network, create_model
@@ -113,7 +114,8 @@ def live(
         accuracies.append(accuracy(learner, task.query_x, task.query_y, compute))
         if narrow is not None:
             write_back(narrow, model)
-    info = gene_info(config, generation, member, None if recipe is None else recipe.to_json())
+    recipe_json = None if recipe is None else recipe.to_json()
+    info = gene_info(config, member_id(generation, member), recipe_json, generation=generation, member=member)
     passed_on = extract_learngene(to_host(model), config.learngene.share, **info)
     lifetime_accuracy = statistics.fmean(accuracies)
     score = member_fitness(config, base, generation, passed_on, lifetime_accuracy, compute, recipe)

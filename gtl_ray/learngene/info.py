@@ -2,8 +2,9 @@
 
 - `preprocessing`: the input the source network learned on (image size, channel order, scaling,
   per-channel mean/std), so that a user feeding a descendant knows how to prepare images.
-- `provenance`: the run, generation and member that made the gene, and a digest of the run's
-  config (equal digests: same settings);
+- `provenance`: the run and the gene's id in it (the member that passed it on, `g0001m0002`, with
+  its generation and member; or `initial`, generation 0's gene, with how it was made), and a
+  digest of the run's config (equal digests: same settings);
 - `recipe`: the fine-tuning recipe evolved with the gene (`gtl_ray.recipe`), when the run
   evolved one (`evolution.recipe`).
 """
@@ -35,16 +36,12 @@ def config_digest(config: GTLConfig) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def gene_info(config: GTLConfig, generation: int, member: int, recipe: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`info` of a gene passed on by `member` of `generation` in the run `config` describes,
-    with the `recipe` (`Recipe.to_json`) it passes on, if any."""
+def gene_info(config: GTLConfig, gene_id: str, recipe: dict[str, Any] | None = None, **origin: Any) -> dict[str, Any]:
+    """`info` of the gene `gene_id` of the run `config` describes: a member id (`origin`:
+    generation=, member=) or `initial` (`origin`: how it was made), with the `recipe`
+    (`Recipe.to_json`) it passes on, if any."""
     info = {
         "preprocessing": preprocessing(config.data.image_size),
-        "provenance": {
-            "run": config.name,
-            "generation": int(generation),
-            "member": int(member),
-            "config_digest": config_digest(config),
-        },
+        "provenance": {"run": config.name, "id": gene_id, **origin, "config_digest": config_digest(config)},
     }
     return info if recipe is None else {**info, "recipe": dict(recipe)}

@@ -142,12 +142,14 @@ def clean_incomplete(store: RunStore, manifest: Manifest) -> list[str]:
 
 def resume_command(config_path: str | None, store: RunStore, checkpointed: bool) -> str:
     """How to go on after a failure, quoted for a shell (an S3 endpoint's query holds `&`):
-    resume from the last checkpoint, or start again when the run died before anything was
-    checkpointed (`checkpointed`: whether a manifest was written)."""
-    command = ["gtl-ray", "evolve", config_path or "CONFIG", "--storage", store.root, "--name", store.name]
-    if not checkpointed:
-        return f"{shlex.join(command)} (nothing was checkpointed: start it again)"
-    return shlex.join(command[:3] + ["--resume"] + command[3:])
+    resume from the last checkpoint with the config the run stored (its latest, overrides
+    included, so no config or --set is repeated), or start again from `config_path` when the run
+    died before anything was checkpointed (`checkpointed`: whether a manifest was written)."""
+    where = ["--storage", store.root, "--name", store.name]
+    if checkpointed:
+        return shlex.join(["gtl-ray", "evolve", "--resume", *where])
+    again = shlex.join(["gtl-ray", "evolve", config_path or "CONFIG", *where])
+    return f"{again} (nothing was checkpointed: start it again)"
 
 
 def _dotted(raw: dict[str, Any], key: str) -> Any:
