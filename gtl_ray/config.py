@@ -55,7 +55,12 @@ class PopulationConfig:
     channels_last: bool = False  #: convolutions in NHWC memory layout (tensor cores prefer it)
     compile: bool = False  #: train through torch.compile (compiled once per member process)
     data_on_device: bool = True  #: a member copies its base images (uint8) to its device once; false: batches go from host memory each step
-    members_per_actor: int = 1  #: K members lived one after another by one member actor (Tune trial) holding K members' resources; divides population.size
+    #: K members in one member actor (Tune trial) holding K members' resources; divides
+    #: population.size; `auto`: as many as make one GPU (with a GPU share) or one CPU (`gtl_ray.packing`)
+    members_per_actor: int | Literal["auto"] = 1
+    #: how a pack's members live: `sequential` (one after another), `vectorized` (as one batched
+    #: computation, same results to float tolerance), `auto` (the device's faster: `gtl_ray.packing`)
+    pack: Literal["auto", "sequential", "vectorized"] = "auto"
 
 
 @dataclass
@@ -328,7 +333,7 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
                 return _coerce(option, value, key)
             except ConfigError:
                 pass
-        names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
+        names = " or ".join(_option_name(o) for o in options)
         raise ConfigError(f"{key}: expected {names}, got {quote(value)}")
     if hint is list or origin is list:
         if not isinstance(value, list):
@@ -359,6 +364,12 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
             )
         return value
     raise ConfigError(f"{key}: unsupported value {quote(value)}")
+
+
+def _option_name(option: Any) -> str:
+    if typing.get_origin(option) is Literal:
+        return " or ".join(map(str, typing.get_args(option)))
+    return getattr(option, "__name__", str(option))
 
 
 def describe_differences(a: GTLConfig, b: GTLConfig, ignore: tuple[str, ...] = ()) -> list[str]:

@@ -17,6 +17,7 @@ from gtl_ray.errors import ConfigError, StorageError, quote
 from gtl_ray.evaluation.methods import GENE_SHAPED, LEARNGENE, get_method, list_methods
 from gtl_ray.evolution.mutation import list_mutations
 from gtl_ray.models import create_model, list_models
+from gtl_ray.packing import members_per_actor, with_packs_resolved
 
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")  #: a run name is one path segment (and not . or ..)
 MAX_COUNT = 1_000_000  #: upper bound of every count (classes, images, epochs, episodes, ...)
@@ -33,10 +34,11 @@ GENERATED_FORMATS = (
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GTLConfig:
     """Read a YAML config (or the defaults when `path` is None), apply `key=value` overrides,
-    and validate. Raises ConfigError naming the file, key or value at fault."""
+    and validate; `population.members_per_actor: auto` comes back as the K it means
+    (`packing`). Raises ConfigError naming the file, key or value at fault."""
     config = read_config(path, overrides)
     validate(config)
-    return config
+    return with_packs_resolved(config)
 
 
 def _require(ok: bool, key: str, message: str) -> None:
@@ -147,8 +149,8 @@ def _validate_packing(config: GTLConfig) -> None:
     """Members per actor and the compute settings: a pack must split the population evenly and
     hold a GPU amount Ray can place; fp16 runs on CUDA only (`gtl_ray.compute`)."""
     pop = config.population
-    k = pop.members_per_actor
-    _require(k >= 1, "population.members_per_actor", f"must be >= 1, got {k}")
+    k = members_per_actor(pop)
+    _require(k >= 1, "population.members_per_actor", f"must be >= 1 or auto, got {k}")
     _require(
         pop.size % k == 0,
         "population.members_per_actor",

@@ -11,10 +11,11 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import torch
 
-from gtl_ray.compute import compute_for, to_host
+from gtl_ray.compute import Compute, compute_for, to_host
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.evolution.fitness import member_fitness
@@ -23,6 +24,7 @@ from gtl_ray.learngene.compact import compact, write_back
 from gtl_ray.models import Network, create_model
 from gtl_ray.seeding import numpy_rng, torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, accuracy, fit
+from gtl_ray.training_vectorized import fit_together
 
 
 @dataclass
@@ -83,35 +85,104 @@ def live(
     """Run one member's whole generation on `device` with the run's compute settings; `gene` is
     what it inherited (after mutation), None for a random gene (generation 0 of `evolution.init:
     random`). Episodes are gathered where `base` lives (`ImageSet.to`: once per member)."""
+    return live_together(config, base, generation, [member], [gene], device)[0]
+
+
+def live_together(
+    config: GTLConfig,
+    base: ImageSet,
+    generation: int,
+    members: Sequence[int],
+    genes: Sequence[Learngene | None],
+    device: torch.device | str = "cpu",
+    vectorized: bool = False,
+) -> list[MemberOutcome]:
+    """`live` for several members of one generation; `vectorized`: their lifetimes as one
+    batched computation (`training_vectorized.fit_together`: the networks actually trained, narrow
+    ones included, stacked by shape), else one after another. Each member's `seconds` is its
+    share of the whole (their sum is the wall time), as in a pack whose members live in turn."""
     start = time.perf_counter()
     compute = compute_for(config, device)
-    model = compute.place(newborn(config, generation, member, gene))
-    frozen = gene if (gene is not None and config.evolution.inheritance == "darwinian") else None
-    tasks = environments(config, base, generation, member)
-    accuracies, spent = [], 0
-    for e, task in enumerate(tasks):
+    lives = [_Life(config, base, generation, m, gene, compute) for m, gene in zip(members, genes)]
+    settings = lifetime_settings(config)
+    for e in range(len(lives[0].tasks)):
+        learners = [life.learner(e) for life in lives]
+        if vectorized:
+            spent = fit_together(
+                learners,
+                [(life.tasks[e].support_x, life.tasks[e].support_y) for life in lives],
+                settings,
+                [life.generator(e) for life in lives],
+                compute,
+                [life.after_step for life in lives],
+            )
+        else:
+            spent = [life.fit(e, learner, settings) for life, learner in zip(lives, learners)]
+        for life, learner, grads in zip(lives, learners, spent):
+            life.learned(e, learner, grads)
+    outcomes = [life.outcome() for life in lives]
+    share = (time.perf_counter() - start) / len(outcomes)
+    for outcome in outcomes:
+        outcome.seconds = share
+    return outcomes
+
+
+class _Life:
+    """One member's generation in steps: born, then per environment a learner (the narrow
+    network where the rest is zero), trained, scored and written home, then what it passes on."""
+
+    def __init__(
+        self, config: GTLConfig, base: ImageSet, generation: int, member: int, gene: Learngene | None, compute: Compute
+    ):
+        self.config, self.base, self.generation, self.member, self.compute = config, base, generation, member, compute
+        self.model = compute.place(newborn(config, generation, member, gene))
+        self.frozen = gene if (gene is not None and config.evolution.inheritance == "darwinian") else None
+        self.tasks = environments(config, base, generation, member)
+        self.accuracies: list[float] = []
+        self.spent = 0
+        self.narrow: Network | None = None
+
+    def learner(self, e: int) -> Network:
         if e > 0:
-            with torch_init_seed(config.seed, "head", generation, member, e):
-                model.reset_head(config.lifetime.n_way)
-        stream = ("lifetime", generation, member) + ((e,) if e else ())
-        narrow = compact(model) if frozen is None else None  # a zero rest stays zero: learn as the narrow network
-        learner = narrow or model
-        spent += fit(
+            with torch_init_seed(self.config.seed, "head", self.generation, self.member, e):
+                self.model.reset_head(self.config.lifetime.n_way)
+        # a zero rest stays zero: learn as the narrow network
+        self.narrow = compact(self.model) if self.frozen is None else None
+        return self.narrow or self.model
+
+    def generator(self, e: int) -> torch.Generator:
+        return torch_generator(self.config.seed, "lifetime", self.generation, self.member, *((e,) if e else ()))
+
+    @property
+    def after_step(self) -> Callable[[], None] | None:
+        frozen = self.frozen
+        return (lambda: implant(frozen, self.model)) if frozen is not None else None
+
+    def fit(self, e: int, learner: Network, settings: SGDSettings) -> int:
+        task = self.tasks[e]
+        return fit(
             learner,
             task.support_x,
             task.support_y,
-            lifetime_settings(config),
-            torch_generator(config.seed, *stream),
-            compute,
-            after_step=(lambda: implant(frozen, model)) if frozen is not None else None,
+            settings,
+            self.generator(e),
+            self.compute,
+            after_step=self.after_step,
         )
-        accuracies.append(accuracy(learner, task.query_x, task.query_y, compute))
-        if narrow is not None:
-            write_back(narrow, model)
-    passed_on = extract_learngene(to_host(model), config.learngene.share, **gene_info(config, generation, member))
-    lifetime_accuracy = statistics.fmean(accuracies)
-    score = member_fitness(config, base, generation, passed_on, lifetime_accuracy, compute)
-    classes = tuple(int(c) for task in tasks for c in task.classes)
-    return MemberOutcome(
-        passed_on, score.value, lifetime_accuracy, classes, spent, score.sample_grads, time.perf_counter() - start
-    )
+
+    def learned(self, e: int, learner: Network, spent: int) -> None:
+        task = self.tasks[e]
+        self.spent += spent
+        self.accuracies.append(accuracy(learner, task.query_x, task.query_y, self.compute))
+        if self.narrow is not None:
+            write_back(self.narrow, self.model)
+
+    def outcome(self) -> MemberOutcome:
+        config, generation, member = self.config, self.generation, self.member
+        passed_on = extract_learngene(
+            to_host(self.model), config.learngene.share, **gene_info(config, generation, member)
+        )
+        lifetime_accuracy = statistics.fmean(self.accuracies)
+        score = member_fitness(config, self.base, generation, passed_on, lifetime_accuracy, self.compute)
+        classes = tuple(int(c) for task in self.tasks for c in task.classes)
+        return MemberOutcome(passed_on, score.value, lifetime_accuracy, classes, self.spent, score.sample_grads, 0.0)

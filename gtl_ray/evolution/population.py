@@ -1,18 +1,20 @@
-"""One member's generation as the strategy and the lineage see it: inherit, live, record. Used
-by `evolve_local` and by the Ray member actor alike (what a whole generation amounts to is
-`evolution.summary`)."""
+"""One member's generation as the strategy and the lineage see it: inherit, live, record; and a
+pack's members together. Used by `evolve_local` and by the Ray member actor alike (what a whole
+generation amounts to is `evolution.summary`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
 from gtl_ray.data import ImageSet
-from gtl_ray.evolution.lifetime import MemberOutcome, live
+from gtl_ray.evolution.lifetime import MemberOutcome, live, live_together
 from gtl_ray.evolution.lineage import LineageRecord, member_id
 from gtl_ray.evolution.mutation import MutationRecord
 from gtl_ray.evolution.strategy import Assignment, Parent, Strategy
+from gtl_ray.packing import pack_mode
 
 
 @dataclass
@@ -32,6 +34,37 @@ def live_assignment(
     gene, mutation = strategy.inherit(assignment, parent.gene if parent is not None else None)
     outcome = live(strategy.config, base, assignment.generation, assignment.member, gene, device)
     return MemberResult(outcome, lineage_record(assignment, parent, mutation, gene, outcome))
+
+
+def live_pack(
+    strategy: Strategy,
+    base: ImageSet,
+    assignments: Sequence[Assignment],
+    parents: Sequence[Parent | None],
+    device: torch.device | str = "cpu",
+) -> list[MemberResult]:
+    """A pack's members of one generation (`population.pack`): one after another, each as
+    `live_assignment`, or vectorized, their lifetimes as one batched computation. A vectorized
+    pack's results depend on which members share it: always give it the whole pack."""
+    if pack_mode(strategy.config, str(device)) == "sequential":
+        return [live_assignment(strategy, base, a, p, device) for a, p in zip(assignments, parents)]
+    inherited = [strategy.inherit(a, p.gene if p is not None else None) for a, p in zip(assignments, parents)]
+    generations = {a.generation for a in assignments}
+    if len(generations) != 1:
+        raise ValueError(f"a pack lives one generation at a time, got generations {sorted(generations)}")
+    outcomes = live_together(
+        strategy.config,
+        base,
+        generations.pop(),
+        [a.member for a in assignments],
+        [gene for gene, _ in inherited],
+        device,
+        vectorized=True,
+    )
+    return [
+        MemberResult(outcome, lineage_record(a, p, mutation, gene, outcome))
+        for a, p, (gene, mutation), outcome in zip(assignments, parents, inherited, outcomes)
+    ]
 
 
 def lineage_record(
