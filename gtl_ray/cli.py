@@ -71,9 +71,23 @@ def cmd_evolve(args: argparse.Namespace) -> int:
         lifetime = sum(g["timing"]["lifetime_max"] for g in outcome.generations)
         wall = sum(g["timing"]["wall"] for g in outcome.generations)
         print(
-            f"wall time: {outcome.wall_seconds:.1f} s; per generation {wall / len(outcome.generations):.2f} s, of which lifetime {lifetime / len(outcome.generations):.2f} s and other {(wall - lifetime) / len(outcome.generations):.2f} s"
+            f"wall time: {outcome.wall_seconds:.1f} s{_startup(outcome.startup)}; per generation {wall / len(outcome.generations):.2f} s, of which lifetime {lifetime / len(outcome.generations):.2f} s and other {(wall - lifetime) / len(outcome.generations):.2f} s"
         )
     return 0
+
+
+STARTUP = (
+    ("ray_start_s", "Ray start"),
+    ("initial_gene_s", "initial gene"),
+    ("placement_s", "member placement"),
+    ("first_generation_s", "first generation"),
+)
+
+
+def _startup(figures: dict[str, float | None]) -> str:
+    """The start-up figures this session has, as " (Ray start 2.1 s, ..., first generation 3.0 s)"."""
+    parts = [f"{label} {figures[key]:.1f} s" for key, label in STARTUP if figures.get(key) is not None]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _check_gene_fits(config: GTLConfig, gene: Any, uri: str) -> None:
