@@ -23,6 +23,7 @@ from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.learngene import Learngene
+from gtl_ray.packing import with_packs_resolved
 from gtl_ray.evolution.summary import GenerationSummary
 from gtl_ray.progress import Progress
 from gtl_ray.run_store import RunStore
@@ -56,6 +57,10 @@ class RunOutcome:
     generations: list[dict]
     compute: dict[str, int] = field(default_factory=dict)  #: sample-gradients by where they went
     final: dict[str, Any] | None = None  #: the manifest's record of the final choice
+    #: seconds: ray_start_s (joining or starting Ray), initial_gene_s (generation 0's gene: random,
+    #: loaded or pre-trained), placement_s and first_generation_s (`PopulationProgress.startup`);
+    #: None for what this session did not do
+    startup: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -167,6 +172,7 @@ def evolve(
     """Run (or resume) the evolution described by `config`; returns where the results are.
     `progress` gets the live lines (none by default)."""
     start_time = time.time()
+    config = with_packs_resolved(config)
     progress = progress or Progress.quiet()
     store = RunStore(config.storage, config.name)
     start = plan_start(config, store, resume, force, overwrite)
@@ -184,23 +190,27 @@ def evolve(
         reason = local_gpu_shortfall(config, torch.cuda.device_count())
         if reason:
             raise ConfigError(reason)
+    clock = time.perf_counter()
     cluster = RayCluster.connect(address)
+    startup: dict[str, float | None] = {"ray_start_s": time.perf_counter() - clock, "initial_gene_s": None}
     cluster.wait_for_room(config)  # before anything is written
     cluster.request(population_demand(config))  # the autoscaler sees the whole population up front
     try:
         executor = RayExecutor(member_resources(config))
         if start.state is None:
+            clock = time.perf_counter()
             ((_, (initial, cost)),) = executor.map(_initial, (config, splits.base, store.pretrained_dir), [None])
             start.state, start.pretrain_sample_grads = Strategy(config).init(initial), cost
             store.write_start(config, start.state, {"pretrain": cost})
+            startup["initial_gene_s"] = time.perf_counter() - clock
         if start.state.generation < config.evolution.generations:
-            _run_population(config, store, start, cluster, splits, config_path, progress)
+            startup.update(_run_population(config, store, start, cluster, splits, config_path, progress))
         if config.final.selection == "val":
             progress.line(f"choosing the final learngene (final.selection: val, {config.final.val_episodes} episodes)")
         _finish(config, store, splits, executor)
     finally:
         cluster.request([])
-    return _outcome(store, start_time)
+    return _outcome(store, start_time, startup)
 
 
 def _run_population(
@@ -211,7 +221,8 @@ def _run_population(
     splits: Splits,
     config_path: str | None,
     progress: Progress,
-) -> None:
+) -> dict[str, float | None]:
+    """Live the population's generations on Tune; returns the start-up figures of the session."""
     data = [ray.put(splits.base.to_arrays())]
     name = pool_name(config.name)
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
@@ -221,8 +232,9 @@ def _run_population(
     placement = PlacementWatch(cluster, actor_resources(config), config.population.resource_timeout_s)
     watch = RunWatch(pool, placement)
     first = start.state.generation
+    pop = config.population
     live = PopulationProgress(
-        progress, pool, first, config.evolution.generations, config.population.size, member_resources(config)
+        progress, pool, first, config.evolution.generations, pop.size, member_resources(config), pop.members_per_actor
     )
     try:
         tuner = tune.Tuner(
@@ -267,6 +279,7 @@ def _run_population(
             raise RunFailed(
                 f"the run stopped after {done} of {config.evolution.generations} generations; resume with: {resume}"
             )
+        return live.startup()
     finally:
         ray.kill(pool)
 
@@ -282,7 +295,7 @@ def _finish(config: GTLConfig, store: RunStore, splits: Splits, executor: RayExe
     store.write_final(config, choice, store.summaries(manifest), state, compute)
 
 
-def _outcome(store: RunStore, start_time: float) -> RunOutcome:
+def _outcome(store: RunStore, start_time: float, startup: dict[str, float | None] | None = None) -> RunOutcome:
     manifest = store.read_manifest()
     return RunOutcome(
         store.run_dir,
@@ -292,4 +305,5 @@ def _outcome(store: RunStore, start_time: float) -> RunOutcome:
         manifest["generations"],
         manifest["compute"],
         manifest["final"],
+        startup or {},
     )
