@@ -38,11 +38,8 @@ class StackedHeads(nn.Module):
         self.bias = nn.Parameter(torch.stack([h.bias.detach() for h in heads]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        members = self.weight.shape[0]
-        parts = x.view(x.shape[0], members, -1)
-        return torch.stack(
-            [nn.functional.linear(parts[:, k], self.weight[k], self.bias[k]) for k in range(members)], dim=1
-        )
+        parts = x.view(x.shape[0], self.weight.shape[0], -1)
+        return torch.einsum("bkf,kof->bko", parts, self.weight) + self.bias
 
 
 def signature(model: nn.Module) -> tuple:
