@@ -45,8 +45,9 @@ def live_pack(
 ) -> list[MemberResult]:
     """A pack's members of one generation (`population.pack`): one after another, each as
     `live_assignment`, or vectorized, their lifetimes as one batched computation. A vectorized
-    pack's results depend on which members share it: always give it the whole pack."""
-    if pack_mode(strategy.config, str(device)) == "sequential":
+    pack's results depend on which members share it: always give it the whole pack. A pack of
+    one lives as `live_assignment` whatever the mode (trained alone, a member is `fit` itself)."""
+    if len(assignments) == 1 or pack_mode(strategy.config, str(device)) == "sequential":
         return [live_assignment(strategy, base, a, p, device) for a, p in zip(assignments, parents)]
     inherited = [strategy.inherit(a, p.gene if p is not None else None) for a, p in zip(assignments, parents)]
     generations = {a.generation for a in assignments}
