@@ -700,7 +700,8 @@ def render_markdown(out: dict[str, Any]) -> str:
             ],
             split_rows,
         ),
-        f"## Start-up (s): Ray start {out['startup']['ray_start_s']:.1f} s (ray.init, local, {out['ray_logical_cpus']} CPUs), then per run",
+        f"## Start-up (s): Ray start {out['startup']['ray_start_s']:.1f} s "
+        f"(ray.init, local, {out['ray_logical_cpus']} CPUs), then per run",
         report.markdown_table(
             [
                 "P",

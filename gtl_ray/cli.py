@@ -75,7 +75,8 @@ def cmd_evolve(args: argparse.Namespace) -> int:
         wall = sum(g["timing"]["wall"] for g in later) / len(later)
         which = f"generations 2-{len(outcome.generations)}" if len(outcome.generations) > 1 else "generation 1"
         print(
-            f"wall time: {outcome.wall_seconds:.1f} s{_startup(outcome.startup)}; per generation ({which}) {wall:.2f} s, of which lifetime {lifetime:.2f} s and other {wall - lifetime:.2f} s"
+            f"wall time: {outcome.wall_seconds:.1f} s{_startup(outcome.startup)}; per generation ({which}) "
+            f"{wall:.2f} s, of which lifetime {lifetime:.2f} s and other {wall - lifetime:.2f} s"
         )
     return 0
 
