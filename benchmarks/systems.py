@@ -29,6 +29,11 @@ Measured (keys of the JSON):
   each: descendant fitness costs about its share of sample-gradients, fitness_episodes x steps x
   support images against the lifetime's epochs x training images.
 - `gpu`: with `--gpu` on a machine with CUDA, members' device and training samples/s.
+- `startup`: what a run spends before its generations, apart: `ray_start_s` (the benchmark's own
+  `ray.init` of a local Ray with `--num-cpus` CPUs), and per sweep run (`runs`, by P) the figures
+  `evolve` reports (`RunOutcome.startup`): joining the running Ray, generation 0's gene, placing
+  every member actor (resources, process, torch and Tune imports, setup) and the first
+  generation, beside the run's wall time and its mean generation (generations 1..).
 """
 
 from __future__ import annotations
@@ -155,12 +160,12 @@ def state_bytes(model: torch.nn.Module) -> int:
 # ------------------------------------------------------------------ gtl_ray runs
 
 
-def run_gtl(config: GTLConfig) -> tuple[dict[str, Any], float]:
-    """Evolve on Ray; returns (manifest, wall seconds)."""
+def run_gtl(config: GTLConfig) -> tuple[dict[str, Any], float, dict[str, float | None]]:
+    """Evolve on Ray; returns (manifest, wall seconds, start-up figures: `RunOutcome.startup`)."""
     start = time.perf_counter()
-    evolve(config, overwrite=True)
+    outcome = evolve(config, overwrite=True)
     wall = time.perf_counter() - start
-    return dataclasses.asdict(RunStore(config.storage, config.name).read_manifest()), wall
+    return dataclasses.asdict(RunStore(config.storage, config.name).read_manifest()), wall, outcome.startup
 
 
 def object_store_costs(gene: Learngene, repeats: int = 20) -> dict[str, float]:
@@ -488,7 +493,7 @@ def gpu_variant(configure: Callable[..., GTLConfig], population: int, generation
     runs = {}
     for device, extra in (("cpu", []), ("cuda", [f"population.gpus_per_member={1 / population}"])):
         cfg = configure(f"gpu-{device}", population, generations, *extra)
-        manifest, wall = run_gtl(cfg)
+        manifest, wall, _ = run_gtl(cfg)
         lineage = RunStore(cfg.storage, cfg.name).load_lineage(manifest)
         results = [
             json.loads(line)
@@ -538,7 +543,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{num_cpus} logical CPUs on {os.cpu_count()} real cores: members of 1 CPU run concurrently and share the cores; lifetimes stretch, overhead is measured as is."
     )
     timings: dict[str, float] = {}
+    clock = time.perf_counter()
     ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, namespace=NAMESPACE, log_to_driver=False)
+    out["startup"] = {"ray_start_s": time.perf_counter() - clock, "runs": {}}
     try:
         clock = time.time()
         compare = configure("compare", profile.compare_population, profile.generations)
@@ -547,14 +554,15 @@ def main(argv: list[str] | None = None) -> int:
         out["generation_split"], out["overhead_share"] = {}, {}
         for P in profile.sweep:
             log.info("overhead sweep: P=%d", P)
-            manifest, _ = run_gtl(configure(f"sweep-{P}", P, profile.generations))
+            manifest, wall, startup = run_gtl(configure(f"sweep-{P}", P, profile.generations))
             split = generation_split(manifest, store)
             out["generation_split"][str(P)], out["overhead_share"][str(P)] = split, split["overhead_share"]
+            out["startup"]["runs"][str(P)] = {**startup, "wall_s": wall, "generation_wall_s": split["wall_s"]}
         timings["sweep"] = time.time() - clock
 
         clock = time.time()
         log.info("Ray vs in process, P=%d", compare.population.size)
-        manifest, ray_wall = run_gtl(compare)
+        manifest, ray_wall, _ = run_gtl(compare)
         stamps = [time.perf_counter()]
         evolve_local(compare, on_generation=lambda g, fitness: stamps.append(time.perf_counter()))
         local_wall = stamps[-1] - stamps[0]
@@ -693,6 +701,31 @@ def render_markdown(out: dict[str, Any]) -> str:
             ],
             split_rows,
         ),
+        f"## Start-up (s): Ray start {out['startup']['ray_start_s']:.1f} s "
+        f"(ray.init, local, {out['ray_logical_cpus']} CPUs), then per run",
+        report.markdown_table(
+            [
+                "P",
+                "joining Ray",
+                "initial gene",
+                "member placement",
+                "first generation",
+                "later generation (mean)",
+                "run wall",
+            ],
+            [
+                [
+                    P,
+                    _num(s["ray_start_s"], 2),
+                    _num(s["initial_gene_s"], 2),
+                    _num(s["placement_s"], 2),
+                    _num(s["first_generation_s"], 2),
+                    _num(s["generation_wall_s"], 2),
+                    _num(s["wall_s"], 1),
+                ]
+                for P, s in out["startup"]["runs"].items()
+            ],
+        ),
         "## Ratios (gtl_ray / reference; lower is better)",
         report.markdown_table(
             ["measure", "value", "detail"],
@@ -769,8 +802,8 @@ def render_markdown(out: dict[str, Any]) -> str:
     return "\n\n".join(lines) + "\n"
 
 
-def _num(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 if __name__ == "__main__":

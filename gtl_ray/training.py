@@ -117,34 +117,64 @@ def fit(
     to train (default every trainable parameter), or optimizer parameter groups with an "lr" of
     their own (`gtl_ray.finetune`: per-stage rates). Batches are gathered, normalized and
     augmented where `images` live (host memory or the device), then moved to the device when they
-    are not there. Returns the sample-gradients spent: images forwarded and back-propagated
-    through `model`, summed (a frozen teacher's forward passes not counted)."""
+    are not there. Returns the sample-gradients spent: images
+    forwarded and back-propagated through `model`, summed (a frozen teacher's forward passes not
+    counted)."""
+    plan = Plan.draw(len(images), images.shape[-1], settings, generator).to(images.device)
+    batches = (prepare_batch(images, labels, step, compute.memory_format) for step in plan.steps())
+    train_steps(model, batches, len(plan.sizes), settings, compute, parameters, after_step, objective)
+    return sum(plan.sizes)
+
+
+def prepare_batch(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    step: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None],
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step's (normalized, augmented images, labels) from a `Plan` step, where `images` live."""
+    index, flip, offsets = step
+    x = normalize(images[index])
+    if flip is not None:
+        x = crop_flip(x, flip, offsets, memory_format)
+    return x, labels[index]
+
+
+def train_steps(
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    steps: int,
+    settings: SGDSettings,
+    compute: Compute = CPU,
+    parameters: Iterable[nn.Parameter] | Iterable[dict[str, Any]] | None = None,
+    after_step: Callable[[], None] | None = None,
+    objective: Objective | None = None,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> None:
+    """`fit`'s optimization loop over prepared (images, labels) `batches`, `steps` of them (the
+    cosine schedule's length): SGD + momentum, the lr decayed per step, the loss `objective`'s,
+    else `loss(logits, labels)` (cross-entropy by default)."""
     given = list(parameters) if parameters is not None else [p for p in model.parameters() if p.requires_grad]
     extra = [p for p in objective.parameters() if p.requires_grad] if objective is not None else []
     groups = (given if given and isinstance(given[0], dict) else [{"params": given}]) + (
         [{"params": extra, "lr": objective.lr or settings.lr, "weight_decay": 0.0}] if extra else []
     )
     optimizer = torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
-    plan = Plan.draw(len(images), images.shape[-1], settings, generator).to(images.device)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, len(plan.sizes)))
-    loss_fn = nn.CrossEntropyLoss()
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps))
+    loss_fn = loss or nn.CrossEntropyLoss()
     scaler, trainer = compute.scaler(), compute.trainer(model)
     model.train()
-    for index, flip, offsets in plan.steps():
-        x = normalize(images[index])
-        if flip is not None:
-            x = crop_flip(x, flip, offsets, compute.memory_format)
-        x, y = compute.inputs(x), labels[index].to(compute.device, non_blocking=True)
+    for x, y in batches:
+        x, y = compute.inputs(x), y.to(compute.device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         with compute.autocast():
-            loss = objective(model, x, y) if objective is not None else loss_fn(trainer(x), y)
-        scaler.scale(loss).backward()
+            value = objective(model, x, y) if objective is not None else loss_fn(trainer(x), y)
+        scaler.scale(value).backward()
         scaler.step(optimizer)
         scaler.update()
         schedule.step()
         if after_step is not None:
             after_step()
-    return sum(plan.sizes)
 
 
 @torch.no_grad()

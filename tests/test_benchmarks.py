@@ -103,6 +103,10 @@ def test_systems_tiny(tmp_path):
         str(p) for p in data["profile_settings"]["scheduler_populations"]
     }
     assert data["gpu"]["skipped"] is True and data["gpu"]["reason"]
+    assert data["startup"]["ray_start_s"] > 0 and set(data["startup"]["runs"]) == {str(p) for p in sweep}
+    for figures in data["startup"]["runs"].values():
+        assert figures["placement_s"] > 0 and figures["first_generation_s"] > 0 and figures["initial_gene_s"] >= 0
+    assert "## Start-up (s)" in out.with_suffix(".md").read_text()
     cost = data["fitness_cost"]
     assert (
         cost["lifetime_s"] > 0
@@ -198,16 +202,43 @@ def test_gpu_tiny(tmp_path):
     assert {(r["placement"], r["precision"]) for r in data["lifetimes"]} >= {("host", "fp32"), ("device", "fp32")}
     for row in data["lifetimes"]:
         assert row["images_per_s"] > 0 and row["lifetime_s"] > 0 and row["vs_host_fp32"] > 0
-    assert [r["members_per_actor"] for r in data["population"]] == [1, 2]
+    assert [(r["members_per_actor"], r["pack"]) for r in data["population"]] == [
+        (1, "sequential"),
+        (2, "sequential"),
+        (2, "vectorized"),
+    ]
+    check_packs_and_population(data)
+    if data["device"] == "cpu":
+        assert all(r["utilization"] is None for r in data["lifetimes"] + data["population"])
+        assert "No GPU was measured" in out.with_suffix(".md").read_text()
+
+
+def check_packs_and_population(data: dict) -> None:
+    """Every pack row measured (K x sequential / vectorized) and every population row run."""
+    packs = {(r["members"], r["pack"], r["channels_last"]): r for r in data["packs"]}
+    assert {(k, "vectorized", False) for k in data["profile_settings"]["pack_sizes"]} <= set(packs)
+    for row in packs.values():
+        assert row["images_per_s"] > 0 and row["seconds_per_pack"] > 0 and row["rounds"] >= 2
+        assert row["vs_sequential"] > 0 and row["vs_same_layout"] > 0
     for row in data["population"]:
         assert (
             row["seconds_per_generation"] > 0
             and row["images_per_s_per_device"] > 0
             and row["devices_seen"] == [data["device"]]
         )
-    if data["device"] == "cpu":
-        assert all(r["utilization"] is None for r in data["lifetimes"] + data["population"])
-        assert "No GPU was measured" in out.with_suffix(".md").read_text()
+
+
+@pytest.mark.bench
+def test_gpu_device_check_dry_run(tmp_path):
+    """`--device-check --dry-run`: the GPU check's every code path (packs of 1 and 2 members,
+    sequential and vectorized; population rows of one actor per member and a vectorized pack per
+    device) on the CPU with the tiny shape."""
+    data, out = run_benchmark("gpu", tmp_path, "--device-check", "--dry-run", title="GPU")
+    assert data["profile"] == "device-dry" and "lifetimes" not in data
+    assert [(r["members_per_actor"], r["pack"]) for r in data["population"]] == [(1, "sequential"), (2, "vectorized")]
+    check_packs_and_population(data)
+    page = out.with_suffix(".md").read_text()
+    assert "## Packs in one process" in page and "## Populations on Ray" in page
 
 
 def test_a_cached_final_table_unit_is_extended_not_redone(tmp_path):

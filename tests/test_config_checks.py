@@ -1,4 +1,4 @@
-"""Value checks added for hostile configs (gtl_ray.config_checks): the run name is one path
+"""Value checks added for hostile configs (gtl_ray.preflight): the run name is one path
 segment, every section (descend, pretrain, evaluation.descendant) is checked under its own key,
 counts and sizes are bounded, and storage must persist and be a folder — all before Ray starts
 and before anything is written."""

@@ -1,6 +1,7 @@
 """A member actor's generation loop without a cluster: a pack of K members lives each member the
-pool has not heard from, in member order, and a pack restarted mid-generation relives only
-those (the pool's answers are faked; the Ray runs are in test_service.py)."""
+pool has not heard from, in member order, and a sequential pack restarted mid-generation relives
+only those, a vectorized one all its members (the pool's answers are faked; the Ray runs are in
+test_service.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import ray
 
 from gtl_ray.service import member as member_module
 from gtl_ray.service.member import MemberTrainable, pack_result
+from tests.conftest import tiny
 
 
 class FakePool:
@@ -28,13 +30,22 @@ class FakePool:
         return {"assignment": SimpleNamespace(generation=generation, member=member), "parent": None}
 
 
-def packed(monkeypatch, pool: FakePool, members: range) -> MemberTrainable:
+def packed(monkeypatch, pool: FakePool, members: range, pack: str = "sequential") -> MemberTrainable:
     monkeypatch.setattr(ray, "get", lambda value: value)
-    lived = lambda strategy, base, a, parent, device: SimpleNamespace(
-        gene=SimpleNamespace(tensors={}),
-        record=SimpleNamespace(generation=a.generation, member=a.member),
-    )  # noqa: E731
-    monkeypatch.setattr(member_module, "live_member", lived)
+
+    lived_together: list[list[int]] = []
+
+    def lived(strategy, base, assignments, parents, device):
+        lived_together.append([a.member for a in assignments])
+        return [
+            SimpleNamespace(
+                gene=SimpleNamespace(tensors={}),
+                record=SimpleNamespace(generation=a.generation, member=a.member),
+            )
+            for a in assignments
+        ]
+
+    monkeypatch.setattr(member_module, "live_pack", lived)
     monkeypatch.setattr(
         MemberTrainable,
         "_result",
@@ -50,6 +61,7 @@ def packed(monkeypatch, pool: FakePool, members: range) -> MemberTrainable:
         },
     )
     trainable = MemberTrainable.__new__(MemberTrainable)  # no Tune actor: only the loop is under test
+    trainable.run_config, trainable.lived_together = tiny(f"population.pack={pack}"), lived_together
     trainable.pool, trainable.members, trainable.strategy, trainable.base, trainable.device = (
         pool,
         members,
@@ -87,6 +99,18 @@ def test_a_pack_restarted_mid_generation_relives_only_the_members_not_yet_submit
     assert pool.submitted == [(0, 1)] and result["member"] == 1 and "members" not in result
     trainable.step()
     assert pool.submitted == [(0, 1), (1, 0), (1, 1)]
+    assert trainable.lived_together == [[1], [0], [1]]
+
+
+def test_a_vectorized_pack_lives_all_its_members_together_after_a_restart_too(monkeypatch):
+    """Its results depend on which members share it: the pack relives member 0 with member 1 and
+    submits both (the pool keeps the first submission of a member and ignores a repeat)."""
+    pool = FakePool({0: 1, 1: 0})  # member 0 submitted generation 0 before the restart
+    trainable = packed(monkeypatch, pool, range(0, 2), pack="vectorized")
+    result = trainable.step()
+    assert pool.asked == pool.submitted == [(0, 0), (0, 1)] and result["members"] == [0, 1]
+    trainable.step()
+    assert trainable.lived_together == [[0, 1], [0, 1]] and trainable.next_generation == {0: 2, 1: 2}
 
 
 def test_a_lone_members_result_is_reported_as_it_is():

@@ -147,11 +147,16 @@ def test_ray_run_equals_in_process_reference_with_the_science_options(ray_sessio
 
 
 def test_packed_members_give_the_same_lineage_and_resume_as_one_actor_each(ray_session, tiny_config, finished_run):
-    """population.members_per_actor=2: two trials of two members each, holding two members'
-    resources, reach the lineage and final learngene of four actors, across a resume too."""
+    """population.members_per_actor=2, sequential packs: two trials of two members each, holding
+    two members' resources, reach the lineage and final learngene of four actors, across a resume
+    too."""
     _, outcome_full, full_store = finished_run
     short = tiny_config(
-        "evolution.elites=1", "population.members_per_actor=2", "evolution.generations=2", name="packed"
+        "evolution.elites=1",
+        "population.members_per_actor=2",
+        "population.pack=sequential",
+        "evolution.generations=2",
+        name="packed",
     )
     assert population_demand(short) == [{"CPU": 1.0}] * 2 and total_demand(short) == {"CPU": 2.0}
     evolve(short)
@@ -192,3 +197,36 @@ def test_a_recipe_run_on_ray_equals_evolve_local_and_resumes_exactly(ray_session
     assert {(r["generation"], r["member"], r["recipe_lr"]) for r in rows} == {
         (r.generation, r.member, r.recipe["lr"]) for r in lineage
     }
+
+
+def test_vectorized_packs_on_ray_equal_evolve_local_across_a_resume(ray_session, tiny_config):
+    """population.pack=vectorized, packs of 2 (members_per_actor auto: two members of 0.5 CPU make
+    one CPU): the Ray run, stopped after 2 generations and resumed to 3, reaches the lineage and
+    final learngene of evolve_local living the same packs."""
+    short = tiny_config(
+        "population.members_per_actor=auto",
+        "population.pack=vectorized",
+        "evaluation.rest_init=scaled",
+        "evaluation.rest_scale=0",
+        "evolution.generations=2",
+        name="vectorized",
+    )
+    assert short.population.members_per_actor == 2
+    evolve(short)
+    full = dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3))
+    outcome = evolve(full, resume=True, force=True)
+    store = RunStore(short.storage, short.name)
+    reference = evolve_local(full)
+    assert comparable(store.load_lineage(store.read_manifest())) == comparable(reference.lineage)
+    assert Learngene.load(outcome.final_learngene).checksum == reference.final.checksum
+    assert {tuple(r["members"]) for r in member_results(outcome.run_dir)} == {(0, 1), (2, 3)}
+
+
+def test_evolve_reports_its_start_up_apart_from_the_generations(finished_run):
+    """Joining Ray, generation 0's gene, placing every member actor and the first generation, in
+    seconds (the session's Ray was up already: joining it is quick, not free of cost)."""
+    _, outcome, _ = finished_run
+    figures = outcome.startup
+    assert set(figures) == {"ray_start_s", "initial_gene_s", "placement_s", "first_generation_s"}
+    assert all(isinstance(v, float) and v >= 0 for v in figures.values())
+    assert figures["placement_s"] > 0 and figures["first_generation_s"] > 0

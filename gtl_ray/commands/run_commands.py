@@ -51,12 +51,15 @@ def cmd_evolve(args: argparse.Namespace) -> int:
     print(f"generations completed: {outcome.generations_completed}")
     print(f"final learngene{' ' + final_id if final_id else ''}: {outcome.final_learngene}")
     if outcome.generations:
-        count = len(outcome.generations)
-        lifetime = sum(g["timing"]["lifetime_max"] for g in outcome.generations) / count
-        wall = sum(g["timing"]["wall"] for g in outcome.generations) / count
+        # Generation 1 waits for the members' placement (in the start-up figures): the mean is
+        # over the later ones when there are any.
+        later = outcome.generations[1:] or outcome.generations
+        lifetime = sum(g["timing"]["lifetime_max"] for g in later) / len(later)
+        wall = sum(g["timing"]["wall"] for g in later) / len(later)
+        which = f"generations 2-{len(outcome.generations)}" if len(outcome.generations) > 1 else "generation 1"
         print(
-            f"wall time: {outcome.wall_seconds:.1f} s; per generation {wall:.2f} s, "
-            f"of which lifetime {lifetime:.2f} s and other {wall - lifetime:.2f} s"
+            f"wall time: {outcome.wall_seconds:.1f} s{_startup(outcome.startup)}; per generation ({which}) "
+            f"{wall:.2f} s, of which lifetime {lifetime:.2f} s and other {wall - lifetime:.2f} s"
         )
     print("\n".join(after_evolve(outcome.run_dir)))
     return 0
@@ -74,3 +77,17 @@ def cmd_config(args: argparse.Namespace) -> int:
     print(f"# effective config of run {config.name!r} ({origin}{changed})")
     print(dump(config.to_dict()), end="")
     return 0
+
+
+STARTUP = (
+    ("ray_start_s", "Ray start"),
+    ("initial_gene_s", "initial gene"),
+    ("placement_s", "member placement"),
+    ("first_generation_s", "first generation"),
+)
+
+
+def _startup(figures: dict[str, float | None]) -> str:
+    """The start-up figures this session has, as " (Ray start 2.1 s, ..., first generation 3.0 s)"."""
+    parts = [f"{label} {figures[key]:.1f} s" for key, label in STARTUP if figures.get(key) is not None]
+    return f" ({', '.join(parts)})" if parts else ""

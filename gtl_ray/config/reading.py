@@ -99,7 +99,7 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
                 return _coerce(option, value, key)
             except ConfigError:
                 pass
-        names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
+        names = " or ".join(_option_name(o) for o in options)
         raise ConfigError(f"{key}: expected {names}, got {quote(value)}")
     if hint is list or origin is list:
         if not isinstance(value, list):
@@ -145,3 +145,9 @@ def _mapping(value: Any, key: str, names: bool) -> dict[str, Any]:
             what = "unit: gene_unit names (strings of 1-256 characters)" if names else "keys of 1-256 characters"
             raise ConfigError(f"{key}: expected {what}, got {quote(value)}")
     return dict(value)
+
+
+def _option_name(option: Any) -> str:
+    if typing.get_origin(option) is Literal:
+        return " or ".join(map(str, typing.get_args(option)))
+    return getattr(option, "__name__", str(option))

@@ -39,9 +39,12 @@ class PopulationConfig:
     compile: bool = False  #: train through torch.compile (compiled once per member process)
     #: a member copies its base images (uint8) to its device once; false: batches go from host memory each step
     data_on_device: bool = True
-    #: K members lived one after another by one member actor (Tune trial) holding K members'
-    #: resources; divides population.size
-    members_per_actor: int = 1
+    #: K members in one member actor (Tune trial) holding K members' resources; divides
+    #: population.size; `auto`: as many as make one GPU (with a GPU share) or one CPU (`gtl_ray.packing`)
+    members_per_actor: int | Literal["auto"] = 1
+    #: how a pack's members live: `sequential` (one after another), `vectorized` (as one batched
+    #: computation, same results to float tolerance), `auto` (the device's faster: `gtl_ray.packing`)
+    pack: Literal["auto", "sequential", "vectorized"] = "auto"
 
 
 @dataclass

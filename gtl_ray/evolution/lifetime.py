@@ -11,21 +11,23 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 import torch
 
-from gtl_ray.compute import compute_for, to_host
+from gtl_ray.compute import Compute, compute_for, to_host
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.evolution.fitness import member_fitness
-from gtl_ray.evolution.lineage import member_id
 from gtl_ray.learngene import Learngene, extract_learngene, gene_info, implant
 from gtl_ray.learngene.compact import compact, write_back
 from gtl_ray.models import Network, create_model
+from gtl_ray.evolution.lineage import member_id
 from gtl_ray.recipe import Recipe
 from gtl_ray.seeding import numpy_rng
 from gtl_ray.torch_streams import torch_generator, torch_init_seed
 from gtl_ray.training import SGDSettings, accuracy, fit
+from gtl_ray.training_vectorized import fit_together
 
 
 @dataclass
@@ -89,37 +91,116 @@ def live(
     what it inherited (after mutation), None for a random gene (generation 0 of `evolution.init:
     random`); `recipe` its lifetime lr and descendant fine-tuning (None: the config's). Episodes
     are gathered where `base` lives (`ImageSet.to`: once per member)."""
+    return live_together(config, base, generation, [member], [gene], device, recipes=[recipe])[0]
+
+
+def live_together(
+    config: GTLConfig,
+    base: ImageSet,
+    generation: int,
+    members: Sequence[int],
+    genes: Sequence[Learngene | None],
+    device: torch.device | str = "cpu",
+    vectorized: bool = False,
+    recipes: Sequence[Recipe | None] | None = None,
+) -> list[MemberOutcome]:
+    """`live` for several members of one generation; `vectorized`: their lifetimes as one
+    batched computation (`training_vectorized.fit_together`: the networks actually trained, narrow
+    ones included, stacked by shape), else one after another. Each member's `seconds` is its
+    share of the whole (their sum is the wall time), as in a pack whose members live in turn.
+    Members whose recipes give different lifetime settings are not stacked: they live in turn."""
     start = time.perf_counter()
     compute = compute_for(config, device)
-    model = compute.place(newborn(config, generation, member, gene))
-    frozen = gene if (gene is not None and config.evolution.inheritance == "darwinian") else None
-    tasks = environments(config, base, generation, member)
-    accuracies, spent = [], 0
-    for e, task in enumerate(tasks):
+    recipes = list(recipes) if recipes is not None else [None] * len(members)
+    lives = [_Life(config, base, generation, m, gene, compute, r) for m, gene, r in zip(members, genes, recipes)]
+    settings = lives[0].settings
+    vectorized = vectorized and all(life.settings == settings for life in lives)
+    for e in range(len(lives[0].tasks)):
+        learners = [life.learner(e) for life in lives]
+        if vectorized:
+            spent = fit_together(
+                learners,
+                [(life.tasks[e].support_x, life.tasks[e].support_y) for life in lives],
+                settings,
+                [life.generator(e) for life in lives],
+                compute,
+                [life.after_step for life in lives],
+            )
+        else:
+            spent = [life.fit(e, learner) for life, learner in zip(lives, learners)]
+        for life, learner, grads in zip(lives, learners, spent):
+            life.learned(e, learner, grads)
+    outcomes = [life.outcome() for life in lives]
+    share = (time.perf_counter() - start) / len(outcomes)
+    for outcome in outcomes:
+        outcome.seconds = share
+    return outcomes
+
+
+class _Life:
+    """One member's generation in steps: born, then per environment a learner (the narrow
+    network where the rest is zero), trained, scored and written home, then what it passes on."""
+
+    def __init__(
+        self,
+        config: GTLConfig,
+        base: ImageSet,
+        generation: int,
+        member: int,
+        gene: Learngene | None,
+        compute: Compute,
+        recipe: Recipe | None = None,
+    ):
+        self.config, self.base, self.generation, self.member, self.compute = config, base, generation, member, compute
+        self.recipe, self.settings = recipe, lifetime_settings(config, recipe)
+        self.model = compute.place(newborn(config, generation, member, gene))
+        self.frozen = gene if (gene is not None and config.evolution.inheritance == "darwinian") else None
+        self.tasks = environments(config, base, generation, member)
+        self.accuracies: list[float] = []
+        self.spent = 0
+        self.narrow: Network | None = None
+
+    def learner(self, e: int) -> Network:
         if e > 0:
-            with torch_init_seed(config.seed, "head", generation, member, e):
-                model.reset_head(config.lifetime.n_way)
-        stream = ("lifetime", generation, member) + ((e,) if e else ())
-        narrow = compact(model) if frozen is None else None  # a zero rest stays zero: learn as the narrow network
-        learner = narrow or model
-        spent += fit(
+            with torch_init_seed(self.config.seed, "head", self.generation, self.member, e):
+                self.model.reset_head(self.config.lifetime.n_way)
+        # a zero rest stays zero: learn as the narrow network
+        self.narrow = compact(self.model) if self.frozen is None else None
+        return self.narrow or self.model
+
+    def generator(self, e: int) -> torch.Generator:
+        return torch_generator(self.config.seed, "lifetime", self.generation, self.member, *((e,) if e else ()))
+
+    @property
+    def after_step(self) -> Callable[[], None] | None:
+        frozen = self.frozen
+        return (lambda: implant(frozen, self.model)) if frozen is not None else None
+
+    def fit(self, e: int, learner: Network) -> int:
+        task = self.tasks[e]
+        return fit(
             learner,
             task.support_x,
             task.support_y,
-            lifetime_settings(config, recipe),
-            torch_generator(config.seed, *stream),
-            compute,
-            after_step=(lambda: implant(frozen, model)) if frozen is not None else None,
+            self.settings,
+            self.generator(e),
+            self.compute,
+            after_step=self.after_step,
         )
-        accuracies.append(accuracy(learner, task.query_x, task.query_y, compute))
-        if narrow is not None:
-            write_back(narrow, model)
-    recipe_json = None if recipe is None else recipe.to_json()
-    info = gene_info(config, member_id(generation, member), recipe_json, generation=generation, member=member)
-    passed_on = extract_learngene(to_host(model), config.learngene.share, **info)
-    lifetime_accuracy = statistics.fmean(accuracies)
-    score = member_fitness(config, base, generation, passed_on, lifetime_accuracy, compute, recipe)
-    classes = tuple(int(c) for task in tasks for c in task.classes)
-    return MemberOutcome(
-        passed_on, score.value, lifetime_accuracy, classes, spent, score.sample_grads, time.perf_counter() - start
-    )
+
+    def learned(self, e: int, learner: Network, spent: int) -> None:
+        task = self.tasks[e]
+        self.spent += spent
+        self.accuracies.append(accuracy(learner, task.query_x, task.query_y, self.compute))
+        if self.narrow is not None:
+            write_back(self.narrow, self.model)
+
+    def outcome(self) -> MemberOutcome:
+        config, generation, member = self.config, self.generation, self.member
+        recipe = None if self.recipe is None else self.recipe.to_json()
+        info = gene_info(config, member_id(generation, member), recipe, generation=generation, member=member)
+        passed_on = extract_learngene(to_host(self.model), config.learngene.share, **info)
+        lifetime_accuracy = statistics.fmean(self.accuracies)
+        score = member_fitness(config, self.base, generation, passed_on, lifetime_accuracy, self.compute, self.recipe)
+        classes = tuple(int(c) for task in self.tasks for c in task.classes)
+        return MemberOutcome(passed_on, score.value, lifetime_accuracy, classes, self.spent, score.sample_grads, 0.0)

@@ -12,16 +12,17 @@ from typing import Any, Callable, Protocol
 import torch
 
 from gtl_ray.config import GTLConfig
-from gtl_ray.data import Splits, load_splits
+from gtl_ray.data import ImageSet, Splits, load_splits
 from gtl_ray.evolution.final import FinalChoice, choose_final
-from gtl_ray.evolution.generation import GenerationBook
+from gtl_ray.evolution.generation import GenerationBook, Submission
 from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.lineage import LineageRecord
-from gtl_ray.evolution.member_life import live_member
+from gtl_ray.evolution.member_life import live_pack
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.evolution.summary import GenerationSummary, run_compute
 from gtl_ray.executor import Executor
 from gtl_ray.learngene import Learngene
+from gtl_ray.packing import members_per_actor, with_packs_resolved
 
 
 class Checkpoints(Protocol):
@@ -66,8 +67,28 @@ class EvolutionResult:
 
 
 def member_threads(config: GTLConfig) -> int:
-    """Torch threads a member uses: its CPU share, at least one (fixed, for determinism)."""
+    """Torch threads a member uses: its CPU share, at least one (fixed, for determinism). A pack,
+    vectorized too, uses as many: more threads than a member's share oversubscribe a busy
+    machine's cores (on the 2-core CI machine under load, 4 lifetimes on 2 threads took 2 to 5
+    times as long as on one, sequential and vectorized alike)."""
     return max(1, int(config.population.cpus_per_member))
+
+
+def live_generation(strategy: Strategy, base: ImageSet, state: EvolutionState) -> list[Submission]:
+    """Every member of the state's generation, pack by pack as the Ray service's member actors
+    live them (`population.members_per_actor` consecutive members each), on the CPU."""
+    k = members_per_actor(strategy.config.population)
+    assignments = state.assignments
+    return [
+        result
+        for first in range(0, len(assignments), k)
+        for result in live_pack(
+            strategy,
+            base,
+            assignments[first : first + k],
+            [state.find_parent(a.parent_id) for a in assignments[first : first + k]],
+        )
+    ]
 
 
 def evolve_local(
@@ -80,6 +101,7 @@ def evolve_local(
 ) -> EvolutionResult:
     """Run every generation's members one after another in this process; with `store`, write
     the same run files as the Ray service (checkpoints per generation, final learngene)."""
+    config = with_packs_resolved(config)
     splits = splits or load_splits(config.data)
     strategy = Strategy(config)
     previous_threads = torch.get_num_threads()
@@ -92,8 +114,8 @@ def evolve_local(
         curve: list[dict[str, float]] = []
         for generation in range(config.evolution.generations):
             began = time.time()
-            for a in book.state.assignments:
-                book.accept(live_member(strategy, splits.base, a, book.state.find_parent(a.parent_id)))
+            for submission in live_generation(strategy, splits.base, book.state):
+                book.accept(submission)
             concluded = book.conclude(time.time() - began)
             book.apply(concluded)
             curve.append(concluded.summary.fitness)

@@ -1,19 +1,23 @@
-"""One member's generation as the strategy and the lineage see it: inherit, live, hand in. Used by
-`evolve_local` and by the Ray member actor alike, so both give the same lineage for the same seed
-(what a whole generation amounts to is `evolution.generation`)."""
+"""One member's generation as the strategy and the lineage see it: inherit, live, hand in; and a
+pack's members together (`population.pack`). Used by `evolve_local` and by the Ray member actor
+alike, so both give the same lineage for the same seed (what a whole generation amounts to is
+`evolution.generation`)."""
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import torch
 
 from gtl_ray import hooks
 from gtl_ray.data import ImageSet
 from gtl_ray.evolution.generation import Submission
-from gtl_ray.evolution.lifetime import MemberOutcome, live, newborn
+from gtl_ray.evolution.lifetime import MemberOutcome, live, live_together, newborn
 from gtl_ray.evolution.lineage import LineageRecord, member_id
 from gtl_ray.evolution.mutation import MutationRecord
 from gtl_ray.evolution.strategy import Assignment, Parent, Strategy
 from gtl_ray.learngene import Learngene, extract_learngene
+from gtl_ray.packing import pack_mode
 from gtl_ray.recipe import Recipe
 
 
@@ -33,6 +37,36 @@ def live_member(
     record = lineage_record(assignment, parent, birth.mutation, birth.gene, outcome, birth.recipe)
     born = born_gene(strategy, assignment, birth.gene) if strategy.needs_born_genes else None
     return Submission(record, outcome.gene, born)
+
+
+def live_pack(
+    strategy: Strategy,
+    base: ImageSet,
+    assignments: Sequence[Assignment],
+    parents: Sequence[Parent | None],
+    device: torch.device | str = "cpu",
+) -> list[Submission]:
+    """A pack's members of one generation (`population.pack`): one after another, each as
+    `live_member`, or vectorized, their lifetimes as one batched computation. A vectorized pack's
+    results depend on which members share it: always give it the whole pack. A pack of one lives
+    as `live_member` whatever the mode."""
+    if len(assignments) == 1 or pack_mode(strategy.config, str(device)) == "sequential":
+        return [live_member(strategy, base, a, p, device) for a, p in zip(assignments, parents)]
+    generations = {a.generation for a in assignments}
+    if len(generations) != 1:
+        raise ValueError(f"a pack lives one generation at a time, got generations {sorted(generations)}")
+    for a in assignments:
+        hooks.run(hooks.BEFORE_LIFE, a.generation, a.member)
+    births = [strategy.inherit(a, p) for a, p in zip(assignments, parents)]
+    members, genes = [a.member for a in assignments], [b.gene for b in births]
+    recipes = [b.recipe for b in births]
+    outcomes = live_together(strategy.config, base, generations.pop(), members, genes, device, True, recipes)
+    out = []
+    for a, p, birth, outcome in zip(assignments, parents, births, outcomes):
+        record = lineage_record(a, p, birth.mutation, birth.gene, outcome, birth.recipe)
+        born = born_gene(strategy, a, birth.gene) if strategy.needs_born_genes else None
+        out.append(Submission(record, outcome.gene, born))
+    return out
 
 
 def born_gene(strategy: Strategy, assignment: Assignment, inherited: Learngene | None) -> Learngene:

@@ -15,15 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from gtl_ray.config import GTLConfig, read_config
+from gtl_ray.packing import with_packs_resolved
 from gtl_ray.preflight.values import check_values
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> GTLConfig:
     """Read a YAML config (or the defaults when `path` is None), apply `key=value` overrides,
-    and check every value. Raises ConfigError naming the file, key or value at fault."""
+    and check every value; `population.members_per_actor: auto` comes back as the K it means
+    (`gtl_ray.packing`). Raises ConfigError naming the file, key or value at fault."""
     config = read_config(path, overrides)
     check_values(config)
-    return config
+    return with_packs_resolved(config)
 
 
 __all__ = ["check_values", "load_config"]

@@ -22,6 +22,7 @@ from gtl_ray.preflight.rules import (
     count,
     require,
 )
+from gtl_ray.packing import members_per_actor
 from gtl_ray.run.layout import valid_run_name
 
 
@@ -141,8 +142,8 @@ def _packing(config: GTLConfig) -> None:
     """Members per actor and the compute settings: a pack must split the population evenly and
     hold a GPU amount Ray can place; fp16 runs on CUDA only (`gtl_ray.compute`)."""
     pop = config.population
-    k = pop.members_per_actor
-    require(k >= 1, "population.members_per_actor", f"must be >= 1, got {k}")
+    k = members_per_actor(pop)
+    require(k >= 1, "population.members_per_actor", f"must be >= 1 or auto, got {k}")
     require(
         pop.size % k == 0,
         "population.members_per_actor",

@@ -11,8 +11,10 @@ With `population.members_per_actor` K > 1 one actor (trial) is a *pack* of K mem
 `member`..`member` + K - 1) sharing one process, one CUDA context and one copy of the base
 images on the device: each step lives the pack's members one after another, each exactly as an
 actor of its own would (the pool's calls are per member), so selection, lineage and resume are
-those of K actors. A pack restarted mid-generation relives only the members the pool has not
-heard from.
+those of K actors; or, with `population.pack` vectorized, as one batched computation
+(`evolution.member_life.live_pack`), as `evolve_local` lives the same pack. A sequential pack
+restarted mid-generation relives only the members the pool has not heard from, a vectorized one
+all of its members (their results depend on which members share the pack).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from gtl_ray.compute import compute_for, resident
 from gtl_ray.data import ImageSet
 from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.local import member_threads
-from gtl_ray.evolution.member_life import live_member
+from gtl_ray.evolution.member_life import live_pack
 from gtl_ray.evolution.strategy import Strategy
+from gtl_ray.packing import pack_mode
 from gtl_ray.service.pool import NAMESPACE
 
 
@@ -65,15 +68,20 @@ class MemberTrainable(tune.Trainable):
 
     def step(self) -> dict[str, Any]:
         generation = min(self.next_generation.values())
+        pending = [m for m in self.members if self.next_generation[m] == generation]
+        # A vectorized pack's results depend on which members share it, so it always lives them
+        # all (the pool ignores a repeated submission); a sequential one lives who is pending.
+        together = pack_mode(self.run_config, self.device) == "vectorized"
         results = []
-        for member in (m for m in self.members if self.next_generation[m] == generation):
-            payload = ray.get(self.pool.assignment.remote(generation, member))
-            parent = ray.get(payload["parent"][0]) if payload["parent"] else None
-            submission = live_member(self.strategy, self.base, payload["assignment"], parent, self.device)
-            del parent
-            ray.get(self.pool.submit.remote(submission))
-            self.next_generation[member] = generation + 1
-            results.append(self._result(submission.record, gene_norm(submission.gene.tensors), payload))
+        for group in [list(self.members)] if together else [[m] for m in pending]:
+            payloads = ray.get([self.pool.assignment.remote(generation, m) for m in group])
+            parents = [ray.get(p["parent"][0]) if p["parent"] else None for p in payloads]
+            lived = live_pack(self.strategy, self.base, [p["assignment"] for p in payloads], parents, self.device)
+            del parents
+            for member, submission, payload in zip(group, lived, payloads):
+                ray.get(self.pool.submit.remote(submission))
+                self.next_generation[member] = generation + 1
+                results.append(self._result(submission.record, gene_norm(submission.gene.tensors), payload))
         return pack_result(results)
 
     def _result(self, record: LineageRecord, norm: float, payload: dict[str, Any]) -> dict[str, Any]:

@@ -56,8 +56,9 @@ class RunContext:
     guard: LeaseGuard | None = None  #: the writer lease, checked by the pool before each manifest write
 
 
-def run_population(context: RunContext, start: StartPlan, base: ImageSet) -> None:
-    """Live the generations from `start.state` to the last one, checkpointed by the pool."""
+def run_population(context: RunContext, start: StartPlan, base: ImageSet) -> dict[str, float | None]:
+    """Live the generations from `start.state` to the last one, checkpointed by the pool;
+    returns the session's start-up figures (member placement, first generation)."""
     config = context.config
     pool = _start_pool(context, start, base)
     placement = PlacementWatch(context.cluster, actor_resources(config), config.population.resource_timeout_s)
@@ -68,6 +69,7 @@ def run_population(context: RunContext, start: StartPlan, base: ImageSet) -> Non
         config.evolution.generations,
         config.population.size,
         member_resources(config),
+        config.population.members_per_actor,
     )
     try:
         tuner = _member_tuner(context, start.state.generation, RunWatch(pool, placement), [placement, shown])
@@ -88,6 +90,7 @@ def run_population(context: RunContext, start: StartPlan, base: ImageSet) -> Non
                 tune_state.failure,
             )
         _diagnose(context, placement, errors, finished)
+        return shown.startup()
     finally:
         ray.kill(pool)
 

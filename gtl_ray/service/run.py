@@ -5,7 +5,8 @@ generation (`run.resume`).
 One process writes a run at a time: `evolve` first refuses a request while another live writer
 holds the run's lease (naming it, before Ray starts), then checks the request against the run
 folder, the data and the room on the cluster (writing nothing), then takes the writer lease
-(`run.lease`) and holds it to the end; every manifest write checks it, the learngene pool's too. A write the storage refuses ends the run with one line
+(`run.lease`) and holds it to the end; every manifest write checks it, the learngene pool's too.
+A write the storage refuses ends the run with one line
 (`population_run.storage_failure`): the storage, the fault, the generations saved, the resume
 command.
 """
@@ -27,6 +28,7 @@ from gtl_ray.evolution.final import choose_final
 from gtl_ray.evolution.initial import initial_gene
 from gtl_ray.evolution.strategy import Strategy
 from gtl_ray.learngene import Learngene
+from gtl_ray.packing import with_packs_resolved
 from gtl_ray.preflight.data_fit import check_environments
 from gtl_ray.preflight.room import local_gpu_shortfall, member_resources, population_demand
 from gtl_ray.progress import Progress
@@ -51,6 +53,10 @@ class RunOutcome:
     generations: list[dict]  #: the manifest's generation summaries
     compute: dict[str, int] = field(default_factory=dict)  #: sample-gradients by where they went
     final: dict[str, Any] | None = None  #: the manifest's record of the final choice
+    #: seconds: ray_start_s (joining or starting Ray), initial_gene_s (generation 0's gene: random,
+    #: loaded or pre-trained), placement_s and first_generation_s (`PopulationProgress.startup`);
+    #: None for what this session did not do
+    startup: dict[str, float | None] = field(default_factory=dict)
 
 
 def evolve(
@@ -67,6 +73,7 @@ def evolve(
     `progress` gets the live lines (none by default). LeaseHeld (bad input) while another
     process writes the run; RunFailed, in one line, when the storage refuses a write."""
     start_time = time.time()
+    config = with_packs_resolved(config)
     progress = progress or Progress.quiet()
     lease = WriterLease(RunLayout(config.storage, config.name).run_dir)
     store = RunStore(config.storage, config.name, guard=lease.check)
@@ -84,23 +91,26 @@ def evolve(
             if start.finished:
                 progress.line(f"run {store.run_dir} is already complete")
                 return _outcome(store, store.read_manifest(), start_time)
-            splits, cluster = ready or _preflight(config, address)  # the run moved on since it was checked
+            splits, cluster, ray_start_s = ready or _preflight(config, address)  # the run moved on since checked
+            saved.startup.update(ray_start_s=ray_start_s, initial_gene_s=None)
             manifest = _evolve(config, store, lease, start, splits, cluster, progress, saved)
-    return _outcome(store, manifest, start_time)
+    return _outcome(store, manifest, start_time, saved.startup)
 
 
-def _preflight(config: GTLConfig, address: str | None) -> tuple[Splits, RayCluster]:
+def _preflight(config: GTLConfig, address: str | None) -> tuple[Splits, RayCluster, float]:
     """The data, and room on the cluster, checked before the run's lease is taken: a request
-    refused here leaves nothing written."""
+    refused here leaves nothing written. Also the seconds Ray took to start or join."""
     splits = load_splits(config.data)
     check_environments(config, splits.base)
     if address == "local":  # a Ray this process starts: what no node could hold is known before it starts
         reason = local_gpu_shortfall(config, torch.cuda.device_count())
         if reason:
             raise ConfigError(reason)
+    clock = time.perf_counter()
     cluster = RayCluster.connect(address)
+    ray_start_s = time.perf_counter() - clock
     cluster.wait_for_room(config)
-    return splits, cluster
+    return splits, cluster, ray_start_s
 
 
 def _evolve(
@@ -121,13 +131,15 @@ def _evolve(
     try:
         executor = RayExecutor(member_resources(config))
         if start.state is None:
+            clock = time.perf_counter()
             ((_, (initial, cost)),) = executor.map(_initial, (config, splits.base, store.layout.pretrained_dir), [None])
             start.state, start.pretrain_sample_grads = Strategy(config).init(initial), cost
             store.write_start(config, start.state, {"pretrain": cost})
             saved.checkpointed = True
+            saved.startup["initial_gene_s"] = time.perf_counter() - clock
         if start.state.generation < config.evolution.generations:
             context = RunContext(config, store, cluster, progress, saved.resume_hint, lease.guard)
-            run_population(context, start, splits.base)
+            saved.startup.update(run_population(context, start, splits.base))
         saved.generations = config.evolution.generations
         if config.final.selection == "val":
             progress.line(f"choosing the final learngene (final.selection: val, {config.final.val_episodes} episodes)")
@@ -147,6 +159,7 @@ class _Saved:
     config_path: str | None
     generations: int = 0  #: generations the manifest counts
     checkpointed: bool = False  #: whether a manifest was written (else the run starts again)
+    startup: dict[str, float | None] = field(default_factory=dict)  #: `RunOutcome.startup`
 
     @property
     def resume_hint(self) -> str:
@@ -179,7 +192,9 @@ def _finish(config: GTLConfig, store: RunStore, splits: Splits, executor: RayExe
     return store.write_final(config, choice, list(manifest.generations), state, compute)
 
 
-def _outcome(store: RunStore, manifest: Manifest, start_time: float) -> RunOutcome:
+def _outcome(
+    store: RunStore, manifest: Manifest, start_time: float, startup: dict[str, float | None] | None = None
+) -> RunOutcome:
     return RunOutcome(
         store.run_dir,
         manifest.done,
@@ -188,4 +203,5 @@ def _outcome(store: RunStore, manifest: Manifest, start_time: float) -> RunOutco
         [asdict(g) for g in manifest.generations],
         dict(manifest.compute),
         None if manifest.final is None else asdict(manifest.final),
+        dict(startup or {}),
     )

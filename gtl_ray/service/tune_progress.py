@@ -23,35 +23,65 @@ from gtl_ray.progress import Progress
 
 
 class PopulationProgress(tune.Callback):
-    """Args:
+    """Also the start-up clock (`startup`): from the Tuner's start to the last member actor
+    started (placement: resources, process, torch and Tune imports, `setup`), and from then to
+    every actor's result of the first generation this session lives.
+
+    Args:
     progress: where the lines go.
     pool: the learngene pool's actor handle.
     first: the first generation this session lives (0-based).
     planned: evolution.generations.
     members: population.size.
     need: one member's resources (for the placement line).
+    per_actor: population.members_per_actor (an actor, a Tune trial, holds that many members).
     """
 
     def __init__(
-        self, progress: Progress, pool: Any, first: int, planned: int, members: int, need: Mapping[str, float]
+        self,
+        progress: Progress,
+        pool: Any,
+        first: int,
+        planned: int,
+        members: int,
+        need: Mapping[str, float],
+        per_actor: int = 1,
     ):
         self.progress = progress
         self.pool = pool
         self.planned = planned
         self.members = members
+        self.actors = members // per_actor
         self.need = dict(need)
         self.first = first
         self.next = first  #: the generation whose line comes next
         self.started = time.monotonic()
         self.placed: set[int] = set()
-        self.announced = False
+        self.reported_first: set[int] = set()
+        self.placed_at: float | None = None
+        self.first_done_at: float | None = None
         self._pending = pool.generation_summary.remote(first) if first < planned else None
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.placed.add(int(trial.config["member"]))
-        if not self.announced and len(self.placed) == self.members:
-            self.announced = True
-            self.progress.placed(self.members, self.need, time.monotonic() - self.started, self.first, self.planned)
+        if self.placed_at is None and len(self.placed) == self.actors:
+            self.placed_at = time.monotonic()
+            self.progress.placed(self.members, self.need, self.placed_at - self.started, self.first, self.planned)
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        if result.get("generation") == self.first:
+            self.reported_first.add(int(trial.config["member"]))
+            if self.first_done_at is None and len(self.reported_first) == self.actors:
+                self.first_done_at = time.monotonic()
+
+    def startup(self) -> dict[str, float | None]:
+        """Seconds to place every member actor, and then to live the first generation (None
+        for what did not happen in this session)."""
+        placed, done = self.placed_at, self.first_done_at
+        return {
+            "placement_s": None if placed is None else placed - self.started,
+            "first_generation_s": None if placed is None or done is None else done - placed,
+        }
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         while self._pending is not None and ray.wait([self._pending], timeout=0)[0]:
