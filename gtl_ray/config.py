@@ -79,6 +79,10 @@ class EvolutionConfig:
     fitness: Literal["lifetime", "descendant", "instinct"] = "lifetime"
     fitness_episodes: int = 2  #: descendant / instinct: episodes per member, the same for all members of a generation
     fitness_shots: int = 5  #: descendant / instinct: support images per class of a fitness episode
+    #: descendant / instinct: descendant shapes ({arch, width, depth}, each key optional as in
+    #: evaluation.descendant) that fitness episodes draw from, one per episode from a seeded stream
+    #: of (generation, episode): every member of a generation meets the same sizes. []: evaluation.descendant
+    fitness_sizes: list = field(default_factory=list)
     init: Literal["random", "pretrained", "narrow"] = (
         "random"  #: generation 0's genes: random, the pre-trained network's slots, or the gene-shaped network pre-trained alone
     )
@@ -192,6 +196,12 @@ class EvaluationConfig:
     #: gene channels from non-gene channels zeroed, so the gene's circuit is intact at birth)
     rest_init: Literal["default", "scaled", "zero_cross"] = "default"
     rest_scale: float = 0.1  #: `scaled`: factor applied to the weights outside the gene's slots
+    #: the layers of a deeper descendant that no gene layer fills: torch's `default` init, or
+    #: `identity` maps (Net2DeeperNet) so that the gene's circuit passes through them unchanged
+    extra_layers: Literal["default", "identity"] = "default"
+    #: seed of the evaluation episodes (tasks, fresh descendants, fine-tuning draws); null: the run
+    #: seed. Fixed, it scores networks prepared from different seeds on the same episodes
+    episode_seed: int | None = None
     descendant: DescendantConfig = field(default_factory=DescendantConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)  #: the `distilled` baseline's training
     aft: AFTConfig = field(default_factory=AFTConfig)  #: the `aft` baselines' regularizer
@@ -245,9 +255,22 @@ class GTLConfig:
     def descendant_shape(self) -> "DescendantShape":
         """The network evaluation (and descendant fitness) initializes: evaluation.descendant,
         falling back to the ancestry network's shape."""
-        d, m = self.evaluation.descendant, self.model
+        return self.model_shape(self.evaluation.descendant)
+
+    def model_shape(self, d: "DescendantConfig") -> "DescendantShape":
+        """A descendant's shape: `d`'s keys, falling back to the ancestry network's (its depth
+        only for the same architecture)."""
+        m = self.model
         depth = d.depth if d.depth is not None else (m.depth if d.arch in (None, m.arch) else None)
         return DescendantShape(d.arch or m.arch, d.width if d.width is not None else m.width, depth)
+
+    def fitness_shapes(self) -> list["DescendantShape"]:
+        """The descendant shapes of fitness episodes: evolution.fitness_sizes, else the one of
+        evaluation.descendant (entries are checked by `config_checks.validate`)."""
+        sizes = self.evolution.fitness_sizes
+        if not sizes:
+            return [self.descendant_shape()]
+        return [self.model_shape(_build(DescendantConfig, raw, "evolution.fitness_sizes.")) for raw in sizes]
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,9 @@ def prepare_sources(
     for name in methods:
         for source in get_method(name).needs:
             builder.get(source)
-    sources = Sources(rest_init=ev.rest_init, rest_scale=ev.rest_scale, aft=ev.aft, **builder.values)
+    sources = Sources(
+        rest_init=ev.rest_init, rest_scale=ev.rest_scale, extra_layers=ev.extra_layers, aft=ev.aft, **builder.values
+    )
     if sources.pretrained is not None:
         sources.pretrained.reset_head(ev.n_way)
     shape = config.descendant_shape()
