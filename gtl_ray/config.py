@@ -278,6 +278,7 @@ class DescendantShape:
     arch: str
     width: float
     depth: int | None
+    rho: float | None = None  #: every layer cut to its gene block at this channel fraction: the gene's own network
 
 
 # ---------------------------------------------------------------- reading and overrides

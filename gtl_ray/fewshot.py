@@ -19,6 +19,7 @@ from gtl_ray.config import DescendantShape, EvaluationConfig, GTLConfig
 from gtl_ray.data import Task
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.learngene.compact import compact
+from gtl_ray.learngene.narrow import narrow_network
 from gtl_ray.models import Network, create_model
 from gtl_ray.seeding import torch_init_seed
 from gtl_ray.training import Objective, SGDSettings, accuracy, embed, fit
@@ -29,10 +30,11 @@ def fresh_descendant(
 ) -> Network:
     """A randomly initialized descendant (`shape`, default evaluation.descendant's; n_way head),
     seeded by `seed` (default the run seed) and `keys` so that every method or member compared on
-    a task gets the same."""
+    a task gets the same. A shape with `rho` is the gene's own network (`learngene.narrow`)."""
     shape = shape or config.descendant_shape()
     with torch_init_seed(config.seed if seed is None else seed, "descendant", *keys):
-        return create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way)
+        model = create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way)
+        return model if shape.rho is None else narrow_network(model, shape.rho)
 
 
 def carry(model: Network, gene: Learngene, ev: EvaluationConfig) -> Network:

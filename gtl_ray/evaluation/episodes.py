@@ -9,7 +9,7 @@ import copy
 from dataclasses import dataclass
 
 from gtl_ray.compute import CPU, Compute
-from gtl_ray.config import GTLConfig
+from gtl_ray.config import DescendantShape, GTLConfig
 from gtl_ray.data import Task
 from gtl_ray.evaluation.methods import Sources, finetune_objective, initialize
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
@@ -30,13 +30,21 @@ def episode_seed(config: GTLConfig) -> int:
 
 
 def run_episode(
-    config: GTLConfig, task: Task, shots: int, index: int, methods: list[str], sources: Sources, compute: Compute = CPU
+    config: GTLConfig,
+    task: Task,
+    shots: int,
+    index: int,
+    methods: list[str],
+    sources: Sources,
+    compute: Compute = CPU,
+    shape: DescendantShape | None = None,
 ) -> dict[str, EpisodeScore]:
     """{method: score} for one episode; every method starts from the same fresh descendant
     (initialized on the CPU, then moved to `compute.device`) and fine-tunes on the same batches,
-    all drawn from the episode seed (`episode_seed`)."""
+    all drawn from the episode seed (`episode_seed`); `shape` is the descendant's (default
+    evaluation.descendant's)."""
     seed = episode_seed(config)
-    fresh = fresh_descendant(config, shots, index, seed=seed)
+    fresh = fresh_descendant(config, shots, index, shape=shape, seed=seed)
     results: dict[str, EpisodeScore] = {}
     for method in methods:
         model = copy.deepcopy(fresh)

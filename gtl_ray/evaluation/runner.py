@@ -8,7 +8,7 @@ import logging
 from typing import Callable
 
 from gtl_ray.compute import compute_for, resident
-from gtl_ray.config import GTLConfig
+from gtl_ray.config import DescendantShape, GTLConfig
 from gtl_ray.data import EpisodeSampler, ImageSet, Splits, load_splits
 from gtl_ray.data.sampler import REPORT_STREAM
 from gtl_ray.evaluation.episodes import EpisodeScore, episode_seed, run_episode
@@ -23,15 +23,15 @@ EPISODES_PER_TASK = 10
 
 
 def _episodes(
-    shared: tuple[GTLConfig, ImageSet, list[str], Sources, str], item: tuple[int, list[int]]
+    shared: tuple[GTLConfig, ImageSet, list[str], Sources, str, DescendantShape | None], item: tuple[int, list[int]]
 ) -> list[dict[str, EpisodeScore]]:
-    config, images, methods, sources, stream = shared
+    config, images, methods, sources, stream, shape = shared
     shots, indices = item
     ev, compute = config.evaluation, compute_for(config)
     sampler = EpisodeSampler(
         resident(images, config, compute), ev.n_way, shots, ev.query, ev.episodes, episode_seed(config), stream
     )
-    return [run_episode(config, sampler[i], shots, i, methods, sources, compute) for i in indices]
+    return [run_episode(config, sampler[i], shots, i, methods, sources, compute, shape) for i in indices]
 
 
 def _check_request(config: GTLConfig, images: ImageSet, stream: str, first_episode: int) -> None:
@@ -50,13 +50,15 @@ def score_episodes(
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
     first_episode: int = 0,
+    shape: DescendantShape | None = None,
 ) -> dict[int, list[dict[str, EpisodeScore]]]:
     """Per shot count, one {method: EpisodeScore} per episode first_episode..evaluation.episodes-1
     of `images`' classes, drawn from the named `stream` (`data.sampler`) under the episode seed.
 
     Episode i (its task, its fresh descendant, its fine-tuning draws) depends on the episode seed,
     the stream and i only: the same for every method and every `sources`, and `first_episode=k`
-    scores episodes k.. exactly as a whole evaluation would (a benchmark extends a finished one)."""
+    scores episodes k.. exactly as a whole evaluation would (a benchmark extends a finished one).
+    `shape`: the descendants' shape (default evaluation.descendant's)."""
     ev = config.evaluation
     _check_request(config, images, stream, first_episode)
     chunks = [
@@ -68,7 +70,7 @@ def score_episodes(
     done: dict[int, list[dict[str, EpisodeScore]]] = {}
     if progress:
         progress(0, total)  # the clock for the ETA starts here
-    shared = (config, images, methods, sources, stream)
+    shared = (config, images, methods, sources, stream, shape)
     for index, scores in (executor or InProcess(threads=1)).map(_episodes, shared, chunks):
         done[index] = scores
         if progress:
