@@ -24,6 +24,7 @@ from gtl_ray.yaml_loader import read_mapping
 SplitSpec = Union[int, str, list]
 MAX_INT = 2**63  #: integers and numbers in a config stay below this in magnitude
 MAX_STRING = 4096  #: characters in a string value (paths, names)
+MAX_WIDTH = 16.0  #: channel multiplier: x16 of VGG11 is already ~2.4e9 parameters
 
 
 @dataclass

@@ -115,7 +115,8 @@ def _select_lines(select_figures: dict[str, Any]) -> list[str]:
     lines = [
         "## Choices on val (selection stream, 5-shot; accuracy in %, mean over seeds and episodes)",
         "",
-        "Each gene-implanting arm's rest is the candidate with the highest mean over the live sizes (ties: the earlier in the protocol's list).",
+        "Each gene-implanting arm's rest is the candidate with the highest mean over the live sizes "
+        "(ties: the earlier in the protocol's list).",
         "",
     ]
     for data, arms in select_figures.items():
@@ -165,9 +166,11 @@ def _novel_lines(novel: dict[str, Any]) -> list[str]:
         if "decision" in f:
             dec = f["decision"]
             d = dec["difference"]
+            verdict = "met" if dec["met"] else "not met"
             lines += [
-                f"**Decision ({data}, 5-shot, over sizes):** learngene − {dec['best_equal_compute']} (the best equal-compute baseline) = "
-                f"{_pm(d['mean'], d['seed_ci95'], True)} points (seed-level); target +1 with the interval above 0: **{'met' if dec['met'] else 'not met'}**.",
+                f"**Decision ({data}, 5-shot, over sizes):** learngene − {dec['best_equal_compute']} "
+                f"(the best equal-compute baseline) = {_pm(d['mean'], d['seed_ci95'], True)} points (seed-level); "
+                f"target +1 with the interval above 0: **{verdict}**.",
                 "",
             ]
     return lines
