@@ -147,3 +147,30 @@ def test_a_fixed_episode_seed_scores_every_run_seed_on_the_same_episodes(tiny_co
     assert fixed == scratch("seed=2", "evaluation.episode_seed=7") == scratch("seed=7")
     assert fixed != scratch("seed=1", "evaluation.episode_seed=8")
     assert fixed != scratch("seed=1", "evaluation.episode_seed=7", stream=SELECTION_STREAM)
+
+
+def test_a_descendant_shape_with_rho_is_the_genes_own_network(tiny_config):
+    """DescendantShape.rho: the fresh descendant is the gene's own network, which a gene of the
+    ancestry's layout fills whole (and the same episode keys give the same network)."""
+    from gtl_ray.config import DescendantShape
+    from gtl_ray.fewshot import fresh_descendant
+    from gtl_ray.learngene import extract_learngene, implant
+    from gtl_ray.learngene.surgery import gene_slots
+
+    config = tiny_config()
+    m = config.model
+    gene = extract_learngene(create_model(m.arch, width=m.width), config.learngene.share)
+    shape = DescendantShape(m.arch, m.width, m.depth, gene.rho)
+    own = fresh_descendant(config, 5, 0, shape=shape)
+    assert own.backbone_parameter_count() == gene.num_params
+    assert all((s.k_out, s.k_in) == tuple(s.unit.conv.weight.shape[:2]) for s in gene_slots(gene.tensors, own))
+    implant(gene, own)
+    again = fresh_descendant(config, 5, 0, shape=shape)
+    assert all(a.shape == b.shape for a, b in zip(own.state_dict().values(), again.state_dict().values()))
+    assert torch_equal_states(fresh_descendant(config, 5, 0, shape=shape), again)
+
+
+def torch_equal_states(a, b) -> bool:
+    import torch
+
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
