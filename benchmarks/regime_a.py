@@ -55,8 +55,9 @@ def measure_costs(studies: dict[str, Study], profile: Profile, out: Path, worker
         "profile": profile.name,
         "costs": costs,
         "projection": {d: projection(costs[d], profile, epochs[d]) for d in studies},
-        "projection_5_seeds": {
-            d: projection(costs[d], replace(profile, seeds=tuple(range(5))), epochs[d]) for d in studies
+        "projection_3_seeds_more_episodes": {
+            d: projection(costs[d], replace(profile, seeds=(0, 1, 2), select_episodes=10, novel_episodes=20), epochs[d])
+            for d in studies
         },
     }
     out.mkdir(parents=True, exist_ok=True)

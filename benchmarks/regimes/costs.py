@@ -70,18 +70,21 @@ def projection(costs: dict[str, Any], profile: Profile, epochs: int) -> dict[str
     total = costs["evolution_sample_grads"]["total"]
     n = costs["base_images"]
     eq, own = max(1, round(total / n)), max(1, round(total / (len(SIZES) * n)))
-    per_seed_pretrain = (epochs + eq) * sizes["gene"]["pretrain_epoch"]
-    per_seed_pretrain += sum(own * sizes[s.name]["pretrain_epoch"] for s in SIZES)
-    per_seed_pretrain += sum(epochs * sizes[s.name]["pretrain_epoch"] for s in LIVE_SIZES)
-    select = (
-        2 * len(profile.candidates) * profile.select_episodes * sum(sizes[s.name]["episode"]["5"] for s in LIVE_SIZES)
-    )
+    start = epochs * sizes["gene"]["pretrain_epoch"]
+    others = eq * sizes["gene"]["pretrain_epoch"] + sum(own * sizes[s.name]["pretrain_epoch"] for s in SIZES)
+    others += sum(epochs * sizes[s.name]["pretrain_epoch"] for s in LIVE_SIZES)
+    select = 2 * len(profile.candidates) * profile.select_episodes
+    select *= sum(sizes[s.name]["episode"]["5"] for s in LIVE_SIZES)
     per_arm = sum(sizes[s.name]["episode"]["1"] + sizes[s.name]["episode"]["5"] for s in SIZES) * profile.novel_episodes
     novel = ((len(ARMS) - 1) * seeds + 1) * per_arm
+    val = seeds * (start + costs["evolution"] + select)
     return {
-        "pretrain": seeds * per_seed_pretrain,
-        "evolution": seeds * costs["evolution"],
-        "select": seeds * select,
-        "novel": novel,
-        "val_total": seeds * (per_seed_pretrain + costs["evolution"] + select),
+        "val_start_pretrain": seeds * start,
+        "val_evolution": seeds * costs["evolution"],
+        "val_select": seeds * select,
+        "val_total": val,
+        "novel_pretrain": seeds * others,
+        "novel_scoring": novel,
+        "novel_total": seeds * others + novel,
+        "total": val + seeds * others + novel,
     }

@@ -76,7 +76,7 @@ class Profile:
     overrides: tuple[str, ...] = ()
 
 
-FULL = Profile("full", seeds=(0, 1, 2), select_episodes=12, novel_episodes=40)
+FULL = Profile("full", seeds=(0, 1, 2, 3, 4), select_episodes=6, novel_episodes=10)
 QUICK = Profile(  # every code path in minutes: meaningless numbers
     "quick",
     seeds=(0, 1),

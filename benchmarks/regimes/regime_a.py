@@ -6,10 +6,11 @@ bottom. Every stage submits its units for all data sets at once to a process poo
 2. narrow's rest, chosen on val (selection stream) among the candidates, over the live sizes.
 3. evolve from every seed with that rest (members and fitness descendants alike); its whole
    compute B (its narrow pre-training included) sets every equal-compute budget.
-4. the other networks: narrow pre-trained B worth (`narrow-eq`, and `grow-eq` widened from it),
-   every size pre-trained on its own for `pretrain.epochs` (`full`) and for B / K (`own/K`).
-5. the learngene's rest, chosen on val like narrow's (`narrow-eq` takes narrow's choice).
-6. with `novel`: every arm at every size, seed and shot count on the novel classes (report stream).
+4. the learngene's rest, chosen on val like narrow's (`narrow-eq` takes narrow's choice).
+5. with `novel`: the other networks, narrow pre-trained B worth (`narrow-eq`, and `grow-eq` widened
+   from it), every size pre-trained on its own for `pretrain.epochs` (`full`) and for B / K
+   (`own/K`); then every arm at every size, seed and shot count on the novel classes (report
+   stream).
 """
 
 from __future__ import annotations
@@ -163,17 +164,17 @@ class RegimeA:
 
 
 def run(studies: dict[str, Study], profile: Profile, workers: int, novel: bool) -> RegimeA:
-    """Stages 1-5 (and 6 with `novel`); the rows and choices are on the returned object."""
+    """Stages 1-4 (and 5 with `novel`); the rows and choices are on the returned object."""
     with ProcessPoolExecutor(max_workers=workers) as pool:
         regime = RegimeA(studies, profile, pool)
         regime.start()
         narrow = {d: Start("gene", "narrow", regime.epochs(d)) for d in studies}
         rest = regime.select("narrow", lambda d, s: narrow[d])
         evolutions = regime.evolve(rest)
-        regime.prepare()
         regime.select("learngene", lambda d, s: Start("gene", "evolved", evolution=evolutions[(d, s)]))
         for d in studies:
             regime.choices[d]["narrow-eq"] = regime.choices[d]["narrow"]
         if novel:
+            regime.prepare()
             regime.novel(ARMS, evolutions)
     return regime
