@@ -102,6 +102,7 @@ def render(folder: Path) -> tuple[str, dict[str, Any]]:
     lines = [f"# Regime A: one gene, many descendant sizes (protocol v{PROTOCOL_VERSION})", ""]
     if meta:
         lines += [f"Command: `{meta.get('command', '')}` (profile `{meta.get('profile', '')}`).", ""]
+        lines += _cost_lines(meta)
     if (folder / f"{SELECT}.parquet").exists():
         figures["select"] = select_figures(read_episodes(str(folder / f"{SELECT}.parquet")))
         lines += _select_lines(figures["select"])
@@ -109,6 +110,19 @@ def render(folder: Path) -> tuple[str, dict[str, Any]]:
         figures["novel"] = novel_figures(read_episodes(str(folder / f"{REPORT}.parquet")))
         lines += _novel_lines(figures["novel"])
     return "\n".join(lines) + "\n", figures
+
+
+def _cost_lines(meta: dict[str, Any]) -> list[str]:
+    """The budgets and the evolutions' CPU seconds, from the run's metadata (not a table)."""
+    lines = []
+    for data, b in meta.get("budgets", {}).items():
+        seconds = [v for k, v in meta.get("unit_cpu_seconds", {}).items() if k.startswith(f"{data}/evolve-") and v]
+        spent = f", {np.mean(seconds):.0f} CPU s per evolution beyond its narrow pre-training" if seconds else ""
+        lines.append(
+            f"- {data}: the evolution spends B = {b['B']:,} sample-gradients{spent}; "
+            f"`narrow-eq` pre-trains {b['eq_epochs']} epochs, `own/K` {b['own_epochs']} per size."
+        )
+    return lines + ([""] if lines else [])
 
 
 def _select_lines(select_figures: dict[str, Any]) -> list[str]:
