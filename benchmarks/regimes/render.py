@@ -130,7 +130,7 @@ def _select_lines(select_figures: dict[str, Any]) -> list[str]:
         "## Choices on val (selection stream, 5-shot; accuracy in %, mean over seeds and episodes)",
         "",
         "Each gene-implanting arm's rest is the candidate with the highest mean over the live sizes "
-        "(ties: the earlier in the protocol's list).",
+        "(ties: the earlier in the protocol's list); `narrow-eq` takes narrow's choice.",
         "",
     ]
     for data, arms in select_figures.items():

@@ -19,23 +19,21 @@ STREAMS = {"val": SELECTION_STREAM, "novel": REPORT_STREAM}  #: what is chosen v
 
 
 def sources_for(unit: Scoring) -> tuple[str, Sources]:
-    """(gtl_ray method name, what it draws from) for the unit's start."""
+    """(gtl_ray method name, what it draws from) for the unit's start: nothing (`scratch`), a
+    network's backbone (`full`: a size pre-trained on its own, the narrow one, or the narrow one
+    grown into the size), or a gene implanted with the unit's rest (`learngene`; the gene-shaped
+    size has no rest: the gene fills it)."""
     start, study, seed, size = unit.start, unit.study, unit.seed, size_named(unit.size)
-    variant = unit.variant if not size.gene_shaped else None
-    rest = (
-        {"rest_init": variant.rest_init, "rest_scale": variant.rest_scale} if variant and start.kind == "gene" else {}
-    )
+    narrow = Pretraining(study, "gene", start.epochs, seed)
     if start.kind == "scratch":
         return "scratch", Sources()
     if start.kind == "network":
-        pretraining = Pretraining(study, "gene" if start.source == "narrow" else unit.size, start.epochs, seed)
-        network = grown(Pretraining(study, "gene", start.epochs, seed), size) if start.source == "grown" else None
-        return "full", Sources(pretrained=network or pretrained(pretraining))
-    gene = (
-        evolved(start.evolution)
-        if start.source == "evolved"
-        else narrow_as_gene(Pretraining(study, "gene", start.epochs, seed))
-    )
+        if start.source == "grown":
+            return "full", Sources(pretrained=grown(narrow, size))
+        own = narrow if start.source == "narrow" else Pretraining(study, unit.size, start.epochs, seed)
+        return "full", Sources(pretrained=pretrained(own))
+    gene = evolved(start.evolution) if start.source == "evolved" else narrow_as_gene(narrow)
+    rest = {} if size.gene_shaped else {"rest_init": unit.variant.rest_init, "rest_scale": unit.variant.rest_scale}
     return "learngene", Sources(learngene=gene, extra_layers="identity", **rest)
 
 
