@@ -35,6 +35,10 @@ class LineageError(StorageError):
     """A lineage table breaks its schema: a column's type, a value, or a family relation."""
 
 
+class EpisodeFileError(StorageError):
+    """A per-episode scores table breaks its schema: a column's type, a value, or a repeated key."""
+
+
 class EvaluationFileError(StorageError):
     """An evaluation JSON (read by `gtl-ray report`) breaks its schema."""
 

@@ -15,29 +15,41 @@ import torch
 from torch import nn
 
 from gtl_ray.compute import CPU, Compute
-from gtl_ray.config import EvaluationConfig, GTLConfig
+from gtl_ray.config import DescendantShape, EvaluationConfig, GTLConfig
 from gtl_ray.data import Task
 from gtl_ray.finetune import HEAD, episode_batch, finetune_setup
 from gtl_ray.learngene import Learngene, implant
 from gtl_ray.learngene.compact import compact
+from gtl_ray.learngene.narrow import narrow_network
 from gtl_ray.models import Network, create_model
 from gtl_ray.recipe import Recipe
 from gtl_ray.torch_streams import torch_init_seed
 from gtl_ray.training import Objective, accuracy, embed, fit
 
 
-def fresh_descendant(config: GTLConfig, *keys: int | str) -> Network:
-    """A randomly initialized descendant (evaluation.descendant's shape, n_way head), seeded
-    by the run seed and `keys` so that every method or member compared on a task gets the same."""
-    shape = config.descendant_shape()
-    with torch_init_seed(config.seed, "descendant", *keys):
-        return create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way)
+def fresh_descendant(
+    config: GTLConfig, *keys: int | str, shape: DescendantShape | None = None, seed: int | None = None
+) -> Network:
+    """A randomly initialized descendant (`shape`, default evaluation.descendant's; n_way head),
+    seeded by `seed` (default the run seed) and `keys` so that every method or member compared on
+    a task gets the same. A shape with `rho` is the gene's own network (`learngene.narrow`)."""
+    shape = shape or config.descendant_shape()
+    with torch_init_seed(config.seed if seed is None else seed, "descendant", *keys):
+        model = create_model(shape.arch, width=shape.width, depth=shape.depth, num_classes=config.evaluation.n_way)
+        return model if shape.rho is None else narrow_network(model, shape.rho)
 
 
 def carry(model: Network, gene: Learngene, ev: EvaluationConfig) -> Network:
     """Implant `gene` (placed by `evaluation.descendant.layer_map`, else inferred) with the rest
-    of the network initialized as the protocol says."""
-    return implant(gene, model, ev.descendant.layer_map, rest_init=ev.rest_init, rest_scale=ev.rest_scale)
+    of the network (and a deeper one's extra layers) initialized as the protocol says."""
+    return implant(
+        gene,
+        model,
+        ev.descendant.layer_map,
+        rest_init=ev.rest_init,
+        rest_scale=ev.rest_scale,
+        extra_layers=ev.extra_layers,
+    )
 
 
 def nearest_centroid_accuracy(model: Network, task: Task, compute: Compute = CPU) -> float:

@@ -27,6 +27,7 @@ LIMITS: dict[str, int] = {
     "lease": 64 * 1024,  # a run's writer lease (RUN/lease/EEEEEEEE.json)
     "evaluation": 16 * MiB,  # evaluation JSON read by `report`
     "lineage": 256 * MiB,  # lineage.parquet (also its declared uncompressed size)
+    "episodes": 256 * MiB,  # a per-episode scores Parquet file (also its declared uncompressed size)
     "learngene": 1 * GiB,  # a learngene .safetensors
     "weights": 4 * GiB,  # a descendant or a pre-training cache (.safetensors)
     "image": 64 * MiB,  # one encoded image file of an image folder

@@ -263,3 +263,32 @@ def test_a_cached_final_table_unit_is_extended_not_redone(tmp_path):
     assert grown["scores"]["m"]["5"] == [0.0, 1.0, 2.0, 3.0, 4.0] and len(grown["instinct"]["m"]["5"]) == 5
     assert grown["seconds"] == 2.0 and grown["preparation"] == {"m": 7} and first["scores"]["m"]["5"] == [0.0, 1.0, 2.0]
     assert _cached_episodes(str(tmp_path), "unit-{}.json", 5, unit, 5) == grown and calls == [0, 3]  # cached now
+
+
+@pytest.mark.bench
+def test_regime_a_tiny_and_its_tables_recomputed_from_parquet(tmp_path):
+    """Every stage of regime A on a tiny procedural data set (val choices, evolution, every arm at
+    every size on novel classes), then the tables recomputed from the Parquet files alone."""
+    out = tmp_path / "out"
+    command = [sys.executable, str(ROOT / "benchmarks" / "regime_a.py"), "--profile", "tiny", "--data", "offline"]
+    proc = subprocess.run(
+        [*command, "--novel", "--work", str(tmp_path / "work"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    from benchmarks.recompute import write_tables
+    from benchmarks.regimes.protocol import ARMS, SIZES
+    from gtl_ray.evaluation.episode_file import read_episodes
+
+    first = (out / "regime_a.md").read_text()
+    novel = read_episodes(str(out / "A-novel.parquet"))
+    assert set(novel.column("method").to_pylist()) == set(ARMS)
+    assert set(novel.column("size").to_pylist()) == {s.name for s in SIZES}
+    assert set(novel.column("stream").to_pylist()) == {"episode"}
+    assert set(read_episodes(str(out / "A-select.parquet")).column("stream").to_pylist()) == {"selection"}
+    assert write_tables(out) == first and "Decision (offline" in first
+    run = json.loads((out / "run.json").read_text())
+    assert set(run["choices"]["offline"]) == {"narrow", "narrow-eq", "learngene"} and run["budgets"]["offline"]["B"] > 0

@@ -51,6 +51,31 @@ def test_set_overrides_parse_yaml_values():
             "evolution.fitness_shots: fitness_shots \\+ evaluation.query = 65 but data.images_per_class is 60",
         ),
         ("evolution.hall_of_fame=0", "evolution.hall_of_fame: must be >= 1"),
+        (
+            "evolution.fitness_sizes=[{width: 0.5}]",
+            "evolution.fitness_sizes: sizes are for evolution.fitness descendant",
+        ),
+        (
+            "evolution.fitness=instinct|evolution.fitness_sizes=[{widht: 2}]",
+            "unknown key evolution.fitness_sizes\\[0\\].widht",
+        ),
+        (
+            "evolution.fitness=instinct|evolution.fitness_sizes=[2]",
+            "evolution.fitness_sizes\\[0\\]: expected a mapping",
+        ),
+        (
+            "evolution.fitness=instinct|evolution.fitness_sizes=[{width: 0.1}]",
+            "evolution.fitness_sizes: a gene of vgg11 \\(width 0.25\\) does not go into vgg11, width 0.1",
+        ),
+        (
+            "evolution.fitness=instinct|evolution.fitness_sizes=[{arch: vgg19}]",
+            "evolution.fitness_sizes: unknown architecture 'vgg19'",
+        ),
+        (
+            "evaluation.extra_layers=identical",
+            "evaluation.extra_layers: 'identical' is not allowed \\(did you mean identity\\?\\); choose one of default, identity",
+        ),
+        ("evaluation.episode_seed=-1", "evaluation.episode_seed: must be >= 0"),
         ("final.selection=best", "final.selection: 'best' is not allowed; choose one of last_generation, val"),
         ("final.val_episodes=0", "final.val_episodes: must be >= 1"),
         (

@@ -129,3 +129,26 @@ def test_augment_flips_about_half():
     flipped = (out[:, 0, 0, 0] == 3).float().mean().item()
     assert 0.4 < flipped < 0.6
     assert torch.equal(out[out[:, 0, 0, 0] == 0], x[: int((out[:, 0, 0, 0] == 0).sum())])
+
+
+def test_selection_and_report_streams_never_share_an_episode():
+    """What is chosen on val (SELECTION_STREAM) and what a table reports (REPORT_STREAM) are
+    different episodes even on the same classes with the same seed: over 3000 episodes of each,
+    no episode of one has the classes and image indices of an episode of the other."""
+    from gtl_ray.data.sampler import REPORT_STREAM, SELECTION_STREAM
+
+    labels = np.repeat(np.arange(16), 60)  # a val split: 16 classes x 60 images
+    images = ImageSet(
+        torch.zeros(len(labels), 3, 2, 2, dtype=torch.uint8), torch.from_numpy(labels), tuple("abcdefghijklmnop")
+    )
+
+    def episodes(stream: str) -> set[tuple]:
+        sampler = EpisodeSampler(images, 5, 5, 15, episodes=3000, seed=0, stream=stream)
+        return {(frozenset(t.classes), frozenset(t.images)) for t in sampler}
+
+    report, selection = episodes(REPORT_STREAM), episodes(SELECTION_STREAM)
+    assert len(report) == len(selection) == 3000  # no repeats within a stream either
+    assert not report & selection
+    task = EpisodeSampler(images, 5, 5, 15, episodes=1, seed=0)[0]
+    assert len(task.images) == 100 and all(labels[i] == task.classes[p // 5] for p, i in enumerate(task.images[:25]))
+    assert EpisodeSampler(images, 5, 5, 15, 1, seed=0)[0].images == task.images  # the report stream is the default

@@ -36,6 +36,8 @@ SCIENCE = [
     "lifetime.shared_environment=true",
     "evaluation.rest_init=zero_cross",
     "evolution.elites=1",
+    "evolution.fitness_sizes=[{width: 0.25}, {arch: vgg13}]",
+    "evaluation.extra_layers=identity",
 ]
 
 
@@ -77,6 +79,37 @@ def test_descendant_fitness_scores_the_gene_on_shared_episodes():
     held_out = {bytes(x.numpy()) for x in torch.cat([splits.val.images, splits.novel.images])}
     shown = [bytes(x.numpy()) for t in fitness_tasks(config, base, 0) for x in torch.cat([t.support_x, t.query_x])]
     assert shown and not held_out.intersection(shown)  # fitness never sees val or novel images
+
+
+def test_fitness_sizes_are_drawn_per_episode_and_shared_by_a_generation():
+    """evolution.fitness_sizes: each fitness episode's descendant shape comes from a stream of
+    (run seed, generation, episode), so every member of a generation meets the same sizes, and a
+    member is scored on descendants of those shapes."""
+    from gtl_ray.evolution.fitness import fitness_shapes, score_gene
+
+    sizes = "evolution.fitness_sizes=[{width: 0.25}, {arch: vgg13}, {}]"
+    config = tiny(
+        "evolution.fitness=descendant", "evolution.fitness_episodes=3", sizes, "evaluation.extra_layers=identity"
+    )
+    drawn = [fitness_shapes(config, g, 3) for g in range(8)]
+    assert drawn == [fitness_shapes(config, g, 3) for g in range(8)]
+    assert {s for shapes in drawn for s in shapes} == set(config.fitness_shapes())  # all three in 8 generations
+    assert len({tuple(shapes) for shapes in drawn}) > 1
+    assert drawn != [fitness_shapes(tiny(sizes, "seed=1", "evolution.fitness=descendant"), g, 3) for g in range(8)]
+    assert fitness_shapes(tiny("evolution.fitness=descendant"), 0, 2) == [config.descendant_shape()] * 2
+    base = load_splits(config.data).base
+    outcome = live(config, base, 1, 0, None)
+    tasks = fitness_tasks(config, base, 1)
+    assert (
+        member_fitness(config, base, 1, outcome.gene, 0.0).value
+        == outcome.fitness
+        == pytest.approx(
+            score_gene(config, outcome.gene, tasks, "fitness-1", shapes=fitness_shapes(config, 1, 3)).value
+        )
+    )
+    deep = score_gene(config, outcome.gene, tasks, "fitness-1", instinct=True, shapes=[config.fitness_shapes()[1]] * 3)
+    wide = score_gene(config, outcome.gene, tasks, "fitness-1", instinct=True, shapes=[config.fitness_shapes()[0]] * 3)
+    assert deep.value != wide.value
 
 
 def test_instinct_fitness_spends_no_gradient():

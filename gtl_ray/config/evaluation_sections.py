@@ -83,6 +83,12 @@ class EvaluationConfig:
     #: gene channels from non-gene channels zeroed, so the gene's circuit is intact at birth)
     rest_init: Literal["default", "scaled", "zero_cross"] = "default"
     rest_scale: float = 0.1  #: `scaled`: factor applied to the weights outside the gene's slots
+    #: the layers of a deeper descendant that no gene layer fills: torch's `default` init, or
+    #: `identity` maps (Net2DeeperNet) so that the gene's circuit passes through them unchanged
+    extra_layers: Literal["default", "identity"] = "default"
+    #: seed of the evaluation episodes (tasks, fresh descendants, fine-tuning draws); null: the run
+    #: seed. Fixed, it scores networks prepared from different seeds on the same episodes
+    episode_seed: int | None = None
     descendant: DescendantConfig = field(default_factory=DescendantConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)  #: the `distilled` baseline's training
     aft: AFTConfig = field(default_factory=AFTConfig)  #: the `aft` baselines' regularizer

@@ -104,6 +104,9 @@ def _coerce(hint: Any, value: Any, key: str) -> Any:
     if hint is list or origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{key}: expected a list, got {quote(value)}")
+        item = typing.get_args(hint)[0] if typing.get_args(hint) else None
+        if item is not None and dataclasses.is_dataclass(item):  # a list of sections
+            return [_build(item, v, f"{key}[{i}].") for i, v in enumerate(value)]
         return list(value)
     if hint is dict or origin is dict:
         return _mapping(value, key, names=typing.get_args(hint) == (str, str))

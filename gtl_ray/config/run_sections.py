@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
+from gtl_ray.config.evaluation_sections import DescendantConfig
+
 SplitSpec = Union[int, str, list]
 
 
@@ -68,6 +70,10 @@ class EvolutionConfig:
     fitness: Literal["lifetime", "descendant", "instinct"] = "lifetime"
     fitness_episodes: int = 2  #: descendant / instinct: episodes per member, the same for all members of a generation
     fitness_shots: int = 5  #: descendant / instinct: support images per class of a fitness episode
+    #: descendant / instinct: descendant shapes ({arch, width, depth}, each key optional as in
+    #: evaluation.descendant) that fitness episodes draw from, one per episode from a seeded stream
+    #: of (generation, episode): every member of a generation meets the same sizes. []: evaluation.descendant
+    fitness_sizes: list[DescendantConfig] = field(default_factory=list)
     #: generation 0's genes: random, the pre-trained network's slots, or the gene-shaped network
     #: pre-trained alone
     init: Literal["random", "pretrained", "narrow"] = "random"

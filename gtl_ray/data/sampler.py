@@ -1,8 +1,12 @@
 """N-way K-shot tasks: a member's lifetime environment and an evaluation episode.
 
 Vocabulary of easyfsl / learn2learn (n_way, n_shot, n_query, episodes). Episode i is drawn from
-its own stream numpy_rng(seed, "episode", n_way, n_shot, n_query, i), so it is the same whichever
+its own stream numpy_rng(seed, stream, n_way, n_shot, n_query, i), so it is the same whichever
 other episodes were drawn, on whichever worker, in whichever order.
+
+Streams have names so that the episodes anything is *chosen* on (`SELECTION_STREAM`: the final
+selection on val classes, hyper-parameter and rest choices, probes) are never the episodes a
+table *reports* (`REPORT_STREAM`), even on the same classes.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from gtl_ray.data.imageset import ImageSet
 from gtl_ray.errors import DataError
 from gtl_ray.seeding import numpy_rng
 
+REPORT_STREAM = "episode"  #: the episodes of reported tables (`evaluate`)
+SELECTION_STREAM = "selection"  #: the episodes choices are made on (final.selection, val choices, probes)
+
 
 @dataclass(frozen=True, eq=False)
 class Task:
@@ -28,6 +35,7 @@ class Task:
         query_x: uint8 (N*Q, 3, S, S) held-out images (fitness / accuracy).
         query_y: int64 (N*Q,) episode labels 0..N-1.
         classes: the N class ids in the source ImageSet, in episode-label order.
+        images: the indices in the source ImageSet of the support images, then the query images.
     """
 
     support_x: torch.Tensor
@@ -35,6 +43,7 @@ class Task:
     query_x: torch.Tensor
     query_y: torch.Tensor
     classes: tuple[int, ...]
+    images: tuple[int, ...] = ()
 
     @property
     def n_way(self) -> int:
@@ -87,6 +96,7 @@ def sample_task(images: ImageSet, n_way: int, n_shot: int, n_query: int, rng: np
         query_x=images.images[query_idx],
         query_y=torch.arange(n_way, device=device).repeat_interleave(n_query),
         classes=tuple(int(c) for c in classes),
+        images=tuple(int(i) for i in np.concatenate(support + query)),
     )
 
 
@@ -99,13 +109,23 @@ class EpisodeSampler:
         n_shot: support images per class.
         n_query: query images per class.
         episodes: number of tasks (len of the sampler).
-        seed: run seed; episode i uses numpy_rng(seed, "episode", n_way, n_shot, n_query, i).
+        seed: the episodes' seed; episode i uses numpy_rng(seed, stream, n_way, n_shot, n_query, i).
+        stream: the stream's name (`REPORT_STREAM`, `SELECTION_STREAM`).
 
     Fails in __init__ when the request can never be met: fewer than n_way classes, or any class
     with fewer than n_shot + n_query images (names the smallest class).
     """
 
-    def __init__(self, images: ImageSet, n_way: int, n_shot: int, n_query: int, episodes: int, seed: int) -> None:
+    def __init__(
+        self,
+        images: ImageSet,
+        n_way: int,
+        n_shot: int,
+        n_query: int,
+        episodes: int,
+        seed: int,
+        stream: str = REPORT_STREAM,
+    ) -> None:
         _check_request(images, n_way, n_shot, n_query)
         if episodes < 0:
             raise DataError(f"episodes must be >= 0, got {episodes}")
@@ -116,7 +136,7 @@ class EpisodeSampler:
         self.images = images
         self.n_way, self.n_shot, self.n_query = n_way, n_shot, n_query
         self.episodes = episodes
-        self.seed = seed
+        self.seed, self.stream = seed, stream
 
     def __len__(self) -> int:
         return self.episodes
@@ -125,7 +145,7 @@ class EpisodeSampler:
         if not -self.episodes <= i < self.episodes:
             raise IndexError(f"episode {i} out of range for {self.episodes} episodes")
         i %= self.episodes
-        rng = numpy_rng(self.seed, "episode", self.n_way, self.n_shot, self.n_query, i)
+        rng = numpy_rng(self.seed, self.stream, self.n_way, self.n_shot, self.n_query, i)
         return sample_task(self.images, self.n_way, self.n_shot, self.n_query, rng)
 
     def __iter__(self) -> Iterator[Task]:

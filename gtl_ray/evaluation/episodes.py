@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 
 from gtl_ray.compute import CPU, Compute
-from gtl_ray.config import GTLConfig
+from gtl_ray.config import DescendantShape, GTLConfig
 from gtl_ray.data import Task
 from gtl_ray.evaluation.methods import Sources, finetune_objective, initialize, needs_learngene
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
@@ -25,26 +25,42 @@ class EpisodeScore:
     sample_grads: int  #: sample-gradients the fine-tuning spent
 
 
+def episode_seed(config: GTLConfig) -> int:
+    """The seed of evaluation episodes: evaluation.episode_seed, else the run seed."""
+    ev = config.evaluation
+    return config.seed if ev.episode_seed is None else ev.episode_seed
+
+
 def run_episode(
-    config: GTLConfig, task: Task, shots: int, index: int, methods: list[str], sources: Sources, compute: Compute = CPU
+    config: GTLConfig,
+    task: Task,
+    shots: int,
+    index: int,
+    methods: list[str],
+    sources: Sources,
+    compute: Compute = CPU,
+    shape: DescendantShape | None = None,
 ) -> dict[str, EpisodeScore]:
     """{method: score} for one episode; every method starts from the same fresh descendant
-    (initialized on the CPU, then moved to `compute.device`) and fine-tunes on the same batches."""
-    fresh = fresh_descendant(config, shots, index)
+    (initialized on the CPU, then moved to `compute.device`) and fine-tunes on the same batches,
+    all drawn from the episode seed (`episode_seed`); `shape` is the descendant's (default
+    evaluation.descendant's)."""
+    seed = episode_seed(config)
+    fresh = fresh_descendant(config, shots, index, shape=shape, seed=seed)
     results: dict[str, EpisodeScore] = {}
     for method in methods:
         model = copy.deepcopy(fresh)
         initialize(method, model, sources)
         compute.place(model)
         instinct = nearest_centroid_accuracy(model, task, compute)
-        with torch_init_seed(config.seed, "finetune-objective", shots, index):
+        with torch_init_seed(seed, "finetune-objective", shots, index):
             objective = finetune_objective(method, model, sources)
         recipe = sources.learngene_recipe if needs_learngene(method) else None
         acc, spent = finetune_accuracy(
             model,
             task,
             config.evaluation,
-            torch_generator(config.seed, "finetune", shots, index),
+            torch_generator(seed, "finetune", shots, index),
             compute,
             objective,
             recipe=recipe or config_recipe(config),

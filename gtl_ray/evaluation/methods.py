@@ -60,8 +60,9 @@ class Sources:
             teacher of `distilled` and of the AFT regularizer.
         heuristic, narrow, distilled, random_slice: genes of the learngene's layout.
         sparse: the pruned teacher's kept weights.
-        rest_init, rest_scale: (evaluation.*) how the weights outside an implanted gene's slots
-            start, for every method that implants one.
+        rest_init, rest_scale, extra_layers: (evaluation.*) how the weights outside an implanted
+            gene's slots, and a deeper descendant's layers no gene layer fills, start, for every
+            method that implants one.
         layer_map: (evaluation.descendant.layer_map) descendant unit -> gene unit; None: inferred.
         aft: the AFT regularizer's settings (evaluation.aft).
         learngene_recipe: the recipe the learngene's methods fine-tune with (`evaluation.recipe:
@@ -78,12 +79,20 @@ class Sources:
     sparse: SparseWeights | None = None
     rest_init: str = "default"
     rest_scale: float = 0.1
+    extra_layers: str = "default"
     aft: AFTConfig | None = None
     learngene_recipe: Recipe | None = None
     layer_map: dict[str, str] | None = None
 
     def implant(self, gene: Learngene, model: Network) -> None:
-        implant(gene, model, self.layer_map, rest_init=self.rest_init, rest_scale=self.rest_scale)
+        implant(
+            gene,
+            model,
+            self.layer_map,
+            rest_init=self.rest_init,
+            rest_scale=self.rest_scale,
+            extra_layers=self.extra_layers,
+        )
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,7 @@ def prepare_sources(
     sources = Sources(
         rest_init=ev.rest_init,
         rest_scale=ev.rest_scale,
+        extra_layers=ev.extra_layers,
         aft=ev.aft,
         layer_map=ev.descendant.layer_map,
         **builder.values,

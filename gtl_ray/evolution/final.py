@@ -3,10 +3,11 @@
 - `last_generation`: what the fittest member of the last generation passes on (its elites next);
 - `val`: the hall of fame and the last generation's leaders, each re-scored as descendants on
   `final.val_episodes` episodes of the **val** classes (the same episodes and fresh networks for
-  every candidate; each fine-tuned with the recipe it carries, under `evolution.recipe`), the
-  best first. A fittest gene of one noisy last generation is a winner's
-  curse; val classes are never seen by evolution, so they can judge it. Without a val split the
-  candidates are scored on base-class episodes, with a warning.
+  every candidate, from the selection stream: never the episodes a table reports; each
+  fine-tuned with the recipe it carries, under `evolution.recipe`), the best first. A fittest gene
+  of one noisy last generation is a winner's curse; val classes are never seen by evolution, so
+  they can judge it. Without a val split the candidates are scored on base-class episodes, with a
+  warning.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from gtl_ray.compute import compute_for, resident
 from gtl_ray.config import GTLConfig
 from gtl_ray.data import EpisodeSampler, ImageSet, Splits
+from gtl_ray.data.sampler import SELECTION_STREAM
 from gtl_ray.evolution.fitness import Score, score_gene
 from gtl_ray.evolution.strategy import EvolutionState, Parent, Strategy
 from gtl_ray.executor import Executor, InProcess
@@ -59,6 +61,7 @@ def _score(shared: tuple[GTLConfig, ImageSet], candidate: tuple[Learngene, Recip
         ev.query,
         config.final.val_episodes,
         seed=config.seed,
+        stream=SELECTION_STREAM,
     )
     return score_gene(config, gene, list(sampler), "final-selection", compute=compute, recipe=recipe)
 

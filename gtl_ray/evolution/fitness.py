@@ -7,9 +7,10 @@
   images — what descendants need, as in ECO;
 - `instinct`: nearest-centroid accuracy of the gene in fresh networks on the same episodes.
 
-The episodes and the fresh networks depend on (run seed, generation, episode) only: every member
-of a generation is scored on the same tasks from the same starting weights (common random
-numbers), so fitness compares genes, not luck. Fitness never sees val or novel classes.
+The episodes, their descendants' shapes (one of `evolution.fitness_sizes` per episode) and the
+fresh networks depend on (run seed, generation, episode) only: every member of a generation is
+scored on the same tasks, sizes and starting weights (common random numbers), so fitness compares
+genes, not luck. Fitness never sees val or novel classes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gtl_ray.compute import CPU, Compute
-from gtl_ray.config import GTLConfig
+from gtl_ray.config import DescendantShape, GTLConfig
 from gtl_ray.data import ImageSet, Task, sample_task
 from gtl_ray.fewshot import carry, finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
 from gtl_ray.learngene import Learngene
@@ -43,6 +44,18 @@ def fitness_tasks(config: GTLConfig, base: ImageSet, generation: int) -> list[Ta
     ]
 
 
+def fitness_shapes(config: GTLConfig, generation: int, episodes: int) -> list[DescendantShape]:
+    """Each fitness episode's descendant shape: one of `config.fitness_shapes()`, drawn from
+    numpy_rng(run seed, "fitness-size", generation, episode) when there are several."""
+    shapes = config.fitness_shapes()
+    if len(shapes) == 1:
+        return shapes * episodes
+    return [
+        shapes[int(numpy_rng(config.seed, "fitness-size", generation, e).integers(len(shapes)))]
+        for e in range(episodes)
+    ]
+
+
 def score_gene(
     config: GTLConfig,
     gene: Learngene,
@@ -51,15 +64,18 @@ def score_gene(
     instinct: bool = False,
     compute: Compute = CPU,
     recipe: Recipe | None = None,
+    shapes: list[DescendantShape] | None = None,
 ) -> Score:
     """Mean query accuracy of descendants born with `gene` on `tasks`: fine-tuned with the
     evaluation protocol and `recipe` (None: the config's), or (instinct) nearest centroid before
     any training. `key` names the stream of fresh networks and fine-tuning draws (the same for
-    every gene scored with it)."""
+    every gene scored with it); `shapes` gives each task's descendant shape (default:
+    evaluation.descendant's)."""
     recipe = recipe or config_recipe(config)
     total, spent = 0.0, 0
     for e, task in enumerate(tasks):
-        model = compute.place(carry(fresh_descendant(config, key, e), gene, config.evaluation))
+        shape = shapes[e] if shapes is not None else None
+        model = compute.place(carry(fresh_descendant(config, key, e, shape=shape), gene, config.evaluation))
         if instinct:
             total += nearest_centroid_accuracy(model, task, compute)
             continue
@@ -83,12 +99,14 @@ def member_fitness(
     mode = config.evolution.fitness
     if mode == "lifetime":
         return Score(lifetime_accuracy, 0)
+    tasks = fitness_tasks(config, base, generation)
     return score_gene(
         config,
         gene,
-        fitness_tasks(config, base, generation),
+        tasks,
         f"fitness-{generation}",
         instinct=mode == "instinct",
         compute=compute,
         recipe=recipe,
+        shapes=fitness_shapes(config, generation, len(tasks)),
     )

@@ -14,9 +14,11 @@ from gtl_ray.learngene.header import GeneHeader
 from gtl_ray.learngene.names import gene_units
 from gtl_ray.learngene.rest import shape_rest
 from gtl_ray.learngene.units import backbone_parameter_count, find_units
+from gtl_ray.learngene.widen import check_identity_layers, identity_layers
 from gtl_ray.models.layers import Network
 
 M = TypeVar("M", bound=nn.Module)
+EXTRA_LAYERS = ("default", "identity")
 
 
 def extract_learngene(model: nn.Module, share: float = 0.20, **info: Any) -> Learngene:
@@ -57,10 +59,13 @@ def implant(
     layer_map: dict[str, str] | None = None,
     rest_init: str = "default",
     rest_scale: float = 0.1,
+    extra_layers: str = "default",
 ) -> M:
     """Write `gene` into `model`'s channel slots; every slot not covered keeps its initialization,
     shaped by `rest_init` (`default`, `scaled` by `rest_scale`, or `zero_cross`: see
-    `learngene.rest`). Returns `model`.
+    `learngene.rest`). `extra_layers`: the layers no gene layer goes to (a deeper descendant's)
+    keep torch's init (`default`) or start as identity maps (`identity`, `learngene.widen`).
+    Returns `model`.
 
     `model` is a network of the gene's family (same, wider or deeper) or any other CNN made of
     Conv2d (+ BatchNorm2d). `layer_map` maps target unit -> learngene unit (a subset is fine);
@@ -73,8 +78,15 @@ def implant(
             f"({model.arch}) by layer names; to place it anyway, {surgery.LAYER_MAP_HINT}; {model.arch} "
             + surgery.units_listing(gene.tensors, find_units(model))
         )
+    if extra_layers not in EXTRA_LAYERS:
+        raise ValueError(f"extra_layers must be one of {EXTRA_LAYERS}, got {extra_layers!r}")
+    filled = {s.target for s in surgery.gene_slots(gene.tensors, model, layer_map)}
+    unfilled = [name for name in find_units(model) if name not in filled] if extra_layers == "identity" else []
+    check_identity_layers(model, unfilled)  # refused before anything is written
     slots = surgery.implant_tensors(gene.tensors, model, layer_map)
     shape_rest(
         {s.target: s.unit.conv for s in slots}, {s.target: (s.k_out, s.k_in) for s in slots}, rest_init, rest_scale
     )
+    if unfilled:
+        identity_layers(model, unfilled)
     return model

@@ -13,6 +13,7 @@ from gtl_ray.evolution.mutation import list_mutations
 from gtl_ray.models import create_model, list_models
 from gtl_ray.preflight.data_values import check_data_values
 from gtl_ray.preflight.evaluation_values import check_evaluation_values
+from gtl_ray.preflight.sizes import check_sizes
 from gtl_ray.preflight.recipe_values import check_recipe_values
 from gtl_ray.preflight.rules import (
     MAX_DEPTH,
@@ -35,6 +36,7 @@ def check_values(config: GTLConfig) -> None:
     _training(config)
     check_data_values(config.data)
     check_evaluation_values(config)
+    check_sizes(config)
     check_recipe_values(config)
     for key in ("epochs", "batch_size"):
         count(getattr(config.pretrain, key), f"pretrain.{key}")
