@@ -50,7 +50,8 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _image(name: str, data: bytes, alt: str) -> str:
     encoded = base64.b64encode(data).decode()
-    return f'<figure><img alt="{html.escape(alt)}" data-file="{html.escape(name)}" src="data:image/png;base64,{encoded}"></figure>'
+    source = f"data:image/png;base64,{encoded}"
+    return f'<figure><img alt="{html.escape(alt)}" data-file="{html.escape(name)}" src="{source}"></figure>'
 
 
 def load_evaluation(run_dir: str, out_dir: str) -> dict[str, list[dict[str, Any]]] | None:
@@ -82,7 +83,8 @@ def _evaluation_html(evaluation: dict[str, list[dict[str, Any]]]) -> str:
         head, body = accuracy_table(rows, extra)
         episodes = sorted({r["episodes"] for r in rows})
         parts.append(
-            f"<h3>{_e(section)}</h3>{_table(head, body)}<p class=muted>accuracy in % (mean ± 95% CI over {_e(', '.join(map(str, episodes)))} episodes, same episodes for every method)</p>"
+            f"<h3>{_e(section)}</h3>{_table(head, body)}<p class=muted>accuracy in % (mean ± 95% CI over "
+            f"{_e(', '.join(map(str, episodes)))} episodes, same episodes for every method)</p>"
         )
     return "".join(parts)
 
@@ -181,12 +183,19 @@ def write_report(run_dir: str, out_dir: str | None = None) -> str:
     evaluation_html = (
         _evaluation_html(evaluation)
         if evaluation
-        else f"<p class=muted>No evaluation found. Write one with <code>gtl-ray evaluate CONFIG --learngene {_e(run_dir)}/final/learngene.safetensors --out {_e(run_dir)}/evaluation.json</code> and run <code>gtl-ray report</code> again.</p>"
+        else (
+            f"<p class=muted>No evaluation found. Write one with <code>gtl-ray evaluate CONFIG --learngene "
+            f"{_e(run_dir)}/final/learngene.safetensors --out {_e(run_dir)}/evaluation.json</code> and run "
+            "<code>gtl-ray report</code> again.</p>"
+        )
     )
     config = json.dumps(manifest.config, indent=1, sort_keys=True)
-    page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>gtl_ray run {_e(info["name"])}</title><style>{CSS}</style></head><body>
+    head = f'<meta charset="utf-8"><title>gtl_ray run {_e(info["name"])}</title><style>{CSS}</style>'
+    done = f"{_e(info['generations_completed'])}/{_e(info['generations_planned'])} generations"
+    facts = f"{done}, population {_e(info['population'])}, seed {_e(info['seed'])}"
+    page = f"""<!DOCTYPE html><html><head>{head}</head><body>
 <h1>gtl_ray run <code>{_e(info["name"])}</code></h1>
-<p>{_e(info["generations_completed"])}/{_e(info["generations_planned"])} generations, population {_e(info["population"])}, seed {_e(info["seed"])}. Run directory: <code>{_e(run_dir)}</code>.</p>
+<p>{facts}. Run directory: <code>{_e(run_dir)}</code>.</p>
 {_fitness_section(info, figure["fitness.png"])}
 {_family_section(info, figure["family.png"])}
 {_timing_section(info, figure["timing.png"])}

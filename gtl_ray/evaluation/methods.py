@@ -176,7 +176,10 @@ def transferred_parameters(value: object) -> int:
     return 0
 
 
-_SPARSE_SHAPE = "its kept weights are single entries of the pre-trained ancestry network's kernels, which have no place in a network of another width or depth (the gene-shaped methods transfer channel blocks, which do)"
+_SPARSE_SHAPE = (
+    "its kept weights are single entries of the pre-trained ancestry network's kernels, which have no place "
+    "in a network of another width or depth (the gene-shaped methods transfer channel blocks, which do)"
+)
 
 for _name, _method in (
     ("scratch", Method(None, summary="random initialization")),
@@ -199,7 +202,9 @@ for _name, _method in (
         "distilled",
         Method(
             "distilled",
-            summary="that narrow network distilled from the pre-trained one's features (no labels), implanted like a gene",
+            summary=(
+                "that narrow network distilled from the pre-trained one's features (no labels), implanted like a gene"
+            ),
         ),
     ),
     (
@@ -207,14 +212,19 @@ for _name, _method in (
         Method(
             "sparse",
             same_shape=_SPARSE_SHAPE,
-            summary="the pre-trained network magnitude-pruned to the gene's parameter count; pruned weights start random; fine-tuned densely",
+            summary=(
+                "the pre-trained network magnitude-pruned to the gene's parameter count; pruned weights "
+                "start random; fine-tuned densely"
+            ),
         ),
     ),
     (
         "random_slice",
         Method(
             "random_slice",
-            summary="a seeded random chained choice of the pre-trained network's channels, gene-sized, in the gene's slots",
+            summary=(
+                "a seeded random chained choice of the pre-trained network's channels, gene-sized, in the gene's slots"
+            ),
         ),
     ),
     (
@@ -222,7 +232,9 @@ for _name, _method in (
         Method(
             None,
             aft=True,
-            summary="random initialization, fine-tuned with the AFT regularizer toward the pre-trained network's features",
+            summary=(
+                "random initialization, fine-tuned with the AFT regularizer toward the pre-trained network's features"
+            ),
         ),
     ),
     ("learngene+aft", Method(LEARNGENE, aft=True, summary="the learngene, fine-tuned with the AFT regularizer")),

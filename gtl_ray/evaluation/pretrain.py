@@ -41,7 +41,8 @@ def pretrained_name(
         [config.seed, asdict(config.pretrain), asdict(config.data)] + precision + ([extra] if extra is not None else [])
     )
     settings = json.dumps(parts, sort_keys=True, default=str)
-    return f"{kind}-{arch}-w{width:g}-d{depth if depth is not None else 'default'}-{derive_seed(0, settings):016x}.safetensors"
+    depth_name = depth if depth is not None else "default"
+    return f"{kind}-{arch}-w{width:g}-d{depth_name}-{derive_seed(0, settings):016x}.safetensors"
 
 
 def pretrain_sample_grads(config: GTLConfig, base: ImageSet) -> int:

@@ -86,7 +86,8 @@ def parse_evaluation(value: Any, source: str) -> dict[str, list[dict[str, Any]]]
             continue  # not a section of result rows (benchmark metadata): not shown
         if len(name) > MAX_TEXT or len(rows) > MAX_ROWS:
             raise EvaluationFileError(
-                f"{source}: section {quote(name)} must have a name of at most {MAX_TEXT} characters and at most {MAX_ROWS} rows"
+                f"{source}: section {quote(name)} must have a name of at most {MAX_TEXT} characters and at most "
+                f"{MAX_ROWS} rows"
             )
         if any(isinstance(r, dict) and "versus" in r for r in rows):  # paired differences
             pairs = [_parse_paired(row, f"{source}: section {quote(name)} row {i}") for i, row in enumerate(rows)]

@@ -107,7 +107,8 @@ def extract_tensors(model: nn.Module, rho: float, channels: Channels | None = No
             )
             if channels is not None and (len(rows), len(cols)) != (k_out, k_in):
                 raise LearngeneError(
-                    f"layer {name!r}: {len(rows)} output / {len(cols)} input channels picked, the block at rho={rho:.4f} is {k_out} x {k_in}"
+                    f"layer {name!r}: {len(rows)} output / {len(cols)} input channels picked, the block at "
+                    f"rho={rho:.4f} is {k_out} x {k_in}"
                 )
             tensors[f"{name}.conv.weight"] = _numpy(unit.conv.weight[:, cols], rows)
             if unit.has_bias:
@@ -211,11 +212,13 @@ def gene_slots(tensors: dict[str, np.ndarray], model: nn.Module, layer_map: dict
             )
         if f"{source}.bn.weight" in tensors and unit.bn is None:
             raise LearngeneError(
-                f"layer {name!r} of {target}: the learngene's {source!r} has BatchNorm entries but this conv (kernel {shape}) is followed by no BatchNorm2d of {shape[0]} features"
+                f"layer {name!r} of {target}: the learngene's {source!r} has BatchNorm entries but this conv (kernel "
+                f"{shape}) is followed by no BatchNorm2d of {shape[0]} features"
             )
         if f"{source}.conv.bias" in tensors and not unit.has_bias:
             raise LearngeneError(
-                f"layer {name!r} of {target}: the learngene's {source!r} has a conv bias but this conv (kernel {shape}) has none"
+                f"layer {name!r} of {target}: the learngene's {source!r} has a conv bias but this conv (kernel "
+                f"{shape}) has none"
             )
         slots.append(Slot(name, source, unit, int(block[0]), int(block[1])))
     return slots
