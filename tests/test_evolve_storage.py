@@ -51,7 +51,7 @@ def scenario(storage_runs, name: str) -> dict:
 def assert_stopped_cleanly(storage_runs, run: dict, result: dict, kind: str, words: str, saved: int) -> None:
     """Exit 1; one line with the storage, the fault and the store's `words`, the generations
     saved and the resume command; no traceback, no Tune state; nothing shown or saved past."""
-    _, path, config, _ = storage_runs
+    _, _, config, _ = storage_runs
     err, name, planned = result["stderr"], run["name"], config.evolution.generations
     assert result["rc"] == 1, err
     failed = [line for line in err.splitlines() if line.startswith("gtl-ray: run failed:")]
@@ -59,7 +59,7 @@ def assert_stopped_cleanly(storage_runs, run: dict, result: dict, kind: str, wor
     line = failed[0]
     assert f"storage {run['storage']}: {kind}: cannot write " in line and words in line, line
     assert f"the run is saved up to generation {saved} of {planned};" in line, line
-    resume = ["gtl-ray", "evolve", str(path), "--resume", "--storage", run["storage"], "--name", name]
+    resume = ["gtl-ray", "evolve", "--resume", "--storage", run["storage"], "--name", name]
     assert line.endswith(f"resume with: {shlex.join(resume)}"), line
     assert "Traceback" not in err, err
     for tunes in ("Saving experiment state", "Last sync command failed", "Caught exception", "Failed to fetch metrics"):

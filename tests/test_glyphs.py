@@ -219,5 +219,6 @@ def test_config_checks():
         match="lifetime.train_per_class: train_per_class \\+ query_per_class = 45 but data.images_per_class is 40",
     ):
         load_config("configs/glyphs.yaml", ["lifetime.train_per_class=30", "data.images_per_class=40"])
-    with pytest.raises(ConfigError, match="data.format: 'glyph' is not allowed; choose one of procedural, glyphs"):
+    expected = "data.format: 'glyph' is not allowed \\(did you mean glyphs\\?\\); choose one of procedural, glyphs"
+    with pytest.raises(ConfigError, match=expected):
         load_config("configs/glyphs.yaml", ["data.format=glyph"])
