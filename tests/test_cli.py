@@ -123,7 +123,7 @@ def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
     assert quiet(err)
     assert [r["method"] for r in results] == ["scratch", "learngene"]
     # The run's HParams now hold the accuracies of its final gene beside its config.
-    from tests.test_monitoring import scalars
+    from tests.end_to_end.test_monitoring import scalars
 
     figures = scalars(storage / "cli" / "tensorboard" / "hparams")
     assert figures["evaluation/learngene/1-shot"][-1].value == pytest.approx(results[1]["mean"])

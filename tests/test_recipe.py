@@ -17,7 +17,7 @@ from gtl_ray.preflight import load_config
 from gtl_ray.recipe import RECIPE_KEYS, Recipe, config_recipe, gene_recipe, recipe_space
 from gtl_ray.seeding import numpy_rng
 from tests.conftest import TINY
-from tests.test_strategy import FITNESS, genes
+from tests.evolution.test_strategy import FITNESS, genes
 
 SPACE = "evolution.recipe={lr: [0.001, 0.1], lr_mult_early: [0.1, 1.0], steps: [2, 40], lifetime_lr: [0.01, 0.2]}"
 DESCENDANT = "evolution.fitness=descendant"

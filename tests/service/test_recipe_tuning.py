@@ -14,8 +14,8 @@ from gtl_ray.data import load_splits
 from gtl_ray.evaluation.recipe_search import plan_search, prepare_search, score_recipe
 from gtl_ray.service.recipe_tuning import tune_recipes
 from tests.conftest import tiny
+from tests.end_to_end.test_recipe_runs import RECIPE_RUN
 from tests.helpers import ROOT
-from tests.test_recipe_runs import RECIPE_RUN
 
 
 def test_the_tuner_runs_every_planned_recipe_and_scores_it_as_in_process(ray_session, tmp_path):

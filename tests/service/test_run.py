@@ -110,7 +110,7 @@ def test_resume_extends_an_interrupted_run_to_the_same_result(resumed_run, finis
 def test_each_member_actor_holds_its_gpu_share(ray_session, tiny_config):
     """Half a GPU per member: every member actor is handed one (fake) GPU id of the session's
     four, two members per GPU. Whole GPUs, one distinct id per member across nodes, are
-    tests/test_faults.py's (placement on its multi-node cluster)."""
+    tests/end_to_end/test_faults.py's (placement on its multi-node cluster)."""
     # Two generations: all four hold their share together at the end of generation 0 (with one,
     # a member may end and free its share before a slow one starts: 3 on one id, CI under load).
     half = tiny_config("population.gpus_per_member=0.5", "evolution.generations=2", name="halfgpus")
@@ -131,7 +131,7 @@ def test_existing_run_is_not_overwritten_by_accident(ray_session, finished_run):
 
 
 def test_ray_run_equals_in_process_reference_with_the_science_options(ray_session, tiny_config, tmp_path):
-    from tests.test_science_options import SCIENCE
+    from tests.end_to_end.test_science_options import SCIENCE
 
     config = tiny_config(*SCIENCE, "evolution.generations=2", name="science")  # 2: reptile across a generation's end
     outcome = evolve(config)
@@ -178,7 +178,7 @@ def test_a_recipe_run_on_ray_equals_evolve_local_and_resumes_exactly(ray_session
     """evolution.recipe under reptile: members draw, explore and average recipes on Ray exactly as in
     one process, and a run resumed after generation 2 (recipes read back from the manifest's state)
     ends where an uninterrupted one does."""
-    from tests.test_recipe_runs import RECIPE_RUN
+    from tests.end_to_end.test_recipe_runs import RECIPE_RUN
 
     short = tiny_config(*RECIPE_RUN, "evolution.inheritance=reptile", "evolution.generations=2", name="recipe")
     evolve(short)

@@ -22,8 +22,8 @@ from gtl_ray.config import DataConfig, SplitsConfig
 from gtl_ray.data import load_splits
 from gtl_ray.data.imageset import decode_image, decode_many
 from gtl_ray.errors import DataError
+from tests.end_to_end.test_bad_input import assert_refused, nothing_written, run_cli
 from tests.helpers import write_config
-from tests.test_bad_input import assert_refused, nothing_written, run_cli
 
 
 def png_declaring(width: int, height: int) -> bytes:

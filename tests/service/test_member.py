@@ -1,7 +1,7 @@
 """A member actor's generation loop without a cluster: a pack of K members lives each member the
 pool has not heard from, in member order, and a sequential pack restarted mid-generation relives
 only those, a vectorized one all its members (the pool's answers are faked; the Ray runs are in
-test_service.py)."""
+tests/service/test_run.py)."""
 
 from __future__ import annotations
 

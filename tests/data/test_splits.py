@@ -10,9 +10,12 @@ import yaml
 
 from gtl_ray.cli import main
 from gtl_ray.config import DataConfig, SplitsConfig
+from gtl_ray.data import load_splits
 from gtl_ray.data.splits import check_source
 from gtl_ray.errors import DataError
-from tests.test_data_sources import cifar_files, image_table, png, write_cifar_folder, write_cifar_tar, write_tree
+from tests.data.test_cifar import cifar_files, write_cifar_folder, write_cifar_tar
+from tests.data.test_folder import write_tree
+from tests.data.test_parquet import image_table, png
 
 
 def write_config(path, data: dict) -> str:
@@ -114,3 +117,78 @@ def test_cifar_check_folder_archive_and_class_counts(tmp_path):
     (folder / "test.bin").write_bytes(b"\0" * 10)
     with pytest.raises(DataError, match="test.bin: 10 bytes is not a whole number"):
         check_source(DataConfig(format="cifar100", path=str(folder)))
+
+
+def test_unknown_format_lists_known_ones():
+    config = DataConfig(format="tfrecord")
+    with pytest.raises(DataError, match="cifar100, folder, glyphs, parquet, procedural"):
+        load_splits(config)
+
+
+# ---------------------------------------------------------------- no val split, per-split label spaces
+
+
+def test_val_null_in_the_config_for_parquet_and_folder(tmp_path, caplog):
+    from gtl_ray.preflight import load_config
+
+    pq.write_table(image_table([0, 1, 0], "binary"), tmp_path / "train.parquet")
+    pq.write_table(image_table([1, 0], "binary"), tmp_path / "test.parquet")  # labels restart at 0: its own label space
+    parquet = load_config(
+        None,
+        [
+            "data.format=parquet",
+            f"data.path={tmp_path}",
+            "data.image_size=32",
+            "lifetime.n_way=2",
+            "evaluation.n_way=2",
+            "data.splits={base: train.parquet, val: null, novel: test.parquet}",
+        ],
+    )
+    assert parquet.data.splits.val is None
+    with caplog.at_level("WARNING", logger="gtl_ray.data.splits"):
+        splits = load_splits(parquet.data)
+    assert splits.val is None and splits.base.class_names == splits.novel.class_names == ("0", "1")
+    assert "share class names" not in caplog.text  # int labels are per-split ids, not names
+    write_tree(tmp_path / "tree" / "train", ["a", "b"])
+    write_tree(tmp_path / "tree" / "test", ["c", "d"])
+    folder = load_config(
+        None,
+        [
+            "data.format=folder",
+            f"data.path={tmp_path / 'tree'}",
+            "data.image_size=32",
+            "lifetime.n_way=2",
+            "evaluation.n_way=2",
+            "data.splits={base: train, val: null, novel: test}",
+        ],
+    )
+    splits = load_splits(folder.data)
+    assert splits.val is None and splits.novel.class_names == ("c", "d")
+    write_tree(tmp_path / "flat", ["a", "b", "c", "d"])
+    counts = load_config(
+        None,
+        [
+            "data.format=folder",
+            f"data.path={tmp_path / 'flat'}",
+            "data.image_size=32",
+            "lifetime.n_way=2",
+            "evaluation.n_way=2",
+            "data.splits={base: 2, val: null, novel: 2}",
+        ],
+    )
+    assert load_splits(counts.data).val is None
+    assert load_config(None, ["data.splits.val=null"]).data.splits.val is None  # procedural too
+
+
+def test_shared_string_class_names_are_still_warned_about(tmp_path, caplog):
+    pq.write_table(image_table(["cat", "dog"], "binary"), tmp_path / "train.parquet")
+    pq.write_table(image_table(["cat", "7"], "binary"), tmp_path / "test.parquet")
+    config = DataConfig(
+        format="parquet",
+        path=str(tmp_path),
+        image_size=8,
+        splits=SplitsConfig(base="train.parquet", val=None, novel="test.parquet"),
+    )
+    with caplog.at_level("WARNING", logger="gtl_ray.data.splits"):
+        load_splits(config)
+    assert "share class names ['cat']" in caplog.text

@@ -38,7 +38,7 @@ def test_methods_registry():
         "full",
         "heuristic",
         "learngene",
-    ]  # the baselines follow (tests/test_baselines.py)
+    ]  # the baselines follow (tests/evaluation/test_methods.py)
 
 
 def test_instinct_of_identical_features_is_chance_or_better(tiny_config):

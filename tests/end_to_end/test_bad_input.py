@@ -1,7 +1,7 @@
 """Bad input through the `gtl-ray` command line: every refusal is exit code 2 with one line
 `gtl-ray: error: ...` naming the culprit, no traceback, and nothing written (no run folder).
 
-Config values are checked key by key in test_config.py and data sources in test_data_sources.py;
+Config values are checked key by key in tests/config/test_reading.py and data sources in tests/data/test_cifar.py;
 here the same mistakes go through `gtl-ray evolve / evaluate / descend / inspect`, end to end.
 """
 

@@ -31,8 +31,8 @@ from hypothesis import strategies as st
 from gtl_ray import create_model, extract_learngene
 from gtl_ray.cli import main
 from gtl_ray.evolution.lineage import SCHEMA, to_table
+from tests.evolution.test_lineage import family
 from tests.helpers import ROOT, store_run, write_config
-from tests.test_lineage import family
 
 HANG_SECONDS = 30
 FUZZ = settings(

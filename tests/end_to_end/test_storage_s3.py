@@ -44,7 +44,7 @@ def test_a_learngene_and_a_lineage_table_round_trip(s3_bucket):
     from gtl_ray import create_model, extract_learngene
     from gtl_ray.evolution.lineage import read_lineage, write_lineage
     from gtl_ray.learngene import Learngene
-    from tests.test_lineage import family
+    from tests.evolution.test_lineage import family
 
     gene = extract_learngene(create_model("vgg11", width=0.125, num_classes=5))
     gene.save(f"{s3_bucket}/run/final/learngene.safetensors")

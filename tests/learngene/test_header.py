@@ -15,7 +15,7 @@ import safetensors.numpy
 
 from gtl_ray import Learngene, create_model, extract_learngene
 from gtl_ray.learngene.gene import tensors_checksum
-from tests.test_bad_input import assert_refused, run_cli
+from tests.end_to_end.test_bad_input import assert_refused, run_cli
 
 GOOD = extract_learngene(create_model("vgg11", width=0.125), run="r", generation=3)
 FIRST = GOOD.units[0]

@@ -9,8 +9,8 @@ import pytest
 
 from gtl_ray.preflight import load_config
 from tests.conftest import TINY
+from tests.end_to_end.test_bad_input import assert_refused, nothing_written, run_cli
 from tests.helpers import write_config
-from tests.test_bad_input import assert_refused, nothing_written, run_cli
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from gtl_ray.report import write_report
 from tests.test_report import synthetic_run
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ARTEFACTS = Path(os.environ.get("GTL_RAY_ARTIFACTS") or ROOT / "artifacts") / "browser"
 WINDOW = (1280, 900)  #: CSS pixels: a laptop screen

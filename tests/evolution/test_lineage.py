@@ -14,8 +14,8 @@ import pytest
 
 from gtl_ray.errors import LineageError
 from gtl_ray.evolution.lineage import COLUMNS, SCHEMA, LineageRecord, ancestry, member_id, read_lineage, to_table
+from tests.end_to_end.test_bad_input import assert_refused, run_cli
 from tests.helpers import store_run
-from tests.test_bad_input import assert_refused, run_cli
 
 CHECKSUM = "sha256:" + "ab" * 32
 

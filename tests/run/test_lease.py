@@ -20,7 +20,7 @@ from gtl_ray import storage
 from gtl_ray.errors import GTLError, LeaseHeld, StorageError
 from gtl_ray.run.lease import LEASE_DIR, WriterLease, epoch_path, newest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SETTLE_S = 0.05  #: object stores' read-back wait, short for the tests (moto answers at once)
 
 

@@ -15,8 +15,8 @@ from gtl_ray import create_model, extract_learngene
 from gtl_ray.errors import EvaluationFileError
 from gtl_ray.evaluation.results_file import parse_evaluation
 from gtl_ray.report import write_report
+from tests.end_to_end.test_bad_input import assert_refused, run_cli
 from tests.helpers import store_run
-from tests.test_bad_input import assert_refused, run_cli
 
 SCRIPT = "<script>alert(1)</script>"
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from gtl_ray.preflight import load_config
 from gtl_ray.evolution.summary import GenerationSummary
 from gtl_ray.percent import chance_note
+from gtl_ray.preflight import load_config
 from gtl_ray.progress import Progress
 from gtl_ray.service.metrics import METRICS, exported_name
 from gtl_ray.service.tensorboard import PopulationBoard, event_file_name
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "cluster" / "grafana" / "gtl-ray-dashboard.json"
 GENERATION_LINE = re.compile(
     r"generation (\d+)/(\d+) \| fitness best \d{1,3}% median \d{1,3}%( \(chance \d+% for \d+-way\))? \| \d+\.\d s/gen \| (ETA \d+(\.\d)? (s|min|h)|done)"
