@@ -85,11 +85,19 @@ def ray_session():
 
 
 def tiny(*overrides: str, storage=None, name: str = "tiny"):
-    """The tiny config (validated) with `key=value` overrides, which win."""
+    """The tiny config (validated) with `key=value` overrides, which win: the one way the suite
+    builds it in process."""
     from gtl_ray.preflight import load_config
 
+    return load_config(None, tiny_overrides(*overrides, storage=storage, name=name))
+
+
+def tiny_overrides(*overrides: str, storage=None, name: str | None = None) -> list[str]:
+    """The tiny config as the `key=value` strings `tiny` loads, for a command line (`--set`) or a
+    script the test starts; no name or storage unless given."""
     where = [f"storage={storage}"] if storage is not None else []
-    return load_config(None, TINY + where + [f"name={name}"] + list(overrides))
+    named = [f"name={name}"] if name is not None else []
+    return TINY + where + named + list(overrides)
 
 
 @pytest.fixture

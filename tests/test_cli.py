@@ -21,7 +21,7 @@ import pytest
 from gtl_ray.cli import main
 from gtl_ray.commands.options import command_config, learngene_location
 from gtl_ray.commands.parser import build_parser
-from tests.conftest import TINY
+from tests.conftest import tiny_overrides
 from tests.helpers import GTL_RAY, end_session, subprocess_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ BIN = Path(sys.executable).parent
 
 def sets(*extra: str) -> list[str]:
     out = []
-    for item in TINY + list(extra):
+    for item in tiny_overrides(*extra):
         out += ["--set", item]
     return out
 

@@ -168,3 +168,10 @@ def test_every_test_folder_is_a_package():
 def test_the_longest_files_are_named_by_existing_paths():
     """LONGEST_FIRST orders collection by path under tests/: a moved file must be renamed there."""
     assert [name for name in LONGEST_FIRST if not (TESTS / name).is_file()] == []
+
+
+def test_the_tiny_config_is_built_one_way():
+    """`tiny` (in process) and `tiny_overrides` (its strings, for a command line) are the only
+    readers of the TINY list: a test that builds its own copy drifts from the others."""
+    builders = [p for p in TESTS.rglob("*.py") if p.name != "conftest.py" and "TINY" in p.read_text()]
+    assert sorted(str(p.relative_to(TESTS)) for p in builders if p != Path(__file__)) == []

@@ -20,7 +20,8 @@ from PIL import Image
 
 from gtl_ray import create_model, extract_learngene
 from gtl_ray.cli import _message, main
-from tests.helpers import GTL_RAY, OwnSession, store_run, subprocess_env, tiny_overrides, write_config
+from tests.conftest import tiny_overrides
+from tests.helpers import GTL_RAY, OwnSession, store_run, subprocess_env, write_config
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str]:

@@ -7,12 +7,11 @@ from gtl_ray.data import load_splits
 from gtl_ray.evolution.generation import GenerationBook
 from gtl_ray.evolution.member_life import live_member
 from gtl_ray.evolution.strategy import Strategy
-from gtl_ray.preflight import load_config
-from tests.conftest import TINY
+from tests.conftest import tiny
 
 
 def test_a_generation_advances_once_every_member_submitted_once():
-    config = load_config(None, TINY + ["evolution.generations=2"])
+    config = tiny("evolution.generations=2")
     strategy = Strategy(config)
     base = load_splits(config.data).base
     book = GenerationBook(strategy, strategy.init(None))

@@ -12,22 +12,17 @@ from gtl_ray.evolution.member_life import born_gene
 from gtl_ray.evolution.strategy import INITIAL, Strategy
 from gtl_ray.learngene import extract_learngene
 from gtl_ray.models import create_model
-from gtl_ray.preflight import load_config
 from gtl_ray.torch_streams import torch_init_seed
-from tests.conftest import TINY
+from tests.conftest import tiny
 
 
 def config(*extra: str):
-    return load_config(
-        None,
-        TINY
-        + [
-            "population.size=6",
-            "evolution.tournament_size=2",
-            "evolution.elites=2",
-            "evolution.hall_of_fame=3",
-            *extra,
-        ],
+    return tiny(
+        "population.size=6",
+        "evolution.tournament_size=2",
+        "evolution.elites=2",
+        "evolution.hall_of_fame=3",
+        *extra,
     )
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from gtl_ray.preflight import load_config
-from tests.conftest import TINY
+from tests.conftest import tiny
 from tests.end_to_end.test_bad_input import assert_refused, nothing_written, run_cli
 from tests.helpers import write_config
 
@@ -39,7 +38,7 @@ def test_name_in_the_file_with_a_nul_byte(capsys, tmp_path):
 
 @pytest.mark.parametrize("name", ["run-1", "quick_start.v2", "A" * 128, "..a", "a..b"])
 def test_good_names(tmp_path, name):
-    assert load_config(None, TINY + [f"storage={tmp_path}", f"name={name}"]).name == name
+    assert tiny(storage=tmp_path, name=name).name == name
 
 
 @pytest.mark.parametrize(
@@ -106,5 +105,5 @@ def test_storage_must_persist_and_be_a_folder_before_ray_starts(
 
 
 def test_file_uri_and_creatable_storage_are_accepted(tmp_path):
-    assert load_config(None, TINY + [f"storage=file://{tmp_path}/new/runs"]).storage.startswith("file://")
-    assert load_config(None, TINY + [f"storage={tmp_path}/a/b/c"]).storage.endswith("a/b/c")
+    assert tiny(storage=f"file://{tmp_path}/new/runs").storage.startswith("file://")
+    assert tiny(storage=f"{tmp_path}/a/b/c").storage.endswith("a/b/c")

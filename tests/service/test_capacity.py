@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from gtl_ray.preflight import load_config
 from gtl_ray.preflight.room import (
     NodeRoom,
     actor_resources,
@@ -14,11 +13,11 @@ from gtl_ray.preflight.room import (
     total_demand,
 )
 from gtl_ray.service.capacity import stall_message
-from tests.conftest import TINY
+from tests.conftest import tiny
 
 
 def config(*extra: str):
-    return load_config(None, TINY + list(extra))
+    return tiny(*extra)
 
 
 def test_demand_per_member_and_in_total():
