@@ -24,7 +24,6 @@ UNTESTED = {
     "commands/run_commands.py": "no direct test: covered through the files that use it",
     "config/evaluation_sections.py": "no direct test: covered through the files that use it",
     "config/run_sections.py": "no direct test: covered through the files that use it",
-    "config/schema.py": "no direct test: covered through the files that use it",
     "data/fonts.py": "no direct test: covered through the files that use it",
     "data/glyph_catalogue.py": "no direct test: covered through the files that use it",
     "data/procedural_primitives.py": "no direct test: covered through the files that use it",
@@ -40,7 +39,6 @@ UNTESTED = {
     "evolution/fitness.py": "no direct test: covered through the files that use it",
     "evolution/initial.py": "no direct test: covered through the files that use it",
     "evolution/member_life.py": "no direct test: covered through the files that use it",
-    "family_tree.py": "no direct test: covered through the files that use it",
     "fewshot.py": "no direct test: covered through the files that use it",
     "inspection.py": "no direct test: covered through the files that use it",
     "learngene/channels.py": "no direct test: covered through the files that use it",
@@ -49,14 +47,12 @@ UNTESTED = {
     "learngene/transplant.py": "no direct test: covered through the files that use it",
     "model_card.py": "no direct test: covered through the files that use it",
     "models/stacked.py": "no direct test: covered through the files that use it",
-    "plots.py": "no direct test: covered through the files that use it",
     "preflight/__init__.py": "no direct test: covered through the files that use it",
     "preflight/data_fit.py": "no direct test: covered through the files that use it",
     "preflight/evaluation_values.py": "no direct test: covered through the files that use it",
     "preflight/genes.py": "no direct test: covered through the files that use it",
     "preflight/recipe_values.py": "no direct test: covered through the files that use it",
     "preflight/sizes.py": "no direct test: covered through the files that use it",
-    "reads.py": "no direct test: covered through the files that use it",
     "run/result.py": "no direct test: covered through the files that use it",
     "service/population_run.py": "no direct test: covered through the files that use it",
     "service/ray_executor.py": "no direct test: covered through the files that use it",
@@ -64,7 +60,6 @@ UNTESTED = {
     "service/tune_progress.py": "no direct test: covered through the files that use it",
     "service/watch.py": "no direct test: covered through the files that use it",
     "table_schema.py": "no direct test: covered through the files that use it",
-    "training.py": "no direct test: covered through the files that use it",
 }
 
 #: Test files of the repository rather than of one module.
