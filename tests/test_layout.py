@@ -32,10 +32,8 @@ UNTESTED = {
     "evaluation/objectives.py": "no direct test: covered through the files that use it",
     "evaluation/pretrain.py": "no direct test: covered through the files that use it",
     "evaluation/recipe_search.py": "no direct test: covered through the files that use it",
-    "evaluation/results.py": "no direct test: covered through the files that use it",
     "evaluation/results_file.py": "no direct test: covered through the files that use it",
     "evaluation/sources.py": "no direct test: covered through the files that use it",
-    "evolution/explore.py": "no direct test: covered through the files that use it",
     "evolution/fitness.py": "no direct test: covered through the files that use it",
     "evolution/initial.py": "no direct test: covered through the files that use it",
     "evolution/member_life.py": "no direct test: covered through the files that use it",
@@ -59,7 +57,6 @@ UNTESTED = {
     "service/tensorboard.py": "no direct test: covered through the files that use it",
     "service/tune_progress.py": "no direct test: covered through the files that use it",
     "service/watch.py": "no direct test: covered through the files that use it",
-    "table_schema.py": "no direct test: covered through the files that use it",
 }
 
 #: Test files of the repository rather than of one module.
