@@ -27,7 +27,7 @@ test: venv
 
 # The 64-member x 30-generation soak (~20 GB of RAM, ~3.5 min on 2 cores); figures to benchmarks/results/soak.json
 soak: venv
-	GTL_RAY_SOAK_OUT=benchmarks/results/soak.json $(PY) -m pytest -q -s -m soak tests/test_soak.py
+	GTL_RAY_SOAK_OUT=benchmarks/results/soak.json $(PY) -m pytest -q -s -m soak tests/end_to_end/test_soak.py
 
 # The speed benchmarks' --tiny smoke tests (systems.py, gpu.py): several minutes of Ray start-ups
 bench-smoke: venv

@@ -5,6 +5,7 @@ report and inspection tests (`tiny_run`)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -32,28 +33,35 @@ TINY = [
 ]
 
 
-#: The files that start Ray clusters of their own or many evolutions, longest first. Under
+TESTS = Path(__file__).resolve().parent
+
+#: The files (relative to tests/) that start Ray clusters of their own or many evolutions, longest first. Under
 #: `make test` (xdist, --dist loadfile --no-loadscope-reorder) files are handed to the workers in
 #: collection order, so these start first and the short files fill in behind them: a long file
 #: started near the end would leave the other worker idle while it runs.
 LONGEST_FIRST = (
-    "test_service.py",
-    "test_faults.py",
-    "test_evolve_storage.py",
+    "service/test_run.py",
+    "end_to_end/test_faults.py",
+    "end_to_end/test_evolve_storage.py",
     "test_cli.py",
-    "test_monitoring.py",
-    "test_soak.py",
+    "end_to_end/test_monitoring.py",
+    "end_to_end/test_soak.py",
     "test_benchmarks.py",
-    "test_bad_input.py",
-    "test_exit.py",
+    "end_to_end/test_bad_input.py",
+    "end_to_end/test_exit.py",
     "test_compute.py",
-    "test_readme_own_model.py",
+    "end_to_end/test_readme_own_model.py",
 )
 
 
 def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file's own order stays
+    items.sort(key=lambda item: rank.get(_under_tests(item.path), len(rank)))  # stable: a file's own order stays
+
+
+def _under_tests(path) -> str:
+    """A test file's path relative to tests/ ("service/test_run.py"), as LONGEST_FIRST names it."""
+    return path.relative_to(TESTS).as_posix()
 
 
 @pytest.fixture(scope="session")
@@ -77,11 +85,19 @@ def ray_session():
 
 
 def tiny(*overrides: str, storage=None, name: str = "tiny"):
-    """The tiny config (validated) with `key=value` overrides, which win."""
+    """The tiny config (validated) with `key=value` overrides, which win: the one way the suite
+    builds it in process."""
     from gtl_ray.preflight import load_config
 
+    return load_config(None, tiny_overrides(*overrides, storage=storage, name=name))
+
+
+def tiny_overrides(*overrides: str, storage=None, name: str | None = None) -> list[str]:
+    """The tiny config as the `key=value` strings `tiny` loads, for a command line (`--set`) or a
+    script the test starts; no name or storage unless given."""
     where = [f"storage={storage}"] if storage is not None else []
-    return load_config(None, TINY + where + [f"name={name}"] + list(overrides))
+    named = [f"name={name}"] if name is not None else []
+    return TINY + where + named + list(overrides)
 
 
 @pytest.fixture

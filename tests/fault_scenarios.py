@@ -292,7 +292,7 @@ def scenario_node_loss_without_room(config, cluster) -> dict[str, Any]:
 
 #: Run in this order on one cluster: placement first (it needs both workers); node loss last (it
 #: leaves the cluster a node short), then the loss that leaves too little room (it adds the nodes
-#: it needs). The undisturbed reference is evolved in process by the test (tests/test_faults.py).
+#: it needs). The undisturbed reference is evolved in process by the test (tests/end_to_end/test_faults.py).
 SCENARIOS: dict[str, Callable] = {
     "placement": scenario_placement,
     "member_kill": scenario_member_kill,

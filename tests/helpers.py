@@ -25,12 +25,6 @@ GTL_RAY = str(Path(sys.executable).with_name("gtl-ray"))
 TIMING = {"lifetime_seconds"}  #: lineage columns that measure time, ignored when comparing runs
 
 
-def tiny_overrides() -> list[str]:
-    from tests.conftest import TINY
-
-    return list(TINY)
-
-
 def write_config(path: Path, storage: Path | str, name: str, *overrides: str) -> Path:
     """The session's tiny config (plus overrides) as a YAML file, for the CLI and subprocesses."""
     from tests.conftest import tiny

@@ -1,4 +1,4 @@
-"""A writer-lease holder in a process of its own, for tests/test_lease.py:
+"""A writer-lease holder in a process of its own, for tests/run/test_lease.py:
 
     python -m tests.lease_holder RUN_DIR HEARTBEAT_S STALE_AFTER_S SETTLE_S [--wait-go]
 

@@ -1,6 +1,6 @@
 """The Python API (`gtl_ray.evolve`, `gtl_ray.open_run`, `RunResult`): a run folder read back,
 finished or not, every gene verified; bad input refused before Ray; resuming from the stored
-config. The README's sweep over `learngene.share` runs on Ray in test_readme_own_model.py."""
+config. The README's sweep over `learngene.share` runs on Ray in tests/end_to_end/test_readme_own_model.py."""
 
 from __future__ import annotations
 

@@ -120,9 +120,11 @@ def test_systems_tiny(tmp_path):
 def test_ablation_quick_on_tiny_data(tmp_path):
     """Two matrix arms, one seed, tiny data: the protocol's every step (matrix, winner, controls,
     equal-compute heuristic and narrow) and the output's shape, not its numbers."""
-    from tests.conftest import TINY
+    from tests.conftest import tiny_overrides
 
-    data_only = [f"--set={o}" for o in TINY if not o.startswith(("evaluation.shots", "evaluation.episodes"))]
+    data_only = [
+        f"--set={o}" for o in tiny_overrides() if not o.startswith(("evaluation.shots", "evaluation.episodes"))
+    ]
     arms = "lifetime/own-env/lamarckian/random,descendant/shared-env/reptile/pretrained"
     out = tmp_path / "ablation.json"
     proc = subprocess.run(

@@ -21,7 +21,7 @@ import pytest
 from gtl_ray.cli import main
 from gtl_ray.commands.options import command_config, learngene_location
 from gtl_ray.commands.parser import build_parser
-from tests.conftest import TINY
+from tests.conftest import tiny_overrides
 from tests.helpers import GTL_RAY, end_session, subprocess_env
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,7 +30,7 @@ BIN = Path(sys.executable).parent
 
 def sets(*extra: str) -> list[str]:
     out = []
-    for item in TINY + list(extra):
+    for item in tiny_overrides(*extra):
         out += ["--set", item]
     return out
 
@@ -123,7 +123,7 @@ def test_evolve_inspect_evaluate_descend_json(cli_run, capsys):
     assert quiet(err)
     assert [r["method"] for r in results] == ["scratch", "learngene"]
     # The run's HParams now hold the accuracies of its final gene beside its config.
-    from tests.test_monitoring import scalars
+    from tests.end_to_end.test_monitoring import scalars
 
     figures = scalars(storage / "cli" / "tensorboard" / "hparams")
     assert figures["evaluation/learngene/1-shot"][-1].value == pytest.approx(results[1]["mean"])

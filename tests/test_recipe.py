@@ -13,11 +13,10 @@ import pytest
 from gtl_ray.errors import ConfigError, LearngeneError
 from gtl_ray.evolution.explore import explore, toward_mean
 from gtl_ray.evolution.strategy import INITIAL, Strategy
-from gtl_ray.preflight import load_config
 from gtl_ray.recipe import RECIPE_KEYS, Recipe, config_recipe, gene_recipe, recipe_space
 from gtl_ray.seeding import numpy_rng
-from tests.conftest import TINY
-from tests.test_strategy import FITNESS, genes
+from tests.conftest import tiny
+from tests.evolution.test_strategy import FITNESS, genes
 
 SPACE = "evolution.recipe={lr: [0.001, 0.1], lr_mult_early: [0.1, 1.0], steps: [2, 40], lifetime_lr: [0.01, 0.2]}"
 DESCENDANT = "evolution.fitness=descendant"
@@ -25,7 +24,7 @@ DESCENDANT = "evolution.fitness=descendant"
 
 def config(*extra: str):
     base = ["population.size=6", "evolution.tournament_size=2", "evolution.elites=2", "evolution.hall_of_fame=3"]
-    return load_config(None, TINY + base + [SPACE, DESCENDANT, *extra])
+    return tiny(*base, SPACE, DESCENDANT, *extra)
 
 
 def test_a_recipe_round_trips_through_json_and_refuses_bad_values():
@@ -49,7 +48,7 @@ def test_the_space_draws_inside_its_ranges_log_uniformly_and_keeps_the_other_key
     below = sum(r.lr < 0.01 for r in draws) / len(draws)  # log-uniform: half the draws below the geometric middle
     assert 0.4 < below < 0.6
     assert space.draw(numpy_rng(0, "t", 1)) == draws[1] != draws[2]
-    assert recipe_space(load_config(None, TINY)) is None  # no space: no recipe evolves
+    assert recipe_space(tiny()) is None  # no space: no recipe evolves
 
 
 def test_explore_perturbs_by_pbt_factors_within_range_or_resamples():
@@ -96,13 +95,13 @@ def test_toward_mean_moves_in_log_space_and_rounds_steps():
 )
 def test_bad_recipe_settings_are_refused_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
-        load_config(None, TINY + [DESCENDANT, override])
+        tiny(DESCENDANT, override)
 
 
 def test_fine_tuning_keys_need_a_fitness_that_scores_them():
     with pytest.raises(ConfigError, match=r"evolution.recipe: fine-tuning keys \(lr, steps\) that this run never"):
-        load_config(None, TINY + ["evolution.recipe={lr: [0.001, 0.1], steps: [2, 9], lifetime_lr: [0.01, 0.1]}"])
-    load_config(None, TINY + ["evolution.recipe={lifetime_lr: [0.01, 0.1]}"])  # the lifetime's lr: any fitness
+        tiny("evolution.recipe={lr: [0.001, 0.1], steps: [2, 9], lifetime_lr: [0.01, 0.1]}")
+    tiny("evolution.recipe={lifetime_lr: [0.01, 0.1]}")  # the lifetime's lr: any fitness
 
 
 def test_generation_zero_draws_elites_keep_and_children_explore_their_parents_recipe():

@@ -13,8 +13,8 @@ import yaml
 from gtl_ray.errors import ConfigError
 from gtl_ray.preflight import load_config
 from gtl_ray.yaml_loader import MAX_ALIASES, parse
+from tests.end_to_end.test_bad_input import assert_refused, nothing_written, run_cli
 from tests.helpers import write_config
-from tests.test_bad_input import assert_refused, nothing_written, run_cli
 
 
 def alias_bomb(levels: int = 9, width: int = 9) -> str:
