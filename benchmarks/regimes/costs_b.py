@@ -39,7 +39,8 @@ def measure_b(study: Study, profile: ProfileB) -> dict[str, Any]:
         stepped = replace(study, overrides=(*study.overrides, f"evaluation.steps={steps}"))
         out["episode"][str(steps)] = {str(k): episode_seconds(stepped, B_SIZE, k) for k in (1, 5)}
     out["pretrain_epoch"] = {
-        size: cpu_seconds(lambda: pretrained(Pretraining(costs_study, size, 1, 0))) for size in ("gene", B_SIZE)
+        size: cpu_seconds(lambda size=size: pretrained(Pretraining(costs_study, size, 1, 0)))
+        for size in ("gene", B_SIZE)
     }
     evolution = evolution_b(study, 0, REST_CANDIDATES[0], profile)
     out["evolution"] = cpu_seconds(lambda: evolved(evolution))
