@@ -267,12 +267,11 @@ def test_a_cached_final_table_unit_is_extended_not_redone(tmp_path):
     assert _cached_episodes(str(tmp_path), "unit-{}.json", 5, unit, 5) == grown and calls == [0, 3]  # cached now
 
 
-@pytest.mark.bench
-def test_regime_a_tiny_and_its_tables_recomputed_from_parquet(tmp_path):
-    """Every stage of regime A on a tiny procedural data set (val choices, evolution, every arm at
-    every size on novel classes), then the tables recomputed from the Parquet files alone."""
+def run_regime(script: str, tmp_path: Path) -> Path:
+    """Every stage of benchmarks/`script`.py, novel table included, at the tiny profile on the
+    offline data set, in its own process; the folder of its tables."""
     out = tmp_path / "out"
-    command = [sys.executable, str(ROOT / "benchmarks" / "regime_a.py"), "--profile", "tiny", "--data", "offline"]
+    command = [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--profile", "tiny", "--data", "offline"]
     proc = subprocess.run(
         [*command, "--novel", "--work", str(tmp_path / "work"), "--out", str(out)],
         capture_output=True,
@@ -281,6 +280,14 @@ def test_regime_a_tiny_and_its_tables_recomputed_from_parquet(tmp_path):
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return out
+
+
+@pytest.mark.bench
+def test_regime_a_tiny_and_its_tables_recomputed_from_parquet(tmp_path):
+    """Every stage of regime A on a tiny procedural data set (val choices, evolution, every arm at
+    every size on novel classes), then the tables recomputed from the Parquet files alone."""
+    out = run_regime("regime_a", tmp_path)
     from benchmarks.recompute import write_tables
     from benchmarks.regimes.protocol import ARMS, SIZES
     from gtl_ray.evaluation.episode_file import read_episodes
@@ -294,3 +301,36 @@ def test_regime_a_tiny_and_its_tables_recomputed_from_parquet(tmp_path):
     assert write_tables(out) == first and "Decision (offline" in first
     run = json.loads((out / "run.json").read_text())
     assert set(run["choices"]["offline"]) == {"narrow", "narrow-eq", "learngene"} and run["budgets"]["offline"]["B"] > 0
+
+
+@pytest.mark.bench
+def test_regime_b_tiny_and_its_tables_recomputed_from_parquet(tmp_path):
+    """Every stage of regime B on a tiny procedural data set (regime A's narrow rest choice, the
+    evolutions with recipes, the tuning of narrow's and full's recipes within their budgets, every
+    arm on novel classes), then its tables recomputed from the Parquet files alone."""
+    out = run_regime("regime_b", tmp_path)
+    from benchmarks.recompute import write_tables
+    from benchmarks.regimes.protocol import B_ARMS, TUNED
+    from gtl_ray.evaluation.episode_file import read_episodes
+
+    first = (out / "regime_b.md").read_text()
+    novel = read_episodes(str(out / "B-novel.parquet"))
+    assert set(novel.column("method").to_pylist()) == set(B_ARMS)
+    assert set(novel.column("size").to_pylist()) == {"x1"} and set(novel.column("stream").to_pylist()) == {"episode"}
+    tuning = read_episodes(str(out / "B-select.parquet"))
+    assert set(tuning.column("stream").to_pylist()) == {"selection"} and set(tuning.column("split").to_pylist()) == {
+        "val"
+    }
+    assert write_tables(out) == first and "Decision (offline" in first and not (out / "regime_a.md").exists()
+    run = json.loads((out / "run.json").read_text())
+    for seed, compute in run["compute"]["offline"].items():
+        evolution = compute["evolution"]
+        for (
+            arm
+        ) in TUNED:  # equal compute: each tuning spends at most what its seed's evolution spent beyond pre-training
+            assert 0 < compute[arm]["spent"] <= compute[arm]["budget"] == evolution["total"] - evolution["pretrain"]
+            assert run["choices"]["offline"][arm][seed]["recipe"]["steps"] >= 1
+    prepared = {
+        m: p for m, p in zip(novel.column("method").to_pylist(), novel.column("preparation_sample_grads").to_pylist())
+    }
+    assert prepared["learngene+recipe"] == prepared["learngene"] > prepared["narrow"] == prepared["full"]

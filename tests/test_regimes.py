@@ -3,13 +3,14 @@ choice rule, the decision rule, and tables recomputed from a per-episode file al
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
 
 from benchmarks.recompute import write_tables
-from benchmarks.regimes.protocol import ARMS, REPORT, SIZES, Variant
+from benchmarks.regimes.protocol import ARMS, B_ARMS, REGIME_B, REPORT, SIZES, Variant
 from benchmarks.regimes.rules import choose, decision
 from benchmarks.regimes.units import Evolution, Pretraining, Scoring, Start, Study
 from gtl_ray.evaluation.episode_file import EPISODES, EpisodeRow, write_episodes
@@ -118,3 +119,52 @@ def test_tables_are_recomputed_from_the_parquet_file_alone(tmp_path):
     assert five["scratch"]["learngene_minus_this"]["mean"] == pytest.approx(0.075)
     assert figures["novel"]["offline"]["decision"]["met"] and "**met**" in markdown
     assert (tmp_path / "regime_a.md").read_text() == markdown == write_tables(tmp_path)
+
+
+def b_rows(table: str, arm: str, seed: int, accuracies: list[float], variant: str = "", shots: int = 5) -> list:
+    split, stream = ("val", "selection") if table == REGIME_B.select else ("novel", "episode")
+    return [
+        EpisodeRow("offline", table, split, stream, arm, variant, "x1", seed, shots, e, a, 0.5, 100, 1000)
+        for e, a in enumerate(accuracies)
+    ]
+
+
+def test_regime_b_tuning_is_chosen_per_seed_and_its_tables_recomputed_from_parquet(tmp_path):
+    """B-select: the winner of each seed's trials (highest mean; ties: the earlier trial, by number
+    not by name); B-novel: learngene+recipe against the better tuned baseline, seed by seed."""
+    tuning = []
+    for seed, means in {0: [0.5, 0.7, 0.6], 1: [0.6, 0.4, 0.6]}.items():
+        for trial, mean in enumerate(means):
+            tuning += b_rows(REGIME_B.select, "narrow+tuned", seed, [mean, mean], f"trial-{trial:02d}")
+    tuning += [r for t in range(12) for r in b_rows(REGIME_B.select, "full+tuned", 0, [0.5], f"trial-{t:02d}")]
+    novel, base = [], np.random.default_rng(1).uniform(0.4, 0.7, 6)
+    gains = {"learngene+recipe": 0.07, "full+tuned": 0.05, "narrow+tuned": 0.03}
+    for arm in B_ARMS:
+        for seed in (0, 1, 2):
+            novel += b_rows(REGIME_B.report, arm, seed, list(base + gains.get(arm, 0.0) + 0.001 * seed))
+    write_episodes(str(tmp_path / f"{REGIME_B.select}.parquet"), tuning)
+    write_episodes(str(tmp_path / f"{REGIME_B.report}.parquet"), novel)
+    markdown = write_tables(tmp_path)
+    figures = json.loads((tmp_path / "regime_b.json").read_text())
+    narrow = figures["select"]["offline"]["narrow+tuned"]
+    assert narrow["0"]["chosen"] == "trial-01" and narrow["1"]["chosen"] == "trial-00" and narrow["0"]["trials"] == 3
+    assert figures["select"]["offline"]["full+tuned"]["0"]["chosen"] == "trial-00"  # 12 tied trials: the first
+    decided = figures["novel"]["offline"]["decision"]
+    assert decided["best_equal_compute"] == "full+tuned" and decided["difference"]["mean"] == pytest.approx(0.02)
+    assert decided["met"] and figures["protocol_version"] == REGIME_B.protocol == 2
+    assert "learngene+recipe − full+tuned" in markdown and not (tmp_path / "regime_a.md").exists()
+    assert (tmp_path / "regime_b.md").read_text() == markdown == write_tables(tmp_path)
+
+
+def test_regime_b_units_have_paths_of_their_own_and_regime_a_keeps_its_paths(tmp_path):
+    study = Study("offline", (), str(tmp_path))
+    a = Evolution(study, 1, Variant("default"))
+    b = Evolution(study, 1, Variant("default"), sizes=("x1",), extra=("evolution.recipe={lr: [0.01, 0.1]}",))
+    assert a.path.name == "evolve-default-s1.json" and a.tag == "" and b.path != a.path
+    assert Start("gene", "evolved", evolution=a).key != Start("gene", "evolved", evolution=b).key
+    args = (study, REGIME_B.select, "val", "narrow+tuned", "x1", 0, Start("gene", "narrow", 8), Variant("default"), 4)
+    plain, tuned = Scoring(*args), Scoring(*args, recipe=("evaluation.lr=0.05",), trial=3)
+    other = Scoring(*args, recipe=("evaluation.lr=0.06",), trial=3)
+    assert len({plain.path, tuned.path, other.path}) == 3 and tuned.label == "trial-03" and plain.label == "default"
+    digest = hashlib.sha256(plain.start.key.encode()).hexdigest()[:8]  # a unit without a recipe keeps regime A's name
+    assert plain.path.name == f"narrow+tuned-default-x1-s0-e4-k5-{digest}.parquet"

@@ -17,10 +17,12 @@ from benchmarks.regimes.units import Evolution, Pretraining, Study
 from gtl_ray.data import EpisodeSampler
 from gtl_ray.evaluation.pretrain import pretrain_sample_grads
 from gtl_ray.fewshot import finetune_accuracy, fresh_descendant, nearest_centroid_accuracy
+from gtl_ray.recipe import config_recipe
 from gtl_ray.torch_streams import torch_generator
 
 
-def _cpu(fn) -> float:
+def cpu_seconds(fn) -> float:
+    """Process CPU seconds of `fn()`."""
     start = time.process_time()
     fn()
     return time.process_time() - start
@@ -30,16 +32,16 @@ def episode_seconds(study: Study, size_name: str, shots: int, repeats: int = 3) 
     """Mean CPU seconds of one episode (instinct, fine-tuning, scoring) at one size."""
     config = study.config(0)
     size = next(s for s in SIZES if s.name == size_name)
-    base, ev = splits_of(config).base, config.evaluation
+    base, ev, recipe = splits_of(config).base, config.evaluation, config_recipe(config)
     sampler = EpisodeSampler(base, ev.n_way, shots, ev.query, repeats, seed=0, stream="costs")
 
     def one(i: int) -> None:
         model = fresh_descendant(config, "costs", i, shape=shape_of(config, size))
         nearest_centroid_accuracy(model, sampler[i])
-        finetune_accuracy(model, sampler[i], ev, torch_generator(0, "costs", i))
+        finetune_accuracy(model, sampler[i], ev, torch_generator(0, "costs", i), recipe=recipe)
 
     one(0)  # warm-up: the first network of a shape pays allocator and kernel set-up
-    return sum(_cpu(lambda: one(i)) for i in range(repeats)) / repeats
+    return sum(cpu_seconds(lambda: one(i)) for i in range(repeats)) / repeats
 
 
 def measure(study: Study, rest) -> dict[str, Any]:
@@ -53,11 +55,11 @@ def measure(study: Study, rest) -> dict[str, Any]:
     for size in SIZES:
         one_epoch = Pretraining(Study(study.data, study.overrides, study.work + "-costs"), size.name, 1, 0)
         out["sizes"][size.name] = {
-            "pretrain_epoch": _cpu(lambda: pretrained(one_epoch)),
+            "pretrain_epoch": cpu_seconds(lambda: pretrained(one_epoch)),
             "episode": {str(k): episode_seconds(study, size.name, k) for k in (1, 5)},
         }
     evolution = Evolution(study, 0, rest)
-    out["evolution"] = _cpu(lambda: evolved(evolution))
+    out["evolution"] = cpu_seconds(lambda: evolved(evolution))
     out["evolution_sample_grads"] = json.loads(evolution.path.read_text())["compute"]
     out["pretrain_sample_grads"] = pretrain_sample_grads(config, splits_of(config).base)
     return out

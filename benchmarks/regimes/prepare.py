@@ -48,9 +48,10 @@ def shape_of(config: GTLConfig, size: Size) -> DescendantShape:
     return DescendantShape(arch, m.width * size.width, m.depth if arch == m.arch else None, rho)
 
 
-def fitness_sizes(config: GTLConfig) -> str:
-    """The `evolution.fitness_sizes` override of regime A's evolution: every live size."""
-    shapes = [shape_of(config, size) for size in LIVE_SIZES]
+def fitness_sizes(config: GTLConfig, names: tuple[str, ...] = tuple(s.name for s in LIVE_SIZES)) -> str:
+    """The `evolution.fitness_sizes` override of an evolution aimed at the sizes `names` (regime
+    A's: every live size)."""
+    shapes = [shape_of(config, size_named(name)) for name in names]
     return "evolution.fitness_sizes=[" + ", ".join(f"{{arch: {s.arch}, width: {s.width}}}" for s in shapes) + "]"
 
 
@@ -102,7 +103,8 @@ def evolved(unit: Evolution) -> Learngene:
         return Learngene.load(str(unit.gene_path))
     torch.set_num_threads(1)
     base_config = unit.study.config(unit.seed)
-    config = unit.study.config(unit.seed, *EVOLUTION, fitness_sizes(base_config), *unit.rest.overrides())
+    sizes = fitness_sizes(base_config, unit.sizes)
+    config = unit.study.config(unit.seed, *EVOLUTION, sizes, *unit.rest.overrides(), *unit.extra)
     start = time.time()
     result, seconds = _timed(lambda: evolve_local(config, splits=splits_of(config), cache_dir=unit.study.cache))
     unit.gene_path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from benchmarks.regimes.protocol import EQUAL_COMPUTE, SELECT_SHOTS
+from benchmarks.regimes.protocol import REGIME_A, SELECT_SHOTS, Regime
 from gtl_ray.evaluation.episode_file import score_matrix, select
 from gtl_ray.evaluation.seeds import Comparison, paired_by_seed
 
@@ -36,13 +36,13 @@ def over_sizes(table: pa.Table, dataset: str, arm: str, shots: int, sizes: list[
     return np.mean(grids, axis=0)
 
 
-def decision(table: pa.Table, dataset: str, sizes: list[str], shots: int = 5) -> dict:
-    """Issue 23's target on one data set: learngene minus the best equal-compute baseline (the
-    one with the highest mean over sizes), averaged over sizes, must be >= TARGET with its
-    seed-level 95% interval above 0."""
-    learngene = over_sizes(table, dataset, "learngene", shots, sizes)
-    means = {arm: float(over_sizes(table, dataset, arm, shots, sizes).mean()) for arm in EQUAL_COMPUTE}
-    best = max(EQUAL_COMPUTE, key=lambda arm: means[arm])
+def decision(table: pa.Table, dataset: str, sizes: list[str], shots: int = 5, regime: Regime = REGIME_A) -> dict:
+    """Issue 23's target on one data set: the regime's learngene arm minus its best equal-compute
+    baseline (the one with the highest mean over sizes), averaged over sizes, must be >= TARGET
+    with its seed-level 95% interval above 0."""
+    learngene = over_sizes(table, dataset, regime.lead, shots, sizes)
+    means = {arm: float(over_sizes(table, dataset, arm, shots, sizes).mean()) for arm in regime.equal_compute}
+    best = max(regime.equal_compute, key=lambda arm: means[arm])
     c = paired_by_seed(learngene, over_sizes(table, dataset, best, shots, sizes))
     return {
         "best_equal_compute": best,

@@ -14,6 +14,7 @@ from gtl_ray.data.sampler import REPORT_STREAM, SELECTION_STREAM
 from gtl_ray.evaluation.episode_file import EpisodeRow, read_episodes, write_episodes
 from gtl_ray.evaluation.methods import Sources
 from gtl_ray.evaluation.runner import score_episodes
+from gtl_ray.recipe import gene_recipe
 
 STREAMS = {"val": SELECTION_STREAM, "novel": REPORT_STREAM}  #: what is chosen vs what is reported
 
@@ -44,11 +45,13 @@ def score(unit: Scoring) -> list[EpisodeRow]:
         return [EpisodeRow(**row) for row in table.to_pylist()]
     torch.set_num_threads(1)
     config = unit.study.config(
-        unit.seed, f"evaluation.episodes={unit.episodes}", f"evaluation.shots={list(unit.shots)}"
+        unit.seed, f"evaluation.episodes={unit.episodes}", f"evaluation.shots={list(unit.shots)}", *unit.recipe
     )
     splits = splits_of(config)
     images = splits.val if unit.split == "val" else splits.novel
     method, sources = sources_for(unit)
+    if sources.learngene is not None:  # evaluation.recipe=gene: the gene's own recipe
+        sources.learngene_recipe = gene_recipe(config, sources.learngene.info, unit.arm)
     per_shot = score_episodes(
         config, images, [method], sources, stream=STREAMS[unit.split], shape=shape_of(config, size_named(unit.size))
     )
@@ -59,7 +62,7 @@ def score(unit: Scoring) -> list[EpisodeRow]:
             split=unit.split,
             stream=STREAMS[unit.split],
             method=unit.arm,
-            variant=unit.variant.name,
+            variant=unit.label,
             size=unit.size,
             seed=unit.seed,
             shots=shots,

@@ -3,7 +3,7 @@ a unit is computed once and read back from its file afterwards (an interrupted r
 
 - `Study`: what every unit of one data set shares (profile overrides, work folder);
 - `Pretraining`: one network pre-trained on the base classes (narrow, or a descendant size);
-- `Evolution`: one evolution of regime A from one seed;
+- `Evolution`: one evolution from one seed (regime A's, or regime B's: x1 only, a recipe evolving);
 - `Start`: how an arm's descendant starts at one size (a key part of a `Scoring`);
 - `Scoring`: one arm at one size, seed and rest variant on one table's episodes.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmarks.regimes.protocol import DATASETS, EPISODE_SEED, NO_VARIANT, Variant
+from benchmarks.regimes.protocol import DATASETS, EPISODE_SEED, LIVE_SIZES, NO_VARIANT, Variant
 from gtl_ray.config import GTLConfig
 from gtl_ray.preflight import load_config
 
@@ -70,17 +70,34 @@ class Pretraining:
         return self.study.folder / "units" / f"pretrain-{self.size}-e{self.epochs}-s{self.seed}.json"
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 @dataclass(frozen=True)
 class Evolution:
-    """Regime A's evolution from `seed`, its members' and fitness descendants' rest per `rest`."""
+    """An evolution from `seed`, its members' and fitness descendants' rest per `rest`, its fitness
+    descendants drawn from `sizes`; `extra` config overrides beyond regime A's evolution (regime B:
+    the recipe space)."""
 
     study: Study
     seed: int
     rest: Variant
+    sizes: tuple[str, ...] = tuple(s.name for s in LIVE_SIZES)
+    extra: tuple[str, ...] = ()
+
+    @property
+    def tag(self) -> str:
+        """ "" for regime A's evolution (its file names and keys stay as they were), else a digest
+        of what differs from it."""
+        if self.sizes == tuple(s.name for s in LIVE_SIZES) and not self.extra:
+            return ""
+        return _digest(json.dumps([self.sizes, self.extra]))
 
     @property
     def path(self) -> Path:
-        return self.study.folder / "units" / f"evolve-{self.rest.name}-s{self.seed}.json"
+        tag = f"-{self.tag}" if self.tag else ""
+        return self.study.folder / "units" / f"evolve-{self.rest.name}{tag}-s{self.seed}.json"
 
     @property
     def gene_path(self) -> Path:
@@ -102,13 +119,15 @@ class Start:
 
     @property
     def key(self) -> str:
-        evolution = f"{self.evolution.rest.name}" if self.evolution else ""
+        evolution = f"{self.evolution.rest.name}{self.evolution.tag}" if self.evolution else ""
         return f"{self.kind}:{self.source}:{self.epochs}:{evolution}"
 
 
 @dataclass(frozen=True)
 class Scoring:
-    """One arm at one size and seed (and rest variant) on `episodes` episodes of one table."""
+    """One arm at one size and seed (and rest variant) on `episodes` episodes of one table;
+    `recipe`: config overrides setting its fine-tuning recipe (none: the config's); `trial`: the
+    recipe-search trial it scores (its rows' variant), if any."""
 
     study: Study
     table: str
@@ -121,11 +140,19 @@ class Scoring:
     episodes: int = 1
     shots: tuple[int, ...] = (5,)
     preparation: int = 0  #: sample-gradients the arm spends before any episode to serve every size (recorded)
+    recipe: tuple[str, ...] = ()
+    trial: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The rows' variant: the trial, else the rest variant."""
+        return f"trial-{self.trial:02d}" if self.trial is not None else self.variant.name
 
     @property
     def path(self) -> Path:
-        digest = hashlib.sha256(self.start.key.encode()).hexdigest()[:8]
-        name = f"{self.arm.replace('/', '_')}-{self.variant.name}-{self.size}-s{self.seed}-e{self.episodes}"
+        digest = _digest(self.start.key + ("|" + "|".join(self.recipe) if self.recipe else ""))
+        trial = "" if self.trial is None else f"-t{self.trial}"
+        name = f"{self.arm.replace('/', '_')}-{self.variant.name}{trial}-{self.size}-s{self.seed}-e{self.episodes}"
         shots = "-".join(map(str, self.shots))
         return self.study.folder / "units" / self.table / f"{name}-k{shots}-{digest}.parquet"
 
