@@ -116,7 +116,7 @@ def test_systems_tiny(tmp_path):
     assert MACHINE_KEYS <= set(data["machine"]) and out.with_suffix(".md").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.bench  # the superseded ablation harness (the regime harness replaced it): `make bench-smoke`
 def test_ablation_quick_on_tiny_data(tmp_path):
     """Two matrix arms, one seed, tiny data: the protocol's every step (matrix, winner, controls,
     equal-compute heuristic and narrow) and the output's shape, not its numbers."""

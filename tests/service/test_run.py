@@ -176,13 +176,13 @@ def test_packed_members_give_the_same_lineage_and_resume_as_one_actor_each(ray_s
 
 def test_a_recipe_run_on_ray_equals_evolve_local_and_resumes_exactly(ray_session, tiny_config):
     """evolution.recipe under reptile: members draw, explore and average recipes on Ray exactly as in
-    one process, and a run resumed after generation 2 (recipes read back from the manifest's state)
+    one process, and a run resumed after generation 1 (recipes read back from the manifest's state)
     ends where an uninterrupted one does."""
     from tests.end_to_end.test_recipe_runs import RECIPE_RUN
 
-    short = tiny_config(*RECIPE_RUN, "evolution.inheritance=reptile", "evolution.generations=2", name="recipe")
+    short = tiny_config(*RECIPE_RUN, "evolution.inheritance=reptile", "evolution.generations=1", name="recipe")
     evolve(short)
-    longer = dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3))
+    longer = dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=2))
     outcome = evolve(longer, resume=True, force=True)
     store = RunStore(longer.storage, longer.name)
     manifest = store.read_manifest()
