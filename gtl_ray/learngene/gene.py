@@ -53,6 +53,12 @@ class Learngene:
         return {u: tuple(self.tensors[f"{u}.conv.weight"].shape[:2]) for u in self.units}
 
     @property
+    def shape(self) -> dict[str, Any]:
+        """What network the gene was cut from and how much of it it keeps (inspect, model card)."""
+        fields = ("architecture", "family", "width", "depth", "share", "rho", "num_params", "source_params")
+        return {name: getattr(self, name) for name in fields}
+
+    @property
     def preprocessing(self) -> dict[str, Any] | None:
         """Image size and normalization the source network was trained with, if recorded."""
         return self.header.info.get("preprocessing")
