@@ -119,20 +119,25 @@ def _pending_members(config) -> list[int]:
 
 def scenario_placement(config, cluster) -> dict[str, Any]:
     """4 members of 1 GPU on the two 2-GPU workers (the head has none): each member's node and
-    GPU ids, from its Tune results. First, while both workers are there; no gate."""
+    GPU ids, from its generation-0 Tune result. First, while both workers are there; no gate.
+    Two generations, so that every member holds its GPU until all four have lived generation 0
+    (generation 1 waits for them): with one, a member that finished early freed its GPU for a
+    later-placed member, and a node could be counted three times."""
     from gtl_ray.service.run import evolve
 
     config = dataclasses.replace(
         config,
         population=dataclasses.replace(config.population, size=4, gpus_per_member=1.0),
-        evolution=dataclasses.replace(config.evolution, generations=1, tournament_size=2),
+        evolution=dataclasses.replace(config.evolution, generations=2, tournament_size=2),
     )
     outcome = evolve(config)
     rows = []
     for path in glob.glob(os.path.join(outcome.run_dir, "tune-from-*", "*", "result.json")):
         with open(path) as handle:
             rows += [json.loads(line) for line in handle if line.strip()]
-    members = [{"member": r["member"], "node": r["node_id"], "gpu_ids": r["gpu_ids"]} for r in rows]
+    members = [
+        {"member": r["member"], "node": r["node_id"], "gpu_ids": r["gpu_ids"]} for r in rows if r["generation"] == 0
+    ]
     return {"members": members, "workers": sorted(w.node_id for w in cluster.worker_nodes)}
 
 
