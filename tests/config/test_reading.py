@@ -73,7 +73,8 @@ def test_set_overrides_parse_yaml_values():
         ),
         (
             "evaluation.extra_layers=identical",
-            "evaluation.extra_layers: 'identical' is not allowed \\(did you mean identity\\?\\); choose one of default, identity",
+            "evaluation.extra_layers: 'identical' is not allowed \\(did you mean identity\\?\\); "
+            "choose one of default, identity",
         ),
         ("evaluation.episode_seed=-1", "evaluation.episode_seed: must be >= 0"),
         ("final.selection=best", "final.selection: 'best' is not allowed; choose one of last_generation, val"),
