@@ -459,7 +459,12 @@ def render_markdown(out: dict[str, Any]) -> str:
     ]
     if out["device"] == "cpu":
         lines.append(
-            "**No GPU was measured:** this machine has no CUDA device, so every row ran the same code paths on the CPU (one torch thread per member). The figures show that the paths run and what they cost on a CPU; they say nothing about GPU utilization or the GPU speed-up. The GPU table is not measured yet: run `python benchmarks/gpu.py --device-check` on a CUDA machine (and `--shape cifar_fs` for the full grid). On a CPU the host and device placements are the same tensors, so their rows differ only by the machine's load."
+            "**No GPU was measured:** this machine has no CUDA device, so every row ran the same code paths on "
+            "the CPU (one torch thread per member). The figures show that the paths run and what they cost on a "
+            "CPU; they say nothing about GPU utilization or the GPU speed-up. The GPU table is not measured yet: "
+            "run `python benchmarks/gpu.py --device-check` on a CUDA machine (and `--shape cifar_fs` for the full"
+            " grid). On a CPU the host and device placements are the same tensors, so their rows differ only by "
+            "the machine's load."
         )
     if "lifetimes" in out:
         lines += [
