@@ -2,7 +2,6 @@
 
     python benchmarks/efficacy.py [--config configs/quickstart.yaml] [--learngene URI]
         [--set key=value ...] [--quick | --tiny] [--local] [--skip scalability,shares] [--out PATH]
-    python benchmarks/efficacy.py --ablation [--quick] [...]   # see benchmarks/ablation.py
 
 1. Evolve a learngene (on a local Ray with `gtl_ray.service.run.evolve`, or in process with
    `--local`), or take `--learngene URI`.
@@ -53,10 +52,8 @@ from gtl_ray.learngene import Learngene  # noqa: E402
 from gtl_ray.preflight import load_config  # noqa: E402
 
 log = logging.getLogger("benchmarks.efficacy")
-DEFAULT_OUT = (
-    ROOT / "benchmarks" / "results" / "efficacy_{profile}.json"
-)  #: efficacy.json is every method's table from the ablation (--methods-page)
-ABLATION_OUT = ROOT / "benchmarks" / "results" / "ablation.json"
+#: (efficacy.json, without a profile, is the retired ablation's every-method table: benchmarks/README.md)
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "efficacy_{profile}.json"
 ALL_METHODS = tuple(list_methods())
 ANY_SHAPE = tuple(
     m for m in ALL_METHODS if get_method(m).same_shape is None
@@ -155,53 +152,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--out",
-        help=f"JSON path; .md and _*.png are written next to it (default {str(DEFAULT_OUT).format(profile='PROFILE')}, PROFILE one of {', '.join(PROFILES)}; with --ablation {ABLATION_OUT})",
-    )
-    g = p.add_argument_group("--ablation (benchmarks/ablation.py: the evolution options' matrix on val classes)")
-    g.add_argument("--ablation", action="store_true", help="run the ablation instead of the efficacy tables")
-    g.add_argument(
-        "--data",
-        default="offline,glyphs",
-        help="data sets: offline (configs/quickstart.yaml), glyphs (configs/glyphs.yaml)",
-    )
-    g.add_argument("--seeds", default="0,1,2", help="evolution seeds per arm")
-    g.add_argument(
-        "--arms", help="only these matrix arms (comma-separated FITNESS/ENV/WRITE-BACK/INIT names); default: all 24"
-    )
-    g.add_argument("--episodes", type=int, default=100, help="val episodes per matrix arm")
-    g.add_argument(
-        "--controls",
-        default="today,p1,rest,equal",
-        help="the winner's controls to run (comma-separated from today, p1, rest, equal): today's settings, P=1, the winner with each rest_init, the equal-compute heuristic",
-    )
-    g.add_argument(
-        "--novel-episodes",
-        type=int,
-        default=0,
-        help="after the winner is chosen, the final table on novel classes with this many episodes (0: none)",
-    )
-    g.add_argument(
-        "--novel-methods",
-        default="scratch,full,heuristic,narrow",
-        help="the final table's methods beside the learngene (comma-separated registered names, or all)",
-    )
-    g.add_argument(
-        "--seeded-seeds",
-        type=int,
-        default=0,
-        help="run the final table's methods that start from the learngene (learngene+aft) from the first N seeds only (0: every seed)",
-    )
-    g.add_argument(
-        "--methods-page",
-        help="with --novel-episodes, also write the final tables alone (every method, every data set) to this JSON path and its .md",
-    )
-    g.add_argument("--final-episodes", type=int, default=300, help="val episodes for the arms that matter")
-    g.add_argument("--workers", type=int, default=2, help="processes (one torch thread each)")
-    g.add_argument(
-        "--work", default="/tmp/gtl-ablation", help="cache of finished units (an interrupted ablation resumes from it)"
+        help=f"JSON path; .md and _*.png are written next to it (default {str(DEFAULT_OUT).format(profile='PROFILE')}, "
+        f"PROFILE one of {', '.join(PROFILES)})",
     )
     args = p.parse_args(argv)
-    args.out = args.out or str(ABLATION_OUT if args.ablation else str(DEFAULT_OUT).format(profile=profile_name(args)))
+    args.out = args.out or str(DEFAULT_OUT).format(profile=profile_name(args))
     return args
 
 
@@ -473,10 +428,6 @@ def render_markdown(data: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
-    if args.ablation:
-        from benchmarks import ablation
-
-        return ablation.main(args)
     profile = PROFILES[profile_name(args)]
     torch.set_num_threads(args.threads)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}

@@ -116,86 +116,6 @@ def test_systems_tiny(tmp_path):
     assert MACHINE_KEYS <= set(data["machine"]) and out.with_suffix(".md").exists()
 
 
-@pytest.mark.bench  # the superseded ablation harness (the regime harness replaced it): `make bench-smoke`
-def test_ablation_quick_on_tiny_data(tmp_path):
-    """Two matrix arms, one seed, tiny data: the protocol's every step (matrix, winner, controls,
-    equal-compute heuristic and narrow) and the output's shape, not its numbers."""
-    from tests.conftest import tiny_overrides
-
-    data_only = [
-        f"--set={o}" for o in tiny_overrides() if not o.startswith(("evaluation.shots", "evaluation.episodes"))
-    ]
-    arms = "lifetime/own-env/lamarckian/random,descendant/shared-env/reptile/pretrained"
-    out = tmp_path / "ablation.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "benchmarks" / "efficacy.py"),
-            "--ablation",
-            "--quick",
-            "--data",
-            "offline",
-            "--seeds",
-            "0",
-            "--arms",
-            arms,
-            "--controls",
-            "p1,equal",
-            "--novel-episodes",
-            "10",
-            "--novel-methods",
-            "scratch,full,heuristic,narrow,learngene+aft",
-            "--methods-page",
-            str(tmp_path / "methods.json"),
-            "--workers",
-            "1",
-            "--work",
-            str(tmp_path / "work"),
-            "--out",
-            str(out),
-            *data_only,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-    data = json.loads(out.read_text())
-    offline = data["data"]["offline"]
-    assert set(offline["matrix"]) == set(arms.split(",")) and data["winner"]["arm"] in arms.split(",")
-    assert {"winner", "winner, P=1 (no selection)", "winner vs equal-compute heuristic"} <= set(offline["final"])
-    for name in (
-        "winner",
-        "winner, P=1 (no selection)",
-        "winner vs equal-compute heuristic",
-    ):  # narrow, and the equal-compute narrow
-        assert len(offline["final"][name]["5-shot vs narrow"]) == 2
-    assert {"narrow"} <= set(offline["final_baselines"]["equal-compute narrow"])
-    for figures in list(offline["matrix"].values()) + list(offline["final"].values()):
-        assert 0 <= figures["5-shot"] <= 1 and len(figures["5-shot vs heuristic"]) == 2 and figures["sample_grads"] > 0
-    assert (
-        offline["matrix"]["descendant/shared-env/reptile/pretrained"]["sample_grads"]
-        > offline["matrix"]["lifetime/own-env/lamarckian/random"]["sample_grads"]
-    )
-    novel = offline["novel"]
-    assert novel["seeds"] == 1 and {"scratch", "full", "heuristic", "narrow"} <= set(novel["methods"])
-    assert all(len(row["5-shot learngene minus this"]) == 2 for row in novel["methods"].values())
-    assert (
-        novel["methods"]["learngene+aft"]["seeds"] == 1
-        and novel["methods"]["learngene+aft"]["preparation_sample_grads"] >= novel["learngene"]["sample_grads"]
-    )
-    assert (
-        novel["methods"]["full"]["transferred_share"] == 1.0 and novel["methods"]["scratch"]["transferred_share"] == 0.0
-    )
-    assert out.with_suffix(".md").read_text().startswith("# Ablation of the evolution options")
-    page = json.loads((tmp_path / "methods.json").read_text())
-    assert page["data"]["offline"]["novel"] == novel and page["winner"] == data["winner"]
-    assert (tmp_path / "methods.md").read_text().startswith("# Every way to transfer 20%") and "| learngene+aft |" in (
-        tmp_path / "methods.md"
-    ).read_text()
-
-
 @pytest.mark.bench
 def test_gpu_tiny(tmp_path):
     """On a machine without CUDA every row runs on the CPU, and the page says no GPU was measured."""
@@ -241,30 +161,6 @@ def test_gpu_device_check_dry_run(tmp_path):
     check_packs_and_population(data)
     page = out.with_suffix(".md").read_text()
     assert "## Packs in one process" in page and "## Populations on Ray" in page
-
-
-def test_a_cached_final_table_unit_is_extended_not_redone(tmp_path):
-    """The ablation's `_cached_episodes`: a unit cached at 3 episodes grows to 5 by scoring episodes
-    3..4 only (episode i depends on the seed and i only), and the result is cached under 5."""
-    from benchmarks.ablation import _cached_episodes
-
-    calls = []
-
-    def unit(episodes, first_episode=0):
-        calls.append(first_episode)
-        return {
-            "scores": {"m": {"5": [float(i) for i in range(first_episode, episodes)]}},
-            "instinct": {"m": {"5": [0.5] * (episodes - first_episode)}},
-            "seconds": 1.0,
-            "preparation": {"m": 7},
-        }
-
-    first = _cached_episodes(str(tmp_path), "unit-{}.json", 3, unit, 3)
-    grown = _cached_episodes(str(tmp_path), "unit-{}.json", 5, unit, 5)
-    assert calls == [0, 3]
-    assert grown["scores"]["m"]["5"] == [0.0, 1.0, 2.0, 3.0, 4.0] and len(grown["instinct"]["m"]["5"]) == 5
-    assert grown["seconds"] == 2.0 and grown["preparation"] == {"m": 7} and first["scores"]["m"]["5"] == [0.0, 1.0, 2.0]
-    assert _cached_episodes(str(tmp_path), "unit-{}.json", 5, unit, 5) == grown and calls == [0, 3]  # cached now
 
 
 def run_regime(script: str, tmp_path: Path) -> Path:
