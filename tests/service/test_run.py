@@ -130,42 +130,17 @@ def test_existing_run_is_not_overwritten_by_accident(ray_session, finished_run):
         evolve(config)
 
 
-def test_ray_run_equals_in_process_reference_with_the_science_options(ray_session, tiny_config, tmp_path):
-    from tests.end_to_end.test_science_options import SCIENCE
-
-    config = tiny_config(*SCIENCE, "evolution.generations=2", name="science")  # 2: reptile across a generation's end
-    outcome = evolve(config)
-    store = RunStore(config.storage, config.name)
-    manifest = store.read_manifest()
-    reference = evolve_local(config, cache_dir=store.layout.pretrained_dir)
-    assert comparable(store.load_lineage(manifest)) == comparable(reference.lineage)
-    assert Learngene.load(outcome.final_learngene).checksum == reference.final.checksum == manifest.final.checksum
-    assert manifest.final.scored_on == "val" and manifest.final.val_scores == pytest.approx(reference.choice.val_scores)
-    assert outcome.compute == reference.compute and outcome.compute["pretrain"] > 0 and outcome.compute["fitness"] > 0
-    state = store.load_state(manifest)  # reptile parents come back from their own files, verified
-    assert [p.gene.checksum for p in state.parents] == [p.gene.checksum for p in reference.state.parents]
-
-
-def test_packed_members_give_the_same_lineage_and_resume_as_one_actor_each(ray_session, tiny_config, finished_run):
+def test_packed_members_give_the_same_lineage_as_one_actor_each(ray_session, tiny_config, finished_run):
     """population.members_per_actor=2, sequential packs: two trials of two members each, holding
-    two members' resources, reach the lineage and final learngene of four actors, across a resume
-    too."""
+    two members' resources, reach the lineage and final learngene of four actors. (Packs across a
+    resume: the vectorized test below; a pack restarted mid-generation: service/test_member.py.)"""
     _, outcome_full, full_store = finished_run
-    short = tiny_config(
-        "evolution.elites=1",
-        "population.members_per_actor=2",
-        "population.pack=sequential",
-        "evolution.generations=2",
-        name="packed",
+    packed = tiny_config(
+        "evolution.elites=1", "population.members_per_actor=2", "population.pack=sequential", name="packed"
     )
-    assert population_demand(short) == [{"CPU": 1.0}] * 2 and total_demand(short) == {"CPU": 2.0}
-    evolve(short)
-    outcome = evolve(
-        dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=3)),
-        resume=True,
-        force=True,
-    )
-    store = RunStore(short.storage, short.name)
+    assert population_demand(packed) == [{"CPU": 1.0}] * 2 and total_demand(packed) == {"CPU": 2.0}
+    outcome = evolve(packed)
+    store = RunStore(packed.storage, packed.name)
     assert comparable(store.load_lineage(store.read_manifest())) == comparable(
         full_store.load_lineage(full_store.read_manifest())
     )
@@ -174,13 +149,16 @@ def test_packed_members_give_the_same_lineage_and_resume_as_one_actor_each(ray_s
     assert {tuple(r["members"]) for r in rows} == {(0, 1), (2, 3)} and len(rows) == 2 * 3
 
 
-def test_a_recipe_run_on_ray_equals_evolve_local_and_resumes_exactly(ray_session, tiny_config):
-    """evolution.recipe under reptile: members draw, explore and average recipes on Ray exactly as in
-    one process, and a run resumed after generation 1 (recipes read back from the manifest's state)
-    ends where an uninterrupted one does."""
+def test_the_science_options_and_a_recipe_on_ray_equal_evolve_local_across_a_resume(ray_session, tiny_config):
+    """Every science option (reptile across a generation's end, descendant fitness on several
+    sizes, a pretrained start, shared environments, a zero-cross rest, the val choice) and
+    evolution.recipe together: members draw, explore and average recipes on Ray exactly as in one
+    process, and a run resumed after generation 1 (parents and recipes read back from the
+    manifest's state, verified) ends where evolve_local does, compute counted alike."""
     from tests.end_to_end.test_recipe_runs import RECIPE_RUN
+    from tests.end_to_end.test_science_options import SCIENCE
 
-    short = tiny_config(*RECIPE_RUN, "evolution.inheritance=reptile", "evolution.generations=1", name="recipe")
+    short = tiny_config(*SCIENCE, *RECIPE_RUN, "evolution.generations=1", name="science")
     evolve(short)
     longer = dataclasses.replace(short, evolution=dataclasses.replace(short.evolution, generations=2))
     outcome = evolve(longer, resume=True, force=True)
@@ -190,8 +168,12 @@ def test_a_recipe_run_on_ray_equals_evolve_local_and_resumes_exactly(ray_session
     lineage = store.load_lineage(manifest)
     assert comparable(lineage) == comparable(reference.lineage) and all(r.recipe for r in lineage)
     final = Learngene.load(outcome.final_learngene)
-    assert final.checksum == reference.final.checksum and final.info["recipe"] == reference.final.info["recipe"]
-    state = store.load_state(manifest)
+    assert final.checksum == reference.final.checksum == manifest.final.checksum
+    assert final.info["recipe"] == reference.final.info["recipe"]
+    assert manifest.final.scored_on == "val" and manifest.final.val_scores == pytest.approx(reference.choice.val_scores)
+    assert outcome.compute == reference.compute and outcome.compute["pretrain"] > 0 and outcome.compute["fitness"] > 0
+    state = store.load_state(manifest)  # reptile parents come back from their own files, verified
+    assert [p.gene.checksum for p in state.parents] == [p.gene.checksum for p in reference.state.parents]
     assert [p.recipe for p in state.parents] == [p.recipe for p in reference.state.parents]
     rows = member_results(outcome.run_dir)  # each member's recipe is among its Tune figures
     assert {(r["generation"], r["member"], r["recipe_lr"]) for r in rows} == {
