@@ -22,7 +22,10 @@ Measured (keys of the JSON):
   (a Trainable that checkpoints its full state_dict). Lower is better.
 - `checkpoint_bytes_ratio`: one generation's gtl_ray checkpoint vs all members' full state_dicts.
 - `object_store_bytes`: object store memory in use after each of 50 generations (must be flat).
-- `scheduler_seconds_per_generation`: the pool's end of a generation (`Strategy.tell`) at large P.
+- `tell_post`: ending a generation at large P with the config's evolution options and genes of its
+  shape (`benchmarks/tell_cost.py`): `Strategy.tell` and the post (the next parents made available),
+  medians per generation, in process for every P of the profile (`in_process`) and through the pool
+  actor on Ray, its timing.selection and timing.post (`through_pool`).
 - `fitness_cost`: seconds a member spends scoring its gene with `descendant` / `instinct` fitness
   on top of its lifetime, at the config's own settings (the quickstart's by default), for a
   member that carries an inherited gene (as from generation 1 on), with the sample-gradients of
@@ -63,18 +66,17 @@ import safetensors.torch  # noqa: E402
 import torch  # noqa: E402
 from ray import tune  # noqa: E402
 
+from benchmarks import tell_cost  # noqa: E402
 from gtl_ray import report  # noqa: E402
 from gtl_ray.config import GTLConfig, from_dict  # noqa: E402
 from gtl_ray.data import ImageSet, load_splits, sample_task  # noqa: E402
 from gtl_ray.evolution import evolve_local  # noqa: E402
 from gtl_ray.evolution.lifetime import lifetime_settings, newborn  # noqa: E402
-from gtl_ray.evolution.lineage import LineageRecord, member_id  # noqa: E402
-from gtl_ray.evolution.strategy import Strategy  # noqa: E402
 from gtl_ray.learngene import Learngene, extract_learngene  # noqa: E402
 from gtl_ray.preflight import load_config  # noqa: E402
 from gtl_ray.run.store import RunStore  # noqa: E402
 from gtl_ray.seeding import numpy_rng  # noqa: E402
-from gtl_ray.service.pool import NAMESPACE, LearngenePool, pool_name  # noqa: E402
+from gtl_ray.service.pool import NAMESPACE  # noqa: E402
 from gtl_ray.service.run import evolve  # noqa: E402
 from gtl_ray.torch_streams import torch_generator  # noqa: E402
 from gtl_ray.training import accuracy, fit  # noqa: E402
@@ -104,12 +106,13 @@ class Profile:
     generations: int = 6  #: per run of the sweep and of the side-by-side comparisons
     compare_population: int = 4
     store_generations: int = 50
-    scheduler_populations: tuple[int, ...] = (16, 64, 256)
-    scheduler_generations: int = 6
+    tell_populations: tuple[int, ...] = (16, 64, 256, 1024)  #: P of the tell + post rows, in process
+    tell_pool_population: int = 256  #: P of the tell + post row through the pool on Ray
+    tell_generations: int = 4
 
 
 PROFILES = {
-    "full": Profile("full", generations=12, store_generations=200, scheduler_generations=12),
+    "full": Profile("full", generations=12, store_generations=200, tell_generations=8),
     "quick": Profile("quick"),
     "tiny": Profile(
         "tiny",
@@ -117,8 +120,9 @@ PROFILES = {
         generations=2,
         compare_population=2,
         store_generations=4,
-        scheduler_populations=(4, 16),
-        scheduler_generations=2,
+        tell_populations=(4, 16),
+        tell_pool_population=16,
+        tell_generations=2,
     ),
 }
 
@@ -399,45 +403,26 @@ def flatness(generations: list[int], used: list[int], tolerance: int) -> dict[st
     }
 
 
-def scheduler_seconds(config: GTLConfig, generations: int) -> list[float]:
-    """Seconds the pool spends ending a generation (`Strategy.tell`: tournaments, elitism,
-    write-back) per generation, fed the submissions of P members; posting the next parents and
-    the background checkpoint are not in this figure."""
-    P = config.population.size
-    gene = extract_learngene(newborn(config, 0, 0), config.learngene.share)
-    pool = LearngenePool.options(name=pool_name(config.name), namespace=NAMESPACE).remote(
-        config.to_dict(), config.storage, [], Strategy(config).init(None), [], [], 0
+def tell_post(args: argparse.Namespace, profile: Profile, workdir: str) -> dict[str, Any]:
+    """tell + post per generation (`benchmarks/tell_cost.py`) with the config's own evolution options
+    and gene shape (the tiny-run settings only under --tiny), in process and through the pool."""
+    settings = (list(TINY_RUN) if profile.name == "tiny" else []) + list(args.set) + [f"storage={workdir}"]
+
+    def config(name: str, P: int) -> GTLConfig:
+        return load_config(args.config, settings + [f"name={name}-{P}", f"population.size={P}"])
+
+    rows: dict[str, Any] = {"in_process": {}, "through_pool": {}}
+    for P in profile.tell_populations:
+        log.info("tell + post in process, P=%d", P)
+        rows["in_process"][str(P)] = tell_cost.medians(
+            tell_cost.in_process(config("tell", P), profile.tell_generations)
+        )
+    P = profile.tell_pool_population
+    log.info("tell + post through the pool, P=%d", P)
+    rows["through_pool"][str(P)] = tell_cost.medians(
+        tell_cost.through_pool(config("pool", P), profile.tell_generations)
     )
-    rng = np.random.default_rng(0)
-    try:
-        for g in range(generations):
-            fitness = rng.random(P).tolist()
-            records = [
-                LineageRecord(
-                    g,
-                    m,
-                    member_id(g, m),
-                    None,
-                    False,
-                    "none",
-                    0,
-                    [0],
-                    fitness[m],
-                    0.0,
-                    None,
-                    gene.checksum,
-                    [],
-                    fitness[m],
-                    0,
-                    0,
-                )
-                for m in range(P)
-            ]
-            ray.get([pool.submit.remote(g, m, gene, records[m]) for m in range(P)])
-        summaries = ray.get(pool.finished.remote())["generations"]
-    finally:
-        ray.kill(pool)
-    return [s["timing"]["selection"] for s in summaries[:generations]]
+    return rows
 
 
 def fitness_cost(config: GTLConfig, members: int) -> dict[str, Any]:
@@ -618,16 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         timings["object_store"] = time.time() - clock
 
         clock = time.time()
-        out["scheduler_seconds_per_generation"], out["scheduler_seconds_all"] = {}, {}
-        for P in profile.scheduler_populations:
-            log.info("scheduler at P=%d", P)
-            seconds = scheduler_seconds(
-                configure(f"sched-{P}", P, profile.scheduler_generations + 1, "evolution.tournament_size=3"),
-                profile.scheduler_generations,
-            )
-            out["scheduler_seconds_per_generation"][str(P)] = float(statistics.median(seconds))
-            out["scheduler_seconds_all"][str(P)] = seconds
-        timings["scheduler"] = time.time() - clock
+        out["tell_post"] = tell_post(args, profile, workdir)
+        timings["tell_post"] = time.time() - clock
 
         clock = time.time()
         fitness_config = load_config(
@@ -769,9 +746,14 @@ def render_markdown(out: dict[str, Any]) -> str:
         ),
         f"## Object store bytes after generations ({len(out['object_store_bytes'])} of {out['profile_settings']['store_generations']} sampled)",
         f"min {flat['min']} B, max {flat['max']} B (a saw-tooth: released objects are freed in batches); growth over the run from a least-squares line {flat['fitted_growth_bytes']:.0f} B, flat: {flat['flat']} (tolerance {flat['tolerance_bytes']} B = 2 x P genes). Series in MB: {', '.join(f'{b / 1e6:.2f}' for b in out['object_store_bytes'])}",
-        "## Scheduler seconds per generation (tournament + pool post, median)",
+        "## tell + post per generation (ms, medians over generations 1..; `benchmarks/tell_cost.py`)",
+        "In process (the generation book: tell, then apply and every member's parent lookup):",
         report.markdown_table(
-            ["P", "seconds"], [[P, f"{s:.4f}"] for P, s in out["scheduler_seconds_per_generation"].items()]
+            ["P", "tell", "post", "tell + post"], tell_cost.table_rows(out["tell_post"]["in_process"])
+        ),
+        "Through the pool actor on Ray (timing.selection, and timing.post: the next parents put into the object store):",
+        report.markdown_table(
+            ["P", "tell", "post", "tell + post"], tell_cost.table_rows(out["tell_post"]["through_pool"])
         ),
         f"## Cost of scoring a member (in process, one thread; {out['fitness_cost']['fitness_episodes']} episodes of {out['fitness_cost']['fitness_shots']} shots, {out['fitness_cost']['evaluation_steps']} fine-tuning steps each)",
         report.markdown_table(

@@ -99,9 +99,11 @@ def test_systems_tiny(tmp_path):
         >= data["profile_settings"]["store_generations"] // 2
     )
     assert all(isinstance(b, int) and b > 0 for b in data["object_store_bytes"])
-    assert set(data["scheduler_seconds_per_generation"]) == {
-        str(p) for p in data["profile_settings"]["scheduler_populations"]
-    }
+    tell_post, settings = data["tell_post"], data["profile_settings"]
+    assert set(tell_post["in_process"]) == {str(p) for p in settings["tell_populations"]}
+    assert set(tell_post["through_pool"]) == {str(settings["tell_pool_population"])}
+    for row in [*tell_post["in_process"].values(), *tell_post["through_pool"].values()]:
+        assert row["tell_s"] > 0 and row["post_s"] > 0 and len(row["all"]["tell_s"]) == settings["tell_generations"]
     assert data["gpu"]["skipped"] is True and data["gpu"]["reason"]
     assert data["startup"]["ray_start_s"] > 0 and set(data["startup"]["runs"]) == {str(p) for p in sweep}
     for figures in data["startup"]["runs"].values():

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 from gtl_ray.config import GTLConfig
@@ -103,12 +104,13 @@ class EvolutionState:
 
     def find_parent(self, parent_id: str | None) -> Parent | None:
         """The Parent of that id (None for None: a random gene)."""
-        if parent_id is None:
-            return None
-        for p in self.parents:
-            if p.id == parent_id:
-                return p
-        raise KeyError(f"generation {self.generation} has no parent {parent_id!r}")
+        if parent_id is not None and parent_id not in self._parents_by_id:
+            raise KeyError(f"generation {self.generation} has no parent {parent_id!r}")
+        return None if parent_id is None else self._parents_by_id[parent_id]
+
+    @cached_property
+    def _parents_by_id(self) -> dict[str, Parent]:  # built once: each of P members looks its parent up
+        return {p.id: p for p in reversed(self.parents)}  # reversed: the first of an id wins, as a scan would
 
 
 class Strategy:

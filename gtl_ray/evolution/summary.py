@@ -19,7 +19,8 @@ class GenerationSummary:
     fitness: dict[str, float]  #: min / median / max / mean
     best_member: int
     checksums: list[str]  #: per member, of the genes passed on
-    timing: dict[str, float]  #: seconds: wall, lifetime_max, lifetime_mean, scheduling, selection, checkpoint
+    #: seconds: wall, lifetime_max, lifetime_mean, scheduling, selection; the pool adds post and checkpoint
+    timing: dict[str, float]
     sample_grads: dict[str, int]  #: lifetime, fitness: summed over the generation's members
 
 

@@ -148,7 +148,9 @@ class LearngenePool:
         self.book.apply(concluded)
         summary, genes = concluded.summary, concluded.genes
         self.metrics.generation_done(summary)
+        clock = time.perf_counter()
         self._post()
+        summary.timing["post"] = time.perf_counter() - clock  # the next parents into the object store
         compute = run_compute(self.book.lineage, self.pretrain_sample_grads, 0)
         self.writes = asyncio.ensure_future(
             self._checkpoint(genes, list(self.book.lineage), list(self.book.summaries), self.book.state, compute)

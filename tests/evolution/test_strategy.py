@@ -163,3 +163,40 @@ def test_tell_refuses_wrong_counts():
     s = Strategy(config())
     with pytest.raises(ValueError, match="6 fitness"):
         s.tell(s.init(None), FITNESS[:5], genes(5))
+
+
+def test_find_parent_gives_each_assignment_its_parent_and_refuses_an_unknown_id():
+    s = Strategy(config("population.size=12", "evolution.tournament_size=3"))
+    state = s.tell(s.init(None), [(m * 7 % 12) / 12 for m in range(12)], genes(12))
+    for a in state.assignments:  # the lookup agrees with a scan of the parents
+        assert state.find_parent(a.parent_id) is next(p for p in state.parents if p.id == a.parent_id)
+    assert state.find_parent(None) is None
+    with pytest.raises(KeyError, match="generation 1 has no parent 'g0000m0042'"):
+        state.find_parent("g0000m0042")
+
+
+def test_reptile_parents_are_exactly_the_float64_step_rounded_once_over_generations():
+    # The write-back's arithmetic, spelled out per tensor: born + step_size x mean(trained - born)
+    # over the top_k, summed in float64 in rank order and rounded once to float32.
+    s = Strategy(config("population.size=8", "evolution.inheritance=reptile", "evolution.top_k=3"))
+    state, rng, hall = s.init(genes(1, seed=7)[0]), np.random.default_rng(0), {}
+    for g in range(3):
+        born = [s.inherit(a, state.find_parent(a.parent_id)).gene for a in state.assignments]
+        trained = [
+            b.replace_tensors({k: v + rng.normal(0, 0.1, v.shape).astype(v.dtype) for k, v in b.tensors.items()})
+            for b in born
+        ]
+        fitness = rng.random(8).tolist()
+        new = s.tell(state, fitness, trained, born)
+        ranking = sorted(range(8), key=lambda m: (-fitness[m], m))
+        top = ranking[:3]
+        for p in new.parents + new.leaders:
+            m = int(p.id[-4:])
+            for key, value in p.gene.tensors.items():
+                step = sum(np.subtract(trained[t].tensors[key], born[t].tensors[key], dtype=np.float64) for t in top)
+                expected = (born[m].tensors[key] + s.evo.step_size * (step / 3)).astype(np.float32)
+                assert value.dtype == np.float32 and value.tobytes() == expected.tobytes(), (p.id, key)
+        hall.update({f"g{g:04d}m{m:04d}": fitness[m] for m in ranking[: s.evo.hall_of_fame]})
+        state = new
+        best = sorted(hall, key=lambda i: (-hall[i], i))[: s.evo.hall_of_fame]
+        assert [p.id for p in state.hall_of_fame] == best  # the best of every generation so far
