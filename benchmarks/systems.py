@@ -751,7 +751,8 @@ def render_markdown(out: dict[str, Any]) -> str:
         report.markdown_table(
             ["P", "tell", "post", "tell + post"], tell_cost.table_rows(out["tell_post"]["in_process"])
         ),
-        "Through the pool actor on Ray (timing.selection, and timing.post: the next parents put into the object store):",
+        "Through the pool actor on Ray (timing.selection, and timing.post: the next parents put into the "
+        "object store):",
         report.markdown_table(
             ["P", "tell", "post", "tell + post"], tell_cost.table_rows(out["tell_post"]["through_pool"])
         ),
