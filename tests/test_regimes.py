@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from benchmarks.recompute import write_tables
@@ -168,3 +171,43 @@ def test_regime_b_units_have_paths_of_their_own_and_regime_a_keeps_its_paths(tmp
     assert len({plain.path, tuned.path, other.path}) == 3 and tuned.label == "trial-03" and plain.label == "default"
     digest = hashlib.sha256(plain.start.key.encode()).hexdigest()[:8]  # a unit without a recipe keeps regime A's name
     assert plain.path.name == f"narrow+tuned-default-x1-s0-e4-k5-{digest}.parquet"
+
+
+@pytest.mark.parametrize("regime", ["regime_a", "regime_b"])
+def test_the_committed_pages_are_what_their_committed_parquet_files_give(tmp_path, regime):
+    """Anyone can recompute every committed number: the pages in benchmarks/results/ come back
+    byte for byte from the per-episode files beside them (and the run's compute record)."""
+    committed = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / regime
+    inputs = [*committed.glob("*.parquet"), committed / "run.json", committed / "costs.json"]
+    for source in inputs:
+        shutil.copy(source, tmp_path / source.name)
+    write_tables(tmp_path)
+    assert (tmp_path / f"{regime}.md").read_text() == (committed / f"{regime}.md").read_text()
+    assert json.loads((tmp_path / f"{regime}.json").read_text()) == json.loads(
+        (committed / f"{regime}.json").read_text()
+    )
+
+
+def test_regime_b_decision_recomputed_by_hand_from_its_committed_episodes():
+    """One CI recomputed without the harness: per seed, the mean over the same 60 episodes of
+    learngene+recipe minus full+tuned; then t over the 5 seeds."""
+    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "regime_b"
+    rows = [
+        r
+        for r in pq.read_table(folder / "B-novel.parquet").to_pylist()
+        if r["dataset"] == "offline" and r["shots"] == 5
+    ]
+    score = {(r["method"], r["seed"], r["episode"]): r["accuracy"] for r in rows}
+    seeds = sorted({r["seed"] for r in rows})
+    episodes = sorted({r["episode"] for r in rows})
+    per_seed = [np.mean([score["learngene+recipe", s, e] - score["full+tuned", s, e] for e in episodes]) for s in seeds]
+    half = scipy_free_t95(len(seeds)) * np.std(per_seed, ddof=1) / np.sqrt(len(seeds))
+    decided = json.loads((folder / "regime_b.json").read_text())["novel"]["offline"]["decision"]
+    assert decided["best_equal_compute"] == "full+tuned" and len(seeds) == 5 and len(episodes) == 60
+    assert decided["difference"]["per_seed"] == pytest.approx(per_seed, abs=1e-9)
+    assert decided["difference"]["seed_ci95"] == pytest.approx(half, rel=1e-6)
+
+
+def scipy_free_t95(n: int) -> float:
+    """Two-sided 95% t quantiles for n - 1 degrees of freedom (tables; scipy is not a dependency)."""
+    return {3: 4.302653, 4: 3.182446, 5: 2.776445, 6: 2.570582}[n]
