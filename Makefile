@@ -21,9 +21,10 @@ demo: venv
 	$(VENV)/bin/gtl-ray evaluate runs/quickstart
 
 # Two workers, one test file each at a time, longest files first (tests/conftest.py; module fixtures such as the fault cluster stay in one
-# worker): most of the suite waits on Ray start-ups and injected faults, so two overlap well.
+# worker): most of the suite waits on Ray start-ups and injected faults, so two overlap well. The 15 slowest tests
+# close the output: where the suite's 10-minute budget goes.
 test: venv
-	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 # The 64-member x 30-generation soak (~20 GB of RAM, ~3.5 min on 2 cores); figures to benchmarks/results/soak.json
 soak: venv
