@@ -7,12 +7,15 @@
   (`gtl_ray.commands`) only cli.py and each other;
 - private Ray APIs (`ray._private`) only in the capacity adapter;
 - one module reads YAML;
-- the learngene pool and the run readers import neither torch nor Tune.
+- the learngene pool and the run readers import neither torch nor Tune;
+- what judges a run's config (a check_ / validate / require / *_shortfall function taking a
+  GTLConfig) lives in the pre-flight package only.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +178,37 @@ def test_the_pool_imports_no_torch_on_any_path():
                 via[dep] = name
                 stack.append(dep)
     assert "gtl_ray.evolution.strategy" in reached and "gtl_ray.run.store" in reached
+
+
+#: Config-judging functions outside gtl_ray.preflight, and why each lives with its owner.
+JUDGES_ELSEWHERE = {
+    # the resume plan: compares the config with the stored run's manifest, which only the run package reads
+    "gtl_ray.run.resume.check_start",
+    # guards the episode range a caller asks of the runner (a ValueError on a call, not a config value)
+    "gtl_ray.evaluation.runner._check_request",
+}
+JUDGE_NAME = re.compile(r"_?(check|validate|require)\w*|\w*_shortfall")
+
+
+def config_judges(name: str, source: str) -> set[str]:
+    """The functions of `source` (module `name`) that judge a config: named like a check and
+    taking a parameter annotated GTLConfig."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and JUDGE_NAME.fullmatch(node.name):
+            params = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+            if any(a.annotation is not None and "GTLConfig" in ast.unparse(a.annotation) for a in params):
+                found.add(f"{name}.{node.name}")
+    return found
+
+
+def test_config_judges_live_in_the_preflight_package():
+    judges = {j for n, p in MODULES.items() for j in config_judges(n, p.read_text())}
+    elsewhere = {j for j in judges if not j.startswith("gtl_ray.preflight.")}
+    assert elsewhere == JUDGES_ELSEWHERE
+    assert {"gtl_ray.preflight.room.local_gpu_shortfall", "gtl_ray.preflight.values.check_values"} <= judges
+
+
+def test_the_judge_finder_sees_a_judge_and_passes_other_functions():
+    source = "def check_room(config: GTLConfig) -> None: ...\ndef live(config: GTLConfig): ...\ndef check(x: int): ..."
+    assert config_judges("m", source) == {"m.check_room"}
