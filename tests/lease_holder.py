@@ -33,16 +33,18 @@ def main(argv: list[str]) -> int:
         say(status="refused", error=str(exc))
         return 2
     say(status="held", epoch=record.epoch, pid=os.getpid())
-    for line in sys.stdin:
-        if line.strip() == "release":
-            break
-        try:
-            lease.check()
-            say(status="ok")
-        except LeaseLost as exc:
-            say(status="lost", error=str(exc))
-            return 1
-    lease.release()
+    try:
+        for line in sys.stdin:
+            if line.strip() == "release":
+                break
+            try:
+                lease.check()
+                say(status="ok")
+            except LeaseLost as exc:
+                say(status="lost", error=str(exc))
+                return 1
+    finally:
+        lease.release()  # as `evolve` does (a lost lease is left alone): the heart-beat stopped first
     return 0
 
 

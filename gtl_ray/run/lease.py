@@ -26,50 +26,25 @@ atomically (a rename, a single object put), naming only complete generations.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Callable
 
 from gtl_ray import storage
 from gtl_ray.errors import LeaseHeld, LeaseLost, StorageError, StorageFault
 from gtl_ray.run.layout import LEASE as LEASE_DIR
-from gtl_ray.run.lease_record import HELD_HERE, STALE_AFTER_S, LeaseRecord, epoch_of, epoch_path, newest
-from gtl_ray.run.lease_record import pid_space, read_epoch
+from gtl_ray.run.lease_record import HELD_HERE, STALE_AFTER_S, LeaseGuard, LeaseRecord, epoch_of, epoch_path
+from gtl_ray.run.lease_record import newest, pid_space, read_epoch
 from gtl_ray.storage_faults import writing
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 10.0  #: seconds between two renewals of a held lease
 SETTLE_S = 1.0  #: object stores: seconds between the put of a new epoch and its read-back
-
-
-@dataclass(frozen=True)
-class LeaseGuard:
-    """Epoch `epoch` of the lease of `run_dir`, as held by the process that took it (`token`):
-    what another process writing for that holder (the learngene pool) needs to check that the
-    lease is still the holder's. Picklable; reads the lease folder on every check."""
-
-    run_dir: str
-    epoch: int
-    token: str
-    stale_after_s: float = STALE_AFTER_S
-
-    def check(self, now: float | None = None) -> None:
-        """LeaseLost unless the lease is still this holder's; StorageFault if the lease folder
-        cannot be read (the storage is gone: the write this check guards would fail too)."""
-        folder, now = storage.join(self.run_dir, LEASE_DIR), time.time() if now is None else now
-        with writing(folder):
-            current = newest(folder, now, self.stale_after_s)
-        if current is None or (current.epoch, current.token) != (self.epoch, self.token):
-            who = current.describe(now) if current else "nobody (the lease folder was emptied)"
-            raise LeaseLost(
-                f"{self.run_dir}: this process lost the writer lease (epoch {self.epoch}) to {who}; "
-                "it stopped writing so as not to mix its generations with the new writer's"
-            )
 
 
 class WriterLease:
@@ -164,6 +139,7 @@ class WriterLease:
         self._stop.clear()
         self._beating = threading.Thread(target=self._beat, name="gtl-lease-heartbeat", daemon=True)
         self._beating.start()
+        atexit.register(self._stop_beating)  # a lease never released: no beat while the interpreter ends
         if previous is not None and not previous.released:
             log.warning(
                 "took over the writer lease of %s from %s: %s", self.run_dir, previous.describe(self.clock()), reason
@@ -180,10 +156,7 @@ class WriterLease:
         """Stop the heart-beat and mark the lease released (if it is still ours). A store that
         cannot be written now leaves the lease to be taken over: at once by the next writer on
         this machine (this process is gone by then), after `stale_after_s` from elsewhere."""
-        self._stop.set()
-        if self._beating is not None:
-            self._beating.join()
-            self._beating = None
+        self._stop_beating()
         if self.record is not None:
             HELD_HERE.discard(self.record.token)
         if self.record is None or self.lost is not None:
@@ -221,6 +194,15 @@ class WriterLease:
                 self.lost = lost
         if self.lost is not None:
             raise self.lost
+
+    def _stop_beating(self) -> None:
+        """Stop the heart-beat and wait for it: on release, and at exit for a lease never released
+        (a daemon thread inside an S3 call while pyarrow finalizes S3 crashes the process)."""
+        atexit.unregister(self._stop_beating)
+        self._stop.set()
+        if self._beating is not None:
+            self._beating.join()
+            self._beating = None
 
     def _beat(self) -> None:
         failing = False  # an unreachable store is reported once, not at every beat

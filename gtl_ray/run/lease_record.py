@@ -1,7 +1,7 @@
 """One writer lease file (`RUN/lease/EEEEEEEE.json`): who holds the run, since when, its last
 heart-beat, and whether that holder is still alive. JSON with a version field, parsed strictly
 (bounded size, every field type-checked), never unpickled. `newest` reads a lease folder's
-current lease (its newest epoch)."""
+current lease (its newest epoch); `LeaseGuard` checks that it is still a given holder's."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import time
 from dataclasses import asdict, dataclass
 
 from gtl_ray import formats, storage
-from gtl_ray.errors import StorageError, quote
+from gtl_ray.errors import LeaseLost, StorageError, quote
+from gtl_ray.run.layout import LEASE as LEASE_DIR
+from gtl_ray.storage_faults import writing
 
 LEASE_VERSION = 1
 STALE_AFTER_S = 120.0  #: a lease without heart-beat for this long is taken over (clock skew included)
@@ -160,3 +162,28 @@ def newest(folder: str, now: float, stale_after_s: float = STALE_AFTER_S) -> Lea
             if attempt == 2 or storage.exists(epoch_path(folder, max(epochs))):
                 raise  # a damaged lease file, not one a take-over removed since the listing
     return None
+
+
+@dataclass(frozen=True)
+class LeaseGuard:
+    """Epoch `epoch` of the lease of `run_dir`, as held by the process that took it (`token`):
+    what another process writing for that holder (the learngene pool) needs to check that the
+    lease is still the holder's. Picklable; reads the lease folder on every check."""
+
+    run_dir: str
+    epoch: int
+    token: str
+    stale_after_s: float = STALE_AFTER_S
+
+    def check(self, now: float | None = None) -> None:
+        """LeaseLost unless the lease is still this holder's; StorageFault if the lease folder
+        cannot be read (the storage is gone: the write this check guards would fail too)."""
+        folder, now = storage.join(self.run_dir, LEASE_DIR), time.time() if now is None else now
+        with writing(folder):
+            current = newest(folder, now, self.stale_after_s)
+        if current is None or (current.epoch, current.token) != (self.epoch, self.token):
+            who = current.describe(now) if current else "nobody (the lease folder was emptied)"
+            raise LeaseLost(
+                f"{self.run_dir}: this process lost the writer lease (epoch {self.epoch}) to {who}; "
+                "it stopped writing so as not to mix its generations with the new writer's"
+            )

@@ -37,7 +37,7 @@ from gtl_ray.evolution.lineage import LineageRecord
 from gtl_ray.evolution.strategy import EvolutionState, Strategy
 from gtl_ray.evolution.summary import GenerationSummary, run_compute
 from gtl_ray.learngene import Learngene
-from gtl_ray.run.lease import LeaseGuard
+from gtl_ray.run.lease_record import LeaseGuard
 from gtl_ray.run.store import RunStore
 from gtl_ray.service.metrics import RunMetrics
 from gtl_ray.service.tensorboard import PopulationBoard

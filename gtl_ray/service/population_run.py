@@ -30,7 +30,7 @@ from gtl_ray.data import ImageSet
 from gtl_ray.errors import LeaseLost, RunFailed, StorageFault
 from gtl_ray.preflight.room import actor_resources, member_resources
 from gtl_ray.progress import Progress
-from gtl_ray.run.lease import LeaseGuard
+from gtl_ray.run.lease_record import LeaseGuard
 from gtl_ray.run.resume import StartPlan
 from gtl_ray.run.store import RunStore
 from gtl_ray.service.capacity import RayCluster, stall_message

@@ -221,3 +221,20 @@ def test_a_lease_this_process_left_behind_is_taken_over_and_one_it_holds_is_not(
     with caplog.at_level(logging.WARNING, logger="gtl_ray.run.lease"), lease(run_dir) as second:
         assert second.record.epoch == 2
     assert "this process left it behind" in caplog.text
+
+
+def test_a_lease_never_released_stops_its_heart_beat_before_the_interpreter_ends(tmp_path):
+    """A process that ends holding its lease (no release) must not beat on while the interpreter
+    finalizes: on s3:// a beat inside an S3 call then crashed a lease holder (exit -11, seen once).
+    The hook registered first runs last, after the lease's own."""
+    code = (
+        "import atexit, threading\n"
+        "beating = lambda: any(t.name == 'gtl-lease-heartbeat' and t.is_alive() for t in threading.enumerate())\n"
+        "atexit.register(lambda: print('beating at exit:', beating()))\n"
+        "from gtl_ray.run.lease import WriterLease\n"
+        f"WriterLease({str(tmp_path / 'run')!r}, heartbeat_s=0.01, stale_after_s=1).acquire()\n"
+        "print('beating while held:', beating())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["beating while held: True", "beating at exit: False"]
