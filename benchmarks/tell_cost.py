@@ -9,10 +9,16 @@ same rows beside the figure through the pool on Ray.
 
 - In process (`in_process`): the generation book that `evolve_local` and the pool keep, fed P
   submissions per generation. tell = `GenerationBook.conclude`; post = `apply` and every member's
-  parent lookup (what `evolve_local` does before the next generation).
+  parent lookup (what `evolve_local` does before the next generation). Beside them, `moves`: under
+  reptile, computing every parent's moved gene, which `tell` leaves to the first read
+  (`evolution.moved`): on Ray the members that inherit do it, in parallel; in process it is
+  part of the next lifetimes.
 - Through the pool (`through_pool`): the pool actor's own figures per generation, timing.selection
-  (its `tell`) and timing.post (its next parents put into the object store). Each generation is
-  submitted once the previous one's checkpoint is written, as in a run whose lifetimes outlast it.
+  (its `tell`) and timing.post (its next parents posted: waiting for the puts of the genes they
+  are built on, one put of the learning step, `service.handoff`). Beside them, `arrivals`: the
+  puts of handed-in genes made as submissions arrived (in a thread, while later submissions are
+  still coming). Each generation is submitted once the previous one's checkpoint is written, as
+  in a run whose lifetimes outlast it; its P submissions are sent at once.
 
 Members are born as `Strategy.inherit` makes them (parent's gene, mutated) in process, and with
 generation 0's gene through the pool; each passes on its born gene plus one of a few seeded learning
@@ -87,7 +93,7 @@ def in_process(config: GTLConfig, generations: int) -> dict[str, list[float]]:
     """Per generation: seconds of tell and of post in the generation book (see the module doc)."""
     strategy, gene = Strategy(config), first_gene(config)
     steps, rng = learning_steps(config, gene), numpy_rng(config.seed, "tell-cost-fitness")
-    book, tell, post = GenerationBook(strategy, strategy.init(gene)), [], []
+    book, tell, post, moves = GenerationBook(strategy, strategy.init(gene)), [], [], []
     for g in range(generations):
         state, fitness = book.state, rng.random(config.population.size).tolist()
         for m, a in enumerate(state.assignments):
@@ -103,7 +109,11 @@ def in_process(config: GTLConfig, generations: int) -> dict[str, list[float]]:
         for a in book.state.assignments:
             book.state.find_parent(a.parent_id)
         post.append(time.perf_counter() - clock)
-    return {"tell_s": tell, "post_s": post}
+        clock = time.perf_counter()
+        for parent in book.state.parents:
+            parent.gene.tensors[next(iter(gene.tensors))]  # a moved gene is computed on first read
+        moves.append(time.perf_counter() - clock)
+    return {"tell_s": tell, "post_s": post, "beside_s": moves}
 
 
 def through_pool(config: GTLConfig, generations: int) -> dict[str, list[float]]:
@@ -124,7 +134,12 @@ def through_pool(config: GTLConfig, generations: int) -> dict[str, list[float]]:
         summaries = ray.get(pool.finished.remote())["generations"]
     finally:
         ray.kill(pool)
-    return {"tell_s": [s["timing"]["selection"] for s in summaries], "post_s": [s["timing"]["post"] for s in summaries]}
+    timing = [s["timing"] for s in summaries]
+    return {
+        "tell_s": [t["selection"] for t in timing],
+        "post_s": [t["post"] for t in timing],
+        "beside_s": [t["arrivals"] for t in timing],
+    }
 
 
 def medians(series: dict[str, list[float]]) -> dict[str, Any]:
@@ -137,16 +152,15 @@ def medians(series: dict[str, list[float]]) -> dict[str, Any]:
         "tell_s": statistics.median(tell),
         "post_s": statistics.median(post),
         "tell_post_s": statistics.median(both),
+        "beside_s": statistics.median(series["beside_s"][1:] or series["beside_s"]),
         "all": series,
     }
 
 
 def table_rows(rows: dict[str, dict[str, Any]]) -> list[list[str]]:
-    """P, tell ms, post ms, tell + post ms (medians)."""
-    return [
-        [P, f"{1e3 * r['tell_s']:.1f}", f"{1e3 * r['post_s']:.1f}", f"{1e3 * r['tell_post_s']:.1f}"]
-        for P, r in rows.items()
-    ]
+    """P, tell ms, post ms, tell + post ms, and what is done beside them (moves or arrivals), ms (medians)."""
+    keys = ("tell_s", "post_s", "tell_post_s", "beside_s")
+    return [[P] + [f"{1e3 * r[key]:.1f}" if key in r else "-" for key in keys] for P, r in rows.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     for P in args.populations:
         config = load_config(args.config, [*args.set, f"population.size={P}"])
         rows[str(P)] = medians(in_process(config, args.generations))
-    print("| P | tell ms | post ms | tell + post ms |\n|---|---|---|---|")
+    print("| P | tell ms | post ms | tell + post ms | moves ms (at inheritance) |\n|---|---|---|---|---|")
     print("\n".join("| " + " | ".join(map(str, row)) + " |" for row in table_rows(rows)))
     return 0
 

@@ -30,7 +30,7 @@ from gtl_ray.evolution.explore import explore, toward_mean
 from gtl_ray.evolution.lineage import member_id
 from gtl_ray.evolution.mutation import MutationRecord, mutate_tensors
 from gtl_ray.evolution.selection import rank, select_parents
-from gtl_ray.evolution.writeback import mean_step, take_steps
+from gtl_ray.evolution.writeback import mean_step, moved_lazily
 from gtl_ray.learngene import Learngene
 from gtl_ray.recipe import Recipe, recipe_space
 from gtl_ray.seeding import numpy_rng
@@ -229,7 +229,8 @@ class Strategy:
         """What each needed member's line passes on: its gene as passed on and the recipe it lived
         with, or (reptile) the gene it was born with moved along the top_k's mean learning step
         and its recipe moved toward theirs. Either way the gene keeps the passed-on gene's
-        header, so its provenance names the member (g0001m0002), and carries the line's recipe."""
+        header, so its provenance names the member (g0001m0002), and carries the line's recipe.
+        A moved gene is computed when first read (`moved.MovedTensors`): by whoever inherits it."""
         if not self.needs_born_genes:
             return {
                 m: Parent(member_id(generation, m), passed_on[m], float(fitness[m]), recipe=recipes[m]) for m in needed
@@ -238,12 +239,12 @@ class Strategy:
         if born is None or any(born[m] is None for m in dict.fromkeys(top + needed)):
             raise ValueError("evolution.inheritance=reptile: tell needs the gene every member was born with")
         step = mean_step([born[m] for m in top], [passed_on[m] for m in top])
-        moved = dict(zip(needed, take_steps([born[m] for m in needed], step, self.evo.step_size)))
+        moved = dict(zip(needed, moved_lazily([born[m] for m in needed], step, self.evo.step_size)))
         averaged = tuple(member_id(generation, m) for m in top)
         offspring = {}
         for m in needed:
             recipe = toward_mean(self.space, recipes[m], [recipes[t] for t in top], self.evo.step_size)
             info = {} if recipe is None else {"recipe": recipe.to_json()}
-            gene = passed_on[m].replace_tensors(moved[m], **info)
+            gene = passed_on[m].replace_tensors(moved[m], checked=False, **info)
             offspring[m] = Parent(member_id(generation, m), gene, float(fitness[m]), averaged, recipe)
         return offspring

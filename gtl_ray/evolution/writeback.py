@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from gtl_ray.evolution.moved import MovedTensors, ScaledStep, add_step
 from gtl_ray.learngene import Learngene
 
 
@@ -35,24 +36,16 @@ def mean_step(inherited: Sequence[Learngene], trained: Sequence[Learngene]) -> d
 
 
 def take_steps(genes: Sequence[Learngene], step: dict[str, np.ndarray], size: float) -> list[dict[str, np.ndarray]]:
-    """The tensors of each gene + size x step, added in float64 and rounded to the gene's dtypes.
-    A gene holds dozens of small tensors, so each gene is added as one flat vector (one add, not
-    one per tensor); size x step is computed once for all genes."""
-    keys = list(step)
-    scaled = size * np.concatenate([step[key].ravel() for key in keys])
-    bounds = np.cumsum([0] + [step[key].size for key in keys]).tolist()
-    out = []
-    for gene in genes:
-        moved = np.concatenate([gene.tensors[key].ravel() for key in keys], dtype=np.float64) + scaled
-        dtypes = {gene.tensors[key].dtype for key in keys}
-        if len(dtypes) == 1:  # the usual case: one rounding for the whole gene
-            moved = moved.astype(dtypes.pop())
-        tensors = {}
-        for key, lo, hi in zip(keys, bounds, bounds[1:]):
-            value = gene.tensors[key]
-            tensors[key] = moved[lo:hi].astype(value.dtype, copy=False).reshape(value.shape)
-        out.append(tensors)
-    return out
+    """The tensors of each gene + size x step, added in float64 and rounded to the gene's dtypes
+    (`moved.add_step`); size x step is computed once for all genes."""
+    scaled = ScaledStep.of(step, size)
+    return [add_step(gene.tensors, scaled) for gene in genes]
+
+
+def moved_lazily(genes: Sequence[Learngene], step: dict[str, np.ndarray], size: float) -> list[MovedTensors]:
+    """What `take_steps` gives, each computed when first read (`moved.MovedTensors`)."""
+    scaled = ScaledStep.of(step, size)
+    return [MovedTensors(gene.tensors, scaled) for gene in genes]
 
 
 def take_step(gene: Learngene, step: dict[str, np.ndarray], size: float) -> dict[str, np.ndarray]:

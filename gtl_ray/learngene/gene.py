@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ class Learngene:
     """
 
     header: GeneHeader
-    tensors: dict[str, np.ndarray]
+    tensors: Mapping[str, np.ndarray]  #: a dict, or tensors computed on first read (`evolution.moved`)
 
     def __getattr__(self, name: str) -> Any:
         if name in HEADER_FIELDS:
@@ -73,9 +74,13 @@ class Learngene:
         """sha256 of the tensors, computed on first use (the tensors are never changed in place)."""
         return tensors_checksum(self.tensors)
 
-    def replace_tensors(self, tensors: dict[str, np.ndarray], **info: Any) -> "Learngene":
+    def replace_tensors(self, tensors: Mapping[str, np.ndarray], *, checked: bool = True, **info: Any) -> "Learngene":
         """A gene with new tensor values (same layout), e.g. after a lifetime or a mutation;
-        `info` entries are added to (or replace those of) the header's."""
+        `info` entries are added to (or replace those of) the header's. `checked=False` takes
+        `tensors` as they are (not copied, layout not checked): for tensors of this layout by
+        construction whose reading costs work (`evolution.moved.MovedTensors`)."""
+        if not checked:
+            return Learngene(header=replace(self.header, info={**self.header.info, **info}), tensors=tensors)
         for key, value in self.tensors.items():
             if key not in tensors or tensors[key].shape != value.shape:
                 raise LearngeneError(

@@ -34,6 +34,7 @@ from gtl_ray.evolution.local import member_threads
 from gtl_ray.evolution.member_life import live_pack
 from gtl_ray.evolution.strategy import Strategy
 from gtl_ray.packing import pack_mode
+from gtl_ray.service.handoff import receive_parent
 from gtl_ray.service.pool import NAMESPACE
 
 
@@ -75,7 +76,7 @@ class MemberTrainable(tune.Trainable):
         results = []
         for group in [list(self.members)] if together else [[m] for m in pending]:
             payloads = ray.get([self.pool.assignment.remote(generation, m) for m in group])
-            parents = [ray.get(p["parent"][0]) if p["parent"] else None for p in payloads]
+            parents = [receive_parent(p["parent"]) if p["parent"] else None for p in payloads]
             lived = live_pack(self.strategy, self.base, [p["assignment"] for p in payloads], parents, self.device)
             del parents
             for member, submission, payload in zip(group, lived, payloads):

@@ -2,15 +2,17 @@
 evolution and owns its genes.
 
 One generation, as the pool sees it:
-1. every member asks for its assignment of generation g and gets its parent (a Parent, with its
-   gene, from the object store; zero-copy) and whether it is an elite;
+1. every member asks for its assignment of generation g and gets its parent (a `PostedParent`:
+   references into the object store, `service.handoff`) and whether it is an elite;
 2. each member lives (inherits, mutates, learns, is scored: `evolution.member_life`) and submits
-   the gene it passes on with its lineage record — fitness travels once, in that record;
+   the gene it passes on with its lineage record — fitness travels once, in that record; the
+   pool puts the gene a parent may be built on into the object store as it arrives;
 3. when the P-th submission of g arrives, the pool's `GenerationBook` (the one `evolve_local`
    keeps too) runs `Strategy.tell` (selection and write-back); once the checkpoint of g - 1 is
-   written, the pool puts the next parents in the object store, releases the previous ones,
-   wakes the members waiting for g + 1 and checkpoints g in the background while g + 1 is
-   lived, then writes g's figures to TensorBoard (`RUN/tensorboard/`, step g).
+   written, the pool posts the next parents (references to what arrived, and to the one
+   learning step moved parents add), releases the previous ones, wakes the members waiting for
+   g + 1 and checkpoints g in the background while g + 1 is lived, then writes g's figures to
+   TensorBoard (`RUN/tensorboard/`, step g).
 
 A checkpoint that cannot be written (a `StorageFault`: no space, permission, unreachable; a
 `LeaseLost`: another writer took the run over) stops the pool: it records the failure, accepts
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ray
@@ -39,6 +42,7 @@ from gtl_ray.evolution.summary import GenerationSummary, run_compute
 from gtl_ray.learngene import Learngene
 from gtl_ray.run.lease_record import LeaseGuard
 from gtl_ray.run.store import RunStore
+from gtl_ray.service.handoff import Arrivals, post_parents
 from gtl_ray.service.metrics import RunMetrics
 from gtl_ray.service.tensorboard import PopulationBoard
 
@@ -85,12 +89,15 @@ class LearngenePool:
         self.metrics = RunMetrics(self.config.name, self.config.evolution.generations, len(summaries))
         self.board = PopulationBoard(self.store.layout.tensorboard_dir)
         self.changed = asyncio.Event()
+        self.putter = ThreadPoolExecutor(2, thread_name_prefix="gene-put")  # puts overlap (~1 ms each)
+        self.arrivals = Arrivals(self.book.strategy.needs_born_genes, self.putter)  #: what generation 0 hands in
         self._post()
 
     def _post(self) -> None:
-        """Make the book's generation the one members live: its parents into the object store
-        (the previous generation's references are released here), its waiters woken."""
-        self.parent_refs = {p.id: ray.put(p) for p in self.book.state.parents}
+        """Make the book's generation the one members live: its parents posted (the previous
+        generation's references are released here), its waiters woken."""
+        self.posted = post_parents(self.book.state.parents, self.arrivals)
+        self.arrivals = Arrivals(self.book.strategy.needs_born_genes, self.putter)
         self.posted_at = time.time()
         self._wake()
 
@@ -108,7 +115,7 @@ class LearngenePool:
 
     async def assignment(self, generation: int, member: int) -> dict[str, Any]:
         """Wait until `generation` is the one being lived, then return the member's assignment
-        and a reference to its parent (None for a random gene). Once the pool failed, never
+        and its parent as posted (None for a random gene). Once the pool failed, never
         returns: the driver is stopping the run."""
         while self.failure is not None or self.book.state.generation < generation:
             await self.changed.wait()
@@ -120,8 +127,8 @@ class LearngenePool:
         a = state.assignments[member]
         return {
             "assignment": a,
-            "parent": [self.parent_refs[a.parent_id]] if a.parent_id is not None else None,
-            "held_references": len(self.parent_refs),
+            "parent": self.posted[a.parent_id] if a.parent_id is not None else None,
+            "held_references": len(self.posted) + len(self.arrivals.puts),
         }
 
     async def submit(self, submission: Submission) -> None:
@@ -129,6 +136,7 @@ class LearngenePool:
         pool failed, nothing is taken."""
         if self.failure is not None or not self.book.accept(submission):
             return
+        self.arrivals.take(submission)
         self.metrics.member_done(submission.record.lifetime_seconds)
         if self.book.complete:
             await self._advance()
@@ -148,9 +156,9 @@ class LearngenePool:
         self.book.apply(concluded)
         summary, genes = concluded.summary, concluded.genes
         self.metrics.generation_done(summary)
-        clock = time.perf_counter()
+        clock, summary.timing["arrivals"] = time.perf_counter(), sum(self.arrivals.put_seconds)
         self._post()
-        summary.timing["post"] = time.perf_counter() - clock  # the next parents into the object store
+        summary.timing["post"] = time.perf_counter() - clock  # the next parents posted
         compute = run_compute(self.book.lineage, self.pretrain_sample_grads, 0)
         self.writes = asyncio.ensure_future(
             self._checkpoint(genes, list(self.book.lineage), list(self.book.summaries), self.book.state, compute)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from gtl_ray.data import load_splits
 from gtl_ray.evolution.member_life import live_member
 from gtl_ray.evolution.strategy import Strategy
+from gtl_ray.service.handoff import receive_parent
 from gtl_ray.service.member import MemberTrainable, pack_result
 from tests.conftest import tiny
 
@@ -29,7 +30,7 @@ def _live_and_submit(ray, pool, strategy, base, generation: int, members: list[i
     """Members living outside the pack under test: ask the pool, live, submit."""
     payloads = ray.get([pool.assignment.remote(generation, m) for m in members])
     for payload in payloads:
-        parent = ray.get(payload["parent"][0]) if payload["parent"] else None
+        parent = receive_parent(payload["parent"]) if payload["parent"] else None
         ray.get(pool.submit.remote(live_member(strategy, base, payload["assignment"], parent)))
 
 

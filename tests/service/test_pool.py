@@ -6,6 +6,7 @@ from __future__ import annotations
 from gtl_ray.data import load_splits
 from gtl_ray.evolution.member_life import live_member
 from gtl_ray.evolution.strategy import Strategy
+from gtl_ray.service.handoff import receive_parent
 
 
 def _lived(strategy: Strategy, base, assignments, parent_of) -> list:
@@ -33,7 +34,7 @@ def test_a_checkpoint_the_storage_refuses_stops_the_pool(ray_session, tmp_path):
     store = RunStore(config.storage, config.name)
     (tmp_path / "runs" / "pool" / "generations" / "0001").write_text("not a folder")
     payloads = ray.get([pool.assignment.remote(1, m) for m in range(2)])
-    parents = {p["assignment"].member: ray.get(p["parent"][0]) if p["parent"] else None for p in payloads}
+    parents = {p["assignment"].member: receive_parent(p["parent"]) if p["parent"] else None for p in payloads}
     second = _lived(strategy, base, [p["assignment"] for p in payloads], lambda a: parents[a.member])
     ray.get([pool.submit.remote(s) for s in second])
     ray.get(pool.watch.remote(), timeout=120)  # returns once the pool failed
