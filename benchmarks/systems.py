@@ -16,7 +16,10 @@ Measured (keys of the JSON):
   put/get/actor-call micro-benchmark of one learngene) and the rest (Tune result handling,
   waiting); checkpoint writes run in the background and are listed apart. overhead_share =
   1 - lifetime_max / wall, the mean over generations 1.. (generation 0 includes actor start-up).
-- `ray_vs_local_time_ratio`: `evolve` on Ray / `evolve_local` in process, same config.
+- `ray_vs_local`, `ray_vs_local_time_ratio`: `evolve` on Ray / `evolve_local` in process, the same
+  run at the config's own lifetimes (the quickstart's: 20 steps of 25 images), per generation
+  (1..) and whole run; `ray_vs_local_tiny`: the same at the tiny lifetimes of the sweep (2 steps),
+  where the service's fixed cost is most of a generation.
 - `handoff_*_ratio_vs_pbt`: gtl_ray's learngene hand-off vs Tune's stock
   `PopulationBasedTraining(synch=True)` exploit on the same population, model and lifetime
   (a Trainable that checkpoints its full state_dict). Lower is better.
@@ -25,7 +28,9 @@ Measured (keys of the JSON):
 - `tell_post`: ending a generation at large P with the config's evolution options and genes of its
   shape (`benchmarks/tell_cost.py`): `Strategy.tell` and the post (the next parents made available),
   medians per generation, in process for every P of the profile (`in_process`) and through the pool
-  actor on Ray, its timing.selection and timing.post (`through_pool`).
+  actor on Ray, its timing.selection and timing.post (`through_pool`); beside them (`beside_s`)
+  what is done off that path: the moves of reptile parents (in process) and the pool's puts of
+  genes as they arrive (through the pool).
 - `fitness_cost`: seconds a member spends scoring its gene with `descendant` / `instinct` fitness
   on top of its lifetime, at the config's own settings (the quickstart's by default), for a
   member that carries an inherited gene (as from generation 1 on), with the sample-gradients of
@@ -170,6 +175,33 @@ def run_gtl(config: GTLConfig) -> tuple[dict[str, Any], float, dict[str, float |
     outcome = evolve(config, overwrite=True)
     wall = time.perf_counter() - start
     return dataclasses.asdict(RunStore(config.storage, config.name).read_manifest()), wall, outcome.startup
+
+
+def ray_vs_local(config: GTLConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The same run on Ray and by `evolve_local`: wall and mean generation (1..) of each, and the
+    Ray run's manifest."""
+    manifest, ray_wall, _ = run_gtl(config)
+    stamps = [time.perf_counter()]
+    evolve_local(config, on_generation=lambda g, fitness: stamps.append(time.perf_counter()))
+    local_generation = mean_after_first(np.diff(stamps).tolist())  # the first includes loading data
+    ray_generation = mean_after_first([g["timing"]["wall"] for g in manifest["generations"]])
+    figures = {
+        "ray_wall_s": ray_wall,
+        "local_wall_s": stamps[-1] - stamps[0],
+        "ray_generation_wall_s": ray_generation,
+        "ray_lifetime_max_s": mean_after_first([g["timing"]["lifetime_max"] for g in manifest["generations"]]),
+        "local_generation_wall_s": local_generation,
+        "generation_ratio": ray_generation / local_generation,
+        "ideal_ratio": 1 / min(config.population.size, os.cpu_count() or 1),
+        "lifetime_steps": lifetime_steps(config),
+    }
+    return figures, manifest
+
+
+def lifetime_steps(config: GTLConfig) -> int:
+    """Optimizer steps in one lifetime (epochs of n_way x train_per_class images in batches)."""
+    images = config.lifetime.n_way * config.lifetime.train_per_class
+    return config.lifetime.epochs * -(-images // config.lifetime.batch_size)
 
 
 def object_store_costs(gene: Learngene, repeats: int = 20) -> dict[str, float]:
@@ -546,22 +578,19 @@ def main(argv: list[str] | None = None) -> int:
         timings["sweep"] = time.time() - clock
 
         clock = time.time()
-        log.info("Ray vs in process, P=%d", compare.population.size)
-        manifest, ray_wall, _ = run_gtl(compare)
-        stamps = [time.perf_counter()]
-        evolve_local(compare, on_generation=lambda g, fitness: stamps.append(time.perf_counter()))
-        local_wall = stamps[-1] - stamps[0]
-        local_generation = mean_after_first(np.diff(stamps).tolist())  # the first includes loading data
-        ray_generation = mean_after_first([g["timing"]["wall"] for g in manifest["generations"]])
-        out["ray_vs_local"] = {
-            "ray_wall_s": ray_wall,
-            "local_wall_s": local_wall,
-            "ray_generation_wall_s": ray_generation,
-            "local_generation_wall_s": local_generation,
-            "generation_ratio": ray_generation / local_generation,
-            "ideal_ratio": 1 / min(compare.population.size, os.cpu_count() or 1),
-        }
-        out["ray_vs_local_time_ratio"] = ray_wall / local_wall
+        log.info("Ray vs in process at the quickstart's lifetimes, P=%d", compare.population.size)
+        quickstart = load_config(  # the config's own lifetimes (the tiny profile keeps its tiny ones)
+            args.config,
+            (list(TINY_RUN) if profile.name == "tiny" else [])
+            + list(args.set)
+            + [f"storage={workdir}", "name=compare-quickstart", f"population.size={compare.population.size}"]
+            + [f"evolution.generations={profile.generations}"],
+        )
+        out["ray_vs_local"], _ = ray_vs_local(quickstart)
+        out["ray_vs_local_time_ratio"] = out["ray_vs_local"]["ray_wall_s"] / out["ray_vs_local"]["local_wall_s"]
+        log.info("Ray vs in process at tiny lifetimes, P=%d", compare.population.size)
+        out["ray_vs_local_tiny"], manifest = ray_vs_local(compare)
+        ray_generation = out["ray_vs_local_tiny"]["ray_generation_wall_s"]
         out.update(checkpoint_bytes(compare, os.path.join(workdir, compare.name)))
         timings["ray_vs_local"] = time.time() - clock
 
@@ -661,6 +690,7 @@ def render_markdown(out: dict[str, Any]) -> str:
         for P, s in out["generation_split"].items()
     ]
     pbt, gtl, rl, flat = out["pbt"], out["gtl_handoff"], out["ray_vs_local"], out["object_store_flat"]
+    tiny = out["ray_vs_local_tiny"]
     lines = [
         f"# Systems benchmark ({out['profile']})",
         f"`{out['command']}` — {out['wall_seconds']:.0f} s wall on {m['cpu_count']} CPU cores ({m['cpu_model']}, load average {m['load_average_1min']:.1f} at start), Ray with {out['ray_logical_cpus']} logical CPUs; Python {m['python']}, torch {m['torch']}, Ray {m['ray']}. {out['note']}",
@@ -715,7 +745,12 @@ def render_markdown(out: dict[str, Any]) -> str:
                 [
                     "ray_vs_local generation ratio",
                     f"{rl['generation_ratio']:.3f}",
-                    f"per generation (1..): Ray {rl['ray_generation_wall_s']:.3f} s vs in process {rl['local_generation_wall_s']:.3f} s; ideal {rl['ideal_ratio']:.2f} (members in parallel on the real cores)",
+                    f"per generation (1..), the config's lifetimes ({rl['lifetime_steps']} steps): Ray {rl['ray_generation_wall_s']:.3f} s (longest lifetime {rl['ray_lifetime_max_s']:.3f} s) vs in process {rl['local_generation_wall_s']:.3f} s; ideal {rl['ideal_ratio']:.2f} (members in parallel on the real cores)",
+                ],
+                [
+                    "ray_vs_local generation ratio, tiny lifetimes",
+                    f"{tiny['generation_ratio']:.3f}",
+                    f"the same at the sweep's lifetimes ({tiny['lifetime_steps']} steps): Ray {tiny['ray_generation_wall_s']:.3f} s (longest lifetime {tiny['ray_lifetime_max_s']:.3f} s) vs in process {tiny['local_generation_wall_s']:.3f} s",
                 ],
                 [
                     "handoff_bytes_ratio_vs_pbt",
@@ -747,14 +782,18 @@ def render_markdown(out: dict[str, Any]) -> str:
         f"## Object store bytes after generations ({len(out['object_store_bytes'])} of {out['profile_settings']['store_generations']} sampled)",
         f"min {flat['min']} B, max {flat['max']} B (a saw-tooth: released objects are freed in batches); growth over the run from a least-squares line {flat['fitted_growth_bytes']:.0f} B, flat: {flat['flat']} (tolerance {flat['tolerance_bytes']} B = 2 x P genes). Series in MB: {', '.join(f'{b / 1e6:.2f}' for b in out['object_store_bytes'])}",
         "## tell + post per generation (ms, medians over generations 1..; `benchmarks/tell_cost.py`)",
-        "In process (the generation book: tell, then apply and every member's parent lookup):",
+        "In process (the generation book: tell, then apply and every member's parent lookup; beside them, "
+        "computing every moved parent, which tell leaves to the members that inherit):",
         report.markdown_table(
-            ["P", "tell", "post", "tell + post"], tell_cost.table_rows(out["tell_post"]["in_process"])
+            ["P", "tell", "post", "tell + post", "moves (at inheritance)"],
+            tell_cost.table_rows(out["tell_post"]["in_process"]),
         ),
-        "Through the pool actor on Ray (timing.selection, and timing.post: the next parents put into the "
-        "object store):",
+        "Through the pool actor on Ray (timing.selection, and timing.post: the next parents posted, waiting for "
+        "the puts they are built on; beside them, the pool's puts of handed-in genes as submissions arrived, "
+        "in a thread, all P sent at once):",
         report.markdown_table(
-            ["P", "tell", "post", "tell + post"], tell_cost.table_rows(out["tell_post"]["through_pool"])
+            ["P", "tell", "post", "tell + post", "puts at arrival"],
+            tell_cost.table_rows(out["tell_post"]["through_pool"]),
         ),
         f"## Cost of scoring a member (in process, one thread; {out['fitness_cost']['fitness_episodes']} episodes of {out['fitness_cost']['fitness_shots']} shots, {out['fitness_cost']['evaluation_steps']} fine-tuning steps each)",
         report.markdown_table(
