@@ -792,7 +792,7 @@ def render_markdown(out: dict[str, Any]) -> str:
         "the puts they are built on; beside them, the pool's puts of handed-in genes as submissions arrived, "
         "in a thread, all P sent at once):",
         report.markdown_table(
-            ["P", "tell", "post", "tell + post", "puts at arrival"],
+            ["P", "tell", "post", "tell + post", "puts at arrival (summed over 2 threads)"],
             tell_cost.table_rows(out["tell_post"]["through_pool"]),
         ),
         f"## Cost of scoring a member (in process, one thread; {out['fitness_cost']['fitness_episodes']} episodes of {out['fitness_cost']['fitness_shots']} shots, {out['fitness_cost']['evaluation_steps']} fine-tuning steps each)",
