@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
@@ -255,10 +256,40 @@ def _kill_cluster(temp_dir: str) -> None:
             pass
 
 
+def _start_head(env: dict[str, str], temp_dir: str) -> tuple[int, str]:
+    """`ray start --head` on free ports under `temp_dir`; returns (dashboard port, '') or (0, why
+    it failed: the tail of its output)."""
+    dashboard = _free_port()
+    started = subprocess.run(
+        [
+            str(BIN / "ray"),
+            "start",
+            "--head",
+            f"--port={_free_port()}",
+            f"--dashboard-port={dashboard}",
+            "--dashboard-host=127.0.0.1",
+            "--include-dashboard=true",
+            "--num-cpus=2",
+            f"--temp-dir={temp_dir}",
+            "--disable-usage-stats",
+            # Own ports for the agents, so they never collide with another Ray on this machine.
+            f"--dashboard-agent-listen-port={_free_port()}",
+            f"--dashboard-agent-grpc-port={_free_port()}",
+            f"--metrics-export-port={_free_port()}",
+            f"--runtime-env-agent-port={_free_port()}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if started.returncode == 0:
+        return dashboard, ""
+    return 0, f"ray start exited {started.returncode}:\n{started.stdout[-2000:]}\n{started.stderr[-3000:]}"
+
+
 @pytest.mark.slow
 def test_ray_job_submit_quickstart_against_local_head(tmp_path):
-    temp_dir = os.path.join(tempfile.gettempdir(), f"gtlj{uuid.uuid4().hex[:6]}")
-    port, dashboard = _free_port(), _free_port()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "RAY_AUTH_MODE": "token"}
     env.pop("RAY_ADDRESS", None)
     subprocess.run(
@@ -266,30 +297,21 @@ def test_ray_job_submit_quickstart_against_local_head(tmp_path):
     )
     current = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
     previous = current.read_text() if current.exists() else None
+    temp_dirs: list[str] = []
     try:
-        subprocess.run(
-            [
-                str(BIN / "ray"),
-                "start",
-                "--head",
-                f"--port={port}",
-                f"--dashboard-port={dashboard}",
-                "--dashboard-host=127.0.0.1",
-                "--include-dashboard=true",
-                "--num-cpus=2",
-                f"--temp-dir={temp_dir}",
-                "--disable-usage-stats",
-                # Own ports for the agents, so they never collide with another Ray on this machine.
-                f"--dashboard-agent-listen-port={_free_port()}",
-                f"--dashboard-agent-grpc-port={_free_port()}",
-                f"--metrics-export-port={_free_port()}",
-                f"--runtime-env-agent-port={_free_port()}",
-            ],
-            env=env,
-            capture_output=True,
-            check=True,
-            timeout=180,
-        )
+        # A second try on fresh ports: once in a clean-clone make test, with both cores busy,
+        # `ray start` exited 1 after 33 s (its output was not kept then; it is reported now).
+        failures = []
+        for _ in range(2):
+            temp_dirs.append(os.path.join(tempfile.gettempdir(), f"gtlj{uuid.uuid4().hex[:6]}"))
+            dashboard, failure = _start_head(env, temp_dirs[-1])
+            if not failure:
+                break
+            failures.append(failure)
+            _kill_cluster(temp_dirs[-1])
+        assert dashboard, "\n\n".join(failures)
+        if failures:
+            warnings.warn(f"the first `ray start` failed, the second started: {failures[0]}")
         storage = tmp_path / "runs"
         command = [
             str(BIN / "ray"),
@@ -326,10 +348,12 @@ def test_ray_job_submit_quickstart_against_local_head(tmp_path):
         )
         assert refused.returncode != 0
     finally:
-        _kill_cluster(temp_dir)
+        for temp_dir in temp_dirs:
+            _kill_cluster(temp_dir)
         if current.exists() and current.read_text() != previous:
             if previous is None:
                 current.unlink()
             else:
                 current.write_text(previous)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        for temp_dir in temp_dirs:
+            shutil.rmtree(temp_dir, ignore_errors=True)
