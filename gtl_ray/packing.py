@@ -28,12 +28,15 @@ from gtl_ray.config import GTLConfig, PopulationConfig
 PackMode = Literal["sequential", "vectorized"]
 
 #: The faster way for a pack's members to live, per device type (benchmarks/gpu.py, packs table).
-#: cpu: vectorized packs of 4 lived the quickstart's lifetimes at 1.30x, 1.68x, 1.88x and 1.52x the
-#: images per second of 4 sequential lifetimes (4 runs of 5 to 10 rounds, fp32, one thread, the
-#: 2-core CI machine at load 2 to 35; 1.39x to 1.49x of sequential lifetimes in the channels-last
-#: layout the vectorized pack computes in); packs of 2: 1.22x to 1.66x, of 8: 1.34x to 1.75x.
-#: cuda: not measured yet (no GPU lent): sequential until `gpu.py --device-check` decides.
-PACK_BY_DEVICE: dict[str, PackMode] = {"cpu": "vectorized", "cuda": "sequential"}
+#: cpu: sequential. On an idle 2-core machine (benchmarks/results/packs_cpu*.md, fp32, one thread)
+#: a vectorized pack of 4 lived the quickstart's lifetimes at 1.44x and 1.24x the images per second
+#: of 4 sequential lifetimes, but at 1.10x and 0.94x of sequential lifetimes in the channels-last
+#: layout it computes in (packs of 2: 0.99x and 1.04x; of 8: 0.77x): its gain is the layout, not
+#: the batching, short of issue 24's 1.5x. (On a machine loaded 2 to 35 it had measured 1.30x to
+#: 1.88x.) Sequential packs also keep each member's lineage bit for bit and relive only the
+#: members a restart lost. cuda: not measured yet (no GPU lent): sequential until
+#: `gpu.py --device-check` decides.
+PACK_BY_DEVICE: dict[str, PackMode] = {"cpu": "sequential", "cuda": "sequential"}
 
 
 def pack_mode(config: GTLConfig, device: str) -> PackMode:
