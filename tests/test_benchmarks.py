@@ -104,6 +104,10 @@ def test_systems_tiny(tmp_path):
     assert set(tell_post["through_pool"]) == {str(settings["tell_pool_population"])}
     for row in [*tell_post["in_process"].values(), *tell_post["through_pool"].values()]:
         assert row["tell_s"] > 0 and row["post_s"] > 0 and len(row["all"]["tell_s"]) == settings["tell_generations"]
+        assert row["beside_s"] >= 0  # reptile moves (in process), puts at arrival (through the pool)
+    for key in ("ray_vs_local", "ray_vs_local_tiny"):  # the config's lifetimes, and the sweep's
+        figures = data[key]
+        assert figures["generation_ratio"] > 0 and figures["lifetime_steps"] >= 1 and figures["ray_lifetime_max_s"] > 0
     assert data["gpu"]["skipped"] is True and data["gpu"]["reason"]
     assert data["startup"]["ray_start_s"] > 0 and set(data["startup"]["runs"]) == {str(p) for p in sweep}
     for figures in data["startup"]["runs"].values():
