@@ -745,12 +745,17 @@ def render_markdown(out: dict[str, Any]) -> str:
                 [
                     "ray_vs_local generation ratio",
                     f"{rl['generation_ratio']:.3f}",
-                    f"per generation (1..), the config's lifetimes ({rl['lifetime_steps']} steps): Ray {rl['ray_generation_wall_s']:.3f} s (longest lifetime {rl['ray_lifetime_max_s']:.3f} s) vs in process {rl['local_generation_wall_s']:.3f} s; ideal {rl['ideal_ratio']:.2f} (members in parallel on the real cores)",
+                    f"per generation (1..), the config's lifetimes ({rl['lifetime_steps']} steps): "
+                    f"Ray {rl['ray_generation_wall_s']:.3f} s (longest lifetime {rl['ray_lifetime_max_s']:.3f} s) "
+                    f"vs in process {rl['local_generation_wall_s']:.3f} s; "
+                    f"ideal {rl['ideal_ratio']:.2f} (members in parallel on the real cores)",
                 ],
                 [
                     "ray_vs_local generation ratio, tiny lifetimes",
                     f"{tiny['generation_ratio']:.3f}",
-                    f"the same at the sweep's lifetimes ({tiny['lifetime_steps']} steps): Ray {tiny['ray_generation_wall_s']:.3f} s (longest lifetime {tiny['ray_lifetime_max_s']:.3f} s) vs in process {tiny['local_generation_wall_s']:.3f} s",
+                    f"the same at the sweep's lifetimes ({tiny['lifetime_steps']} steps): "
+                    f"Ray {tiny['ray_generation_wall_s']:.3f} s (longest lifetime {tiny['ray_lifetime_max_s']:.3f} s) "
+                    f"vs in process {tiny['local_generation_wall_s']:.3f} s",
                 ],
                 [
                     "handoff_bytes_ratio_vs_pbt",
