@@ -15,9 +15,9 @@ The pool owns every object it puts, so a member (or node) lost mid-run takes no 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import ray
@@ -83,33 +83,33 @@ class Arrivals:
         return held[1].result()
 
 
-def built_on(gene: Learngene) -> Mapping[str, np.ndarray]:
-    """The tensors a posted gene is built on: a moved gene's base (not computed yet), else its own."""
+def parts(gene: Learngene) -> tuple[Mapping[str, np.ndarray], ScaledStep | None]:
+    """What a posted gene is built on: a moved gene not computed yet is its base and its scaled
+    step; any other gene is its own tensors and no step."""
     tensors = gene.tensors
-    if isinstance(tensors, MovedTensors) and not tensors.computed and tensors.base is not None:
-        return tensors.base
-    return tensors
+    if isinstance(tensors, MovedTensors) and tensors.base is not None and tensors.scaled is not None:
+        return tensors.base, tensors.scaled
+    return tensors, None
 
 
 def post_parents(parents: tuple[Parent, ...], arrivals: Arrivals) -> dict[str, PostedParent]:
     """Each parent by id, as members fetch it: built on what arrived where it can be (one put of
     the learning step at most), else put whole (generation 0's gene, a resumed state)."""
-    distinct: dict[str, Parent] = {}
+    distinct: dict[str, tuple[Parent, Mapping[str, np.ndarray], ScaledStep | None]] = {}
     for p in parents:
-        distinct.setdefault(p.id, p)
-    arrivals.keep_only([built_on(p.gene) for p in distinct.values()])
+        if p.id not in distinct:
+            distinct[p.id] = (p, *parts(p.gene))
+    arrivals.keep_only([base for _, base, _ in distinct.values()])
     steps: dict[int, ray.ObjectRef] = {}  # id(ScaledStep) -> its ref
     posted: dict[str, PostedParent] = {}
-    for p in distinct.values():
-        tensors, step = p.gene.tensors, None
-        base = arrivals.ref_of(built_on(p.gene))
-        if base is not None and isinstance(tensors, MovedTensors) and not tensors.computed:
-            scaled = tensors.scaled
+    for p, base_tensors, scaled in distinct.values():
+        base, step = arrivals.ref_of(base_tensors), None
+        if base is None:
+            base = ray.put(dict(p.gene.tensors))  # a moved gene is computed here
+        elif scaled is not None:
             if id(scaled) not in steps:
                 steps[id(scaled)] = ray.put(scaled)
             step = steps[id(scaled)]
-        if base is None:
-            base = ray.put(dict(tensors))
         posted[p.id] = PostedParent(p.id, p.gene.header, p.fitness, p.averaged, p.recipe, base, step)
     return posted
 

@@ -156,7 +156,8 @@ class LearngenePool:
         self.book.apply(concluded)
         summary, genes = concluded.summary, concluded.genes
         self.metrics.generation_done(summary)
-        clock, summary.timing["arrivals"] = time.perf_counter(), sum(self.arrivals.put_seconds)
+        summary.timing["arrivals"] = sum(self.arrivals.put_seconds)  # the puts as submissions came in
+        clock = time.perf_counter()
         self._post()
         summary.timing["post"] = time.perf_counter() - clock  # the next parents posted
         compute = run_compute(self.book.lineage, self.pretrain_sample_grads, 0)
